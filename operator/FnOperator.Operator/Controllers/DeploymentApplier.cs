@@ -1,0 +1,108 @@
+using System.Net;
+using FnOperator.Api;
+using FnOperator.Operator.Resources;
+using FnOperator.Operator.Runtime;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace FnOperator.Operator.Controllers;
+
+/// <summary>Outcome of applying the desired Deployment: the live object, or why it could not be applied.</summary>
+public sealed record ApplyResult(V1Deployment? Deployment, SpecProblem? Problem);
+
+/// <summary>
+/// Creates the desired Deployment or brings the live one back to it (drift repair): only fields the builder sets are
+/// compared, so server defaults do not cause updates. spec.replicas is left alone when the autoscaler owns it.
+/// Stale reads (409) are retried with a fresh read.
+/// </summary>
+public sealed partial class DeploymentApplier(IKubernetes client, Informer<V1Deployment> cache, ILogger<DeploymentApplier> logger)
+{
+    private const int Attempts = 4;
+
+    public async Task<ApplyResult> ApplyAsync(Function fn, V1Deployment desired, CancellationToken cancellationToken)
+    {
+        var ns = desired.Metadata.NamespaceProperty;
+        var name = desired.Metadata.Name;
+        var existing = cache.Get(new ObjectKey(ns, name));
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                if (existing is null)
+                {
+                    var created = await client.AppsV1.CreateNamespacedDeploymentAsync(desired, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
+                    LogCreated(ns, name, fn.Metadata.Name);
+                    return new ApplyResult(created, null);
+                }
+
+                if (!OwnedBy(existing, fn))
+                {
+                    return new ApplyResult(existing, new SpecProblem(FunctionReasons.DeploymentConflict,
+                        $"Deployment {ns}/{name} exists and is not controlled by this Function; delete or rename it."));
+                }
+
+                var merged = Merge(existing, desired);
+                if (JsonSubset.Contains(existing, merged))
+                {
+                    return new ApplyResult(existing, null);
+                }
+
+                var replaced = await client.AppsV1.ReplaceNamespacedDeploymentAsync(merged, name, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
+                LogUpdated(ns, name, fn.Metadata.Name, desired.Spec.Template.Metadata.Annotations[Names.AnnotationTemplateHash]);
+                return new ApplyResult(replaced, null);
+            }
+            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict && attempt < Attempts)
+            {
+                // Stale cache (update conflict) or the object already exists (create race): read it fresh and go again.
+                existing = await ReadAsync(ns, name, cancellationToken).ConfigureAwait(false);
+            }
+            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound && existing is not null && attempt < Attempts)
+            {
+                existing = null; // deleted under us: create it
+            }
+        }
+    }
+
+    private async Task<V1Deployment?> ReadAsync(string ns, string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await client.AppsV1.ReadNamespacedDeploymentAsync(name, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    public static bool OwnedBy(V1Deployment deployment, Function fn) =>
+        deployment.Metadata.OwnerReferences?.Any(o => o.Controller == true && o.Kind == Function.KindName && o.Uid == fn.Metadata.Uid) == true;
+
+    /// <summary>The live object with the desired labels, owner reference and spec (replicas kept when the autoscaler owns them).</summary>
+    public static V1Deployment Merge(V1Deployment existing, V1Deployment desired)
+    {
+        var merged = KubernetesJson.Deserialize<V1Deployment>(KubernetesJson.Serialize(existing));
+        merged.Metadata.Labels ??= new Dictionary<string, string>();
+        foreach (var (key, value) in desired.Metadata.Labels)
+        {
+            merged.Metadata.Labels[key] = value;
+        }
+
+        merged.Metadata.OwnerReferences = desired.Metadata.OwnerReferences;
+        var autoscaled = existing.Metadata.Annotations is { } annotations &&
+            annotations.TryGetValue(Names.AnnotationReplicasOwner, out var replicasOwner) && replicasOwner == Names.ReplicasOwnerAutoscaler;
+        merged.Spec.Replicas = autoscaled ? existing.Spec.Replicas : desired.Spec.Replicas;
+        merged.Spec.Template = desired.Spec.Template;
+        merged.Spec.Strategy = desired.Spec.Strategy;
+        merged.Spec.RevisionHistoryLimit = desired.Spec.RevisionHistoryLimit;
+        return merged;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Created Deployment namespace={Namespace} name={Name} function={Function}")]
+    private partial void LogCreated(string @namespace, string name, string function);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Updated Deployment namespace={Namespace} name={Name} function={Function} templateHash={TemplateHash}")]
+    private partial void LogUpdated(string @namespace, string name, string function, string templateHash);
+}

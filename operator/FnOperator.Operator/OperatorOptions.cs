@@ -1,0 +1,78 @@
+namespace FnOperator.Operator;
+
+/// <summary>Operator settings, bound from the "Operator" configuration section (env: Operator__GatewayUrl, …).</summary>
+public sealed record OperatorOptions
+{
+    public const string Section = "Operator";
+
+    /// <summary>Namespace to watch; empty watches all namespaces.</summary>
+    public string WatchNamespace { get; init; } = "";
+
+    /// <summary>Namespace of the operator pod (env POD_NAMESPACE): where the leader Lease lives.</summary>
+    public string PodNamespace { get; init; } = "fn-system";
+
+    /// <summary>Name of the operator pod (env POD_NAME): the leader election identity.</summary>
+    public string PodName { get; init; } = Environment.MachineName;
+
+    public string LeaseName { get; init; } = "fn-operator-leader";
+
+    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(15);
+
+    public TimeSpan RenewDeadline { get; init; } = TimeSpan.FromSeconds(10);
+
+    public TimeSpan RetryPeriod { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Base URL of the gateway's pull protocol, handed to every shim as FNOP_SOURCE_URL.</summary>
+    public string GatewayUrl { get; init; } = "http://fn-gateway.fn-system.svc.cluster.local:8080";
+
+    /// <summary>Public base URL of the gateway's Invoke API, for status.invokeUrl.</summary>
+    public string InvokeBaseUrl { get; init; } = "http://fn-gateway.fn-system.svc.cluster.local:8080";
+
+    /// <summary>The fnoperator/runtime-shim image (tag = chart appVersion).</summary>
+    public string ShimImage { get; init; } = "fnoperator/runtime-shim:0.1.0";
+
+    /// <summary>Command of the shim-install init container: copies the shim into the shared emptyDir (argument 1).</summary>
+    public IReadOnlyList<string> ShimInstallCommand { get; init; } = ["/fnop/runtime-shim", "install", "/fnop-bin"];
+
+    /// <summary>Path of the shim executable inside the shared emptyDir, the runtime container's command.</summary>
+    public string ShimBinaryName { get; init; } = "runtime-shim";
+
+    /// <summary>Image of the code and layer init containers (needs sh, wget, sha256sum, unzip, cp: busybox has all).</summary>
+    public string FetchImage { get; init; } = "busybox:1.37";
+
+    /// <summary>Entrypoint of the AWS Lambda base images, which the shim starts as its child.</summary>
+    public string RuntimeEntrypoint { get; init; } = "/lambda-entrypoint.sh";
+
+    /// <summary>Runtime id → image holding that runtime's client. Defaults to AWS's public Lambda base images.</summary>
+    public Dictionary<string, string> RuntimeImages { get; init; } = new(DefaultRuntimeImages, StringComparer.Ordinal);
+
+    /// <summary>AWS_REGION handed to functions (SDKs inside functions expect one).</summary>
+    public string Region { get; init; } = "us-east-1";
+
+    /// <summary>CPU floor in millicores for the smallest functions.</summary>
+    public int MinCpuMillicores { get; init; } = 50;
+
+    /// <summary>Reconcile workers per controller.</summary>
+    public int Workers { get; init; } = 4;
+
+    /// <summary>How soon a function waiting on something outside our watches (a missing ConfigMap or Layer) is looked at again.</summary>
+    public TimeSpan DependencyRetry { get; init; } = TimeSpan.FromSeconds(30);
+
+    public static IReadOnlyDictionary<string, string> DefaultRuntimeImages { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["nodejs18.x"] = "public.ecr.aws/lambda/nodejs:18",
+        ["nodejs20.x"] = "public.ecr.aws/lambda/nodejs:20",
+        ["nodejs22.x"] = "public.ecr.aws/lambda/nodejs:22",
+        ["python3.9"] = "public.ecr.aws/lambda/python:3.9",
+        ["python3.10"] = "public.ecr.aws/lambda/python:3.10",
+        ["python3.11"] = "public.ecr.aws/lambda/python:3.11",
+        ["python3.12"] = "public.ecr.aws/lambda/python:3.12",
+        ["python3.13"] = "public.ecr.aws/lambda/python:3.13",
+        ["dotnet8"] = "public.ecr.aws/lambda/dotnet:8",
+        ["java17"] = "public.ecr.aws/lambda/java:17",
+        ["java21"] = "public.ecr.aws/lambda/java:21",
+        ["ruby3.3"] = "public.ecr.aws/lambda/ruby:3.3",
+        ["provided.al2023"] = "public.ecr.aws/lambda/provided:al2023",
+        ["provided.al2"] = "public.ecr.aws/lambda/provided:al2",
+    };
+}

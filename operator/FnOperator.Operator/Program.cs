@@ -1,0 +1,4 @@
+using FnOperator.Operator.Hosting;
+
+var app = OperatorApp.Build(args);
+await app.RunAsync();

@@ -1,0 +1,26 @@
+namespace FnOperator.Operator.Resources;
+
+/// <summary>How the code reaches /var/task, resolved from the spec (and the ConfigMap, when the code lives in one).</summary>
+public sealed record ResolvedCode
+{
+    public required CodeSource Source { get; init; }
+
+    /// <summary>status.codeSha256: the spec sha256, a hash of the ConfigMap's data, or a hash of the image reference.</summary>
+    public required string Sha256 { get; init; }
+
+    public string? Url { get; init; }
+
+    public string? ConfigMapName { get; init; }
+
+    public string? Image { get; init; }
+}
+
+public enum CodeSource
+{
+    Url,
+    ConfigMap,
+    Image,
+}
+
+/// <summary>One layer version to extract into /opt, in spec order.</summary>
+public sealed record ResolvedLayer(string Name, int Version, string Url, string Sha256);

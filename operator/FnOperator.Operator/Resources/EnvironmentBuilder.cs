@@ -1,0 +1,56 @@
+using System.Globalization;
+using FnOperator.Api;
+using k8s.Models;
+
+namespace FnOperator.Operator.Resources;
+
+/// <summary>The runtime container's environment: the runtime-shim's contract variables, then the user's.</summary>
+public static class EnvironmentBuilder
+{
+    public static List<V1EnvVar> Build(Function fn, OperatorOptions options)
+    {
+        var spec = fn.Spec;
+        var entrypoint = string.IsNullOrEmpty(spec.Handler) ? options.RuntimeEntrypoint : $"{options.RuntimeEntrypoint} {spec.Handler}";
+        var env = new List<V1EnvVar>
+        {
+            Literal("FNOP_SOURCE_URL", options.GatewayUrl),
+            Literal("FNOP_FUNCTION_NAMESPACE", fn.Metadata.NamespaceProperty ?? "default"),
+            Literal("AWS_LAMBDA_FUNCTION_NAME", fn.Metadata.Name),
+            Literal("AWS_LAMBDA_FUNCTION_VERSION", Names.LatestVersion),
+            Literal("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", spec.MemoryMiB.ToString(CultureInfo.InvariantCulture)),
+            Literal("FNOP_TIMEOUT_SECONDS", spec.TimeoutSeconds.ToString(CultureInfo.InvariantCulture)),
+            Literal("FNOP_RUNTIME_COMMAND", entrypoint),
+            Literal("FNOP_RUNTIME_API_ADDRESS", "127.0.0.1:9001"),
+            Literal("FNOP_HTTP_ADDRESS", $"0.0.0.0:{Names.ShimHttpPort}"),
+            Literal("LAMBDA_TASK_ROOT", Names.TaskRoot),
+            Literal("AWS_REGION", options.Region),
+        };
+        if (!string.IsNullOrEmpty(spec.Runtime))
+        {
+            env.Add(Literal("FNOP_RUNTIME", spec.Runtime));
+        }
+
+        if (!string.IsNullOrEmpty(spec.Handler))
+        {
+            env.Add(Literal("_HANDLER", spec.Handler));
+        }
+
+        foreach (var variable in spec.Environment ?? [])
+        {
+            env.Add(new V1EnvVar
+            {
+                Name = variable.Name,
+                Value = variable.SecretKeyRef is null && variable.ConfigMapKeyRef is null ? variable.Value ?? "" : null,
+                ValueFrom = variable.SecretKeyRef is { } secret
+                    ? new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = secret.Name, Key = secret.Key } }
+                    : variable.ConfigMapKeyRef is { } configMap
+                        ? new V1EnvVarSource { ConfigMapKeyRef = new V1ConfigMapKeySelector { Name = configMap.Name, Key = configMap.Key } }
+                        : null,
+            });
+        }
+
+        return env;
+    }
+
+    private static V1EnvVar Literal(string name, string value) => new() { Name = name, Value = value };
+}

@@ -1,0 +1,172 @@
+using FnOperator.Api;
+using k8s.Models;
+
+namespace FnOperator.Operator.Resources;
+
+/// <summary>The pod spec of a function version: volumes, init containers, the runtime container.</summary>
+public static class PodSpecBuilder
+{
+    /// <summary>Lambda's sandbox user (sbx_user1051) and group.</summary>
+    public const long RunAsUser = 993;
+    public const long RunAsGroup = 990;
+
+    public static V1PodSpec Build(Function fn, ResolvedCode code, IReadOnlyList<ResolvedLayer> layers, OperatorOptions options)
+    {
+        var spec = fn.Spec;
+        var init = new List<V1Container> { ShimInstall(options) };
+        var volumes = new List<V1Volume>
+        {
+            EmptyDir(Names.ShimVolume, 256),
+            EmptyDir(Names.TmpVolume, spec.EphemeralStorageMiB),
+        };
+        var mounts = new List<V1VolumeMount>
+        {
+            new() { Name = Names.ShimVolume, MountPath = Names.ShimMountPath, ReadOnlyProperty = true },
+            new() { Name = Names.TmpVolume, MountPath = Names.TmpMountPath },
+        };
+
+        if (code.Source != CodeSource.Image)
+        {
+            volumes.Add(EmptyDir(Names.CodeVolume, null));
+            mounts.Add(new() { Name = Names.CodeVolume, MountPath = Names.TaskRoot, ReadOnlyProperty = true });
+            if (code.Source == CodeSource.Url)
+            {
+                init.Add(Fetcher(Names.CodeContainer, code.Url!, code.Sha256, Names.CodeVolume, Names.TaskRoot, options));
+            }
+            else
+            {
+                volumes.Add(new V1Volume
+                {
+                    Name = Names.CodeSourceVolume,
+                    ConfigMap = new V1ConfigMapVolumeSource { Name = code.ConfigMapName },
+                });
+                init.Add(ConfigMapCopier(options));
+            }
+        }
+
+        if (layers.Count > 0)
+        {
+            volumes.Add(EmptyDir(Names.LayersVolume, null));
+            mounts.Add(new() { Name = Names.LayersVolume, MountPath = Names.LayersMountPath, ReadOnlyProperty = true });
+            for (var i = 0; i < layers.Count; i++)
+            {
+                init.Add(Fetcher(Names.LayerContainerPrefix + i, layers[i].Url, layers[i].Sha256, Names.LayersVolume, Names.LayersMountPath, options));
+            }
+        }
+
+        var hasServiceAccount = !string.IsNullOrEmpty(spec.ServiceAccountName);
+        return new V1PodSpec
+        {
+            ServiceAccountName = hasServiceAccount ? spec.ServiceAccountName : null,
+            AutomountServiceAccountToken = hasServiceAccount,
+            EnableServiceLinks = false,
+            TerminationGracePeriodSeconds = spec.TimeoutSeconds + 10,
+            SecurityContext = new V1PodSecurityContext
+            {
+                RunAsNonRoot = true,
+                RunAsUser = RunAsUser,
+                RunAsGroup = RunAsGroup,
+                FsGroup = RunAsGroup,
+                SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
+            },
+            InitContainers = init,
+            Containers = [RuntimeContainer(fn, code, mounts, options)],
+            Volumes = volumes,
+        };
+    }
+
+    private static V1Container RuntimeContainer(Function fn, ResolvedCode code, List<V1VolumeMount> mounts, OperatorOptions options)
+    {
+        var memory = new ResourceQuantity($"{fn.Spec.MemoryMiB}Mi");
+        var cpu = new ResourceQuantity($"{CpuShare.Millicores(fn.Spec.MemoryMiB, options.MinCpuMillicores)}m");
+        var resources = new Dictionary<string, ResourceQuantity> { ["cpu"] = cpu, ["memory"] = memory };
+        return new V1Container
+        {
+            Name = Names.RuntimeContainer,
+            Image = code.Source == CodeSource.Image ? code.Image : options.RuntimeImages[fn.Spec.Runtime!],
+            Command = [$"{Names.ShimMountPath}/{options.ShimBinaryName}"],
+            Env = EnvironmentBuilder.Build(fn, options),
+            Ports = [new V1ContainerPort { Name = Names.ShimHttpPortName, ContainerPort = Names.ShimHttpPort, Protocol = "TCP" }],
+            Resources = new V1ResourceRequirements { Requests = resources, Limits = new Dictionary<string, ResourceQuantity>(resources) },
+            ReadinessProbe = Probe("/readyz", 2),
+            LivenessProbe = Probe("/healthz", 10),
+            VolumeMounts = mounts,
+            SecurityContext = Restricted(),
+        };
+    }
+
+    private static V1Container ShimInstall(OperatorOptions options) => new()
+    {
+        Name = Names.ShimInstallContainer,
+        Image = options.ShimImage,
+        Command = [.. options.ShimInstallCommand],
+        VolumeMounts = [new V1VolumeMount { Name = Names.ShimVolume, MountPath = Names.ShimMountPath }],
+        Resources = InitResources(),
+        SecurityContext = Restricted(),
+    };
+
+    // Downloads a zip, rejects it unless its SHA-256 matches (the pod then fails to start), and extracts it.
+    private static V1Container Fetcher(string name, string url, string sha256, string volume, string path, OperatorOptions options) => new()
+    {
+        Name = name,
+        Image = options.FetchImage,
+        Command =
+        [
+            "sh", "-c",
+            "set -eu; archive=\"$FNOP_TARGET/.fnop-archive.zip\"; wget -q -O \"$archive\" \"$FNOP_URL\"; " +
+            "echo \"$FNOP_SHA256  $archive\" | sha256sum -c -s - || { echo \"sha256 mismatch for $FNOP_URL\" >&2; exit 1; }; " +
+            "unzip -q -o \"$archive\" -d \"$FNOP_TARGET\"; rm -f \"$archive\"",
+        ],
+        Env =
+        [
+            new V1EnvVar { Name = "FNOP_URL", Value = url },
+            new V1EnvVar { Name = "FNOP_SHA256", Value = sha256 },
+            new V1EnvVar { Name = "FNOP_TARGET", Value = path },
+        ],
+        VolumeMounts = [new V1VolumeMount { Name = volume, MountPath = path }],
+        Resources = InitResources(),
+        SecurityContext = Restricted(),
+    };
+
+    private static V1Container ConfigMapCopier(OperatorOptions options) => new()
+    {
+        Name = Names.CodeContainer,
+        Image = options.FetchImage,
+        Command = ["sh", "-c", $"set -eu; cp -L {Names.CodeSourceMountPath}/* {Names.TaskRoot}/"],
+        VolumeMounts =
+        [
+            new V1VolumeMount { Name = Names.CodeSourceVolume, MountPath = Names.CodeSourceMountPath, ReadOnlyProperty = true },
+            new V1VolumeMount { Name = Names.CodeVolume, MountPath = Names.TaskRoot },
+        ],
+        Resources = InitResources(),
+        SecurityContext = Restricted(),
+    };
+
+    private static V1SecurityContext Restricted() => new()
+    {
+        AllowPrivilegeEscalation = false,
+        Capabilities = new V1Capabilities { Drop = ["ALL"] },
+        ReadOnlyRootFilesystem = true,
+        RunAsNonRoot = true,
+        SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
+    };
+
+    private static V1ResourceRequirements InitResources()
+    {
+        var resources = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("100m"), ["memory"] = new("64Mi") };
+        return new V1ResourceRequirements { Requests = resources, Limits = new Dictionary<string, ResourceQuantity>(resources) };
+    }
+
+    private static V1Probe Probe(string path, int periodSeconds) => new()
+    {
+        HttpGet = new V1HTTPGetAction { Path = path, Port = Names.ShimHttpPortName },
+        PeriodSeconds = periodSeconds,
+        FailureThreshold = 3,
+    };
+
+    private static V1Volume EmptyDir(string name, int? sizeLimitMiB) => new()
+    {
+        Name = name,
+        EmptyDir = new V1EmptyDirVolumeSource { SizeLimit = sizeLimitMiB is int mib ? new ResourceQuantity($"{mib}Mi") : null },
+    };
+}

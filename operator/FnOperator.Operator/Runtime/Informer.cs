@@ -1,0 +1,239 @@
+using System.Collections.Concurrent;
+using System.Net;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace FnOperator.Operator.Runtime;
+
+/// <summary>
+/// Keeps a cache of one resource type: list, then watch from the list's resourceVersion with bookmarks; a closed watch
+/// resumes from the last seen resourceVersion, an expired one (410 Gone) relists, errors back off with jitter.
+/// The cache is keyed by UID with a namespace/name index; handlers run on the informer's loop and should only enqueue.
+/// </summary>
+public sealed partial class Informer<T>(
+    string kind, IListWatch<T> source, TimeProvider time, OperatorMetrics metrics, ILogger logger)
+    where T : class, IKubernetesObject<V1ObjectMeta>
+{
+    private readonly ConcurrentDictionary<string, T> byUid = new();
+    private readonly ConcurrentDictionary<ObjectKey, string> uidByKey = new();
+    private volatile bool synced;
+
+    /// <summary>Called with the previous cached object (null when new) and the new one.</summary>
+    public event Action<T?, T>? Upserted;
+
+    public event Action<T>? Deleted;
+
+    public string Kind => kind;
+
+    /// <summary>True once the first list has filled the cache.</summary>
+    public bool HasSynced => synced;
+
+    /// <summary>Shortest server-side watch timeout; each watch picks a random value up to twice this.</summary>
+    public TimeSpan WatchTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
+
+    public int Count => byUid.Count;
+
+    public T? Get(ObjectKey key) =>
+        uidByKey.TryGetValue(key, out var uid) && byUid.TryGetValue(uid, out var obj) ? obj : null;
+
+    public IReadOnlyList<T> List() => [.. byUid.Values];
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var resourceVersion = "";
+        var relist = true;
+        var failures = 0;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (relist)
+                {
+                    var list = await source.ListAsync(cancellationToken).ConfigureAwait(false);
+                    Replace(list.Items);
+                    resourceVersion = list.ResourceVersion;
+                    relist = false;
+                    if (!synced)
+                    {
+                        synced = true;
+                        LogSynced(kind, list.Items.Count);
+                    }
+                }
+
+                var outcome = await WatchOnceAsync(resourceVersion, cancellationToken).ConfigureAwait(false);
+                resourceVersion = outcome.ResourceVersion;
+                if (outcome.Error is not null)
+                {
+                    throw outcome.Error;
+                }
+
+                if (outcome.Expired)
+                {
+                    relist = true;
+                    metrics.WatchRestarted(kind, "expired");
+                    LogExpired(kind, resourceVersion);
+                    continue;
+                }
+
+                failures = outcome.Events > 0 ? 0 : failures;
+                metrics.WatchRestarted(kind, "closed");
+                if (outcome.Events == 0 && time.GetUtcNow() - outcome.StartedAt < TimeSpan.FromSeconds(1))
+                {
+                    // A server that closes watches at once must not make us spin.
+                    await Task.Delay(Backoff(++failures), time, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e) when (IsGone(e))
+            {
+                relist = true;
+                metrics.WatchRestarted(kind, "expired");
+                LogExpired(kind, resourceVersion);
+            }
+            catch (Exception e)
+            {
+                failures++;
+                metrics.WatchRestarted(kind, "error");
+                var delay = Backoff(failures);
+                LogWatchFailed(e, kind, delay.TotalMilliseconds);
+                try
+                {
+                    await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        }
+    }
+
+    private async Task<WatchOutcome> WatchOnceAsync(string resourceVersion, CancellationToken cancellationToken)
+    {
+        var started = time.GetUtcNow();
+        var expired = false;
+        Exception? error = null;
+        var events = 0;
+        var timeout = (int)(WatchTimeout.TotalSeconds * (1 + Random.Shared.NextDouble()));
+        var stream = source.WatchAsync(resourceVersion, timeout, e =>
+        {
+            if (IsGone(e))
+            {
+                expired = true;
+            }
+            else
+            {
+                error ??= e;
+            }
+        }, cancellationToken);
+        await foreach (var (type, obj) in stream.ConfigureAwait(false))
+        {
+            events++;
+            var rv = obj.Metadata?.ResourceVersion;
+            switch (type)
+            {
+                case WatchEventType.Added:
+                case WatchEventType.Modified:
+                    Upsert(obj);
+                    break;
+                case WatchEventType.Deleted:
+                    Remove(obj);
+                    break;
+            }
+
+            if (!string.IsNullOrEmpty(rv))
+            {
+                resourceVersion = rv;
+            }
+
+            if (expired)
+            {
+                break;
+            }
+        }
+
+        return new WatchOutcome(resourceVersion, expired, error, events, started);
+    }
+
+    private void Replace(IReadOnlyList<T> items)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var item in items)
+        {
+            seen.Add(item.Metadata.Uid);
+            Upsert(item);
+        }
+
+        foreach (var (uid, obj) in byUid)
+        {
+            if (!seen.Contains(uid))
+            {
+                Remove(obj);
+            }
+        }
+    }
+
+    private void Upsert(T obj)
+    {
+        var key = ObjectKey.Of(obj);
+        var uid = obj.Metadata.Uid;
+        byUid.TryGetValue(uid, out var old);
+        if (old is not null && old.Metadata.ResourceVersion == obj.Metadata.ResourceVersion)
+        {
+            return; // the same state again (relist after a resumed watch)
+        }
+
+        if (uidByKey.TryGetValue(key, out var previousUid) && previousUid != uid && byUid.TryRemove(previousUid, out var replaced))
+        {
+            Deleted?.Invoke(replaced); // deleted and recreated under the same name while we were not watching
+        }
+
+        byUid[uid] = obj;
+        uidByKey[key] = uid;
+        Upserted?.Invoke(old, obj);
+    }
+
+    private void Remove(T obj)
+    {
+        var uid = obj.Metadata.Uid;
+        if (!byUid.TryRemove(uid, out var cached))
+        {
+            return;
+        }
+
+        uidByKey.TryRemove(new KeyValuePair<ObjectKey, string>(ObjectKey.Of(cached), uid));
+        Deleted?.Invoke(obj);
+    }
+
+    private TimeSpan Backoff(int failures)
+    {
+        var ms = Math.Min(MaxBackoff.TotalMilliseconds, 100 * Math.Pow(2, Math.Min(failures - 1, 20)));
+        return TimeSpan.FromMilliseconds(ms * (0.5 + Random.Shared.NextDouble() / 2));
+    }
+
+    private static bool IsGone(Exception e) => e switch
+    {
+        KubernetesException k => k.Status?.Code == (int)HttpStatusCode.Gone,
+        HttpOperationException h => h.Response?.StatusCode == HttpStatusCode.Gone,
+        _ => false,
+    };
+
+    private sealed record WatchOutcome(
+        string ResourceVersion, bool Expired, Exception? Error, int Events, DateTimeOffset StartedAt);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Synced informer cache kind={Kind} objects={Count}")]
+    private partial void LogSynced(string kind, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Relisting after expired watch kind={Kind} resourceVersion={ResourceVersion}")]
+    private partial void LogExpired(string kind, string resourceVersion);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Restarting failed watch kind={Kind} backoffMs={BackoffMs}")]
+    private partial void LogWatchFailed(Exception exception, string kind, double backoffMs);
+}

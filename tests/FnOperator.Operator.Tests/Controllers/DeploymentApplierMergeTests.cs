@@ -1,0 +1,56 @@
+using FnOperator.Operator.Controllers;
+using FnOperator.Operator.Resources;
+using FnOperator.Operator.Runtime;
+using k8s.Models;
+
+namespace FnOperator.Operator.Tests.Controllers;
+
+public sealed class DeploymentApplierMergeTests
+{
+    private static V1Deployment Desired() => DeploymentBuilder.Build(
+        TestFunctions.Node(), new ResolvedCode { Source = CodeSource.Url, Url = "https://x/y.zip", Sha256 = TestFunctions.Sha }, [], new OperatorOptions());
+
+    private static V1Deployment Live(int replicas, bool autoscaled)
+    {
+        var live = Desired();
+        live.Metadata.ResourceVersion = "42";
+        live.Spec.Replicas = replicas;
+        if (autoscaled)
+        {
+            live.Metadata.Annotations = new Dictionary<string, string> { [Names.AnnotationReplicasOwner] = Names.ReplicasOwnerAutoscaler };
+        }
+
+        return live;
+    }
+
+    [Theory]
+    [InlineData(false, 1)]
+    [InlineData(true, 7)]
+    public void Merge_sets_replicas_unless_the_autoscaler_owns_them(bool autoscaled, int expected)
+    {
+        var merged = DeploymentApplier.Merge(Live(7, autoscaled), Desired());
+
+        Assert.Equal(expected, merged.Spec.Replicas);
+        Assert.Equal("42", merged.Metadata.ResourceVersion);
+    }
+
+    [Fact]
+    public void Live_object_with_server_defaults_is_in_sync()
+    {
+        var live = Live(1, false);
+        live.Spec.Template.Spec.Containers[0].ImagePullPolicy = "IfNotPresent";
+        live.Spec.Template.Spec.DnsPolicy = "ClusterFirst";
+        live.Status = new V1DeploymentStatus { ReadyReplicas = 1 };
+
+        Assert.True(JsonSubset.Contains(live, DeploymentApplier.Merge(live, Desired())));
+    }
+
+    [Fact]
+    public void Edited_container_is_drift()
+    {
+        var live = Live(1, false);
+        live.Spec.Template.Spec.Containers[0].Image = "evil/image";
+
+        Assert.False(JsonSubset.Contains(live, DeploymentApplier.Merge(live, Desired())));
+    }
+}
