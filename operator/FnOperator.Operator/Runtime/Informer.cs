@@ -19,6 +19,7 @@ public sealed partial class Informer<T>(
     private readonly ConcurrentDictionary<string, T> byUid = new();
     private readonly ConcurrentDictionary<ObjectKey, string> uidByKey = new();
     private volatile bool synced;
+    private string resourceVersion = "";
 
     /// <summary>Called with the previous cached object (null when new) and the new one.</summary>
     public event Action<T?, T>? Upserted;
@@ -44,7 +45,6 @@ public sealed partial class Informer<T>(
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        var resourceVersion = "";
         var relist = true;
         var failures = 0;
         while (!cancellationToken.IsCancellationRequested)
@@ -64,8 +64,7 @@ public sealed partial class Informer<T>(
                     }
                 }
 
-                var outcome = await WatchOnceAsync(resourceVersion, cancellationToken).ConfigureAwait(false);
-                resourceVersion = outcome.ResourceVersion;
+                var outcome = await WatchOnceAsync(cancellationToken).ConfigureAwait(false);
                 if (outcome.Error is not null)
                 {
                     throw outcome.Error;
@@ -115,7 +114,9 @@ public sealed partial class Informer<T>(
         }
     }
 
-    private async Task<WatchOutcome> WatchOnceAsync(string resourceVersion, CancellationToken cancellationToken)
+    // Applies one watch stream to the cache; resourceVersion advances with every event, so a failure mid-stream
+    // resumes after the last event seen.
+    private async Task<WatchOutcome> WatchOnceAsync(CancellationToken cancellationToken)
     {
         var started = time.GetUtcNow();
         var expired = false;
@@ -159,7 +160,7 @@ public sealed partial class Informer<T>(
             }
         }
 
-        return new WatchOutcome(resourceVersion, expired, error, events, started);
+        return new WatchOutcome(expired, error, events, started);
     }
 
     private void Replace(IReadOnlyList<T> items)
@@ -226,7 +227,7 @@ public sealed partial class Informer<T>(
     };
 
     private sealed record WatchOutcome(
-        string ResourceVersion, bool Expired, Exception? Error, int Events, DateTimeOffset StartedAt);
+        bool Expired, Exception? Error, int Events, DateTimeOffset StartedAt);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Synced informer cache kind={Kind} objects={Count}")]
     private partial void LogSynced(string kind, int count);

@@ -1,0 +1,33 @@
+namespace FnOperator.Operator.Tests;
+
+/// <summary>Waits for a condition the system under test reaches asynchronously; fails after a generous deadline.</summary>
+public static class Eventually
+{
+    public static async Task True(Func<bool> condition, string what, int timeoutSeconds = 30)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Timed out waiting for: {what}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    public static async Task True(Func<Task<bool>> condition, string what, int timeoutSeconds = 30)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Timed out waiting for: {what}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+}
