@@ -1,0 +1,2 @@
+// Placeholder entry point until this component lands; replaced by its owner.
+return 2;

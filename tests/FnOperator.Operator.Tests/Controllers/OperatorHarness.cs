@@ -1,0 +1,181 @@
+using System.Net;
+using System.Text.Json;
+using FnOperator.Api;
+using FnOperator.Operator.Hosting;
+using FnOperator.Operator.Runtime;
+using FnOperator.KubeApiServer;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Prometheus;
+
+namespace FnOperator.Operator.Tests.Controllers;
+
+/// <summary>The API test server plus operator replicas (the real host, in-process), and helpers to read the world.</summary>
+public sealed class OperatorHarness : IAsyncDisposable
+{
+    private readonly List<Replica> replicas = [];
+
+    private OperatorHarness(StandInApiServer server)
+    {
+        Server = server;
+        Client = server.CreateClient();
+    }
+
+    public StandInApiServer Server { get; }
+
+    public IKubernetes Client { get; }
+
+    public IReadOnlyList<Replica> Replicas => replicas;
+
+    public static async Task<OperatorHarness> StartAsync(int operators = 1)
+    {
+        var harness = new OperatorHarness(await StandInApiServer.StartAsync());
+        for (var i = 0; i < operators; i++)
+        {
+            await harness.StartReplicaAsync("operator-" + i);
+        }
+
+        return harness;
+    }
+
+    public async Task<Replica> StartReplicaAsync(string podName)
+    {
+        var metrics = new OperatorMetrics(Metrics.NewCustomRegistry());
+        var app = OperatorApp.Build(
+            [
+                "--urls", "http://127.0.0.1:0",
+                "--Operator:PodName", podName,
+                "--Operator:PodNamespace", "fn-system",
+                "--Operator:LeaseDuration", "00:00:02",
+                "--Operator:RenewDeadline", "00:00:01.500",
+                "--Operator:RetryPeriod", "00:00:00.250",
+                "--Operator:DependencyRetry", "00:00:01",
+                "--Operator:GatewayUrl", "http://gateway.test:8080",
+                "--Operator:InvokeBaseUrl", "http://invoke.test",
+                "--Logging:LogLevel:Default", "Warning",
+            ],
+            services =>
+            {
+                services.AddSingleton(Server.CreateClient());
+                services.AddSingleton(metrics);
+            });
+        await app.StartAsync();
+        var replica = new Replica(podName, app, metrics);
+        replicas.Add(replica);
+        return replica;
+    }
+
+    public async Task<Function> CreateAsync(Function fn)
+    {
+        fn.Metadata.Uid = null;
+        fn.Metadata.Generation = null;
+        var created = await Client.CustomObjects.CreateNamespacedCustomObjectAsync(fn, ApiGroup.Group, ApiGroup.Version, fn.Metadata.NamespaceProperty, Function.Plural);
+        return KubernetesJson.Deserialize<Function>((JsonElement)created);
+    }
+
+    public async Task<Function?> GetAsync(string name, string ns = "default")
+    {
+        try
+        {
+            var obj = await Client.CustomObjects.GetNamespacedCustomObjectAsync(ApiGroup.Group, ApiGroup.Version, ns, Function.Plural, name);
+            return KubernetesJson.Deserialize<Function>((JsonElement)obj);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Read-modify-write of the spec, retried on 409 like any client.</summary>
+    public async Task UpdateAsync(string name, Action<FunctionSpec> change, string ns = "default")
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var fn = (await GetAsync(name, ns))!;
+            change(fn.Spec);
+            try
+            {
+                await Client.CustomObjects.ReplaceNamespacedCustomObjectAsync(fn, ApiGroup.Group, ApiGroup.Version, ns, Function.Plural, name);
+                return;
+            }
+            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict && attempt < 20)
+            {
+            }
+        }
+    }
+
+    public Task DeleteAsync(string name, string ns = "default") =>
+        Client.CustomObjects.DeleteNamespacedCustomObjectAsync(ApiGroup.Group, ApiGroup.Version, ns, Function.Plural, name);
+
+    public async Task<V1Deployment?> DeploymentAsync(string functionName, string ns = "default")
+    {
+        try
+        {
+            return await Client.AppsV1.ReadNamespacedDeploymentAsync(functionName + "-latest", ns);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    public Task WaitReadyAsync(string name, long generation = 1, string ns = "default") =>
+        Eventually.True(async () =>
+        {
+            var fn = await GetAsync(name, ns);
+            return fn is not null && fn.Metadata.Generation == generation && fn.IsReady();
+        }, $"{ns}/{name} Ready at generation {generation}");
+
+    public Task WaitConditionAsync(string name, string type, string status, string reason, string ns = "default") =>
+        Eventually.True(async () =>
+        {
+            var condition = (await GetAsync(name, ns))?.Status?.Condition(type);
+            return condition?.Status == status && condition.Reason == reason;
+        }, $"{ns}/{name} {type}={status} {reason}");
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var replica in replicas)
+        {
+            await replica.DisposeAsync();
+        }
+
+        await Server.DisposeAsync();
+        Client.Dispose();
+    }
+
+    public sealed class Replica(string name, WebApplication app, OperatorMetrics metrics) : IAsyncDisposable
+    {
+        private bool stopped;
+
+        public string Name => name;
+
+        public WebApplication App => app;
+
+        public OperatorMetrics Metrics => metrics;
+
+        public ControllerManager Manager => app.Services.GetRequiredService<ControllerManager>();
+
+        public double Reconciles => new[] { "done", "requeue", "error", "terminal" }.Sum(r => metrics.ReconcileCount(Function.KindName, r));
+
+        public string Url => app.Urls.First();
+
+        public async Task StopAsync()
+        {
+            if (!stopped)
+            {
+                stopped = true;
+                await app.StopAsync();
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+}
