@@ -125,7 +125,7 @@ public sealed class StandInApiServer : IAsyncDisposable
         metadata["namespace"] = route.Ns;
         metadata["uid"] = Guid.NewGuid().ToString();
         metadata["creationTimestamp"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
-        metadata["generation"] = 1;
+        metadata["generation"] = 1L; // long: readers cast with (long), which throws on an Int32 node
         if (WithStatus.Contains(route.Resource))
         {
             body.Remove("status");
