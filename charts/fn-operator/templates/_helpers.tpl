@@ -1,0 +1,76 @@
+{{/* Name prefix: the release name, or "fn-operator" when the release name already contains it. */}}
+{{- define "fnop.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 50 | trimSuffix "-" -}}
+{{- else if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 50 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 50 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "fnop.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/part-of: fn-operator
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Selector labels of one component: include with (list $ "operator"). */}}
+{{- define "fnop.selector" -}}
+app.kubernetes.io/name: fn-operator
+app.kubernetes.io/instance: {{ (index . 0).Release.Name }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end -}}
+
+{{- define "fnop.image" -}}
+{{- $root := index . 0 -}}
+{{- printf "%s%s:%s" $root.Values.imageRegistry (index . 1).repository ($root.Values.imageTag | default $root.Chart.AppVersion) -}}
+{{- end -}}
+
+{{- define "fnop.operatorName" -}}{{ include "fnop.fullname" . }}{{- end -}}
+{{- define "fnop.gatewayName" -}}{{ include "fnop.fullname" . }}-gateway{{- end -}}
+{{- define "fnop.natsName" -}}{{ include "fnop.fullname" . }}-nats{{- end -}}
+{{- define "fnop.operatorSA" -}}{{ .Values.serviceAccount.operator.name | default (include "fnop.operatorName" .) }}{{- end -}}
+{{- define "fnop.gatewaySA" -}}{{ .Values.serviceAccount.gateway.name | default (include "fnop.gatewayName" .) }}{{- end -}}
+
+{{/* The gateway Service's in-cluster URL: FNOP_SOURCE_URL of every shim. */}}
+{{- define "fnop.gatewayUrl" -}}
+{{- printf "http://%s.%s.svc.cluster.local:%d" .Values.gateway.serviceName .Release.Namespace (int .Values.gateway.service.port) -}}
+{{- end -}}
+
+{{/* The NATS URL the gateway uses, empty for the in-process queue. */}}
+{{- define "fnop.natsUrl" -}}
+{{- if and .Values.nats.enabled .Values.nats.externalUrl -}}
+{{- fail "nats.enabled and nats.externalUrl are mutually exclusive: run the chart's NATS or point at an existing one, not both" -}}
+{{- else if .Values.nats.enabled -}}
+{{- printf "nats://%s.%s.svc.cluster.local:4222" (include "fnop.natsName" .) .Release.Namespace -}}
+{{- else -}}
+{{- .Values.nats.externalUrl -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Pod Security Standards "restricted": pod level. */}}
+{{- define "fnop.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 65532
+runAsGroup: 65532
+fsGroup: 65532
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Pod Security Standards "restricted": container level, plus a read-only root filesystem. */}}
+{{- define "fnop.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+capabilities:
+  drop: [ALL]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
