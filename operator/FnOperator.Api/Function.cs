@@ -1,12 +1,20 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
+using FnOperator.Api.Schema;
 using k8s;
 using k8s.Models;
 
 namespace FnOperator.Api;
 
 /// <summary>A Lambda-style function: code, runtime and configuration, run as pods with a runtime-shim.</summary>
+[CustomResource(KindName, Plural, "fn")]
+[PrinterColumn(1, "Runtime", "string", ".spec.runtime", "Managed runtime (empty for container images).")]
+[PrinterColumn(2, "Ready", "string", ".status.conditions[?(@.type==\"Ready\")].status", "Whether the function is ready to serve invocations.")]
+[PrinterColumn(3, "Replicas", "integer", ".status.readyReplicas", "Ready pods of $LATEST.")]
+[PrinterColumn(4, "Version", "string", ".status.latestVersion", "Highest published version, or $LATEST.")]
+[PrinterColumn(5, "Reason", "string", ".status.conditions[?(@.type==\"Ready\")].reason", "Reason of the Ready condition.", Priority = 1)]
+[PrinterColumn(6, "Age", "date", ".metadata.creationTimestamp", "Time since the function was created.")]
 [Description("A Lambda-style function: its code, runtime and configuration. The operator runs it as a Deployment whose pods carry a runtime-shim serving the Lambda Runtime API.")]
 public sealed class Function : IKubernetesObject<V1ObjectMeta>, ISpec<FunctionSpec>, IStatus<FunctionStatus?>
 {
@@ -30,13 +38,22 @@ public sealed class Function : IKubernetesObject<V1ObjectMeta>, ISpec<FunctionSp
 }
 
 [Description("Desired state of a Function.")]
+[CelRule("has(self.runtime) || has(self.code.image)", "spec.runtime is required unless spec.code.image is set", FieldPath = ".runtime", Reason = "FieldValueRequired")]
+[CelRule("has(self.code.image) || has(self.handler) || (has(self.runtime) && self.runtime.startsWith('provided'))",
+    "spec.handler is required for managed runtimes (all but provided.* and container images)", FieldPath = ".handler", Reason = "FieldValueRequired")]
+[CelRule("!has(self.layers) || size(self.layers) == 0 || !has(self.code.image)",
+    "spec.layers cannot be used with spec.code.image: a container image carries its own layers", FieldPath = ".layers", Reason = "FieldValueForbidden")]
 public sealed class FunctionSpec
 {
     [JsonPropertyName("runtime")]
+    [MaxLength(32)]
+    [RegularExpression("^[a-z][a-z0-9]*(\\.[a-z0-9]+)*$")]
     [Description("Managed runtime identifier, as in AWS Lambda: nodejs20.x, nodejs22.x, python3.11, python3.12, python3.13, dotnet8, java21, provided.al2023, provided.al2. Required unless code.image is set.")]
     public string? Runtime { get; set; }
 
     [JsonPropertyName("handler")]
+    [MinLength(1)]
+    [MaxLength(128)]
     [Description("Handler the runtime loads, e.g. index.handler (node), app.handler (python), Assembly::Type::Method (dotnet). Ignored by provided.* runtimes except that it is passed as _HANDLER.")]
     public string? Handler { get; set; }
 
@@ -69,10 +86,13 @@ public sealed class FunctionSpec
     public int EphemeralStorageMiB { get; set; } = 512;
 
     [JsonPropertyName("environment")]
+    [MaxLength(256)]
+    [ListMapKeys("name")]
     [Description("Environment variables for the function: literal values or references to Secret / ConfigMap keys.")]
     public List<EnvironmentVariable>? Environment { get; set; }
 
     [JsonPropertyName("serviceAccountName")]
+    [MaxLength(253)]
     [Description("ServiceAccount the function's pods run as (the function's execution role).")]
     public string? ServiceAccountName { get; set; }
 
@@ -90,13 +110,20 @@ public sealed class FunctionSpec
 }
 
 [Description("Source of a function's or layer's code. Exactly one of image, url, configMap, path.")]
+[CelRule("(has(self.image) ? 1 : 0) + (has(self.url) ? 1 : 0) + (has(self.configMap) ? 1 : 0) + (has(self.path) ? 1 : 0) == 1",
+    "exactly one of image, url, configMap or path must be set")]
+[CelRule("!has(self.url) || has(self.sha256)", "url requires sha256 (64 lowercase hex digits)", FieldPath = ".sha256", Reason = "FieldValueRequired")]
 public sealed class FunctionCode
 {
     [JsonPropertyName("image")]
+    [MinLength(1)]
+    [MaxLength(512)]
     [Description("A container image holding the runtime and the code (Lambda container image style). When set, runtime is optional.")]
     public string? Image { get; set; }
 
     [JsonPropertyName("url")]
+    [MaxLength(2048)]
+    [RegularExpression("^https?://.+")]
     [Description("HTTP(S) URL of a .zip archive of the code, extracted into /var/task. Requires sha256.")]
     public string? Url { get; set; }
 
@@ -110,6 +137,8 @@ public sealed class FunctionCode
     public ConfigMapCodeSource? ConfigMap { get; set; }
 
     [JsonPropertyName("path")]
+    [MinLength(1)]
+    [MaxLength(1024)]
     [Description("Local mode only: a directory with the code, relative to the manifest file.")]
     public string? Path { get; set; }
 }
@@ -119,6 +148,8 @@ public sealed class ConfigMapCodeSource
 {
     [JsonPropertyName("name")]
     [Required]
+    [MinLength(1)]
+    [MaxLength(253)]
     [Description("Name of the ConfigMap in the function's namespace.")]
     public string Name { get; set; } = "";
 }
@@ -128,6 +159,8 @@ public sealed class LayerReference
 {
     [JsonPropertyName("name")]
     [Required]
+    [MinLength(1)]
+    [MaxLength(253)]
     [Description("Name of the Layer in the function's namespace.")]
     public string Name { get; set; } = "";
 
@@ -138,12 +171,17 @@ public sealed class LayerReference
 }
 
 [Description("An environment variable: a literal value or a reference to a Secret or ConfigMap key.")]
+[CelRule("(has(self.value) ? 1 : 0) + (has(self.secretKeyRef) ? 1 : 0) + (has(self.configMapKeyRef) ? 1 : 0) <= 1",
+    "set at most one of value, secretKeyRef, configMapKeyRef")]
+[CelRule("!self.name.startsWith('AWS_') && !self.name.startsWith('LAMBDA_') && !self.name.startsWith('FNOP_') && !(self.name in ['_HANDLER', '_X_AMZN_TRACE_ID', 'TZ'])",
+    "the name is reserved by the Lambda runtime environment (AWS_*, LAMBDA_*, FNOP_*, _HANDLER, _X_AMZN_TRACE_ID, TZ)", FieldPath = ".name", Reason = "FieldValueForbidden")]
 public sealed class EnvironmentVariable
 {
     [JsonPropertyName("name")]
     [Required]
-    [RegularExpression("^[a-zA-Z][a-zA-Z0-9_]*$")]
-    [Description("Variable name. Names reserved by Lambda (AWS_*, _HANDLER, LAMBDA_*) are rejected.")]
+    [MaxLength(128)]
+    [RegularExpression("^[a-zA-Z_][a-zA-Z0-9_]*$")]
+    [Description("Variable name. Names reserved by Lambda (AWS_*, LAMBDA_*, FNOP_*, _HANDLER, _X_AMZN_TRACE_ID, TZ) are rejected.")]
     public string Name { get; set; } = "";
 
     [JsonPropertyName("value")]
@@ -164,99 +202,17 @@ public sealed class KeyReference
 {
     [JsonPropertyName("name")]
     [Required]
+    [MinLength(1)]
+    [MaxLength(253)]
     [Description("Object name.")]
     public string Name { get; set; } = "";
 
     [JsonPropertyName("key")]
     [Required]
+    [MinLength(1)]
+    [MaxLength(253)]
     [Description("Key within the object.")]
     public string Key { get; set; } = "";
-}
-
-[Description("Concurrency controls, as Lambda's reserved and provisioned concurrency.")]
-public sealed class ConcurrencySpec
-{
-    [JsonPropertyName("reserved")]
-    [Range(0, 10000)]
-    [Description("Maximum concurrent invocations of this function; further sync requests get 429 TooManyRequestsException. 0 throttles everything. Unlimited when omitted.")]
-    public int? Reserved { get; set; }
-
-    [JsonPropertyName("provisioned")]
-    [Range(0, 1000)]
-    [Description("Instances kept warm at all times (the autoscaler's minimum; 0 allows scale to zero).")]
-    public int? Provisioned { get; set; }
-
-    [JsonPropertyName("perInstance")]
-    [Range(1, 1000)]
-    [DefaultValue(1)]
-    [Description("Invocations one pod runs at once. Lambda's model is 1.")]
-    public int PerInstance { get; set; } = 1;
-}
-
-[Description("Autoscaling controls.")]
-public sealed class ScalingSpec
-{
-    [JsonPropertyName("maxReplicas")]
-    [Range(1, 1000)]
-    [DefaultValue(10)]
-    [Description("Upper bound on pods.")]
-    public int MaxReplicas { get; set; } = 10;
-
-    [JsonPropertyName("scaleToZeroAfterSeconds")]
-    [Range(0, 86400)]
-    [DefaultValue(300)]
-    [Description("Idle time after which the function scales to zero (unless concurrency.provisioned > 0). 0 disables scale to zero.")]
-    public int ScaleToZeroAfterSeconds { get; set; } = 300;
-
-    [JsonPropertyName("targetQueueDepth")]
-    [Range(1, 1000)]
-    [DefaultValue(1)]
-    [Description("Queued plus in-flight invocations per pod that the autoscaler aims for.")]
-    public int TargetQueueDepth { get; set; } = 1;
-}
-
-[Description("Asynchronous invocation configuration (Lambda's EventInvokeConfig).")]
-public sealed class AsyncSpec
-{
-    [JsonPropertyName("maximumRetryAttempts")]
-    [Range(0, 2)]
-    [DefaultValue(2)]
-    [Description("Retries after a function error or timeout (0-2).")]
-    public int MaximumRetryAttempts { get; set; } = 2;
-
-    [JsonPropertyName("maximumEventAgeSeconds")]
-    [Range(60, 21600)]
-    [DefaultValue(21600)]
-    [Description("Maximum age of a queued event in seconds (60-21600); older events are discarded to the failure destination.")]
-    public int MaximumEventAgeSeconds { get; set; } = 21600;
-
-    [JsonPropertyName("destinations")]
-    [Description("Where records of completed asynchronous invocations go.")]
-    public DestinationConfig? Destinations { get; set; }
-}
-
-[Description("OnSuccess and OnFailure destinations.")]
-public sealed class DestinationConfig
-{
-    [JsonPropertyName("onSuccess")]
-    [Description("Receives a record of each successful asynchronous invocation.")]
-    public Destination? OnSuccess { get; set; }
-
-    [JsonPropertyName("onFailure")]
-    [Description("Receives a record of each asynchronous invocation that failed all attempts or expired.")]
-    public Destination? OnFailure { get; set; }
-}
-
-[Description("An invocation record destination: another function or a named queue. Exactly one of function, queue.")]
-public sealed class Destination
-{
-    [JsonPropertyName("function")]
-    [Description("Name (or namespace/name) of a Function invoked asynchronously with the record.")]
-    public string? Function { get; set; }
-
-    [JsonPropertyName("queue")]
-    [Description("Name of a destination queue (a JetStream subject in a cluster, an in-memory queue readable from the gateway in local mode).")]
-    public string? Queue { get; set; }
 }
 
 [Description("Observed state of a Function.")]
