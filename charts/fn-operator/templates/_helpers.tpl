@@ -9,13 +9,19 @@
 {{- end -}}
 {{- end -}}
 
+{{/* Labels of every object: include with (list $ "operator") for a component's objects, (list $ "") otherwise. */}}
 {{- define "fnop.labels" -}}
-helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- $root := index . 0 -}}
+helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version | replace "+" "_" }}
 app.kubernetes.io/part-of: fn-operator
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-{{- with .Values.commonLabels }}
+app.kubernetes.io/managed-by: {{ $root.Release.Service }}
+app.kubernetes.io/version: {{ $root.Chart.AppVersion | quote }}
+{{- if index . 1 }}
+{{ include "fnop.selector" . }}
+{{- else }}
+app.kubernetes.io/instance: {{ $root.Release.Name }}
+{{- end }}
+{{- with $root.Values.commonLabels }}
 {{ toYaml . }}
 {{- end }}
 {{- end -}}

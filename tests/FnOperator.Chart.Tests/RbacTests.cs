@@ -1,0 +1,133 @@
+using System.Text.Json.Nodes;
+
+namespace FnOperator.Chart.Tests;
+
+public sealed class RbacTests
+{
+    private static readonly string[] DangerousVerbs = ["escalate", "bind", "impersonate", "approve", "sign"];
+
+    [Theory]
+    [MemberData(nameof(ValueSets.Names), MemberType = typeof(ValueSets))]
+    public async Task Rules_have_no_wildcards_no_secret_access_and_no_dangerous_verbs(string valueSet)
+    {
+        var manifests = await ValueSets.RenderAsync(valueSet);
+        var roles = manifests.OfKind("ClusterRole").Concat(manifests.OfKind("Role")).ToList();
+        Assert.NotEmpty(roles);
+        foreach (var role in roles)
+        {
+            foreach (var rule in Rules(role))
+            {
+                var where = $"{Manifests.Kind(role)}/{Manifests.Name(role)} rule {rule.ToJsonString()}";
+                foreach (var field in new[] { "apiGroups", "resources", "verbs", "resourceNames" })
+                {
+                    Assert.True(!Manifests.Strings(rule[field]).Any(v => v.Contains('*')), $"{where}: wildcard in {field}");
+                }
+
+                Assert.True(rule["nonResourceURLs"] is null, $"{where}: nonResourceURLs");
+                Assert.True(!Manifests.Strings(rule["resources"]).Any(r => r.StartsWith("secrets", StringComparison.Ordinal)), $"{where}: secrets");
+                Assert.True(!Manifests.Strings(rule["verbs"]).Intersect(DangerousVerbs).Any(), $"{where}: dangerous verb");
+                Assert.NotEmpty(Manifests.Strings(rule["verbs"]));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Operator_cluster_role_grants_exactly_what_the_operator_calls()
+    {
+        var manifests = await Helm.RenderAsync();
+        var role = manifests.Single("ClusterRole", "fn-operator");
+        var grants = Grants(role);
+        var expected = new Dictionary<string, string[]>
+        {
+            ["fnoperator.io/functions"] = ["get", "list", "watch"],
+            ["fnoperator.io/functions/status"] = ["get", "update"],
+            ["fnoperator.io/functions/finalizers"] = ["update"],
+            ["fnoperator.io/layers"] = ["get"],
+            ["apps/deployments"] = ["create", "get", "list", "update", "watch"],
+            ["/configmaps"] = ["get"],
+        };
+        Assert.Equal(expected.Keys.Order(), grants.Keys.Order());
+        foreach (var (resource, verbs) in expected)
+        {
+            Assert.Equal(verbs.Order(), grants[resource].Order());
+        }
+    }
+
+    [Fact]
+    public async Task Gateway_only_reads_functions_and_aliases()
+    {
+        var manifests = await Helm.RenderAsync();
+        var grants = Grants(manifests.Single("ClusterRole", "fn-operator-gateway"));
+        Assert.Equal(["fnoperator.io/aliases", "fnoperator.io/functions"], grants.Keys.Order());
+        Assert.All(grants.Values, verbs => Assert.Equal(["get", "list", "watch"], verbs.Order()));
+    }
+
+    [Fact]
+    public async Task Leader_election_lease_is_namespaced_and_limited_to_its_name()
+    {
+        var manifests = await Helm.RenderAsync();
+        var role = manifests.Single("Role", "fn-operator-leader-election");
+        Assert.Equal("fn-system", Manifests.Namespace(role));
+        var rules = Rules(role).ToList();
+        Assert.All(rules, r => Assert.Equal(["leases"], Manifests.Strings(r["resources"])));
+        var named = rules.Single(r => r["resourceNames"] is not null);
+        Assert.Equal(["fn-operator-leader"], Manifests.Strings(named["resourceNames"]));
+        Assert.Equal(["get", "update"], Manifests.Strings(named["verbs"]).Order());
+        var unnamed = rules.Single(r => r["resourceNames"] is null);
+        Assert.Equal(["create"], Manifests.Strings(unnamed["verbs"]));
+        var binding = manifests.Single("RoleBinding", "fn-operator-leader-election");
+        Assert.Equal("fn-operator", (string?)binding["subjects"]![0]!["name"]);
+    }
+
+    [Fact]
+    public async Task Watch_namespace_turns_cluster_roles_into_roles_in_that_namespace()
+    {
+        var manifests = await ValueSets.RenderAsync("watch-namespace");
+        Assert.Empty(manifests.OfKind("ClusterRole"));
+        Assert.Empty(manifests.OfKind("ClusterRoleBinding"));
+        foreach (var name in new[] { "fn-operator", "fn-operator-gateway" })
+        {
+            Assert.Equal("team-a", Manifests.Namespace(manifests.Single("Role", name)));
+            var binding = manifests.Single("RoleBinding", name);
+            Assert.Equal("team-a", Manifests.Namespace(binding));
+            Assert.Equal("Role", (string?)binding["roleRef"]!["kind"]);
+            Assert.Equal("fn-system", (string?)binding["subjects"]![0]!["namespace"]);
+        }
+    }
+
+    [Fact]
+    public async Task Bindings_point_at_the_service_accounts_the_pods_run_as()
+    {
+        var manifests = await Helm.RenderAsync();
+        foreach (var (deployment, role) in new[] { ("fn-operator", "fn-operator"), ("fn-operator-gateway", "fn-operator-gateway") })
+        {
+            var sa = (string?)manifests.Single("Deployment", deployment)["spec"]!["template"]!["spec"]!["serviceAccountName"];
+            Assert.NotNull(manifests.Find("ServiceAccount", sa!));
+            var subject = manifests.Single("ClusterRoleBinding", role)["subjects"]![0]!;
+            Assert.Equal(sa, (string?)subject["name"]);
+            Assert.Equal("fn-system", (string?)subject["namespace"]);
+        }
+    }
+
+    private static IEnumerable<JsonObject> Rules(JsonObject role) => (role["rules"]?.AsArray() ?? []).OfType<JsonObject>();
+
+    /// <summary>"group/resource" → verbs, merged over the role's rules.</summary>
+    private static Dictionary<string, List<string>> Grants(JsonObject role)
+    {
+        var grants = new Dictionary<string, List<string>>();
+        foreach (var rule in Rules(role))
+        {
+            foreach (var group in Manifests.Strings(rule["apiGroups"]))
+            {
+                foreach (var resource in Manifests.Strings(rule["resources"]))
+                {
+                    var key = group + "/" + resource;
+                    grants.TryAdd(key, []);
+                    grants[key].AddRange(Manifests.Strings(rule["verbs"]));
+                }
+            }
+        }
+
+        return grants;
+    }
+}
