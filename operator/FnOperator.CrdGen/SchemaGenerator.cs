@@ -78,12 +78,12 @@ public static class SchemaGenerator
         }
         else if (ListItemType(type) is { } item)
         {
-            schema = new V1JSONSchemaProps { Type = "array", Description = description, Items = ForType(item, null, where) };
+            schema = new V1JSONSchemaProps { Type = "array", Description = description, Items = ForType(item, EntryDescription(item, property), where) };
             ApplyListAttributes(schema, property);
         }
         else if (DictionaryValueType(type) is { } value)
         {
-            var valueSchema = ForType(value, null, where);
+            var valueSchema = ForType(value, EntryDescription(value, property), where);
             ApplyRange(valueSchema, property);
             schema = new V1JSONSchemaProps { Type = "object", Description = description, AdditionalProperties = valueSchema };
             if (property.GetCustomAttribute<MapSizeAttribute>() is { } size)
@@ -106,6 +106,10 @@ public static class SchemaGenerator
         AddRules(schema, property.GetCustomAttributes<CelRuleAttribute>());
         return schema;
     }
+
+    /// <summary>Scalar list items and map values are described from their property; object entries by their type.</summary>
+    private static string? EntryDescription(Type entry, PropertyInfo property) =>
+        entry.IsClass && entry != typeof(string) ? null : $"An entry of {JsonName(property)}.";
 
     private static V1JSONSchemaProps ForType(Type type, string? description, string where)
     {
