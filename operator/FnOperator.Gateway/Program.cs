@@ -1,2 +1,11 @@
-// Placeholder entry point until this component lands; replaced by its owner.
-return 2;
+using FnOperator.Gateway;
+
+using var stop = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    stop.Cancel();
+};
+AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Cancel();
+
+return await Cli.RunAsync(args, stop.Token).ConfigureAwait(false);

@@ -1,0 +1,88 @@
+using System.Text.Json.Nodes;
+using FnOperator.Api;
+using FnOperator.Gateway.Async;
+using FnOperator.Gateway.Functions;
+
+namespace FnOperator.Gateway.Api;
+
+/// <summary>GetFunction-lite, ListFunctions, and the destination queues' HTTP read endpoint.</summary>
+public static class FunctionEndpoints
+{
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        app.MapGet("/2015-03-31/functions/", (FunctionRegistry functions) =>
+            Results.Json(new JsonObject { ["Functions"] = new JsonArray([.. functions.All.Select(f => Configuration(functions, f.Key, f.Value))]) }));
+        app.MapGet("/2015-03-31/functions/{functionName}", (string functionName, string? Qualifier, FunctionRegistry functions) =>
+            GetFunction(functions, functionName.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase), Qualifier));
+        app.MapGet("/2015-03-31/functions/{ns}/{functionName}", (string ns, string functionName, string? Qualifier, FunctionRegistry functions) =>
+            GetFunction(functions, $"{ns}/{functionName}", Qualifier));
+        app.MapGet("/_fnop/v1/queues", (DestinationQueues queues) =>
+            Results.Json(new JsonObject { ["queues"] = new JsonObject([.. queues.Depths().Select(q => KeyValuePair.Create(q.Key, (JsonNode?)q.Value))]) }));
+        app.MapGet("/_fnop/v1/queues/{name}/messages", (string name, string? max, DestinationQueues queues) => Receive(queues, name, max));
+    }
+
+    private static IResult GetFunction(FunctionRegistry functions, string name, string? qualifier)
+    {
+        if (!functions.TryResolve(name, qualifier, out var fn))
+        {
+            return LambdaErrors.NotFound(name);
+        }
+
+        var configuration = Configuration(functions, fn.Key, fn.Spec);
+        configuration["Version"] = fn.Version;
+        var body = new JsonObject
+        {
+            ["Configuration"] = configuration,
+            ["Code"] = new JsonObject { ["RepositoryType"] = "FnOperator" },
+        };
+        if (fn.Spec.Concurrency?.Reserved is { } reserved)
+        {
+            body["Concurrency"] = new JsonObject { ["ReservedConcurrentExecutions"] = reserved };
+        }
+
+        return Results.Json(body);
+    }
+
+    private static JsonObject Configuration(FunctionRegistry functions, FunctionKey key, FunctionSpec spec) => new()
+    {
+        ["FunctionName"] = FunctionRegistry.DisplayName(key),
+        ["FunctionArn"] = functions.ArnOf(key),
+        ["Runtime"] = spec.Runtime,
+        ["Handler"] = spec.Handler,
+        ["MemorySize"] = spec.MemoryMiB,
+        ["Timeout"] = spec.TimeoutSeconds,
+        ["Version"] = FunctionRegistry.Latest,
+        ["PackageType"] = string.IsNullOrEmpty(spec.Code.Image) ? "Zip" : "Image",
+        ["State"] = "Active",
+        ["LastUpdateStatus"] = "Successful",
+    };
+
+    private static IResult Receive(DestinationQueues queues, string name, string? max)
+    {
+        if (!DestinationQueues.IsValidName(name))
+        {
+            return LambdaErrors.InvalidParameter("Queue names are 1-253 letters, digits, '.', '-' or '_'.");
+        }
+
+        var count = 10;
+        if (max is not null && (!int.TryParse(max, out count) || count is < 1 or > 1000))
+        {
+            return LambdaErrors.InvalidParameter("max must be a number from 1 to 1000.");
+        }
+
+        var messages = new JsonArray();
+        foreach (var message in queues.Receive(name, count))
+        {
+            try
+            {
+                messages.Add(JsonNode.Parse(message));
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                messages.Add(JsonValue.Create(Convert.ToBase64String(message)));
+            }
+        }
+
+        return Results.Json(new JsonObject { ["messages"] = messages });
+    }
+}

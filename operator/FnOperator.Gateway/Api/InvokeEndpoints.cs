@@ -1,0 +1,242 @@
+using System.Text;
+using FnOperator.Contracts;
+using FnOperator.Gateway.Functions;
+using FnOperator.Gateway.Metrics;
+using FnOperator.Gateway.Queue;
+
+namespace FnOperator.Gateway.Api;
+
+/// <summary>The Lambda Invoke API: POST /2015-03-31/functions/{FunctionName}/invocations.</summary>
+public sealed partial class InvokeEndpoints(
+    FunctionRegistry functions,
+    IInvocationQueue queue,
+    ConcurrencyGate gate,
+    GatewayMetrics metrics,
+    GatewayOptions options,
+    Async.AsyncInvocationProcessor asyncProcessor,
+    TimeProvider time,
+    ILogger<InvokeEndpoints> logger)
+{
+    public const string ReservedLimitReason = "ReservedFunctionConcurrentInvocationLimitExceeded";
+    public const string ConcurrentLimitReason = "ConcurrentInvocationLimitExceeded";
+    private const int LogTailBytes = 4096;
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        app.MapPost("/2015-03-31/functions/{functionName}/invocations",
+            (string functionName, HttpContext context, InvokeEndpoints api) => api.InvokeAsync(functionName, context));
+        app.MapPost("/2015-03-31/functions/{ns}/{functionName}/invocations",
+            (string ns, string functionName, HttpContext context, InvokeEndpoints api) => api.InvokeAsync($"{ns}/{functionName}", context));
+    }
+
+    public async Task<IResult> InvokeAsync(string functionName, HttpContext context)
+    {
+        var requestId = Guid.NewGuid().ToString();
+        context.Response.Headers[LambdaErrors.RequestIdHeader] = requestId;
+        var request = context.Request;
+        var ct = context.RequestAborted;
+        var name = functionName.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
+        string? qualifier = request.Query["Qualifier"];
+
+        if (!TryParseType(request.Headers["X-Amz-Invocation-Type"], out var type))
+        {
+            metrics.Rejected("InvalidParameterValueException");
+            return LambdaErrors.InvalidParameter("Invalid X-Amz-Invocation-Type: expected RequestResponse, Event or DryRun.");
+        }
+
+        if (!functions.TryResolve(name, qualifier, out var fn))
+        {
+            metrics.Rejected("ResourceNotFoundException");
+            var shown = name.StartsWith("arn:", StringComparison.Ordinal) ? name : $"arn:aws:lambda:{functions.Region}:{functions.AccountId}:function:{name}";
+            return LambdaErrors.NotFound(string.IsNullOrEmpty(qualifier) ? shown : $"{shown}:{qualifier}");
+        }
+
+        var limit = type == InvocationType.Event ? options.MaxAsyncPayloadBytes : options.MaxSyncPayloadBytes;
+        var payload = await RequestBody.ReadAsync(request, limit, ct).ConfigureAwait(false);
+        if (payload is null)
+        {
+            metrics.Rejected("RequestTooLargeException");
+            return LambdaErrors.TooLarge(limit);
+        }
+
+        if (!LambdaErrors.IsJson(payload, out var jsonError))
+        {
+            metrics.Rejected("InvalidRequestContentException");
+            return LambdaErrors.InvalidContent($"Could not parse request body into json: {jsonError}");
+        }
+
+        if (!TryDecodeClientContext(request.Headers["X-Amz-Client-Context"], out var clientContext))
+        {
+            metrics.Rejected("InvalidRequestContentException");
+            return LambdaErrors.InvalidContent("Client context must be a valid Base64-encoded JSON object.");
+        }
+
+        if (type == InvocationType.DryRun)
+        {
+            return Results.StatusCode(StatusCodes.Status204NoContent);
+        }
+
+        var invocation = new Invocation
+        {
+            RequestId = requestId,
+            Namespace = fn.Key.Namespace,
+            FunctionName = fn.Key.Name,
+            Version = fn.Version,
+            InvokedFunctionArn = fn.InvokedFunctionArn,
+            Type = type,
+            Payload = payload,
+            ClientContext = clientContext,
+            TraceId = request.Headers["X-Amzn-Trace-Id"].FirstOrDefault() ?? NewTraceId(),
+            TailLog = string.Equals(request.Headers["X-Amz-Log-Type"], "Tail", StringComparison.OrdinalIgnoreCase),
+            AcceptedAt = time.GetUtcNow(),
+        };
+        var ackWait = asyncProcessor.AckWait(fn.Key);
+        if (type == InvocationType.Event)
+        {
+            await queue.EnqueueAsync(invocation, new EnqueueOptions(ackWait), ct).ConfigureAwait(false);
+            metrics.Accepted(fn.Key, type);
+            return Results.StatusCode(StatusCodes.Status202Accepted);
+        }
+
+        return await InvokeSyncAsync(fn, invocation, ackWait, context).ConfigureAwait(false);
+    }
+
+    private async Task<IResult> InvokeSyncAsync(ResolvedFunction fn, Invocation invocation, TimeSpan ackWait, HttpContext context)
+    {
+        var ct = context.RequestAborted;
+        if (!gate.TryEnter(fn.Key, fn.Spec.Concurrency?.Reserved))
+        {
+            metrics.Throttled(fn.Key, ReservedLimitReason);
+            return LambdaErrors.TooManyRequests(ReservedLimitReason);
+        }
+
+        try
+        {
+            if (queue.GetStats(fn.Key).WaitingSync >= options.MaxWaitingSyncPerFunction)
+            {
+                metrics.Throttled(fn.Key, ConcurrentLimitReason);
+                return LambdaErrors.TooManyRequests(ConcurrentLimitReason);
+            }
+
+            var pending = await queue.EnqueueSyncAsync(invocation, new EnqueueOptions(ackWait), ct).ConfigureAwait(false);
+            metrics.Accepted(fn.Key, invocation.Type);
+            try
+            {
+                await pending.Started.WaitAsync(options.MaxStartWait, time, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+            {
+                if (pending.TryWithdraw())
+                {
+                    if (ct.IsCancellationRequested)
+                    {
+                        return Results.Empty;
+                    }
+
+                    LogNotStarted(logger, fn.Key.Namespace, fn.Key.Name, invocation.RequestId, options.MaxStartWait);
+                    metrics.Throttled(fn.Key, ConcurrentLimitReason);
+                    return LambdaErrors.TooManyRequests(ConcurrentLimitReason, "No worker started the invocation in time.");
+                }
+            }
+
+            InvocationResult result;
+            try
+            {
+                result = await pending.Result.WaitAsync(ackWait, time, ct).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                result = TimedOut(fn, invocation);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return Results.Empty;
+            }
+
+            return new InvocationResponse(result, invocation.TailLog);
+        }
+        finally
+        {
+            gate.Exit(fn.Key);
+        }
+    }
+
+    private static InvocationResult TimedOut(ResolvedFunction fn, Invocation invocation)
+    {
+        var message = $"RequestId: {invocation.RequestId} Error: Task timed out after {fn.Spec.TimeoutSeconds:0.00} seconds";
+        return new InvocationResult
+        {
+            RequestId = invocation.RequestId,
+            Outcome = InvocationOutcome.FunctionError,
+            FunctionError = "Unhandled",
+            ErrorType = "Sandbox.Timedout",
+            Payload = Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(new { errorMessage = message, errorType = "Sandbox.Timedout" })),
+            ExecutedVersion = invocation.Version,
+        };
+    }
+
+    private static bool TryParseType(string? header, out InvocationType type)
+    {
+        type = InvocationType.RequestResponse;
+        return string.IsNullOrEmpty(header) || (Enum.TryParse(header, ignoreCase: false, out type) && Enum.IsDefined(type));
+    }
+
+    private static bool TryDecodeClientContext(string? header, out string? clientContext)
+    {
+        clientContext = null;
+        if (string.IsNullOrEmpty(header))
+        {
+            return true;
+        }
+
+        try
+        {
+            var bytes = Convert.FromBase64String(header);
+            if (!LambdaErrors.IsJson(bytes, out _))
+            {
+                return false;
+            }
+
+            clientContext = Encoding.UTF8.GetString(bytes);
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    private string NewTraceId()
+    {
+        var epoch = time.GetUtcNow().ToUnixTimeSeconds();
+        return $"Root=1-{epoch:x8}-{Guid.NewGuid():N}"[..40] + ";Sampled=0";
+    }
+
+    /// <summary>Writes a worker's result as Lambda does: 200, payload, X-Amz-Executed-Version, X-Amz-Function-Error, X-Amz-Log-Result.</summary>
+    private sealed class InvocationResponse(InvocationResult result, bool tail) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            var response = httpContext.Response;
+            response.StatusCode = StatusCodes.Status200OK;
+            response.ContentType = "application/json";
+            response.Headers["X-Amz-Executed-Version"] = result.ExecutedVersion;
+            if (result.Outcome == InvocationOutcome.FunctionError)
+            {
+                response.Headers["X-Amz-Function-Error"] = result.FunctionError ?? "Unhandled";
+            }
+
+            if (tail)
+            {
+                var log = Encoding.UTF8.GetBytes(result.LogTail ?? "");
+                response.Headers["X-Amz-Log-Result"] = Convert.ToBase64String(log.AsSpan(Math.Max(0, log.Length - LogTailBytes)));
+            }
+
+            response.ContentLength = result.Payload.Length;
+            await response.Body.WriteAsync(result.Payload, httpContext.RequestAborted).ConfigureAwait(false);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Withdrew sync invocation that no worker started namespace={Namespace} function={Function} requestId={RequestId} waited={Waited}")]
+    private static partial void LogNotStarted(ILogger logger, string @namespace, string function, string requestId, TimeSpan waited);
+}

@@ -1,0 +1,117 @@
+using System.Text.Json;
+using FnOperator.Contracts;
+using FnOperator.Gateway.Async;
+using FnOperator.Gateway.Functions;
+using FnOperator.Gateway.Queue;
+
+namespace FnOperator.Gateway.Api;
+
+/// <summary>The pull protocol runtime-shims use (see <see cref="PullProtocol"/>): next, result, release.</summary>
+public sealed partial class PullEndpoints(
+    FunctionRegistry functions,
+    IInvocationQueue queue,
+    InvocationCompletion completion,
+    AsyncInvocationProcessor asyncProcessor,
+    GatewayOptions options,
+    ILogger<PullEndpoints> logger)
+{
+    private const long MaxResultBytes = 16 * 1024 * 1024;
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        app.MapGet(PullProtocol.Prefix + "/functions/{ns}/{name}/versions/{version}/next",
+            (string ns, string name, string version, HttpContext context, PullEndpoints api) => api.NextAsync(new FunctionKey(ns, name), version, context));
+        app.MapPost(PullProtocol.Prefix + "/invocations/{requestId}/result",
+            (string requestId, HttpContext context, PullEndpoints api) => api.ResultAsync(requestId, context));
+        app.MapPost(PullProtocol.Prefix + "/invocations/{requestId}/release",
+            async (string requestId, HttpContext context, IInvocationQueue queue) =>
+                await queue.ReleaseAsync(requestId, context.RequestAborted).ConfigureAwait(false) ? Results.StatusCode(202) : NotInFlight(requestId));
+    }
+
+    public async Task NextAsync(FunctionKey key, string version, HttpContext context)
+    {
+        var ct = context.RequestAborted;
+        if (!functions.HasVersion(key, version))
+        {
+            context.Response.StatusCode = StatusCodes.Status410Gone;
+            return;
+        }
+
+        var waitMs = int.TryParse(context.Request.Query["waitMs"], out var w) ? Math.Max(0, w) : 20_000;
+        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(Math.Min(waitMs, options.MaxPullWait.TotalMilliseconds));
+        while (true)
+        {
+            var remaining = deadline - DateTimeOffset.UtcNow;
+            Invocation? invocation;
+            try
+            {
+                invocation = await queue.NextAsync(key, version, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+
+            if (invocation is null)
+            {
+                context.Response.StatusCode = StatusCodes.Status204NoContent;
+                return;
+            }
+
+            if (asyncProcessor.IsExpired(invocation))
+            {
+                await completion.ExpireAsync(invocation, CancellationToken.None).ConfigureAwait(false);
+                continue;
+            }
+
+            try
+            {
+                context.Response.StatusCode = StatusCodes.Status200OK;
+                await context.Response.WriteAsJsonAsync(invocation, Json, ct).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException)
+            {
+                LogHandOutFailed(logger, invocation.RequestId);
+                await queue.ReleaseAsync(invocation.RequestId, CancellationToken.None).ConfigureAwait(false);
+                return;
+            }
+        }
+    }
+
+    public async Task<IResult> ResultAsync(string requestId, HttpContext context)
+    {
+        var body = await RequestBody.ReadAsync(context.Request, MaxResultBytes, context.RequestAborted).ConfigureAwait(false);
+        if (body is null)
+        {
+            return LambdaErrors.TooLarge(MaxResultBytes);
+        }
+
+        InvocationResult? result;
+        try
+        {
+            result = JsonSerializer.Deserialize<InvocationResult>(body, Json);
+        }
+        catch (JsonException ex)
+        {
+            return LambdaErrors.InvalidContent($"Invalid invocation result: {ex.Message}");
+        }
+
+        if (result is null || result.RequestId != requestId)
+        {
+            return LambdaErrors.InvalidContent("The result's requestId must match the path.");
+        }
+
+        // The result must be recorded even if the worker hangs up now: it is the only copy.
+        return await completion.CompleteAsync(requestId, result, CancellationToken.None).ConfigureAwait(false)
+            ? Results.StatusCode(StatusCodes.Status202Accepted)
+            : NotInFlight(requestId);
+    }
+
+    private static IResult NotInFlight(string requestId) =>
+        LambdaErrors.Error(404, "ResourceNotFoundException", $"Invocation {requestId} is not in flight (completed, released or its lease expired).");
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Released invocation whose hand-out to a worker failed requestId={RequestId}")]
+    private static partial void LogHandOutFailed(ILogger logger, string requestId);
+}

@@ -1,0 +1,32 @@
+namespace FnOperator.Gateway.Api;
+
+/// <summary>Reads a request body up to a size limit without buffering more than limit + 1 bytes.</summary>
+public static class RequestBody
+{
+    /// <summary>The body, or null when it is larger than <paramref name="limit"/> bytes.</summary>
+    public static async Task<byte[]?> ReadAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength is { } declared && declared > limit)
+        {
+            return null;
+        }
+
+        using var buffer = new MemoryStream(request.ContentLength is { } length ? (int)Math.Min(length, limit) : 4096);
+        var chunk = new byte[81920];
+        while (true)
+        {
+            var read = await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                return buffer.ToArray();
+            }
+
+            if (buffer.Length + read > limit)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+    }
+}

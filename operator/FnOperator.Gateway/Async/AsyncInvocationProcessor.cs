@@ -1,0 +1,127 @@
+using FnOperator.Api;
+using FnOperator.Contracts;
+using FnOperator.Gateway.Functions;
+using FnOperator.Gateway.Metrics;
+using FnOperator.Gateway.Queue;
+
+namespace FnOperator.Gateway.Async;
+
+/// <summary>
+/// Lambda's asynchronous invocation semantics, applied when an Event attempt completes or is found too old:
+/// retries with backoff (spec.async.maximumRetryAttempts, base delay doubled per retry), maximum event age, and
+/// invocation records to the OnSuccess/OnFailure destinations or the function's dead-letter queue.
+/// </summary>
+public sealed partial class AsyncInvocationProcessor(
+    FunctionRegistry functions,
+    IInvocationQueue queue,
+    DestinationQueues destinations,
+    GatewayMetrics metrics,
+    GatewayOptions options,
+    TimeProvider time,
+    ILogger<AsyncInvocationProcessor> logger)
+{
+    /// <summary>Decides what follows an attempt: nothing more, a retry, or a record to a destination.</summary>
+    public async Task OnAttemptCompletedAsync(Invocation invocation, InvocationResult result, CancellationToken cancellationToken)
+    {
+        var key = new FunctionKey(invocation.Namespace, invocation.FunctionName);
+        var config = AsyncConfig(key);
+        if (result.Outcome == InvocationOutcome.Success)
+        {
+            if (config.Destinations?.OnSuccess is { } onSuccess)
+            {
+                await DeliverAsync(key, onSuccess, invocation, DestinationRecord.Success, invocation.Attempt, result, cancellationToken).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        var maxAttempts = 1 + Math.Clamp(config.MaximumRetryAttempts, 0, 2);
+        if (invocation.Attempt >= maxAttempts)
+        {
+            await FailAsync(key, config, invocation, DestinationRecord.RetriesExhausted, invocation.Attempt, result, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var delay = options.RetryBaseDelay * Math.Pow(2, invocation.Attempt - 1);
+        if (time.GetUtcNow() + delay - invocation.AcceptedAt > TimeSpan.FromSeconds(config.MaximumEventAgeSeconds))
+        {
+            await FailAsync(key, config, invocation, DestinationRecord.EventAgeExceeded, invocation.Attempt, result, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var retry = invocation with { Attempt = invocation.Attempt + 1 };
+        await queue.EnqueueAsync(retry, new EnqueueOptions(AckWait(key), delay), cancellationToken).ConfigureAwait(false);
+        metrics.RetryScheduled(key);
+        LogRetryScheduled(logger, key.Namespace, key.Name, invocation.RequestId, retry.Attempt, delay);
+    }
+
+    /// <summary>True when the Event invocation is older than the function's maximum event age (and must not run).</summary>
+    public bool IsExpired(Invocation invocation) =>
+        invocation.Type == InvocationType.Event
+        && time.GetUtcNow() - invocation.AcceptedAt > TimeSpan.FromSeconds(AsyncConfig(new FunctionKey(invocation.Namespace, invocation.FunctionName)).MaximumEventAgeSeconds);
+
+    /// <summary>Sends the EventAgeExceeded record for an invocation that aged out before its next attempt.</summary>
+    public Task ExpireAsync(Invocation invocation, CancellationToken cancellationToken)
+    {
+        var key = new FunctionKey(invocation.Namespace, invocation.FunctionName);
+        return FailAsync(key, AsyncConfig(key), invocation, DestinationRecord.EventAgeExceeded, invocation.Attempt - 1, null, cancellationToken);
+    }
+
+    /// <summary>Lease length for the function's invocations: its timeout plus the configured margin.</summary>
+    public TimeSpan AckWait(FunctionKey key) =>
+        TimeSpan.FromSeconds(functions.TryGet(key, out var spec) ? spec.TimeoutSeconds : 900) + options.TimeoutMargin;
+
+    private AsyncSpec AsyncConfig(FunctionKey key) =>
+        functions.TryGet(key, out var spec) && spec.Async is { } config ? config : new AsyncSpec();
+
+    private async Task FailAsync(FunctionKey key, AsyncSpec config, Invocation invocation, string condition, int invokeCount,
+        InvocationResult? result, CancellationToken cancellationToken)
+    {
+        metrics.GaveUp(key, condition);
+        LogGaveUp(logger, key.Namespace, key.Name, invocation.RequestId, condition, invokeCount);
+        var target = config.Destinations?.OnFailure ?? new Destination { Queue = DestinationQueues.DeadLetterQueueName(key) };
+        await DeliverAsync(key, target, invocation, condition, invokeCount, result, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task DeliverAsync(FunctionKey key, Destination destination, Invocation invocation, string condition, int invokeCount,
+        InvocationResult? result, CancellationToken cancellationToken)
+    {
+        var record = DestinationRecord.Build(invocation, functions.ArnOf(key), condition, invokeCount, result, time.GetUtcNow());
+        if (!string.IsNullOrEmpty(destination.Function))
+        {
+            if (functions.TryResolve(destination.Function, null, out var target)
+                || functions.TryResolve($"{key.Namespace}/{destination.Function}", null, out target))
+            {
+                var next = new Invocation
+                {
+                    RequestId = Guid.NewGuid().ToString(),
+                    Namespace = target.Key.Namespace,
+                    FunctionName = target.Key.Name,
+                    Version = target.Version,
+                    InvokedFunctionArn = target.InvokedFunctionArn,
+                    Type = InvocationType.Event,
+                    Payload = record,
+                    AcceptedAt = time.GetUtcNow(),
+                };
+                await queue.EnqueueAsync(next, new EnqueueOptions(AckWait(target.Key)), cancellationToken).ConfigureAwait(false);
+                metrics.Accepted(target.Key, InvocationType.Event);
+                return;
+            }
+
+            LogDestinationMissing(logger, key.Namespace, key.Name, destination.Function, DestinationQueues.DeadLetterQueueName(key));
+            destinations.Publish(DestinationQueues.DeadLetterQueueName(key), record);
+            return;
+        }
+
+        destinations.Publish(destination.Queue ?? DestinationQueues.DeadLetterQueueName(key), record);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Scheduled async retry namespace={Namespace} function={Function} requestId={RequestId} attempt={Attempt} delay={Delay}")]
+    private static partial void LogRetryScheduled(ILogger logger, string @namespace, string function, string requestId, int attempt, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Gave up async invocation namespace={Namespace} function={Function} requestId={RequestId} condition={Condition} attempts={Attempts}")]
+    private static partial void LogGaveUp(ILogger logger, string @namespace, string function, string requestId, string condition, int attempts);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Destination function not found namespace={Namespace} function={Function} destination={Destination}; record sent to queue={Queue}")]
+    private static partial void LogDestinationMissing(ILogger logger, string @namespace, string function, string destination, string queue);
+}

@@ -1,0 +1,171 @@
+using System.Collections.Concurrent;
+using FnOperator.Api;
+
+namespace FnOperator.Gateway.Functions;
+
+/// <summary>
+/// Thread-safe catalog of the functions the gateway serves: each Function's $LATEST spec, its published versions and
+/// its aliases. Fed by local mode (manifests) or by the cluster watch in serve mode. Name forms accepted by
+/// <see cref="TryResolve"/> are described in docs/gateway.md.
+/// </summary>
+public sealed class FunctionRegistry(string region = FunctionRegistry.DefaultRegion, string accountId = FunctionRegistry.DefaultAccountId)
+{
+    public const string DefaultRegion = "us-east-1";
+    public const string DefaultAccountId = "000000000000";
+    public const string Latest = "$LATEST";
+
+    private readonly ConcurrentDictionary<FunctionKey, Entry> _entries = new();
+
+    public string Region { get; } = region;
+
+    public string AccountId { get; } = accountId;
+
+    /// <summary>Raised after a function was added, changed or removed.</summary>
+    public event Action<FunctionKey>? Changed;
+
+    /// <summary>The registered functions and their $LATEST specs.</summary>
+    public IReadOnlyList<KeyValuePair<FunctionKey, FunctionSpec>> All =>
+        _entries.Select(e => KeyValuePair.Create(e.Key, e.Value.Latest)).OrderBy(e => e.Key.ToString(), StringComparer.Ordinal).ToList();
+
+    /// <summary>Adds a function or replaces its $LATEST spec (published versions and aliases are kept).</summary>
+    public void Upsert(FunctionKey key, FunctionSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(spec);
+        _entries.AddOrUpdate(key, _ => new Entry(spec, new Dictionary<string, FunctionSpec>(), new Dictionary<string, string>()),
+            (_, old) => old with { Latest = spec });
+        Changed?.Invoke(key);
+    }
+
+    /// <summary>Records an immutable published version (a number) of a registered function.</summary>
+    public void PublishVersion(FunctionKey key, string version, FunctionSpec spec)
+    {
+        if (!int.TryParse(version, out var n) || n < 1)
+        {
+            throw new ArgumentException($"Version must be a positive number, got '{version}'.", nameof(version));
+        }
+
+        Update(key, e => e with { Versions = new Dictionary<string, FunctionSpec>(e.Versions) { [version] = spec } });
+    }
+
+    /// <summary>Points an alias (a name that is not a number and not $LATEST) at a version of a registered function.</summary>
+    public void SetAlias(FunctionKey key, string alias, string version)
+    {
+        if (string.IsNullOrEmpty(alias) || alias == Latest || int.TryParse(alias, out _))
+        {
+            throw new ArgumentException($"'{alias}' is not a valid alias name.", nameof(alias));
+        }
+
+        Update(key, e => e with { Aliases = new Dictionary<string, string>(e.Aliases) { [alias] = version } });
+    }
+
+    public bool Remove(FunctionKey key)
+    {
+        var removed = _entries.TryRemove(key, out _);
+        if (removed)
+        {
+            Changed?.Invoke(key);
+        }
+
+        return removed;
+    }
+
+    public bool Contains(FunctionKey key) => _entries.ContainsKey(key);
+
+    public bool TryGet(FunctionKey key, out FunctionSpec spec)
+    {
+        if (_entries.TryGetValue(key, out var entry))
+        {
+            spec = entry.Latest;
+            return true;
+        }
+
+        spec = null!;
+        return false;
+    }
+
+    /// <summary>True when the version ("$LATEST" or a number) of the function exists.</summary>
+    public bool HasVersion(FunctionKey key, string version) =>
+        _entries.TryGetValue(key, out var entry) && (version == Latest || entry.Versions.ContainsKey(version));
+
+    /// <summary>
+    /// Resolves a FunctionName as the Invoke API receives it (name, namespace/name, namespace.name, name:qualifier, or
+    /// an ARN) plus the optional Qualifier parameter to one version of a registered function.
+    /// </summary>
+    public bool TryResolve(string functionNameOrArn, string? qualifier, out ResolvedFunction resolved)
+    {
+        resolved = null!;
+        if (!FunctionNameParser.TryParse(functionNameOrArn, out var parsed))
+        {
+            return false;
+        }
+
+        if (!string.IsNullOrEmpty(qualifier) && parsed.Qualifier is not null && parsed.Qualifier != qualifier)
+        {
+            return false;
+        }
+
+        var effectiveQualifier = string.IsNullOrEmpty(qualifier) ? parsed.Qualifier : qualifier;
+        foreach (var key in parsed.Candidates)
+        {
+            if (_entries.TryGetValue(key, out var entry))
+            {
+                return TryResolveVersion(key, entry, effectiveQualifier, out resolved);
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The name of the function as it appears in ARNs: "name" in the default namespace, else "namespace.name".</summary>
+    public static string DisplayName(FunctionKey key) =>
+        key.Namespace == FunctionKey.DefaultNamespace ? key.Name : $"{key.Namespace}.{key.Name}";
+
+    public string ArnOf(FunctionKey key) => $"arn:aws:lambda:{Region}:{AccountId}:function:{DisplayName(key)}";
+
+    private bool TryResolveVersion(FunctionKey key, Entry entry, string? qualifier, out ResolvedFunction resolved)
+    {
+        resolved = null!;
+        var arn = ArnOf(key);
+        var invokedArn = string.IsNullOrEmpty(qualifier) ? arn : $"{arn}:{qualifier}";
+        if (string.IsNullOrEmpty(qualifier) || qualifier == Latest)
+        {
+            resolved = new ResolvedFunction(key, Latest, entry.Latest, arn, invokedArn);
+            return true;
+        }
+
+        var version = entry.Aliases.TryGetValue(qualifier, out var target) ? target : qualifier;
+        if (version == Latest)
+        {
+            resolved = new ResolvedFunction(key, Latest, entry.Latest, arn, invokedArn);
+            return true;
+        }
+
+        if (entry.Versions.TryGetValue(version, out var spec))
+        {
+            resolved = new ResolvedFunction(key, version, spec, arn, invokedArn);
+            return true;
+        }
+
+        return false;
+    }
+
+    private void Update(FunctionKey key, Func<Entry, Entry> change)
+    {
+        while (true)
+        {
+            if (!_entries.TryGetValue(key, out var old))
+            {
+                throw new KeyNotFoundException($"Function {key} is not registered.");
+            }
+
+            if (_entries.TryUpdate(key, change(old), old))
+            {
+                Changed?.Invoke(key);
+                return;
+            }
+        }
+    }
+
+    private sealed record Entry(FunctionSpec Latest, IReadOnlyDictionary<string, FunctionSpec> Versions, IReadOnlyDictionary<string, string> Aliases);
+}

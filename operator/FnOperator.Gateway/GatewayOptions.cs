@@ -1,0 +1,106 @@
+namespace FnOperator.Gateway;
+
+/// <summary>Gateway settings. Defaults are Lambda's; tests shorten the delays.</summary>
+public sealed record GatewayOptions
+{
+    /// <summary>Addresses Kestrel listens on for the Invoke API and the pull protocol ("host:port"; port 0 = any free port).</summary>
+    public IReadOnlyList<string> Listen { get; init; } = ["0.0.0.0:8080"];
+
+    /// <summary>Optional separate address for /metrics, /healthz and /readyz (they are served on every address either way).</summary>
+    public string? MetricsListen { get; init; }
+
+    /// <summary>Region and account used in function ARNs.</summary>
+    public string Region { get; init; } = Functions.FunctionRegistry.DefaultRegion;
+
+    public string AccountId { get; init; } = Functions.FunctionRegistry.DefaultAccountId;
+
+    /// <summary>Largest RequestResponse payload (Lambda: 6 MB).</summary>
+    public long MaxSyncPayloadBytes { get; init; } = 6 * 1024 * 1024;
+
+    /// <summary>Largest Event payload (Lambda: 1 MB).</summary>
+    public long MaxAsyncPayloadBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>Delay before the first async retry; the second waits twice as long (Lambda: 1 min, then 2 min).</summary>
+    public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Added to the function timeout for a lease (ack deadline) and for how long a sync caller waits once its invocation started.</summary>
+    public TimeSpan TimeoutMargin { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a sync request may wait for a worker to start it (cold start) before it is answered 429.</summary>
+    public TimeSpan MaxStartWait { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How many sync requests of one function may wait for a worker at once; more are answered 429.</summary>
+    public int MaxWaitingSyncPerFunction { get; init; } = 2000;
+
+    /// <summary>Longest long-poll a worker may ask for on the pull protocol's next endpoint.</summary>
+    public TimeSpan MaxPullWait { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Messages a named destination queue keeps; the oldest are dropped beyond this (and counted in a metric).</summary>
+    public int DestinationQueueCapacity { get; init; } = 100_000;
+
+    /// <summary>Interval of the queue's lease/delay sweep.</summary>
+    public TimeSpan SweepInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Returns the problems with these options, empty when valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (Listen.Count == 0)
+        {
+            errors.Add("at least one listen address is required");
+        }
+
+        foreach (var address in Listen.Append(MetricsListen).OfType<string>())
+        {
+            if (!ListenAddress.TryParse(address, out _))
+            {
+                errors.Add($"listen address '{address}' is not host:port");
+            }
+        }
+
+        if (MaxSyncPayloadBytes <= 0 || MaxAsyncPayloadBytes <= 0)
+        {
+            errors.Add("payload limits must be positive");
+        }
+
+        if (RetryBaseDelay < TimeSpan.Zero || TimeoutMargin < TimeSpan.Zero || MaxStartWait <= TimeSpan.Zero || MaxPullWait <= TimeSpan.Zero)
+        {
+            errors.Add("delays must not be negative and waits must be positive");
+        }
+
+        if (MaxWaitingSyncPerFunction < 1 || DestinationQueueCapacity < 1)
+        {
+            errors.Add("queue bounds must be at least 1");
+        }
+
+        return errors;
+    }
+}
+
+/// <summary>A "host:port" listen address.</summary>
+public static class ListenAddress
+{
+    public static bool TryParse(string text, out System.Net.IPEndPoint endpoint)
+    {
+        endpoint = null!;
+        var colon = text.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(text.AsSpan(colon + 1), out var port) || port is < 0 or > 65535)
+        {
+            return false;
+        }
+
+        var host = text[..colon].Trim('[', ']');
+        if (host == "localhost")
+        {
+            host = "127.0.0.1";
+        }
+
+        if (!System.Net.IPAddress.TryParse(host, out var ip))
+        {
+            return false;
+        }
+
+        endpoint = new System.Net.IPEndPoint(ip, port);
+        return true;
+    }
+}

@@ -1,0 +1,69 @@
+using FnOperator.Contracts;
+using FnOperator.Gateway.Functions;
+
+namespace FnOperator.Gateway.Queue;
+
+/// <summary>Queue counters for one function (all versions).</summary>
+/// <param name="Depth">Invocations waiting to be handed out (including delayed retries).</param>
+/// <param name="InFlight">Invocations leased to a worker and not yet completed or released.</param>
+/// <param name="WaitingSync">Synchronous invocations queued that no worker has started yet (callers waiting on a cold start).</param>
+public sealed record QueueStats(int Depth, int InFlight, int WaitingSync);
+
+/// <summary>How an invocation is enqueued.</summary>
+/// <param name="AckWait">Lease length once handed out: when neither completed nor released in time, it is delivered again.</param>
+/// <param name="Delay">Not handed out before this much time has passed (async retry backoff).</param>
+public sealed record EnqueueOptions(TimeSpan AckWait, TimeSpan Delay = default);
+
+/// <summary>A synchronous invocation in the queue, whose caller is waiting.</summary>
+public interface ISyncInvocation
+{
+    /// <summary>Completes when a worker first leases the invocation.</summary>
+    Task Started { get; }
+
+    /// <summary>Completes with the worker's result.</summary>
+    Task<InvocationResult> Result { get; }
+
+    /// <summary>Withdraws the invocation if no worker has leased it yet. False when it already started (its result will be dropped).</summary>
+    bool TryWithdraw();
+}
+
+/// <summary>
+/// The gateway's invocation queue. Delivery is at-least-once with leases: <see cref="NextAsync"/> hands an invocation out
+/// with an ack deadline; <see cref="CompleteAsync"/> acknowledges it, <see cref="ReleaseAsync"/> puts it back, and a lease
+/// that expires puts it back too. The shape maps onto NATS JetStream: one stream per namespace, a subject per
+/// function version (<c>fnop.{ns}.{name}.{version}</c>), a pull consumer per function version (<c>NextAsync</c> = fetch
+/// with expiry, <c>CompleteAsync</c> = ack, <c>ReleaseAsync</c> = nak, lease = AckWait, redelivery = JetStream's),
+/// delayed retries as nak-with-delay, depth = consumer num_pending, in flight = num_ack_pending, sync results over a
+/// reply inbox. See docs/gateway.md.
+/// </summary>
+public interface IInvocationQueue
+{
+    /// <summary>Raised (outside any lock) when an invocation for the function is enqueued or becomes due, so a scaler can start workers from zero.</summary>
+    event Action<FunctionKey>? WorkArrived;
+
+    /// <summary>Durably enqueues an asynchronous invocation (or an async retry). When this returns the invocation is accepted.</summary>
+    ValueTask EnqueueAsync(Invocation invocation, EnqueueOptions options, CancellationToken cancellationToken);
+
+    /// <summary>Enqueues a synchronous invocation whose result the caller awaits through the returned handle.</summary>
+    ValueTask<ISyncInvocation> EnqueueSyncAsync(Invocation invocation, EnqueueOptions options, CancellationToken cancellationToken);
+
+    /// <summary>Leases the next invocation of the function version, waiting up to <paramref name="wait"/>. Null when none arrived.</summary>
+    ValueTask<Invocation?> NextAsync(FunctionKey key, string version, TimeSpan wait, CancellationToken cancellationToken);
+
+    /// <summary>The leased invocation with this request id, or null when it is not in flight.</summary>
+    Invocation? GetInFlight(string requestId);
+
+    /// <summary>Acknowledges a leased invocation with its result. False when the request id is not in flight.</summary>
+    ValueTask<bool> CompleteAsync(string requestId, InvocationResult result, CancellationToken cancellationToken);
+
+    /// <summary>Puts a leased invocation back at the head of its queue. False when the request id is not in flight.</summary>
+    ValueTask<bool> ReleaseAsync(string requestId, CancellationToken cancellationToken);
+
+    QueueStats GetStats(FunctionKey key);
+
+    /// <summary>Completes as soon as the function has queued work (immediately when it already has).</summary>
+    Task WaitForWorkAsync(FunctionKey key, CancellationToken cancellationToken);
+
+    /// <summary>Caps how many invocations of the function are leased at once (reserved concurrency); null = no cap, 0 = none.</summary>
+    void SetConcurrencyLimit(FunctionKey key, int? limit);
+}

@@ -1,0 +1,338 @@
+using FnOperator.Contracts;
+using FnOperator.Gateway.Functions;
+
+namespace FnOperator.Gateway.Queue;
+
+/// <summary>
+/// The in-process <see cref="IInvocationQueue"/> (local mode, tests, single-replica gateways). "Durable" here means held
+/// in memory until acknowledged: an accepted invocation is never dropped while the process lives. Lease expiry is checked
+/// by a timer on <see cref="TimeProvider"/> and on every <see cref="NextAsync"/>.
+/// </summary>
+public sealed class InMemoryInvocationQueue : IInvocationQueue, IDisposable
+{
+    private readonly object _gate = new();
+    private readonly TimeProvider _time;
+    private readonly Dictionary<FunctionKey, FunctionState> _functions = new();
+    private readonly Dictionary<string, QueueEntry> _inFlight = new(StringComparer.Ordinal);
+    private readonly ITimer _sweeper;
+
+    public InMemoryInvocationQueue(TimeProvider time, TimeSpan? sweepInterval = null)
+    {
+        _time = time;
+        var interval = sweepInterval ?? TimeSpan.FromMilliseconds(100);
+        _sweeper = time.CreateTimer(_ => Sweep(), null, interval, interval);
+    }
+
+    public event Action<FunctionKey>? WorkArrived;
+
+    public ValueTask EnqueueAsync(Invocation invocation, EnqueueOptions options, CancellationToken cancellationToken)
+    {
+        Add(new QueueEntry(invocation, options, sync: false));
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<ISyncInvocation> EnqueueSyncAsync(Invocation invocation, EnqueueOptions options, CancellationToken cancellationToken)
+    {
+        var entry = new QueueEntry(invocation, options, sync: true) { Withdraw = TryWithdraw };
+        Add(entry);
+        return ValueTask.FromResult<ISyncInvocation>(entry);
+    }
+
+    public async ValueTask<Invocation?> NextAsync(FunctionKey key, string version, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        var waiter = new TaskCompletionSource<Invocation?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Lane lane;
+        lock (_gate)
+        {
+            SweepLocked();
+            var fn = State(key);
+            lane = fn.Lane(version);
+            lane.Waiters.AddLast(waiter);
+            Pump(fn, lane);
+        }
+
+        if (waiter.Task.IsCompleted)
+        {
+            return await waiter.Task.ConfigureAwait(false);
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(wait);
+        await using (timeout.Token.Register(() =>
+        {
+            lock (_gate)
+            {
+                lane.Waiters.Remove(waiter);
+                waiter.TrySetResult(null);
+            }
+        }).ConfigureAwait(false))
+        {
+            return await waiter.Task.ConfigureAwait(false);
+        }
+    }
+
+    public Invocation? GetInFlight(string requestId)
+    {
+        lock (_gate)
+        {
+            return _inFlight.TryGetValue(requestId, out var entry) ? entry.Invocation : null;
+        }
+    }
+
+    public ValueTask<bool> CompleteAsync(string requestId, InvocationResult result, CancellationToken cancellationToken)
+    {
+        QueueEntry? entry;
+        lock (_gate)
+        {
+            if (!_inFlight.Remove(requestId, out entry))
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            entry.Finished = true;
+            entry.LeaseExpiresAt = null;
+            var fn = State(Key(entry.Invocation));
+            fn.Leased--;
+            PumpAll(fn);
+        }
+
+        entry.SetResult(result);
+        return ValueTask.FromResult(true);
+    }
+
+    public ValueTask<bool> ReleaseAsync(string requestId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!_inFlight.TryGetValue(requestId, out var entry))
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            Requeue(entry);
+            return ValueTask.FromResult(true);
+        }
+    }
+
+    public QueueStats GetStats(FunctionKey key)
+    {
+        lock (_gate)
+        {
+            if (!_functions.TryGetValue(key, out var fn))
+            {
+                return new QueueStats(0, 0, 0);
+            }
+
+            var depth = 0;
+            var waitingSync = 0;
+            foreach (var lane in fn.Lanes.Values)
+            {
+                depth += lane.Ready.Count + lane.Delayed.Count;
+                waitingSync += lane.Ready.Count(e => e.Sync && !e.Started.IsCompleted);
+            }
+
+            return new QueueStats(depth, fn.Leased, waitingSync);
+        }
+    }
+
+    public async Task WaitForWorkAsync(FunctionKey key, CancellationToken cancellationToken)
+    {
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnArrived(FunctionKey k)
+        {
+            if (k == key)
+            {
+                arrived.TrySetResult();
+            }
+        }
+
+        WorkArrived += OnArrived;
+        try
+        {
+            if (GetStats(key).Depth > 0)
+            {
+                return;
+            }
+
+            await arrived.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            WorkArrived -= OnArrived;
+        }
+    }
+
+    public void SetConcurrencyLimit(FunctionKey key, int? limit)
+    {
+        lock (_gate)
+        {
+            var fn = State(key);
+            fn.Limit = limit;
+            PumpAll(fn);
+        }
+    }
+
+    public void Dispose() => _sweeper.Dispose();
+
+    private static FunctionKey Key(Invocation invocation) => new(invocation.Namespace, invocation.FunctionName);
+
+    private void Add(QueueEntry entry)
+    {
+        var key = Key(entry.Invocation);
+        lock (_gate)
+        {
+            entry.DueAt = _time.GetUtcNow() + entry.Options.Delay;
+            var fn = State(key);
+            var lane = fn.Lane(entry.Invocation.Version);
+            if (entry.Options.Delay > TimeSpan.Zero)
+            {
+                lane.Delayed.Add(entry);
+                return;
+            }
+
+            lane.Ready.AddLast(entry);
+            Pump(fn, lane);
+        }
+
+        WorkArrived?.Invoke(key);
+    }
+
+    private bool TryWithdraw(QueueEntry entry)
+    {
+        lock (_gate)
+        {
+            if (entry.Started.IsCompleted || entry.Finished)
+            {
+                return false;
+            }
+
+            entry.Finished = true;
+            State(Key(entry.Invocation)).Lane(entry.Invocation.Version).Ready.Remove(entry);
+        }
+
+        entry.Cancel();
+        return true;
+    }
+
+    private void Requeue(QueueEntry entry)
+    {
+        _inFlight.Remove(entry.Invocation.RequestId);
+        entry.LeaseExpiresAt = null;
+        var fn = State(Key(entry.Invocation));
+        fn.Leased--;
+        fn.Lane(entry.Invocation.Version).Ready.AddFirst(entry);
+        PumpAll(fn);
+    }
+
+    private void Sweep()
+    {
+        List<FunctionKey> arrived;
+        lock (_gate)
+        {
+            arrived = SweepLocked();
+        }
+
+        foreach (var key in arrived)
+        {
+            WorkArrived?.Invoke(key);
+        }
+    }
+
+    /// <summary>Requeues expired leases and moves due delayed entries to their lanes. Returns the functions that got work.</summary>
+    private List<FunctionKey> SweepLocked()
+    {
+        var now = _time.GetUtcNow();
+        var arrived = new List<FunctionKey>();
+        foreach (var expired in _inFlight.Values.Where(e => e.LeaseExpiresAt <= now).ToList())
+        {
+            Requeue(expired);
+        }
+
+        foreach (var (key, fn) in _functions)
+        {
+            foreach (var lane in fn.Lanes.Values)
+            {
+                var due = lane.Delayed.Where(e => e.DueAt <= now).OrderBy(e => e.DueAt).ToList();
+                if (due.Count == 0)
+                {
+                    continue;
+                }
+
+                foreach (var entry in due)
+                {
+                    lane.Delayed.Remove(entry);
+                    lane.Ready.AddLast(entry);
+                }
+
+                arrived.Add(key);
+                Pump(fn, lane);
+            }
+        }
+
+        return arrived;
+    }
+
+    private void PumpAll(FunctionState fn)
+    {
+        foreach (var lane in fn.Lanes.Values)
+        {
+            Pump(fn, lane);
+        }
+    }
+
+    /// <summary>Hands ready entries to waiting workers while the function has concurrency left.</summary>
+    private void Pump(FunctionState fn, Lane lane)
+    {
+        while (lane.Ready.First is { } node && lane.Waiters.First is { } waiterNode && (fn.Limit is null || fn.Leased < fn.Limit))
+        {
+            lane.Ready.RemoveFirst();
+            lane.Waiters.RemoveFirst();
+            var entry = node.Value;
+            entry.LeaseExpiresAt = _time.GetUtcNow() + entry.Options.AckWait;
+            _inFlight[entry.Invocation.RequestId] = entry;
+            fn.Leased++;
+            entry.MarkStarted();
+            waiterNode.Value.TrySetResult(entry.Invocation);
+        }
+    }
+
+    private FunctionState State(FunctionKey key)
+    {
+        if (!_functions.TryGetValue(key, out var fn))
+        {
+            fn = new FunctionState();
+            _functions[key] = fn;
+        }
+
+        return fn;
+    }
+
+    private sealed class FunctionState
+    {
+        public Dictionary<string, Lane> Lanes { get; } = new(StringComparer.Ordinal);
+
+        public int Leased { get; set; }
+
+        public int? Limit { get; set; }
+
+        public Lane Lane(string version)
+        {
+            if (!Lanes.TryGetValue(version, out var lane))
+            {
+                lane = new Lane();
+                Lanes[version] = lane;
+            }
+
+            return lane;
+        }
+    }
+
+    private sealed class Lane
+    {
+        public LinkedList<QueueEntry> Ready { get; } = new();
+
+        public List<QueueEntry> Delayed { get; } = new();
+
+        public LinkedList<TaskCompletionSource<Invocation?>> Waiters { get; } = new();
+    }
+}

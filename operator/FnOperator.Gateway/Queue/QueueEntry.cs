@@ -1,0 +1,40 @@
+using FnOperator.Contracts;
+
+namespace FnOperator.Gateway.Queue;
+
+/// <summary>One invocation held by <see cref="InMemoryInvocationQueue"/>, with its lease and, for sync calls, its waiter.</summary>
+internal sealed class QueueEntry(Invocation invocation, EnqueueOptions options, bool sync) : ISyncInvocation
+{
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<InvocationResult> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Invocation Invocation { get; } = invocation;
+
+    public EnqueueOptions Options { get; } = options;
+
+    public bool Sync { get; } = sync;
+
+    /// <summary>Not handed out before this time (delayed retries).</summary>
+    public DateTimeOffset DueAt { get; set; }
+
+    /// <summary>Set while leased: when the lease expires.</summary>
+    public DateTimeOffset? LeaseExpiresAt { get; set; }
+
+    /// <summary>Set when the caller withdrew a sync invocation or the entry was completed.</summary>
+    public bool Finished { get; set; }
+
+    /// <summary>Called by the owning queue to withdraw the entry; set by the queue after creation.</summary>
+    public Func<QueueEntry, bool>? Withdraw { get; set; }
+
+    public Task Started => _started.Task;
+
+    public Task<InvocationResult> Result => _result.Task;
+
+    public bool TryWithdraw() => Withdraw?.Invoke(this) ?? false;
+
+    public void MarkStarted() => _started.TrySetResult();
+
+    public void SetResult(InvocationResult result) => _result.TrySetResult(result);
+
+    public void Cancel() => _result.TrySetCanceled();
+}

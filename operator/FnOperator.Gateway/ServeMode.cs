@@ -1,0 +1,27 @@
+using FnOperator.Gateway.Functions;
+
+namespace FnOperator.Gateway;
+
+/// <summary>Cluster mode: the gateway serving the Functions it watches in the cluster.</summary>
+public static class ServeMode
+{
+    public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
+    {
+        var values = Cli.ParseOptions(args, "listen", "metrics-listen", "namespace", "region");
+        var options = new GatewayOptions
+        {
+            Listen = [values.GetValueOrDefault("listen", "0.0.0.0:8080")],
+            MetricsListen = values.GetValueOrDefault("metrics-listen", "0.0.0.0:9090"),
+            Region = values.GetValueOrDefault("region") ?? Environment.GetEnvironmentVariable("AWS_REGION") ?? FunctionRegistry.DefaultRegion,
+        };
+        var errors = options.Validate();
+        if (errors.Count > 0)
+        {
+            throw new UsageException(string.Join("; ", errors));
+        }
+
+        var app = GatewayApp.Build(options, builder => Cluster.FunctionWatcher.Register(builder, values.GetValueOrDefault("namespace")));
+        await app.RunAsync(cancellationToken).ConfigureAwait(false);
+        return 0;
+    }
+}
