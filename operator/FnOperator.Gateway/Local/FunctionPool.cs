@@ -1,0 +1,184 @@
+using Microsoft.Extensions.Logging;
+
+namespace FnOperator.Gateway.Local;
+
+/// <summary>Queued and in-flight invocations of one function, as the autoscaler sees them.</summary>
+public readonly record struct FunctionLoad(int Queued, int InFlight);
+
+/// <summary>The queue as seen by a pool: the current load, and a wait that ends early when work arrives.</summary>
+public interface IFunctionLoadSource
+{
+    FunctionLoad GetLoad(string ns, string name);
+
+    /// <summary>Returns when work was queued for the function, or after <paramref name="timeout"/>.</summary>
+    Task WaitForWorkAsync(string ns, string name, TimeSpan timeout, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// The shim+runtime processes of one function: started on demand when work is queued, stopped after the idle window,
+/// never more than the concurrency limit, crashed ones replaced (with backoff when they crash right after starting).
+/// </summary>
+public sealed partial class FunctionPool(
+    LocalFunction function,
+    ShimLaunch launch,
+    ScalingLimits limits,
+    IFunctionLoadSource load,
+    ProcessOutput output,
+    TimeProvider time,
+    ILogger<FunctionPool> logger)
+{
+    private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan MaxCrashBackoff = TimeSpan.FromSeconds(30);
+    private readonly List<ShimInstance> instances = [];
+    private readonly List<Task> stopping = [];
+    private DateTimeOffset lastBusy;
+    private DateTimeOffset nextStartAllowed;
+    private TimeSpan crashBackoff = TimeSpan.Zero;
+
+    /// <summary>Shim processes running now (not counting ones being stopped).</summary>
+    public int Running { get { lock (instances) { return instances.Count; } } }
+
+    public ScalingLimits Limits => limits;
+
+    private TimeSpan StopGrace => TimeSpan.FromSeconds(function.Function.Spec.TimeoutSeconds + 5);
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        lastBusy = time.GetUtcNow();
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                Step();
+                await load.WaitForWorkAsync(function.Namespace, function.Name, Tick, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Shutting down.
+        }
+        finally
+        {
+            await StopAllAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>One autoscaler pass: drop exited instances, then start or stop instances to match the desired count.</summary>
+    private void Step()
+    {
+        var now = time.GetUtcNow();
+        ReapExited(now);
+        var current = load.GetLoad(function.Namespace, function.Name);
+        if (current.Queued + current.InFlight > 0)
+        {
+            lastBusy = now;
+        }
+
+        int running;
+        lock (instances)
+        {
+            running = instances.Count;
+        }
+
+        var desired = ScalingPolicy.Desired(new ScalingInputs(current.Queued, current.InFlight, running, now - lastBusy), limits);
+        if (desired > running && now >= nextStartAllowed)
+        {
+            for (var i = running; i < desired; i++)
+            {
+                StartOne(now);
+            }
+
+            LogScaled(logger, function.Name, running, desired, current.Queued, current.InFlight);
+        }
+        else if (desired < running)
+        {
+            List<ShimInstance> surplus;
+            lock (instances)
+            {
+                surplus = instances.TakeLast(running - desired).ToList();
+                instances.RemoveRange(desired, running - desired);
+            }
+
+            stopping.RemoveAll(t => t.IsCompleted);
+            stopping.AddRange(surplus.Select(StopAsync));
+            LogScaled(logger, function.Name, running, desired, current.Queued, current.InFlight);
+        }
+    }
+
+    private void StartOne(DateTimeOffset now)
+    {
+        try
+        {
+            var instance = ShimInstance.Start(launch, output, now);
+            lock (instances)
+            {
+                instances.Add(instance);
+            }
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            LogStartFailed(logger, e, function.Name);
+            Backoff(now);
+        }
+    }
+
+    private void ReapExited(DateTimeOffset now)
+    {
+        List<ShimInstance> dead;
+        lock (instances)
+        {
+            dead = instances.Where(i => i.Exited.IsCompleted).ToList();
+            instances.RemoveAll(dead.Contains);
+        }
+
+        foreach (var instance in dead)
+        {
+            output.Prefixed(function.Name, $"instance pid {instance.ProcessId} exited unexpectedly with code {instance.Exited.Result}; replacing it when there is work");
+            if (now - instance.StartedAt < TimeSpan.FromSeconds(10))
+            {
+                Backoff(now);
+            }
+            else
+            {
+                crashBackoff = TimeSpan.Zero;
+            }
+
+            _ = instance.DisposeAsync().AsTask();
+        }
+    }
+
+    private void Backoff(DateTimeOffset now)
+    {
+        crashBackoff = crashBackoff == TimeSpan.Zero ? TimeSpan.FromSeconds(1) : TimeSpan.FromTicks(Math.Min(crashBackoff.Ticks * 2, MaxCrashBackoff.Ticks));
+        nextStartAllowed = now + crashBackoff;
+        LogBackoff(logger, function.Name, crashBackoff.TotalSeconds);
+    }
+
+    private async Task StopAsync(ShimInstance instance)
+    {
+        await instance.StopAsync(StopGrace, CancellationToken.None).ConfigureAwait(false);
+        await instance.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private async Task StopAllAsync()
+    {
+        List<ShimInstance> all;
+        lock (instances)
+        {
+            all = [.. instances];
+            instances.Clear();
+        }
+
+        stopping.AddRange(all.Select(StopAsync));
+        await Task.WhenAll(stopping).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Scaled function {Function} from {From} to {To} instances (queued={Queued}, inFlight={InFlight})")]
+    private static partial void LogScaled(ILogger logger, string function, int from, int to, int queued, int inFlight);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Failed to start runtime-shim for function {Function}")]
+    private static partial void LogStartFailed(ILogger logger, Exception exception, string function);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Delayed restarts of function {Function} by {Seconds} s after an early exit")]
+    private static partial void LogBackoff(ILogger logger, string function, double seconds);
+}

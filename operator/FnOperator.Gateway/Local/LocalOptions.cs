@@ -1,0 +1,98 @@
+using System.Globalization;
+
+namespace FnOperator.Gateway.Local;
+
+/// <summary>
+/// Command line of <c>FnOperator.Gateway local</c>:
+/// <c>--functions &lt;dir|file&gt; --listen &lt;host:port&gt; [--idle-seconds N] [--retry-base-delay-seconds S] [--shim &lt;FnOperator.RuntimeShim.dll&gt;]</c>.
+/// </summary>
+public sealed record LocalOptions
+{
+    public const string Usage =
+        "usage: FnOperator.Gateway local --functions <folder|file> [--listen 127.0.0.1:9000] [--idle-seconds N]\n" +
+        "                               [--retry-base-delay-seconds S] [--shim path/to/FnOperator.RuntimeShim.dll]\n" +
+        "  --functions                 Function manifests (YAML, as for kubectl apply); a folder is read recursively\n" +
+        "  --listen                    address of the Lambda Invoke API (port 0 = any free port)\n" +
+        "  --idle-seconds              scale a function to zero after N idle seconds, for every function\n" +
+        "                              (default: each function's spec.scaling.scaleToZeroAfterSeconds)\n" +
+        "  --retry-base-delay-seconds  delay before the first async retry (Lambda: 60; the second waits twice as long)\n" +
+        "  --shim                      the runtime-shim (default: FNOP_SHIM_DLL, else found in this build tree)";
+
+    public required string Functions { get; init; }
+
+    public string Listen { get; init; } = "127.0.0.1:9000";
+
+    public TimeSpan? IdleOverride { get; init; }
+
+    public TimeSpan? RetryBaseDelay { get; init; }
+
+    public string? ShimDll { get; init; }
+
+    /// <summary>Parses the arguments after the <c>local</c> subcommand (a leading "local" is skipped).</summary>
+    public static bool TryParse(IReadOnlyList<string> args, out LocalOptions options, out string error)
+    {
+        options = null!;
+        error = "";
+        string? functions = null, listen = null, shim = null;
+        TimeSpan? idle = null, retry = null;
+        var start = args.Count > 0 && args[0] == "local" ? 1 : 0;
+        for (var i = start; i < args.Count; i++)
+        {
+            var name = args[i];
+            if (i + 1 >= args.Count)
+            {
+                error = name.StartsWith("--", StringComparison.Ordinal) ? $"{name} needs a value" : $"unexpected argument '{name}'";
+                return false;
+            }
+
+            var value = args[++i];
+            switch (name)
+            {
+                case "--functions":
+                    functions = value;
+                    break;
+                case "--listen":
+                    listen = value;
+                    if (!ListenAddress.TryParse(value, out _))
+                    {
+                        error = $"--listen: '{value}' is not host:port (e.g. 127.0.0.1:9000)";
+                        return false;
+                    }
+
+                    break;
+                case "--shim":
+                    shim = value;
+                    break;
+                case "--idle-seconds" or "--retry-base-delay-seconds":
+                    if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || seconds < 0 || seconds > 86400)
+                    {
+                        error = $"{name}: '{value}' is not a number of seconds between 0 and 86400";
+                        return false;
+                    }
+
+                    if (name == "--idle-seconds")
+                    {
+                        idle = TimeSpan.FromSeconds(seconds);
+                    }
+                    else
+                    {
+                        retry = TimeSpan.FromSeconds(seconds);
+                    }
+
+                    break;
+                default:
+                    error = $"unknown option '{name}'";
+                    return false;
+            }
+        }
+
+        if (functions is null)
+        {
+            error = "--functions is required";
+            return false;
+        }
+
+        options = new LocalOptions { Functions = functions, Listen = listen ?? "127.0.0.1:9000", IdleOverride = idle, RetryBaseDelay = retry, ShimDll = shim };
+        return true;
+    }
+}

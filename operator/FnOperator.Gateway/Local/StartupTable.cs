@@ -1,0 +1,92 @@
+using System.Text;
+using FnOperator.Gateway.Functions;
+
+namespace FnOperator.Gateway.Local;
+
+/// <summary>The text local mode prints on start: what is served, what was skipped or rejected, and how to invoke.</summary>
+public static class StartupTable
+{
+    public static string Render(ManifestSet manifests, IReadOnlyDictionary<LocalFunction, ScalingLimits> limits, string endpoint, string source)
+    {
+        var text = new StringBuilder();
+        text.AppendLine($"FnOperator local mode: the Lambda Invoke API on {endpoint}, functions from {source}");
+        text.AppendLine();
+        var rows = new List<string[]> { new[] { "FUNCTION", "RUNTIME", "HANDLER", "MEMORY", "TIMEOUT", "INSTANCES", "IDLE→0", "CODE" } };
+        foreach (var fn in manifests.Functions)
+        {
+            var spec = fn.Function.Spec;
+            var l = limits[fn];
+            rows.Add([
+                InvokeName(fn),
+                spec.Runtime ?? "",
+                string.IsNullOrEmpty(spec.Handler) ? "-" : spec.Handler,
+                $"{spec.MemoryMiB} MB",
+                $"{spec.TimeoutSeconds} s",
+                $"{l.MinInstances}-{l.MaxInstances}",
+                l.ScaleToZero ? $"{l.IdleWindow.TotalSeconds:0.#} s" : "never",
+                ManifestLoader.DisplayPath(fn.CodeDirectory),
+            ]);
+        }
+
+        if (manifests.Functions.Count == 0)
+        {
+            text.AppendLine("No function to serve.");
+        }
+        else
+        {
+            AppendTable(text, rows);
+        }
+
+        if (manifests.Skipped.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine("Not served in local mode:");
+            foreach (var s in manifests.Skipped)
+            {
+                text.AppendLine($"  {s.File}: {s.Kind} {(s.Name.Length > 0 ? s.Name : "(unnamed)")}: {s.Reason}");
+            }
+        }
+
+        if (manifests.Problems.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine("Errors (these manifests are not served; fix them and restart):");
+            foreach (var p in manifests.Problems)
+            {
+                text.AppendLine($"  {p}");
+            }
+        }
+
+        if (manifests.Functions.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine("Invoke with the AWS CLI v2 (it needs credentials and a region; any values do in local mode):");
+            text.AppendLine("  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1");
+            foreach (var fn in manifests.Functions)
+            {
+                text.AppendLine($"  {InvokeCommand(endpoint, InvokeName(fn))}");
+            }
+
+            text.AppendLine("Add --invocation-type Event for an asynchronous invoke, --log-type Tail for the log tail.");
+        }
+
+        text.AppendLine();
+        text.AppendLine("Instances start on the first invoke and stop after the idle time. Ctrl-C stops everything.");
+        return text.ToString();
+    }
+
+    /// <summary>The FunctionName to use with the CLI: the name in the default namespace, else namespace.name.</summary>
+    public static string InvokeName(LocalFunction fn) => FunctionRegistry.DisplayName(new FunctionKey(fn.Namespace, fn.Name));
+
+    public static string InvokeCommand(string endpoint, string functionName) =>
+        $"aws lambda invoke --endpoint-url {endpoint} --function-name {functionName} --cli-binary-format raw-in-base64-out --payload '{{\"name\":\"Ada\"}}' out.json";
+
+    private static void AppendTable(StringBuilder text, List<string[]> rows)
+    {
+        var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
+        foreach (var row in rows)
+        {
+            text.AppendLine(string.Join("  ", row.Select((cell, c) => c == row.Length - 1 ? cell : cell.PadRight(widths[c]))).TrimEnd());
+        }
+    }
+}
