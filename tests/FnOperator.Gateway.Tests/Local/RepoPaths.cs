@@ -1,0 +1,26 @@
+namespace FnOperator.Gateway.Tests.Local;
+
+/// <summary>Paths in the repository and its build output, found by walking up to the folder holding FnOperator.sln.</summary>
+public static class RepoPaths
+{
+    public static string Root { get; } = FindRoot();
+
+    public static string GatewayDll => Path.Combine(Root, "operator", "FnOperator.Gateway", "bin", "Release", "net10.0", "FnOperator.Gateway.dll");
+
+    public static string ShimDll => Path.Combine(Root, "runtime-shim", "FnOperator.RuntimeShim", "bin", "Release", "net10.0", "FnOperator.RuntimeShim.dll");
+
+    public static string NodeModules => Path.Combine(Root, "tests", "node", "node_modules");
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "FnOperator.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("FnOperator.sln not found above " + AppContext.BaseDirectory);
+    }
+}
