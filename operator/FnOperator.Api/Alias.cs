@@ -42,6 +42,13 @@ public sealed class Alias : IKubernetesObject<V1ObjectMeta>, ISpec<AliasSpec>, I
     "the additional version must differ from functionVersion", FieldPath = ".routingConfig.additionalVersionWeights")]
 public sealed class AliasSpec
 {
+    [JsonPropertyName("name")]
+    [MinLength(1)]
+    [MaxLength(128)]
+    [RegularExpression("^[a-zA-Z0-9_-]*[a-zA-Z_-][a-zA-Z0-9_-]*$")]
+    [Description("The alias name callers give as Qualifier (or FunctionName name:alias), unique per function; defaults to metadata.name. Letters, digits, - and _, not all digits.")]
+    public string? Name { get; set; }
+
     [JsonPropertyName("functionName")]
     [Required]
     [MinLength(1)]
