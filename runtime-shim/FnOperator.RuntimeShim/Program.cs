@@ -1,2 +1,28 @@
-// Placeholder entry point until this component lands; replaced by its owner.
-return 2;
+using FnOperator.RuntimeShim;
+
+if (args.Length > 0 && args[0] == "install")
+{
+    return Installer.Run(args, Console.Out, Console.Error);
+}
+
+ShimOptions options;
+ShimHost host;
+try
+{
+    options = ShimOptions.FromEnvironment(Environment.GetEnvironmentVariables());
+    host = ShimHost.Create(options);
+}
+catch (ShimConfigurationException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+
+await using (host)
+{
+    await host.StartAsync(CancellationToken.None);
+    Console.WriteLine($"FNOP_SHIM_LISTENING runtime-api={host.RuntimeApiAddress} http={host.HttpAddress}");
+    await host.WaitForShutdownAsync();
+}
+
+return 0;

@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using FnOperator.Contracts;
+
+namespace FnOperator.RuntimeShim;
+
+/// <summary>
+/// Runs one invocation on the supervised runtime with Lambda's semantics: START line, hand-off through the
+/// <see cref="InvocationSlot"/>, timeout (kill + fresh runtime), crash (Runtime.ExitError), oversize response, END and
+/// REPORT lines, log tail.
+/// </summary>
+public sealed partial class InvocationRunner(
+    ShimOptions options, RuntimeSupervisor supervisor, InvocationSlot slot, LogSink sink, MemorySampler memory, ILogger<InvocationRunner> logger)
+{
+    /// <summary>Runs the invocation; null when <paramref name="stopping"/> fired before it reached the runtime (release it).</summary>
+    public async Task<InvocationResult?> RunAsync(Invocation invocation, CancellationToken stopping)
+    {
+        ReadyState ready;
+        try
+        {
+            ready = await supervisor.EnsureReadyAsync(options.InitTimeout, stopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            return null;
+        }
+
+        var id = invocation.RequestId;
+        if (invocation.TailLog)
+        {
+            sink.BeginCapture();
+        }
+
+        sink.WriteLine($"START RequestId: {id} Version: {options.FunctionVersion}");
+        var started = Stopwatch.GetTimestamp();
+        var outcome = ready.IsReady
+            ? await InvokeAsync(ready.Instance!, invocation, started).ConfigureAwait(false)
+            : Failed(ready.Failure!, id);
+
+        var duration = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        var billed = (long)Math.Ceiling(duration);
+        var maxMemory = memory.PeakMb();
+        sink.WriteLine($"END RequestId: {id}");
+        var init = ready.InitDurationMs is { } ms ? string.Create(CultureInfo.InvariantCulture, $"\tInit Duration: {ms:0.00} ms") : "";
+        sink.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"REPORT RequestId: {id}\tDuration: {duration:0.00} ms\tBilled Duration: {billed} ms\tMemory Size: {options.MemorySizeMb} MB\tMax Memory Used: {maxMemory} MB{init}\t"));
+        var tail = invocation.TailLog ? sink.EndCapture() : null;
+
+        Record(outcome, duration, ready.InitDurationMs);
+        return outcome with
+        {
+            ExecutedVersion = options.FunctionVersion,
+            LogTail = tail,
+            DurationMs = duration,
+            BilledDurationMs = billed,
+            MemorySizeMb = options.MemorySizeMb,
+            MaxMemoryUsedMb = maxMemory,
+            InitDurationMs = ready.InitDurationMs,
+        };
+    }
+
+    private async Task<InvocationResult> InvokeAsync(RuntimeInstance runtime, Invocation invocation, long started)
+    {
+        var id = invocation.RequestId;
+        var remaining = options.Timeout - Stopwatch.GetElapsedTime(started);
+        var active = slot.Dispatch(invocation, DateTimeOffset.UtcNow + remaining);
+        using var timer = new CancellationTokenSource(remaining);
+        var timeout = Task.Delay(Timeout.Infinite, timer.Token);
+        await Task.WhenAny(active.Reply.Task, runtime.Exited, timeout).ConfigureAwait(false);
+        slot.Finish(active);
+
+        if (active.Reply.Task.IsCompletedSuccessfully)
+        {
+            await runtime.FlushOutputAsync().ConfigureAwait(false);
+            return FromReply(active.Reply.Task.Result, id);
+        }
+
+        if (runtime.Exited.IsCompleted)
+        {
+            await runtime.FlushOutputAsync().ConfigureAwait(false);
+            var code = runtime.Exited.Result;
+            LogRuntimeExited(logger, id, code);
+            sink.WriteLine($"RequestId: {id} Error: Runtime exited with error: exit status {code}");
+            await supervisor.ResetAsync("runtime exited").ConfigureAwait(false);
+            return Failed(new RuntimeFailure("Runtime.ExitError", $"RequestId: {id} Error: Runtime exited with error: exit status {code}"), id);
+        }
+
+        var seconds = options.TimeoutSeconds.ToString("0.00", CultureInfo.InvariantCulture);
+        sink.WriteLine($"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {id} Task timed out after {seconds} seconds");
+        await supervisor.ResetAsync("timeout").ConfigureAwait(false);
+        ShimMetrics.Timeouts.Inc();
+        return Failed(new RuntimeFailure("Sandbox.Timedout", $"RequestId: {id} Error: Task timed out after {seconds} seconds"), id);
+    }
+
+    private InvocationResult FromReply(RuntimeReply reply, string id)
+    {
+        switch (reply.Kind)
+        {
+            case ReplyKind.Response:
+                return Result(id, InvocationOutcome.Success, reply.Body, null, null);
+            case ReplyKind.TooLarge:
+                var message = $"Response payload size exceeded maximum allowed payload size ({options.MaxResponseBytes} bytes).";
+                sink.WriteLine($"RequestId: {id} Error: {message}");
+                return Failed(new RuntimeFailure("Function.ResponseSizeTooLarge", message), id);
+            default:
+                // Lambda's runtime clients mark every error they post with Lambda-Runtime-Function-Error-Type (an uncaught
+                // exception in the handler is "Unhandled" in Lambda); a runtime posting an error document without that
+                // header returns a handled error.
+                var errorType = reply.ErrorTypeHeader ?? ErrorTypeFromBody(reply.Body) ?? "Unknown";
+                var kind = reply.ErrorTypeHeader is null ? "Handled" : "Unhandled";
+                return Result(id, InvocationOutcome.FunctionError, ErrorDocument(reply.Body, errorType), kind, errorType);
+        }
+    }
+
+    private static InvocationResult Failed(RuntimeFailure failure, string id) => Result(
+        id,
+        InvocationOutcome.FunctionError,
+        failure.Payload ?? JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string>
+        {
+            ["errorType"] = failure.ErrorType,
+            ["errorMessage"] = failure.ErrorMessage,
+        }),
+        "Unhandled",
+        failure.ErrorType);
+
+    private static InvocationResult Result(string id, InvocationOutcome outcome, byte[] payload, string? functionError, string? errorType) => new()
+    {
+        RequestId = id,
+        Outcome = outcome,
+        Payload = payload,
+        FunctionError = functionError,
+        ErrorType = errorType,
+        ExecutedVersion = "",
+    };
+
+    /// <summary>The error document: the runtime's body when it is a JSON object, else one built around the text.</summary>
+    private static byte[] ErrorDocument(byte[] body, string errorType)
+    {
+        if (ErrorTypeFromBody(body) is not null || IsJsonObject(body))
+        {
+            return body;
+        }
+
+        return JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string>
+        {
+            ["errorType"] = errorType,
+            ["errorMessage"] = Encoding.UTF8.GetString(body),
+        });
+    }
+
+    internal static string? ErrorTypeFromBody(byte[] body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("errorType", out var type) && type.ValueKind == JsonValueKind.String
+                ? type.GetString()
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static bool IsJsonObject(byte[] body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            return document.RootElement.ValueKind == JsonValueKind.Object;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static void Record(InvocationResult result, double durationMs, double? initMs)
+    {
+        ShimMetrics.Invocations.WithLabels(result.Outcome.ToString()).Inc();
+        if (result.ErrorType is { } type)
+        {
+            ShimMetrics.Errors.WithLabels(type).Inc();
+        }
+
+        ShimMetrics.Duration.Observe(durationMs / 1000);
+        if (initMs is { } init)
+        {
+            ShimMetrics.ColdStarts.Inc();
+            ShimMetrics.InitDuration.Observe(init / 1000);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Runtime exited during invocation, requestId={RequestId} exitCode={ExitCode}")]
+    private static partial void LogRuntimeExited(ILogger logger, string requestId, int exitCode);
+}

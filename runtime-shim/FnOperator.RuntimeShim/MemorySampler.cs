@@ -1,0 +1,147 @@
+using System.Globalization;
+
+namespace FnOperator.RuntimeShim;
+
+/// <summary>
+/// Measures the runtime's memory for REPORT's "Max Memory Used": the container's cgroup (memory.current) when the shim is
+/// the container's first process, else the summed RSS of the runtime's process tree from /proc. Sampled every 50 ms while a
+/// runtime lives; the peak is kept for the runtime's lifetime, as Lambda's figure is for its execution environment.
+/// </summary>
+public sealed class MemorySampler : IDisposable
+{
+    private const string CgroupCurrent = "/sys/fs/cgroup/memory.current";
+    private readonly bool _useCgroup;
+    private readonly Timer _timer;
+    private int _rootPid;
+    private long _peakBytes;
+
+    public MemorySampler(ShimOptions options)
+    {
+        _useCgroup = options.MemorySource switch
+        {
+            "cgroup" => File.Exists(CgroupCurrent),
+            "proc" => false,
+            _ => Environment.ProcessId == 1 && File.Exists(CgroupCurrent),
+        };
+        _timer = new Timer(_ => Sample(), null, Timeout.Infinite, Timeout.Infinite);
+    }
+
+    /// <summary>Starts measuring a new runtime process (resets the peak).</summary>
+    public void Track(int rootPid)
+    {
+        Volatile.Write(ref _rootPid, rootPid);
+        Interlocked.Exchange(ref _peakBytes, 0);
+        _timer.Change(TimeSpan.Zero, TimeSpan.FromMilliseconds(50));
+    }
+
+    /// <summary>Samples now and returns the peak so far in MB (rounded up, at least 1 while a runtime lives).</summary>
+    public int PeakMb()
+    {
+        Sample();
+        var peak = Interlocked.Read(ref _peakBytes);
+        return (int)Math.Ceiling(peak / (1024.0 * 1024.0));
+    }
+
+    public void Dispose() => _timer.Dispose();
+
+    private void Sample()
+    {
+        var pid = Volatile.Read(ref _rootPid);
+        if (pid <= 0)
+        {
+            return;
+        }
+
+        var bytes = _useCgroup ? ReadCgroup() : TreeRss(pid);
+        long current;
+        while (bytes > (current = Interlocked.Read(ref _peakBytes)) && Interlocked.CompareExchange(ref _peakBytes, bytes, current) != current)
+        {
+        }
+    }
+
+    private static long ReadCgroup()
+    {
+        try
+        {
+            return long.Parse(File.ReadAllText(CgroupCurrent).Trim(), CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>Sum of resident memory over a process and all its descendants (via /proc/&lt;pid&gt;/task/*/children).</summary>
+    public static long TreeRss(int rootPid)
+    {
+        long total = 0;
+        var pending = new Stack<int>();
+        var seen = new HashSet<int>();
+        pending.Push(rootPid);
+        while (pending.Count > 0 && seen.Count < 4096)
+        {
+            var pid = pending.Pop();
+            if (!seen.Add(pid))
+            {
+                continue;
+            }
+
+            total += Rss(pid);
+            foreach (var child in Children(pid))
+            {
+                pending.Push(child);
+            }
+        }
+
+        return total;
+    }
+
+    private static long Rss(int pid)
+    {
+        try
+        {
+            var fields = File.ReadAllText($"/proc/{pid}/statm").Split(' ');
+            return fields.Length > 1 && long.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var pages)
+                ? pages * Environment.SystemPageSize
+                : 0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
+    }
+
+    private static IEnumerable<int> Children(int pid)
+    {
+        string[] tasks;
+        try
+        {
+            tasks = Directory.GetDirectories($"/proc/{pid}/task");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            yield break;
+        }
+
+        foreach (var task in tasks)
+        {
+            string text;
+            try
+            {
+                text = File.ReadAllText(Path.Combine(task, "children"));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            foreach (var part in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var child))
+                {
+                    yield return child;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,122 @@
+using System.IO.Pipes;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace FnOperator.RuntimeShim;
+
+/// <summary>Copies one output stream of the runtime (stdout or stderr) line by line into the <see cref="LogSink"/>.</summary>
+public sealed partial class OutputPump
+{
+    private const nuint Fionread = 0x541B;
+    private readonly Stream _stream;
+    private readonly LogSink _sink;
+    private readonly int _fd;
+    private readonly StringBuilder _partial = new();
+    private readonly Lock _lock = new();
+    private volatile bool _processing;
+
+    public OutputPump(Stream stream, LogSink sink)
+    {
+        _stream = stream;
+        _sink = sink;
+        _fd = stream is PipeStream pipe && OperatingSystem.IsLinux() ? (int)pipe.SafePipeHandle.DangerousGetHandle() : -1;
+        Completion = Task.Run(PumpAsync);
+    }
+
+    /// <summary>Completes when the stream reaches end of file (the runtime and its children closed it).</summary>
+    public Task Completion { get; }
+
+    /// <summary>
+    /// True when nothing written so far is still on its way: the pipe holds no unread bytes and no read is being processed.
+    /// Where the pipe cannot be inspected this is only "no read is being processed".
+    /// </summary>
+    public bool IsIdle
+    {
+        get
+        {
+            if (_processing || Completion.IsCompleted)
+            {
+                return !_processing;
+            }
+
+            return _fd < 0 || ioctl(_fd, Fionread, out var available) != 0 || available == 0;
+        }
+    }
+
+    /// <summary>Emits a line that has no newline yet (called at the end of an invocation so its output is complete).</summary>
+    public void FlushPartialLine()
+    {
+        lock (_lock)
+        {
+            if (_partial.Length > 0)
+            {
+                _sink.WriteLine(_partial.ToString());
+                _partial.Clear();
+            }
+        }
+    }
+
+    private async Task PumpAsync()
+    {
+        var buffer = new byte[16 * 1024];
+        var decoder = Encoding.UTF8.GetDecoder();
+        var chars = new char[Encoding.UTF8.GetMaxCharCount(buffer.Length)];
+        try
+        {
+            while (true)
+            {
+                var read = await _stream.ReadAsync(buffer).ConfigureAwait(false);
+                _processing = true;
+                if (read == 0)
+                {
+                    break;
+                }
+
+                var count = decoder.GetChars(buffer, 0, read, chars, 0);
+                Emit(chars.AsSpan(0, count));
+                _processing = false;
+            }
+        }
+        catch (IOException)
+        {
+            // The pipe broke with the process; whatever was read has been emitted.
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            FlushPartialLine();
+            _processing = false;
+        }
+    }
+
+    private void Emit(ReadOnlySpan<char> text)
+    {
+        lock (_lock)
+        {
+            while (text.Length > 0)
+            {
+                var newline = text.IndexOf('\n');
+                if (newline < 0)
+                {
+                    _partial.Append(text);
+                    return;
+                }
+
+                _partial.Append(text[..newline]);
+                if (_partial.Length > 0 && _partial[^1] == '\r')
+                {
+                    _partial.Length--;
+                }
+
+                _sink.WriteLine(_partial.ToString());
+                _partial.Clear();
+                text = text[(newline + 1)..];
+            }
+        }
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int ioctl(int fd, nuint request, out int count);
+}

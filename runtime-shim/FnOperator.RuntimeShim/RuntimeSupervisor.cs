@@ -1,0 +1,182 @@
+using System.Collections;
+using System.Diagnostics;
+
+namespace FnOperator.RuntimeShim;
+
+/// <summary>What <see cref="RuntimeSupervisor.EnsureReadyAsync"/> found.</summary>
+public sealed record ReadyState(RuntimeInstance? Instance, RuntimeFailure? Failure, double? InitDurationMs)
+{
+    public bool IsReady => Instance is not null && Failure is null;
+}
+
+/// <summary>
+/// Keeps one runtime process for the function: starts it, tells when it is ready, replaces it after a timeout or crash, and
+/// backs off (0.5 s doubling to 30 s) after failed initialisations instead of restarting in a hot loop.
+/// </summary>
+public sealed partial class RuntimeSupervisor(ShimOptions options, LogSink sink, MemorySampler memory, ILogger<RuntimeSupervisor> logger)
+{
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private string _runtimeApi = "";
+    private RuntimeInstance? _current;
+    private RuntimeFailure? _lastFailure;
+    private long _retryAfter;
+    private int _failures;
+
+    public RuntimeInstance? Current => _current;
+
+    /// <summary>True when a runtime is initialised and no init failure is pending.</summary>
+    public bool IsHealthy => _current is { Ready.Task.IsCompleted: true, Exited.IsCompleted: false };
+
+    public IDictionary InheritedEnvironment { get; init; } = Environment.GetEnvironmentVariables();
+
+    /// <summary>Starts the first runtime as soon as the Runtime API address is known (init runs while waiting for work).</summary>
+    public void Start(string runtimeApiAddress)
+    {
+        _runtimeApi = runtimeApiAddress;
+        TryStartLocked();
+    }
+
+    /// <summary>Called from `GET next`.</summary>
+    public void OnNextPolled() => _current?.MarkReady();
+
+    /// <summary>Called from `POST init/error`; false when the runtime is past init.</summary>
+    public bool OnInitError(RuntimeFailure failure) => _current?.ReportInitError(failure) ?? false;
+
+    /// <summary>Waits until the runtime is ready for an invocation, starting one if needed; bounded by <paramref name="wait"/>.</summary>
+    public async Task<ReadyState> EnsureReadyAsync(TimeSpan wait, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_current is { Exited.IsCompleted: true, Ready.Task.IsCompleted: true })
+            {
+                await ReplaceLockedAsync(null).ConfigureAwait(false);
+            }
+
+            if (_current is null)
+            {
+                if (_lastFailure is not null && Stopwatch.GetTimestamp() < _retryAfter)
+                {
+                    return new ReadyState(null, _lastFailure, null);
+                }
+
+                if (TryStartLocked() is { } launchFailure)
+                {
+                    return new ReadyState(null, launchFailure, null);
+                }
+            }
+
+            var instance = _current!;
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(wait);
+            var waitTask = Task.Delay(Timeout.Infinite, timeout.Token);
+            await Task.WhenAny(instance.Ready.Task, instance.InitFailed.Task, waitTask).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            if (instance.Ready.Task.IsCompleted && !instance.Exited.IsCompleted)
+            {
+                _failures = 0;
+                _lastFailure = null;
+                double? init = instance.ColdStartPending ? instance.Ready.Task.Result : null;
+                instance.ColdStartPending = false;
+                return new ReadyState(instance, null, init);
+            }
+
+            var failure = instance.InitFailed.Task.IsCompleted
+                ? instance.InitFailed.Task.Result
+                : new RuntimeFailure("Sandbox.Timedout", string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Runtime init timed out after {wait.TotalSeconds:0.00} seconds"));
+            LogInitFailed(logger, failure.ErrorType, failure.ErrorMessage);
+            await RecordFailureLocked(failure).ConfigureAwait(false);
+            return new ReadyState(null, failure, null);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Kills the current runtime (after a timeout or crash) and starts a fresh one for the next invocation.</summary>
+    public async Task ResetAsync(string reason)
+    {
+        await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            LogRuntimeReset(logger, reason);
+            ShimMetrics.RuntimeRestarts.Inc();
+            await ReplaceLockedAsync(null).ConfigureAwait(false);
+            TryStartLocked();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Stops the runtime (SIGTERM to its process group, then SIGKILL).</summary>
+    public async Task StopAsync()
+    {
+        await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            if (_current is { } instance)
+            {
+                _current = null;
+                await instance.KillAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task RecordFailureLocked(RuntimeFailure failure)
+    {
+        _failures++;
+        _lastFailure = failure;
+        var backoff = TimeSpan.FromMilliseconds(Math.Min(MaxBackoff.TotalMilliseconds, 500 * Math.Pow(2, _failures - 1)));
+        _retryAfter = Stopwatch.GetTimestamp() + (long)(backoff.TotalSeconds * Stopwatch.Frequency);
+        await ReplaceLockedAsync(null).ConfigureAwait(false);
+    }
+
+    private async Task ReplaceLockedAsync(RuntimeInstance? next)
+    {
+        var old = _current;
+        _current = next;
+        if (old is not null)
+        {
+            await old.KillAsync(TimeSpan.Zero).ConfigureAwait(false);
+        }
+    }
+
+    private RuntimeFailure? TryStartLocked()
+    {
+        try
+        {
+            var (file, arguments) = RuntimeLaunch.Resolve(options);
+            var environment = RuntimeLaunch.Environment(options, _runtimeApi, InheritedEnvironment);
+            _current = RuntimeInstance.Start(file, arguments, environment, options.TaskRoot, sink);
+            memory.Track(_current.ProcessId);
+            LogRuntimeStarted(logger, file, _current.ProcessId);
+            return null;
+        }
+        catch (RuntimeLaunchException e)
+        {
+            var failure = new RuntimeFailure(e.ErrorType, e.Message);
+            LogInitFailed(logger, failure.ErrorType, failure.ErrorMessage);
+            _failures++;
+            _lastFailure = failure;
+            _retryAfter = Stopwatch.GetTimestamp() + (long)(Math.Min(MaxBackoff.TotalSeconds, 0.5 * Math.Pow(2, _failures - 1)) * Stopwatch.Frequency);
+            return failure;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Started runtime, command={Command} pid={Pid}")]
+    private static partial void LogRuntimeStarted(ILogger logger, string command, int pid);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Runtime initialisation failed, errorType={ErrorType} message={Message}")]
+    private static partial void LogInitFailed(ILogger logger, string errorType, string message);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reset runtime, reason={Reason}")]
+    private static partial void LogRuntimeReset(ILogger logger, string reason);
+}

@@ -1,0 +1,139 @@
+using System.Net;
+using FnOperator.Contracts;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Logging.Console;
+using Prometheus;
+
+namespace FnOperator.RuntimeShim;
+
+/// <summary>
+/// Assembles the shim: the Runtime API (loopback) with the worker and supervisor, and a second listener for /healthz,
+/// /readyz and /metrics. Usable in-process (benchmarks) with any <see cref="IInvocationSource"/>.
+/// </summary>
+public sealed class ShimHost : IAsyncDisposable
+{
+    private readonly WebApplication _api;
+    private readonly WebApplication _http;
+
+    private ShimHost(WebApplication api, WebApplication http)
+    {
+        _api = api;
+        _http = http;
+    }
+
+    public string RuntimeApiAddress { get; private set; } = "";
+
+    public string HttpAddress { get; private set; } = "";
+
+    /// <summary>Builds the shim; <paramref name="source"/> replaces the HTTP pull client (FNOP_SOURCE_URL) when given.</summary>
+    public static ShimHost Create(ShimOptions options, IInvocationSource? source = null, LogLevel minimumLevel = LogLevel.Information, TextWriter? output = null)
+    {
+        if (source is null && options.SourceUrl is null)
+        {
+            throw new ShimConfigurationException("Invalid runtime-shim configuration: FNOP_SOURCE_URL is required.");
+        }
+
+        var builder = WebApplication.CreateSlimBuilder();
+        ConfigureLogging(builder, minimumLevel);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(options.RuntimeApiEndpoint);
+            k.Limits.MaxRequestBodySize = null;
+            k.AddServerHeader = false;
+        });
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.Timeout + TimeSpan.FromSeconds(20));
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(new LogSink(output ?? Console.Out));
+        services.AddSingleton<InvocationSlot>();
+        services.AddSingleton<MemorySampler>();
+        services.AddSingleton<RuntimeSupervisor>();
+        services.AddSingleton<InvocationRunner>();
+        services.AddSingleton<ShimReadiness>();
+        if (source is not null)
+        {
+            services.AddSingleton(source);
+        }
+        else
+        {
+            services.AddHttpClient<IInvocationSource, PullInvocationSource>(c =>
+            {
+                c.BaseAddress = options.SourceUrl;
+                c.Timeout = Timeout.InfiniteTimeSpan;
+            });
+        }
+
+        services.AddHostedService<ShimWorker>();
+        var api = builder.Build();
+        RuntimeApi.Map(api, options, api.Services.GetRequiredService<InvocationSlot>(), api.Services.GetRequiredService<RuntimeSupervisor>());
+
+        var httpBuilder = WebApplication.CreateSlimBuilder();
+        ConfigureLogging(httpBuilder, minimumLevel);
+        httpBuilder.WebHost.ConfigureKestrel(k => k.Listen(options.HttpEndpoint));
+        httpBuilder.Services.AddSingleton<IHostLifetime, NoSignalLifetime>();
+        var http = httpBuilder.Build();
+        var supervisor = api.Services.GetRequiredService<RuntimeSupervisor>();
+        var lifetime = api.Services.GetRequiredService<IHostApplicationLifetime>();
+        http.MapGet("/healthz", () => Results.Text("ok"));
+        http.MapGet("/readyz", () => !lifetime.ApplicationStopping.IsCancellationRequested && supervisor.IsHealthy
+            ? Results.Text("ready")
+            : Results.Text("not ready", statusCode: 503));
+        http.MapMetrics("/metrics");
+        return new ShimHost(api, http);
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await _api.StartAsync(cancellationToken).ConfigureAwait(false);
+        await _http.StartAsync(cancellationToken).ConfigureAwait(false);
+        RuntimeApiAddress = BoundAddress(_api);
+        HttpAddress = BoundAddress(_http);
+        _api.Services.GetRequiredService<ShimReadiness>().SetRuntimeApiAddress(RuntimeApiAddress);
+    }
+
+    /// <summary>Waits until the shim stops (SIGTERM/SIGINT, or the source closed), then stops the health listener.</summary>
+    public async Task WaitForShutdownAsync()
+    {
+        await _api.WaitForShutdownAsync().ConfigureAwait(false);
+        await _http.StopAsync(CancellationToken.None).ConfigureAwait(false);
+    }
+
+    public async Task StopAsync()
+    {
+        await _api.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        await _http.StopAsync(CancellationToken.None).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _api.DisposeAsync().ConfigureAwait(false);
+        await _http.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static void ConfigureLogging(WebApplicationBuilder builder, LogLevel minimumLevel)
+    {
+        // stdout carries the function's log stream (runtime output, START/END/REPORT); the shim's own logs go to stderr.
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Logging.SetMinimumLevel(minimumLevel);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+    }
+
+    private static string BoundAddress(WebApplication app)
+    {
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var uri = new Uri(address.Replace("[::]", "0.0.0.0", StringComparison.Ordinal));
+        return $"{uri.Host}:{uri.Port}";
+    }
+
+    /// <summary>The health listener outlives SIGTERM until the Runtime API side has drained.</summary>
+    private sealed class NoSignalLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

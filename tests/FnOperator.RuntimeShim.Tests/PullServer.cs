@@ -1,0 +1,117 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using FnOperator.Contracts;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace FnOperator.RuntimeShim.Tests;
+
+/// <summary>The gateway's side of the pull protocol, in miniature: a queue the shim long-polls and a table of results.</summary>
+public sealed class PullServer : IAsyncDisposable
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static readonly TimeSpan ResultWait = TimeSpan.FromSeconds(120);
+    private readonly Channel<Invocation> _queue = Channel.CreateUnbounded<Invocation>();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<InvocationResult>> _results = new();
+    private readonly WebApplication _app;
+    private volatile bool _gone;
+
+    private PullServer(WebApplication app) => _app = app;
+
+    public string BaseUrl { get; private set; } = "";
+
+    public ConcurrentQueue<string> Released { get; } = new();
+
+    public static async Task<PullServer> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var server = new PullServer(builder.Build());
+        server.Map();
+        await server._app.StartAsync();
+        server.BaseUrl = server._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return server;
+    }
+
+    /// <summary>Queues an invocation whose payload is <paramref name="eventJson"/> and waits for its result.</summary>
+    public async Task<InvocationResult> InvokeAsync(string eventJson, bool tailLog = false, string? requestId = null)
+    {
+        var invocation = Enqueue(eventJson, tailLog, requestId);
+        return await _results[invocation.RequestId].Task.WaitAsync(ResultWait);
+    }
+
+    public Invocation Enqueue(string eventJson, bool tailLog = false, string? requestId = null)
+    {
+        var invocation = new Invocation
+        {
+            RequestId = requestId ?? Guid.NewGuid().ToString(),
+            Namespace = "default",
+            FunctionName = "fn",
+            Version = "$LATEST",
+            InvokedFunctionArn = "arn:aws:lambda:us-east-1:000000000000:function:fn",
+            Type = InvocationType.RequestResponse,
+            Payload = Encoding.UTF8.GetBytes(eventJson),
+            ClientContext = """{"custom":{"k":"v"}}""",
+            TraceId = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+            TailLog = tailLog,
+            AcceptedAt = DateTimeOffset.UtcNow,
+        };
+        _results[invocation.RequestId] = new TaskCompletionSource<InvocationResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _queue.Writer.TryWrite(invocation);
+        return invocation;
+    }
+
+    public Task<InvocationResult> ResultAsync(string requestId) => _results[requestId].Task.WaitAsync(ResultWait);
+
+    /// <summary>From now on `next` answers 410 Gone (the function was deleted).</summary>
+    public void Close() => _gone = true;
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    private void Map()
+    {
+        _app.MapGet("/_fnop/v1/functions/{ns}/{name}/versions/{version}/next", async (int? waitMs, HttpContext context) =>
+        {
+            if (_gone)
+            {
+                return Results.StatusCode(410);
+            }
+
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            wait.CancelAfter(waitMs ?? 20_000);
+            try
+            {
+                var invocation = await _queue.Reader.ReadAsync(wait.Token);
+                return Results.Json(invocation, Json);
+            }
+            catch (OperationCanceledException)
+            {
+                return _gone ? Results.StatusCode(410) : Results.NoContent();
+            }
+        });
+        _app.MapPost("/_fnop/v1/invocations/{requestId}/result", async (string requestId, HttpContext context) =>
+        {
+            var result = await JsonSerializer.DeserializeAsync<InvocationResult>(context.Request.Body, Json);
+            return result is not null && _results.TryGetValue(requestId, out var pending) && pending.TrySetResult(result)
+                ? Results.StatusCode(202)
+                : Results.NotFound();
+        });
+        _app.MapPost("/_fnop/v1/invocations/{requestId}/release", (string requestId) =>
+        {
+            Released.Enqueue(requestId);
+            return Results.StatusCode(202);
+        });
+    }
+}
