@@ -46,7 +46,7 @@ public sealed class WorkloadTests
         var gateway = manifests.Single("Deployment", "fn-operator-gateway");
         Assert.True(Selects((JsonObject)service["spec"]!["selector"]!, (JsonObject)gateway["spec"]!["template"]!["metadata"]!["labels"]!));
         var container = gateway["spec"]!["template"]!["spec"]!["containers"]![0]!;
-        Assert.Equal(["serve"], Manifests.Strings(container["args"]));
+        Assert.Equal(["serve", "--listen", "0.0.0.0:8080", "--metrics-listen", "0.0.0.0:9090", "--region", "us-east-1"], Manifests.Strings(container["args"]));
         var containerPorts = container["ports"]!.AsArray().ToDictionary(p => (string)p!["name"]!, p => (long)p!["containerPort"]!);
         Assert.Equal(8080L, containerPorts[(string)ports["http"]["targetPort"]!]);
         Assert.Equal(9090L, containerPorts[(string)ports["metrics"]["targetPort"]!]);
@@ -126,12 +126,14 @@ public sealed class WorkloadTests
     }
 
     [Fact]
-    public async Task Runtime_image_overrides_become_operator_settings()
+    public async Task Runtime_image_overrides_and_the_watched_namespace_reach_operator_and_gateway()
     {
         var manifests = await ValueSets.RenderAsync("watch-namespace");
         var env = Env(manifests.Single("Deployment", "fn-operator"));
         Assert.Equal("registry.local/node:22", (string?)env["Operator__RuntimeImages__nodejs22.x"]!["value"]);
         Assert.Equal("team-a", (string?)env["Operator__WatchNamespace"]!["value"]);
+        var gatewayArgs = Manifests.Strings(manifests.Single("Deployment", "fn-operator-gateway")["spec"]!["template"]!["spec"]!["containers"]![0]!["args"]);
+        Assert.Equal(["--namespace", "team-a"], gatewayArgs.TakeLast(2));
     }
 
     [Fact]
