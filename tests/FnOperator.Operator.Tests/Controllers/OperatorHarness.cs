@@ -30,6 +30,9 @@ public sealed class OperatorHarness : IAsyncDisposable
 
     public IReadOnlyList<Replica> Replicas => replicas;
 
+    /// <summary>Every request the operator replicas sent to the API server, in order.</summary>
+    public RequestLog Requests { get; } = new();
+
     public static async Task<OperatorHarness> StartAsync(int operators = 1)
     {
         var harness = new OperatorHarness(await StandInApiServer.StartAsync());
@@ -59,7 +62,8 @@ public sealed class OperatorHarness : IAsyncDisposable
             ],
             services =>
             {
-                services.AddSingleton(Server.CreateClient());
+                services.AddSingleton<IKubernetes>(new Kubernetes(
+                    new KubernetesClientConfiguration { Host = Server.BaseUri.ToString() }, new RecordingHandler(podName, Requests)));
                 services.AddSingleton(metrics);
             });
         await app.StartAsync();
