@@ -21,6 +21,9 @@ public sealed partial class InvokeEndpoints(
     public const string ConcurrentLimitReason = "ConcurrentInvocationLimitExceeded";
     private const int LogTailBytes = 4096;
 
+    /// <summary>A sync invocation whose worker died is handed out at most this many times before the caller gets a timeout.</summary>
+    private const int MaxSyncDeliveries = 3;
+
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapPost("/2015-03-31/functions/{functionName}/invocations",
@@ -120,37 +123,10 @@ public sealed partial class InvokeEndpoints(
 
             var pending = await queue.EnqueueSyncAsync(invocation, new EnqueueOptions(ackWait), ct).ConfigureAwait(false);
             metrics.Accepted(fn.Key, invocation.Type);
-            try
+            var result = await AwaitResultAsync(pending, fn, invocation, ackWait, ct).ConfigureAwait(false);
+            if (result is null)
             {
-                await pending.Started.WaitAsync(options.MaxStartWait, time, ct).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
-            {
-                if (pending.TryWithdraw())
-                {
-                    if (ct.IsCancellationRequested)
-                    {
-                        return Results.Empty;
-                    }
-
-                    LogNotStarted(logger, fn.Key.Namespace, fn.Key.Name, invocation.RequestId, options.MaxStartWait);
-                    metrics.Throttled(fn.Key, ConcurrentLimitReason);
-                    return LambdaErrors.TooManyRequests(ConcurrentLimitReason, "No worker started the invocation in time.");
-                }
-            }
-
-            InvocationResult result;
-            try
-            {
-                result = await pending.Result.WaitAsync(ackWait, time, ct).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                result = TimedOut(fn, invocation);
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                return Results.Empty;
+                return ct.IsCancellationRequested ? Results.Empty : NotStarted(fn, invocation);
             }
 
             return new InvocationResponse(result, invocation.TailLog);
@@ -159,6 +135,60 @@ public sealed partial class InvokeEndpoints(
         {
             gate.Exit(fn.Key);
         }
+    }
+
+    /// <summary>
+    /// Waits for the result, bounded by leases rather than wall-clock guesses: while queued, up to MaxStartWait for a
+    /// worker to take it; while running, up to the lease (timeout + margin) plus a margin. When a worker dies its lease
+    /// expires and the invocation is handed out again, up to <see cref="MaxSyncDeliveries"/> times; after that the caller
+    /// gets a timeout error. Null when it never started in time or the caller went away.
+    /// </summary>
+    private async Task<InvocationResult?> AwaitResultAsync(ISyncInvocation pending, ResolvedFunction fn, Invocation invocation, TimeSpan ackWait, CancellationToken ct)
+    {
+        while (true)
+        {
+            var changed = pending.Changed;
+            if (pending.Result.IsCompleted)
+            {
+                return await pending.Result.ConfigureAwait(false);
+            }
+
+            var running = pending.Running;
+            if (!running && pending.Deliveries >= MaxSyncDeliveries && pending.TryWithdraw())
+            {
+                return TimedOut(fn, invocation);
+            }
+
+            try
+            {
+                await Task.WhenAny(pending.Result, changed).WaitAsync(running ? ackWait + options.TimeoutMargin : options.MaxStartWait, time, ct).ConfigureAwait(false);
+            }
+            catch (TimeoutException) when (!pending.Result.IsCompleted)
+            {
+                if (running || pending.Deliveries > 0)
+                {
+                    pending.TryWithdraw();
+                    return TimedOut(fn, invocation);
+                }
+
+                if (pending.TryWithdraw())
+                {
+                    return null;
+                }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                pending.TryWithdraw();
+                return null;
+            }
+        }
+    }
+
+    private IResult NotStarted(ResolvedFunction fn, Invocation invocation)
+    {
+        LogNotStarted(logger, fn.Key.Namespace, fn.Key.Name, invocation.RequestId, options.MaxStartWait);
+        metrics.Throttled(fn.Key, ConcurrentLimitReason);
+        return LambdaErrors.TooManyRequests(ConcurrentLimitReason, "No worker started the invocation in time.");
     }
 
     private static InvocationResult TimedOut(ResolvedFunction fn, Invocation invocation)

@@ -23,7 +23,16 @@ public interface ISyncInvocation
     /// <summary>Completes with the worker's result.</summary>
     Task<InvocationResult> Result { get; }
 
-    /// <summary>Withdraws the invocation if no worker has leased it yet. False when it already started (its result will be dropped).</summary>
+    /// <summary>True while a worker holds the invocation (leased, lease not expired).</summary>
+    bool Running { get; }
+
+    /// <summary>Completes at the next change of state (leased, lease lost or released, completed). Take it before reading the state.</summary>
+    Task Changed { get; }
+
+    /// <summary>How many times a worker has leased the invocation (more than 1 after a lease expired or a release).</summary>
+    int Deliveries { get; }
+
+    /// <summary>Withdraws the invocation unless a worker holds it right now. False when it is running (its result will be dropped).</summary>
     bool TryWithdraw();
 }
 

@@ -91,6 +91,7 @@ public sealed class InMemoryInvocationQueue : IInvocationQueue, IDisposable
 
             entry.Finished = true;
             entry.LeaseExpiresAt = null;
+            entry.SetRunning(false);
             var fn = State(Key(entry.Invocation));
             fn.Leased--;
             PumpAll(fn);
@@ -201,13 +202,15 @@ public sealed class InMemoryInvocationQueue : IInvocationQueue, IDisposable
     {
         lock (_gate)
         {
-            if (entry.Started.IsCompleted || entry.Finished)
+            if (entry.Finished || entry.LeaseExpiresAt is not null)
             {
                 return false;
             }
 
             entry.Finished = true;
-            State(Key(entry.Invocation)).Lane(entry.Invocation.Version).Ready.Remove(entry);
+            var lane = State(Key(entry.Invocation)).Lane(entry.Invocation.Version);
+            lane.Ready.Remove(entry);
+            lane.Delayed.Remove(entry);
         }
 
         entry.Cancel();
@@ -218,6 +221,7 @@ public sealed class InMemoryInvocationQueue : IInvocationQueue, IDisposable
     {
         _inFlight.Remove(entry.Invocation.RequestId);
         entry.LeaseExpiresAt = null;
+        entry.SetRunning(false);
         var fn = State(Key(entry.Invocation));
         fn.Leased--;
         fn.Lane(entry.Invocation.Version).Ready.AddFirst(entry);
@@ -291,6 +295,8 @@ public sealed class InMemoryInvocationQueue : IInvocationQueue, IDisposable
             entry.LeaseExpiresAt = _time.GetUtcNow() + entry.Options.AckWait;
             _inFlight[entry.Invocation.RequestId] = entry;
             fn.Leased++;
+            entry.Deliveries++;
+            entry.SetRunning(true);
             entry.MarkStarted();
             waiterNode.Value.TrySetResult(entry.Invocation);
         }

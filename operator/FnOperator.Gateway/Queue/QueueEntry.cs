@@ -28,6 +28,24 @@ internal sealed class QueueEntry(Invocation invocation, EnqueueOptions options, 
 
     public Task Started => _started.Task;
 
+    private volatile TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool _running;
+
+    public int Deliveries { get; set; }
+
+    public bool Running => _running;
+
+    public Task Changed => _changed.Task;
+
+    /// <summary>Called by the queue (under its lock) when a worker takes or loses the lease.</summary>
+    public void SetRunning(bool running)
+    {
+        _running = running;
+        var old = _changed;
+        _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        old.TrySetResult();
+    }
+
     public Task<InvocationResult> Result => _result.Task;
 
     public bool TryWithdraw() => Withdraw?.Invoke(this) ?? false;

@@ -1,0 +1,179 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using FnOperator.Api;
+using FnOperator.Contracts;
+using FnOperator.Gateway.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
+
+namespace FnOperator.Gateway.Tests;
+
+public sealed class AsyncInvocationTests
+{
+    private static FunctionSpec Spec(int retries, DestinationConfig? destinations = null, int maxAge = 21600) => new()
+    {
+        TimeoutSeconds = 3,
+        Async = new AsyncSpec { MaximumRetryAttempts = retries, MaximumEventAgeSeconds = maxAge, Destinations = destinations },
+    };
+
+    [Fact]
+    public async Task Failing_event_is_retried_twice_then_sent_to_the_on_failure_queue_with_retries_exhausted()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        var key = gateway.Add("flaky", Spec(2, new DestinationConfig { OnFailure = new Destination { Queue = "failures" } }));
+        await using var worker = new TestWorker(gateway.BaseAddress, key, inv => TestWorker.Fail(inv, $"attempt {inv.Attempt}"));
+
+        using var response = await gateway.Client.SendAsync(TestGateway.Invoke("flaky", """{"order":7}""", "Event"));
+        var record = await gateway.WaitForMessageAsync("failures");
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var requestId = response.Headers.GetValues("x-amzn-RequestId").Single();
+        Assert.Equal([1, 2, 3], worker.Received.Select(i => i.Attempt));
+        Assert.All(worker.Received, i => Assert.Equal(requestId, i.RequestId));
+        Assert.Equal("1.0", (string?)record["version"]);
+        Assert.Equal(requestId, (string?)record["requestContext"]!["requestId"]);
+        Assert.Equal("RetriesExhausted", (string?)record["requestContext"]!["condition"]);
+        Assert.Equal(3, (int)record["requestContext"]!["approximateInvokeCount"]!);
+        Assert.Equal("arn:aws:lambda:us-east-1:000000000000:function:flaky:$LATEST", (string?)record["requestContext"]!["functionArn"]);
+        Assert.Equal(7, (int)record["requestPayload"]!["order"]!);
+        Assert.Equal("Unhandled", (string?)record["responseContext"]!["functionError"]);
+        Assert.Equal("attempt 3", (string?)record["responsePayload"]!["errorMessage"]);
+        Assert.Empty(await gateway.ReceiveAsync("default.flaky.dlq"));
+    }
+
+    [Fact]
+    public async Task Failing_event_without_on_failure_destination_lands_on_the_function_dead_letter_queue()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        var key = gateway.Add("once", Spec(0), ns: "team");
+        await using var worker = new TestWorker(gateway.BaseAddress, key, inv => TestWorker.Fail(inv));
+
+        using var response = await gateway.Client.SendAsync(TestGateway.Invoke("team.once", "{}", "Event"));
+        var record = await gateway.WaitForMessageAsync("team.once.dlq");
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Single(worker.Received);
+        Assert.Equal("RetriesExhausted", (string?)record["requestContext"]!["condition"]);
+        Assert.Equal(1, (int)record["requestContext"]!["approximateInvokeCount"]!);
+    }
+
+    [Fact]
+    public async Task Event_that_fails_then_succeeds_goes_to_on_success_destination_function_with_the_record()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        var key = gateway.Add("second-time", Spec(2, new DestinationConfig { OnSuccess = new Destination { Function = "collector" } }));
+        var collector = gateway.Add("collector");
+        await using var worker = new TestWorker(gateway.BaseAddress, key, inv => inv.Attempt == 1 ? TestWorker.Fail(inv) : TestWorker.Ok(inv, """{"done":true}"""));
+        var records = new TaskCompletionSource<Invocation>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var collectorWorker = new TestWorker(gateway.BaseAddress, collector, inv =>
+        {
+            records.TrySetResult(inv);
+            return TestWorker.Ok(inv, "null");
+        });
+
+        using var response = await gateway.Client.SendAsync(TestGateway.Invoke("second-time", """{"x":1}""", "Event"));
+        var delivered = await records.Task.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(InvocationType.Event, delivered.Type);
+        var record = JsonNode.Parse(delivered.Payload)!;
+        Assert.Equal("Success", (string?)record["requestContext"]!["condition"]);
+        Assert.Equal(2, (int)record["requestContext"]!["approximateInvokeCount"]!);
+        Assert.Equal(200, (int)record["responseContext"]!["statusCode"]!);
+        Assert.True((bool)record["responsePayload"]!["done"]!);
+        Assert.Equal(1, (int)record["requestPayload"]!["x"]!);
+    }
+
+    [Fact]
+    public async Task Event_older_than_maximum_event_age_is_not_run_and_goes_to_failure_with_event_age_exceeded()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        await using var gateway = await TestGateway.StartAsync(time: time);
+        var key = gateway.Add("stale", Spec(2, new DestinationConfig { OnFailure = new Destination { Queue = "expired" } }, maxAge: 60));
+
+        using var response = await gateway.Client.SendAsync(TestGateway.Invoke("stale", """{"old":true}""", "Event"));
+        time.Advance(TimeSpan.FromSeconds(61));
+        await using var worker = new TestWorker(gateway.BaseAddress, key, inv => TestWorker.Ok(inv, "null"));
+        var record = await gateway.WaitForMessageAsync("expired");
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Empty(worker.Received);
+        Assert.Equal("EventAgeExceeded", (string?)record["requestContext"]!["condition"]);
+        Assert.Equal(0, (int)record["requestContext"]!["approximateInvokeCount"]!);
+        Assert.True((bool)record["requestPayload"]!["old"]!);
+        Assert.Null(record["responseContext"]);
+    }
+
+    [Fact]
+    public async Task Worker_dying_mid_invocation_gets_the_invocation_redelivered_after_its_lease_expires()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        var key = gateway.Add("fragile", new FunctionSpec { TimeoutSeconds = 1 });
+        var calls = 0;
+        await using var worker = new TestWorker(gateway.BaseAddress, key,
+            inv => Interlocked.Increment(ref calls) == 1 ? null : TestWorker.Ok(inv, "\"second worker\""));
+
+        using var response = await gateway.Client.SendAsync(TestGateway.Invoke("fragile"));
+
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(body == "\"second worker\"", $"{body} after {worker.Received.Count} deliveries");
+        Assert.Equal(2, worker.Received.Count);
+        Assert.Equal(worker.Received.First().RequestId, worker.Received.Last().RequestId);
+    }
+
+    [Fact]
+    public async Task Released_invocation_is_delivered_again()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        var key = gateway.Add("released");
+        using var client = new HttpClient { BaseAddress = gateway.BaseAddress };
+        var pending = gateway.Client.SendAsync(TestGateway.Invoke("released", """{"a":1}"""));
+
+        var first = await PullAsync(client, key.Name);
+        using var release = await client.PostAsync(PullProtocol.ReleasePath(first), null);
+        Assert.Equal(HttpStatusCode.Accepted, release.StatusCode);
+        await using var worker = new TestWorker(gateway.BaseAddress, key, TestWorker.Echo);
+
+        using var response = await pending;
+        Assert.Equal("""{"a":1}""", await response.Content.ReadAsStringAsync());
+        Assert.Equal(first, worker.Received.Single().RequestId);
+    }
+
+    [Fact]
+    public async Task Result_for_an_unknown_request_id_is_rejected_with_404()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        var result = TestWorker.Ok(new Invocation
+        {
+            RequestId = "nope", Namespace = "default", FunctionName = "f", Version = "$LATEST", InvokedFunctionArn = "arn",
+            Type = InvocationType.RequestResponse, Payload = [], AcceptedAt = DateTimeOffset.UtcNow,
+        }, "1");
+
+        using var response = await gateway.Client.PostAsync(PullProtocol.ResultPath("nope"),
+            new StringContent(System.Text.Json.JsonSerializer.Serialize(result, new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web))));
+        using var garbage = await gateway.Client.PostAsync(PullProtocol.ResultPath("nope"), new StringContent("{oops"));
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, garbage.StatusCode);
+    }
+
+    [Fact]
+    public async Task Next_for_an_unknown_function_returns_410_gone()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+
+        using var response = await gateway.Client.GetAsync(PullProtocol.NextPath("default", "ghost", "$LATEST") + "?waitMs=10");
+
+        Assert.Equal(HttpStatusCode.Gone, response.StatusCode);
+    }
+
+    private static async Task<string> PullAsync(HttpClient client, string name)
+    {
+        while (true)
+        {
+            using var response = await client.GetAsync(PullProtocol.NextPath("default", name, "$LATEST") + "?waitMs=1000");
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                return (string)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["requestId"]!;
+            }
+        }
+    }
+}
