@@ -1,0 +1,156 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace FnOperator.Gateway.Tests.Local;
+
+/// <summary>
+/// Local mode as users run it: <c>dotnet FnOperator.Gateway.dll local --functions &lt;path&gt; --listen 127.0.0.1:0</c>,
+/// with every output line collected for assertions.
+/// </summary>
+public sealed partial class LocalModeProcess : IAsyncDisposable
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
+    private readonly Process process;
+    private readonly List<string> lines = [];
+    private readonly TaskCompletionSource<string> started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private LocalModeProcess(Process process) => this.process = process;
+
+    public string Endpoint { get; private set; } = "";
+
+    public int ProcessId => process.Id;
+
+    public bool HasExited => process.HasExited;
+
+    public string Output
+    {
+        get
+        {
+            lock (lines)
+            {
+                return string.Join('\n', lines);
+            }
+        }
+    }
+
+    public static async Task<LocalModeProcess> StartAsync(string functions, params string[] extraArgs)
+    {
+        Assert.True(File.Exists(RepoPaths.GatewayDll), $"gateway not built: {RepoPaths.GatewayDll}");
+        Assert.True(File.Exists(RepoPaths.ShimDll), $"runtime-shim not built: {RepoPaths.ShimDll}");
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = RepoPaths.Root,
+        };
+        foreach (var arg in new[] { RepoPaths.GatewayDll, "local", "--functions", functions, "--listen", "127.0.0.1:0" }.Concat(extraArgs))
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["FNOP_SHIM_DLL"] = RepoPaths.ShimDll;
+        var local = new LocalModeProcess(new Process { StartInfo = info, EnableRaisingEvents = true });
+        local.process.OutputDataReceived += (_, e) => local.OnLine(e.Data);
+        local.process.ErrorDataReceived += (_, e) => local.OnLine(e.Data);
+        local.process.Exited += (_, _) => local.started.TrySetException(new InvalidOperationException("local mode exited during start"));
+        local.process.Start();
+        local.process.StandardInput.Close();
+        local.process.BeginOutputReadLine();
+        local.process.BeginErrorReadLine();
+        try
+        {
+            local.Endpoint = await local.started.Task.WaitAsync(StartTimeout);
+        }
+        catch (Exception e)
+        {
+            var output = local.Output;
+            await local.DisposeAsync();
+            throw new InvalidOperationException($"local mode did not start ({e.Message}); output:\n{output}", e);
+        }
+
+        return local;
+    }
+
+    /// <summary>Waits until an output line matches; returns it.</summary>
+    public async Task<string> WaitForLineAsync(Func<string, bool> match, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            lock (lines)
+            {
+                var found = lines.FirstOrDefault(match);
+                if (found is not null)
+                {
+                    return found;
+                }
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"no matching output line within {timeout.TotalSeconds} s; output:\n{Output}");
+    }
+
+    public IReadOnlyList<string> Lines(Func<string, bool> match)
+    {
+        lock (lines)
+        {
+            return lines.Where(match).ToList();
+        }
+    }
+
+    /// <summary>Sends SIGTERM (as Ctrl-C/`kill` would) and waits for the exit code.</summary>
+    public async Task<int> StopAsync(TimeSpan timeout)
+    {
+        if (!process.HasExited)
+        {
+            using var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            await kill.WaitForExitAsync();
+        }
+
+        using var cts = new CancellationTokenSource(timeout);
+        await process.WaitForExitAsync(cts.Token);
+        return process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+
+        process.Dispose();
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (lines)
+        {
+            lines.Add(line);
+        }
+
+        var endpoint = EndpointLine().Match(line);
+        if (endpoint.Success)
+        {
+            Endpoint = endpoint.Groups[1].Value;
+        }
+
+        if (line.StartsWith("Instances start on the first invoke", StringComparison.Ordinal))
+        {
+            started.TrySetResult(Endpoint);
+        }
+    }
+
+    [GeneratedRegex(@"Lambda Invoke API on (http://[0-9.]+:[0-9]+)")]
+    private static partial Regex EndpointLine();
+}
