@@ -45,6 +45,7 @@ public sealed class LocalGateway : IAsyncDisposable
         var app = GatewayApp.Build(gatewayOptions, builder =>
         {
             builder.Services.AddSingleton(registry);
+            builder.Services.AddSingleton<IHostLifetime, OwnerStoppedLifetime>();
             builder.Logging.ClearProviders();
             builder.Logging.AddSimpleConsole(console =>
             {
@@ -67,4 +68,12 @@ public sealed class LocalGateway : IAsyncDisposable
         await app.StopAsync(timeout.Token).ConfigureAwait(false);
         await app.DisposeAsync().ConfigureAwait(false);
     }
+}
+
+/// <summary>Leaves Ctrl-C and SIGTERM to local mode, which stops the function pools before the gateway.</summary>
+internal sealed class OwnerStoppedLifetime : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using FnOperator.Gateway.Functions;
 using FnOperator.Gateway.Queue;
 using Microsoft.Extensions.Logging;
@@ -67,21 +68,31 @@ public static partial class LocalMode
             TimeProvider.System,
             loggerFactory.CreateLogger<FunctionPool>())).ToList();
 
+        // Ctrl-C and SIGTERM stop the pools first (each shim drains its in-flight invocation and hands the result to
+        // the still running gateway), then the gateway. Handling the signals here keeps the runtime from exiting early.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         var running = pools.Select(p => p.RunAsync(stop.Token)).ToList();
-        try
-        {
-            await Task.WhenAny(gateway.Completion, Task.Delay(Timeout.Infinite, ct)).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // Ctrl-C / SIGTERM.
-        }
+        await Task.WhenAny(gateway.Completion, Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }, TaskScheduler.Default)).ConfigureAwait(false);
 
         output.Line("Stopping: draining the function instances…");
         await stop.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(running).ConfigureAwait(false);
         output.Line("Stopped.");
         return gateway.Completion.IsFaulted ? 1 : 0;
+
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            try
+            {
+                stop.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Already stopped.
+            }
+        }
     }
 }
