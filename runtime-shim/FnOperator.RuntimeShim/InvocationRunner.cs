@@ -105,12 +105,11 @@ public sealed partial class InvocationRunner(
                 sink.WriteLine($"RequestId: {id} Error: {message}");
                 return Failed(new RuntimeFailure("Function.ResponseSizeTooLarge", message), id);
             default:
-                // Lambda's runtime clients mark every error they post with Lambda-Runtime-Function-Error-Type (an uncaught
-                // exception in the handler is "Unhandled" in Lambda); a runtime posting an error document without that
-                // header returns a handled error.
-                var errorType = reply.ErrorTypeHeader ?? ErrorTypeFromBody(reply.Body) ?? "Unknown";
-                var kind = reply.ErrorTypeHeader is null ? "Handled" : "Unhandled";
-                return Result(id, InvocationOutcome.FunctionError, ErrorDocument(reply.Body, errorType), kind, errorType);
+                // Lambda reports every error a runtime posts to /error as "Unhandled": the Runtime API carries no
+                // handled/unhandled signal (aws-lambda-ric posts without Lambda-Runtime-Function-Error-Type), and
+                // "Handled" belonged to the retired context.fail of Node.js 0.10.
+                var errorType = ErrorTypeFromBody(reply.Body) ?? reply.ErrorTypeHeader ?? "Unknown";
+                return Result(id, InvocationOutcome.FunctionError, ErrorDocument(reply.Body, errorType), "Unhandled", errorType);
         }
     }
 

@@ -29,6 +29,9 @@ public sealed class PullServer : IAsyncDisposable
 
     public ConcurrentQueue<string> Released { get; } = new();
 
+    /// <summary>Request ids handed to the shim by `next`, in order.</summary>
+    public ConcurrentQueue<string> Delivered { get; } = new();
+
     public static async Task<PullServer> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -94,6 +97,7 @@ public sealed class PullServer : IAsyncDisposable
             try
             {
                 var invocation = await _queue.Reader.ReadAsync(wait.Token);
+                Delivered.Enqueue(invocation.RequestId);
                 return Results.Json(invocation, Json);
             }
             catch (OperationCanceledException)

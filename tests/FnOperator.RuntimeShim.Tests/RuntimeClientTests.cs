@@ -33,9 +33,8 @@ public sealed class RuntimeClientTests
         var result = await fn.InvokeAsync("handled");
 
         Assert.True(result.Outcome == InvocationOutcome.FunctionError, result.Describe());
-        // Lambda's own runtime clients mark errors with Lambda-Runtime-Function-Error-Type, which Lambda reports as
-        // Unhandled; only a runtime posting an error document without that header gets Handled.
-        Assert.Equal(client == Client.BashCurl ? "Handled" : "Unhandled", result.FunctionError);
+        // As in Lambda: every error a runtime posts to /error is reported as X-Amz-Function-Error: Unhandled.
+        Assert.Equal("Unhandled", result.FunctionError);
         Assert.Equal("ValidationError", result.ErrorType);
         Assert.Equal("ValidationError", result.Json().GetProperty("errorType").GetString());
         Assert.Equal("handled failure", result.Json().GetProperty("errorMessage").GetString());

@@ -17,7 +17,7 @@ while true; do
   if [ "$STATUS" -eq 0 ]; then
     curl -sS -o /dev/null -X POST "$API/invocation/$REQUEST_ID/response" --data-binary "@$OUT"
   elif [ "$STATUS" -eq 2 ]; then
-    # The handler returned an error document itself: a handled error.
+    # The handler returned an error document itself.
     curl -sS -o /dev/null -X POST "$API/invocation/$REQUEST_ID/error" --data-binary "@$OUT"
   else
     curl -sS -o /dev/null -X POST "$API/invocation/$REQUEST_ID/error" -H "Lambda-Runtime-Function-Error-Type: Unhandled" \

@@ -31,6 +31,9 @@ export function handler(event, context, callback) {
     case "exit":
       process.exit(1);
       break;
+    case "slow":
+      setTimeout(() => callback(null, { slow: true }), event.value);
+      break;
     case "big":
       callback(null, "x".repeat(7 * 1024 * 1024));
       break;

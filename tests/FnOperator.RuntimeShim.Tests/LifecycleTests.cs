@@ -1,0 +1,185 @@
+using FnOperator.Contracts;
+
+namespace FnOperator.RuntimeShim.Tests;
+
+/// <summary>Log tail, init failures, handler styles, shutdown drain and release, source closing.</summary>
+public sealed class LifecycleTests
+{
+    [Theory]
+    [InlineData(Client.NodeBootstrap)]
+    [InlineData(Client.PythonBootstrap)]
+    [InlineData(Client.BashCurl)]
+    public async Task Log_tail_holds_the_invocation_log_from_start_to_report_only_when_asked(Client client)
+    {
+        await using var fn = await FunctionUnderTest.StartAsync(client);
+
+        var tailed = await fn.InvokeAsync("ok", tailLog: true, value: 7);
+        var plain = await fn.InvokeAsync("ok", value: 8);
+
+        Assert.True(tailed.Outcome == InvocationOutcome.Success, tailed.Describe());
+        Assert.NotNull(tailed.LogTail);
+        Assert.StartsWith($"START RequestId: {tailed.RequestId} Version: $LATEST\n", tailed.LogTail);
+        Assert.Contains("hello-from-handler", tailed.LogTail);
+        Assert.Contains($"END RequestId: {tailed.RequestId}\n", tailed.LogTail);
+        Assert.Contains($"REPORT RequestId: {tailed.RequestId}\tDuration: ", tailed.LogTail);
+        Assert.Null(plain.LogTail);
+        await fn.Shim.WaitForLineAsync(l => l.Contains("hello-from-handler", StringComparison.Ordinal) && l.Contains('8'));
+    }
+
+    [Fact]
+    public async Task Log_tail_is_cut_to_the_last_4_KB()
+    {
+        var taskRoot = Directory.CreateTempSubdirectory("fnop-shim-chatty-").FullName;
+        File.WriteAllText(Path.Combine(taskRoot, "app.mjs"),
+            "export const handler = async () => { for (let i = 0; i < 200; i++) console.log('line-' + i + '-' + 'z'.repeat(60)); return 1; };");
+        await using var fn = await FunctionUnderTest.StartAsync(Client.NodeBootstrap, extra: new Dictionary<string, string> { ["LAMBDA_TASK_ROOT"] = taskRoot });
+
+        var result = await fn.InvokeAsync("any", tailLog: true);
+
+        Assert.NotNull(result.LogTail);
+        Assert.InRange(System.Text.Encoding.UTF8.GetByteCount(result.LogTail), 3000, 4096);
+        Assert.DoesNotContain("START RequestId", result.LogTail);
+        Assert.Contains("line-199-", result.LogTail);
+        Assert.Contains($"REPORT RequestId: {result.RequestId}", result.LogTail);
+    }
+
+    [Theory]
+    [InlineData(Client.NodeBootstrap, "missing.handler", "Runtime.ImportModuleError")]
+    [InlineData(Client.NodeBootstrap, "app.nothere", "Runtime.HandlerNotFound")]
+    [InlineData(Client.PythonBootstrap, "missing.handler", "Runtime.ImportModuleError")]
+    [InlineData(Client.PythonBootstrap, "app.nothere", "Runtime.HandlerNotFound")]
+    [InlineData(Client.AwsLambdaRic, "app.nothere", "Runtime.HandlerNotFound")]
+    public async Task Init_failure_is_reported_with_lambda_error_type(Client client, string handler, string errorType)
+    {
+        await using var fn = await FunctionUnderTest.StartAsync(client, extra: new Dictionary<string, string> { ["_HANDLER"] = handler });
+
+        var first = await fn.InvokeAsync("ok");
+        var second = await fn.InvokeAsync("ok");
+
+        foreach (var result in new[] { first, second })
+        {
+            Assert.True(result.Outcome == InvocationOutcome.FunctionError, result.Describe());
+            Assert.Equal("Unhandled", result.FunctionError);
+            Assert.Equal(errorType, result.ErrorType);
+        }
+    }
+
+    [Fact]
+    public async Task Failed_init_is_not_restarted_in_a_loop_while_no_work_arrives()
+    {
+        await using var fn = await FunctionUnderTest.StartAsync(Client.NodeBootstrap, extra: new Dictionary<string, string> { ["_HANDLER"] = "missing.handler" });
+        await fn.Shim.WaitForLineAsync(l => l.Contains("Runtime.ImportModuleError", StringComparison.Ordinal));
+
+        await Task.Delay(TimeSpan.FromSeconds(3));
+
+        Assert.Single(fn.Shim.Errors.Split('\n'), l => l.Contains("Started runtime", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Provided_runtime_without_bootstrap_fails_with_invalid_entrypoint()
+    {
+        var empty = Directory.CreateTempSubdirectory("fnop-shim-empty-").FullName;
+        await using var fn = await FunctionUnderTest.StartAsync(Client.BashCurl, extra: new Dictionary<string, string> { ["LAMBDA_TASK_ROOT"] = empty });
+
+        var result = await fn.InvokeAsync("ok");
+
+        Assert.Equal("Runtime.InvalidEntrypoint", result.ErrorType);
+        Assert.Contains("bootstrap", result.Json().GetProperty("errorMessage").GetString());
+    }
+
+    [Fact]
+    public async Task Node_bootstrap_runs_async_sync_and_callback_handlers()
+    {
+        var taskRoot = Directory.CreateTempSubdirectory("fnop-shim-styles-").FullName;
+        File.WriteAllText(Path.Combine(taskRoot, "styles.mjs"), """
+            export const asyncStyle = async (event) => ({ style: "async", n: event.n });
+            export const syncStyle = (event) => ({ style: "sync", n: event.n });
+            export const callbackStyle = (event, context, callback) => setImmediate(() => callback(null, { style: "callback", n: event.n }));
+            """);
+        File.WriteAllText(Path.Combine(taskRoot, "common.js"), "exports.handler = async (event) => ({ style: 'commonjs', n: event.n });");
+        foreach (var (handler, style) in new[] { ("styles.asyncStyle", "async"), ("styles.syncStyle", "sync"), ("styles.callbackStyle", "callback"), ("common.handler", "commonjs") })
+        {
+            await using var fn = await FunctionUnderTest.StartAsync(Client.NodeBootstrap,
+                extra: new Dictionary<string, string> { ["LAMBDA_TASK_ROOT"] = taskRoot, ["_HANDLER"] = handler });
+
+            var result = await fn.Server.InvokeAsync("""{"n":5}""");
+
+            Assert.True(result.Outcome == InvocationOutcome.Success, handler + ": " + result.Describe());
+            Assert.Equal(style, result.Json().GetProperty("style").GetString());
+            Assert.Equal(5, result.Json().GetProperty("n").GetInt32());
+        }
+    }
+
+    [Fact]
+    public async Task Python_bootstrap_runs_coroutine_handlers()
+    {
+        var taskRoot = Directory.CreateTempSubdirectory("fnop-shim-async-py-").FullName;
+        File.WriteAllText(Path.Combine(taskRoot, "app.py"), "import asyncio\nasync def handler(event, context):\n    await asyncio.sleep(0)\n    return {'n': event['n'] * 2}\n");
+        await using var fn = await FunctionUnderTest.StartAsync(Client.PythonBootstrap, extra: new Dictionary<string, string> { ["LAMBDA_TASK_ROOT"] = taskRoot });
+
+        var result = await fn.Server.InvokeAsync("""{"n":21}""");
+
+        Assert.True(result.Outcome == InvocationOutcome.Success, result.Describe());
+        Assert.Equal(42, result.Json().GetProperty("n").GetInt32());
+    }
+
+    [Fact]
+    public async Task Own_node_bootstrap_passes_the_lambda_context_and_headers_to_the_handler()
+    {
+        await using var fn = await FunctionUnderTest.StartAsync(Client.NodeBootstrap);
+
+        var result = await fn.InvokeAsync("ok", value: 1);
+
+        var json = result.Json();
+        Assert.Equal(result.RequestId, json.GetProperty("requestId").GetString());
+        Assert.Equal("arn:aws:lambda:us-east-1:000000000000:function:fn", json.GetProperty("arn").GetString());
+        Assert.True(json.GetProperty("hasTime").GetBoolean());
+        Assert.Equal("v", json.GetProperty("clientContext").GetProperty("custom").GetProperty("k").GetString());
+        Assert.StartsWith("Root=1-5759e988", json.GetProperty("trace").GetString());
+        Assert.Equal("fn", json.GetProperty("functionName").GetString());
+        Assert.Equal("256", json.GetProperty("memory").GetString());
+    }
+
+    [Fact]
+    public async Task Sigterm_drains_the_in_flight_invocation_before_the_shim_exits()
+    {
+        await using var fn = await FunctionUnderTest.StartAsync(Client.NodeBootstrap);
+        var slow = fn.Server.Enqueue("""{"action":"slow","value":3000}""");
+        await fn.Shim.WaitForLineAsync(l => l == $"START RequestId: {slow.RequestId} Version: $LATEST");
+
+        fn.Shim.Terminate();
+
+        var result = await fn.Server.ResultAsync(slow.RequestId);
+        Assert.True(result.Outcome == InvocationOutcome.Success, result.Describe());
+        Assert.True(result.Json().GetProperty("slow").GetBoolean());
+        Assert.Equal(0, await fn.Shim.Exited.WaitAsync(TimeSpan.FromSeconds(60)));
+    }
+
+    [Fact]
+    public async Task Sigterm_releases_an_invocation_that_has_not_reached_the_runtime()
+    {
+        var taskRoot = Directory.CreateTempSubdirectory("fnop-shim-slow-init-").FullName;
+        FunctionUnderTest.WriteExecutable(Path.Combine(taskRoot, "bootstrap"), "#!/bin/sh\nexec sleep 3600\n");
+        await using var fn = await FunctionUnderTest.StartAsync(Client.BashCurl, extra: new Dictionary<string, string> { ["LAMBDA_TASK_ROOT"] = taskRoot });
+        var invocation = fn.Server.Enqueue("{}");
+        while (!fn.Server.Delivered.Contains(invocation.RequestId))
+        {
+            await Task.Delay(50);
+        }
+
+        fn.Shim.Terminate();
+
+        Assert.Equal(0, await fn.Shim.Exited.WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains(invocation.RequestId, fn.Server.Released);
+    }
+
+    [Fact]
+    public async Task Shim_exits_cleanly_when_the_source_says_the_function_is_gone()
+    {
+        await using var fn = await FunctionUnderTest.StartAsync(Client.NodeBootstrap);
+
+        fn.Server.Close();
+
+        Assert.Equal(0, await fn.Shim.Exited.WaitAsync(TimeSpan.FromSeconds(90)));
+    }
+}
