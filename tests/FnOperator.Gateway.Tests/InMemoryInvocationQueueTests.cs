@@ -1,0 +1,115 @@
+using FnOperator.Contracts;
+using FnOperator.Gateway.Functions;
+using FnOperator.Gateway.Queue;
+using Microsoft.Extensions.Time.Testing;
+
+namespace FnOperator.Gateway.Tests;
+
+public sealed class InMemoryInvocationQueueTests
+{
+    private static readonly FunctionKey Key = new("default", "f");
+    private static readonly TimeSpan NoWait = TimeSpan.Zero;
+
+    private static Invocation Invocation(string id, InvocationType type = InvocationType.Event) => new()
+    {
+        RequestId = id, Namespace = "default", FunctionName = "f", Version = "$LATEST", InvokedFunctionArn = "arn",
+        Type = type, Payload = [], AcceptedAt = DateTimeOffset.UnixEpoch,
+    };
+
+    private static InvocationResult Result(string id) => new()
+    {
+        RequestId = id, Outcome = InvocationOutcome.Success, Payload = [1], ExecutedVersion = "$LATEST",
+    };
+
+    [Fact]
+    public async Task Expired_lease_puts_the_invocation_back_at_the_head_of_the_queue()
+    {
+        var time = new FakeTimeProvider();
+        using var queue = new InMemoryInvocationQueue(time);
+        await queue.EnqueueAsync(Invocation("a"), new EnqueueOptions(TimeSpan.FromSeconds(10)), default);
+        await queue.EnqueueAsync(Invocation("b"), new EnqueueOptions(TimeSpan.FromSeconds(10)), default);
+
+        Assert.Equal("a", (await queue.NextAsync(Key, "$LATEST", NoWait, default))?.RequestId);
+        Assert.Equal(new QueueStats(1, 1, 0), queue.GetStats(Key));
+        time.Advance(TimeSpan.FromSeconds(11));
+
+        Assert.Equal("a", (await queue.NextAsync(Key, "$LATEST", NoWait, default))?.RequestId);
+        Assert.False(await queue.CompleteAsync("zzz", Result("zzz"), default));
+        Assert.True(await queue.CompleteAsync("a", Result("a"), default));
+        Assert.False(await queue.CompleteAsync("a", Result("a"), default));
+        Assert.Equal(new QueueStats(1, 0, 0), queue.GetStats(Key));
+    }
+
+    [Fact]
+    public async Task Delayed_invocation_is_not_handed_out_before_its_delay()
+    {
+        var time = new FakeTimeProvider();
+        using var queue = new InMemoryInvocationQueue(time);
+        await queue.EnqueueAsync(Invocation("later"), new EnqueueOptions(TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(1)), default);
+
+        Assert.Null(await queue.NextAsync(Key, "$LATEST", NoWait, default));
+        Assert.Equal(1, queue.GetStats(Key).Depth);
+        time.Advance(TimeSpan.FromMinutes(1));
+
+        Assert.Equal("later", (await queue.NextAsync(Key, "$LATEST", NoWait, default))?.RequestId);
+    }
+
+    [Fact]
+    public async Task Concurrency_limit_holds_back_work_until_a_slot_frees()
+    {
+        using var queue = new InMemoryInvocationQueue(TimeProvider.System);
+        queue.SetConcurrencyLimit(Key, 1);
+        await queue.EnqueueAsync(Invocation("a"), new EnqueueOptions(TimeSpan.FromMinutes(1)), default);
+        await queue.EnqueueAsync(Invocation("b"), new EnqueueOptions(TimeSpan.FromMinutes(1)), default);
+
+        Assert.Equal("a", (await queue.NextAsync(Key, "$LATEST", NoWait, default))?.RequestId);
+        var second = queue.NextAsync(Key, "$LATEST", TimeSpan.FromSeconds(60), default).AsTask();
+        Assert.False(second.IsCompleted);
+        await queue.CompleteAsync("a", Result("a"), default);
+
+        Assert.Equal("b", (await second.WaitAsync(TimeSpan.FromSeconds(60)))?.RequestId);
+    }
+
+    [Fact]
+    public async Task Sync_invocation_completes_its_waiter_and_can_be_withdrawn_only_before_it_runs()
+    {
+        using var queue = new InMemoryInvocationQueue(TimeProvider.System);
+        var running = await queue.EnqueueSyncAsync(Invocation("s1", InvocationType.RequestResponse), new EnqueueOptions(TimeSpan.FromMinutes(1)), default);
+        var waiting = await queue.EnqueueSyncAsync(Invocation("s2", InvocationType.RequestResponse), new EnqueueOptions(TimeSpan.FromMinutes(1)), default);
+        Assert.Equal(2, queue.GetStats(Key).WaitingSync);
+
+        await queue.NextAsync(Key, "$LATEST", NoWait, default);
+        Assert.True(running.Running);
+        Assert.False(running.TryWithdraw());
+        Assert.True(waiting.TryWithdraw());
+        Assert.Equal(new QueueStats(0, 1, 0), queue.GetStats(Key));
+        await queue.CompleteAsync("s1", Result("s1"), default);
+
+        Assert.Equal([1], (await running.Result.WaitAsync(TimeSpan.FromSeconds(60))).Payload);
+        Assert.True(waiting.Result.IsCanceled);
+        Assert.Null(await queue.NextAsync(Key, "$LATEST", NoWait, default));
+    }
+
+    [Fact]
+    public async Task Work_arrived_signal_fires_for_the_function_on_enqueue()
+    {
+        using var queue = new InMemoryInvocationQueue(TimeProvider.System);
+        var signal = queue.WaitForWorkAsync(Key, default);
+        Assert.False(signal.IsCompleted);
+
+        await queue.EnqueueAsync(Invocation("x"), new EnqueueOptions(TimeSpan.FromMinutes(1)), default);
+
+        await signal.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(queue.WaitForWorkAsync(Key, default).IsCompleted);
+    }
+
+    [Fact]
+    public async Task Versions_are_separate_lanes()
+    {
+        using var queue = new InMemoryInvocationQueue(TimeProvider.System);
+        await queue.EnqueueAsync(Invocation("latest"), new EnqueueOptions(TimeSpan.FromMinutes(1)), default);
+
+        Assert.Null(await queue.NextAsync(Key, "2", NoWait, default));
+        Assert.Equal("latest", (await queue.NextAsync(Key, "$LATEST", NoWait, default))?.RequestId);
+    }
+}
