@@ -43,6 +43,8 @@ public sealed class CrdSchemaValidator
     public static CrdSchemaValidator FromObjects(IEnumerable<JsonObject> crdObjects) =>
         new([.. crdObjects.Where(o => (string?)o["kind"] == "CustomResourceDefinition").Select(CrdDefinition.FromObject)]);
 
+    public static CrdSchemaValidator FromDefinitions(IEnumerable<CrdDefinition> definitions) => new([.. definitions]);
+
     public CrdDefinition? Find(string group, string kind) => crds.FirstOrDefault(c => c.Group == group && c.Kind == kind);
 
     public CrdDefinition? FindByPlural(string group, string plural) => crds.FirstOrDefault(c => c.Group == group && c.Plural == plural);

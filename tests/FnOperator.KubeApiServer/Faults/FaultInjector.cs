@@ -1,0 +1,70 @@
+namespace FnOperator.KubeApiServer;
+
+/// <summary>
+/// Deterministic fault injection: a share of updates answered 409 Conflict (seeded random), and watch connections
+/// dropped now or periodically. Restarts are on the server (<see cref="KubeApiTestServer.RestartAsync"/>).
+/// </summary>
+public sealed class FaultInjector(int seed)
+{
+    private readonly Lock gate = new();
+    private readonly Random random = new(seed);
+    private CancellationTokenSource watches = new();
+    private Timer? periodicDrop;
+    private int conflicts;
+    private int droppedWatches;
+
+    /// <summary>Share of updates (PUT, PATCH, status and scale writes) answered 409 Conflict, 0..1.</summary>
+    public double ConflictRate { get; set; }
+
+    /// <summary>How many conflicts were injected.</summary>
+    public int InjectedConflicts => Volatile.Read(ref conflicts);
+
+    /// <summary>How many times watches were dropped.</summary>
+    public int WatchDrops => Volatile.Read(ref droppedWatches);
+
+    /// <summary>Cancelled when watches are dropped; each watch links to the token current when it started.</summary>
+    public CancellationToken WatchToken
+    {
+        get { lock (gate) { return watches.Token; } }
+    }
+
+    /// <summary>Whether this update should fail with an injected conflict (deterministic for a seed and call order).</summary>
+    public bool NextUpdateConflicts()
+    {
+        lock (gate)
+        {
+            if (ConflictRate <= 0 || random.NextDouble() >= ConflictRate)
+            {
+                return false;
+            }
+
+            conflicts++;
+            return true;
+        }
+    }
+
+    /// <summary>Cuts every open watch connection, as a flaky network or a load balancer does.</summary>
+    public void DropWatches()
+    {
+        CancellationTokenSource old;
+        lock (gate)
+        {
+            old = watches;
+            watches = new CancellationTokenSource();
+            droppedWatches++;
+        }
+
+        old.Cancel();
+        old.Dispose();
+    }
+
+    /// <summary>Drops all watches every <paramref name="interval"/>; null stops it.</summary>
+    public void DropWatchesEvery(TimeSpan? interval)
+    {
+        lock (gate)
+        {
+            periodicDrop?.Dispose();
+            periodicDrop = interval is { } every ? new Timer(_ => DropWatches(), null, every, every) : null;
+        }
+    }
+}

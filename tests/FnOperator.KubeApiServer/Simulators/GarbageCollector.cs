@@ -1,0 +1,103 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+
+namespace FnOperator.KubeApiServer;
+
+/// <summary>
+/// Plays the garbage collector and namespace controller: deletes objects whose owners (ownerReferences by uid) are
+/// all gone, deletes the dependents of objects in foreground deletion and then drops their foregroundDeletion
+/// finalizer, and empties terminating namespaces before removing them. Runs after every change, in the background.
+/// </summary>
+public sealed class GarbageCollector(ObjectStore store, ObjectWriter writer, ResourceRegistry registry)
+{
+    private readonly Channel<bool> signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    public void OnChanged(StoredEvent e)
+    {
+        if (e.Type == "DELETED" || MetadataRules.IsDeleting(e.Object) || e.Object["metadata"]?["ownerReferences"] is not null)
+        {
+            signal.Writer.TryWrite(true);
+        }
+    }
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var _ in signal.Reader.ReadAllAsync(cancellationToken))
+            {
+                Sweep();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>One pass over every object; repeated until nothing changes.</summary>
+    public void Sweep()
+    {
+        while (SweepOnce())
+        {
+        }
+    }
+
+    private bool SweepOnce()
+    {
+        var all = store.All();
+        var uids = all.ToDictionary(o => (string)o.Object["metadata"]!["uid"]!, o => o.Object);
+        var changed = false;
+        foreach (var (resource, ns, name, obj) in all)
+        {
+            var type = TypeOf(resource);
+            if (type is null)
+            {
+                continue;
+            }
+
+            var owners = (obj["metadata"]?["ownerReferences"] as JsonArray ?? []).Select(o => (string?)o?["uid"] ?? "").ToList();
+            var ownersGone = owners.Count > 0 && owners.All(uid => !uids.ContainsKey(uid));
+            var ownerInForeground = owners.Any(uid => uids.TryGetValue(uid, out var owner) && MetadataRules.IsDeleting(owner) && MetadataRules.Finalizers(owner).Contains(ObjectWriter.ForegroundFinalizer));
+            var ns_ = type.Namespaced ? ns : null;
+            if ((ownersGone || ownerInForeground || NamespaceTerminating(uids.Values, ns_)) && !MetadataRules.IsDeleting(obj))
+            {
+                changed |= Try(() => writer.Delete(type, ns_, name, new DeleteOptions(ownerInForeground ? "Foreground" : "Background")));
+            }
+
+            var uid = (string)obj["metadata"]!["uid"]!;
+            if (MetadataRules.IsDeleting(obj) && MetadataRules.Finalizers(obj).Contains(ObjectWriter.ForegroundFinalizer) && !all.Any(o => OwnedBy(o.Object, uid)))
+            {
+                changed |= Try(() => writer.RemoveFinalizer(type, ns_, name, ObjectWriter.ForegroundFinalizer));
+            }
+
+            if (type.Plural == "namespaces" && MetadataRules.IsDeleting(obj) && !all.Any(o => o.Ns == name && TypeOf(o.Resource)?.Namespaced == true))
+            {
+                changed |= Try(() => writer.FinishNamespace(name));
+            }
+        }
+
+        return changed;
+    }
+
+    private static bool NamespaceTerminating(IEnumerable<JsonObject> objects, string? ns) =>
+        ns is not null && objects.Any(o => (string?)o["kind"] == "Namespace" && (string?)o["metadata"]?["name"] == ns && MetadataRules.IsDeleting(o));
+
+    private static bool OwnedBy(JsonObject obj, string uid) =>
+        obj["metadata"]?["ownerReferences"] is JsonArray owners && owners.Any(o => (string?)o?["uid"] == uid);
+
+    private ResourceType? TypeOf(string storageKey) => registry.Types.FirstOrDefault(t => t.StorageKey == storageKey);
+
+    private static bool Try(Action action)
+    {
+        try
+        {
+            action();
+            return true;
+        }
+        catch (ApiException e) when (e.Code is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
+        {
+            return false; // changed meanwhile; the next sweep sees the new state
+        }
+    }
+}
