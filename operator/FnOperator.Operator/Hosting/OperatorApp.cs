@@ -63,7 +63,7 @@ public static class OperatorApp
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IKubernetes>(_ => new Kubernetes(KubernetesClientConfiguration.IsInCluster()
             ? KubernetesClientConfiguration.InClusterConfig()
-            : KubernetesClientConfiguration.BuildConfigFromConfigFile()));
+            : KubernetesClientConfiguration.BuildDefaultConfig())); // $KUBECONFIG, then ~/.kube/config, as kubectl
         services.TryAddSingleton(_ => new OperatorMetrics(Metrics.DefaultRegistry));
         services.TryAddSingleton(sp =>
         {
