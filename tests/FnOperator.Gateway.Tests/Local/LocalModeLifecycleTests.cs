@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace FnOperator.Gateway.Tests.Local;
+
+/// <summary>Local mode's process pool: scale to zero and back, crash replacement, clean stop, bad manifests.</summary>
+public sealed class LocalModeLifecycleTests : IDisposable
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(90);
+    private readonly TempManifests dir = new();
+
+    public void Dispose() => dir.Dispose();
+
+    [Fact]
+    public async Task Idle_function_scales_to_zero_and_the_next_invoke_starts_it_again()
+    {
+        var name = "idle-" + Guid.NewGuid().ToString("N")[..8];
+        dir.NodeFunction(name, name, "timeoutSeconds: 2");
+        await using var local = await LocalModeProcess.StartAsync(dir.Root, "--idle-seconds", "2");
+        Assert.Empty(FunctionProcesses.Of(name));
+
+        var first = await InvokeAsync(local, name, """{"n":1}""");
+        var running = FunctionProcesses.Of(name);
+        Assert.NotEmpty(running);
+
+        var afterIdle = await FunctionProcesses.WaitUntilAsync(name, p => p.Count == 0, Wait);
+        Assert.True(afterIdle.Count == 0, $"processes still running after the idle window: {string.Join(",", afterIdle)}\n{local.Output}");
+
+        var second = await InvokeAsync(local, name, """{"n":2}""");
+        Assert.NotEmpty(FunctionProcesses.Of(name));
+        Assert.Equal(1, (int)first["echo"]!["n"]!);
+        Assert.Equal(2, (int)second["echo"]!["n"]!);
+        Assert.Equal(2, local.Lines(l => l.StartsWith($"[{name}] instance pid ", StringComparison.Ordinal) && l.Contains(" ready ", StringComparison.Ordinal)).Count);
+    }
+
+    [Fact]
+    public async Task Crashed_shim_is_replaced_and_the_function_keeps_serving()
+    {
+        var name = "crash-" + Guid.NewGuid().ToString("N")[..8];
+        dir.NodeFunction(name, name);
+        await using var local = await LocalModeProcess.StartAsync(dir.Root);
+        await InvokeAsync(local, name, "{}");
+        var shimLine = await local.WaitForLineAsync(l => l.StartsWith($"[{name}] instance pid ", StringComparison.Ordinal), Wait);
+        var shimPid = int.Parse(shimLine.Split(' ')[3], System.Globalization.CultureInfo.InvariantCulture);
+
+        Process.GetProcessById(shimPid).Kill(entireProcessTree: true);
+        await local.WaitForLineAsync(l => l.Contains($"instance pid {shimPid} exited unexpectedly", StringComparison.Ordinal), Wait);
+        var after = await InvokeAsync(local, name, """{"again":true}""");
+
+        Assert.True((bool)after["echo"]!["again"]!);
+        Assert.DoesNotContain(shimPid, FunctionProcesses.Of(name));
+    }
+
+    [Fact]
+    public async Task Sigterm_stops_local_mode_and_every_function_process()
+    {
+        var name = "stop-" + Guid.NewGuid().ToString("N")[..8];
+        dir.NodeFunction(name, name, "timeoutSeconds: 2");
+        var local = await LocalModeProcess.StartAsync(dir.Root);
+        await using (local)
+        {
+            await InvokeAsync(local, name, "{}");
+            Assert.NotEmpty(FunctionProcesses.Of(name));
+
+            var exitCode = await local.StopAsync(Wait);
+
+            Assert.Contains("Stopped.", local.Output, StringComparison.Ordinal);
+            Assert.Empty(await FunctionProcesses.WaitUntilAsync(name, p => p.Count == 0, TimeSpan.FromSeconds(10)));
+            Assert.True(exitCode == 0, $"exit code {exitCode}\n{local.Output}");
+        }
+    }
+
+    [Fact]
+    public async Task Bad_manifests_are_reported_by_file_and_field_while_good_functions_serve()
+    {
+        dir.NodeFunction("bad", "broken", "timeoutSeconds: 0");
+        dir.Write("typo/fn.yaml", "apiVersion: fnoperator.io/v1alpha1\nkind: Function\nmetadata: {name: typo}\nspec: {runtime: nodejs22.x, handler: index.handler, code: {path: src}, memory: 256}\n");
+        dir.Write("notyaml/fn.yaml", "apiVersion: fnoperator.io/v1alpha1\nkind: Function\n  metadata: [\n");
+        dir.NodeFunction("good", "good-one");
+
+        await using var local = await LocalModeProcess.StartAsync(dir.Root);
+
+        var output = local.Output;
+        Assert.Contains($"{Path.Combine(dir.Root, "bad", "function.yaml")}: spec.timeoutSeconds: must be between 1 and 900 (got 0)", output, StringComparison.Ordinal);
+        Assert.Contains($"{Path.Combine(dir.Root, "typo", "fn.yaml")}: spec.memory: unknown field 'memory'", output, StringComparison.Ordinal);
+        Assert.Contains($"{Path.Combine(dir.Root, "notyaml", "fn.yaml")}: invalid YAML at line", output, StringComparison.Ordinal);
+        var result = await InvokeAsync(local, "good-one", """{"ok":1}""");
+        Assert.Equal(1, (int)result["echo"]!["ok"]!);
+        using var http = new HttpClient();
+        var missing = await http.PostAsync($"{local.Endpoint}/2015-03-31/functions/broken/invocations", new StringContent("{}"));
+        Assert.Equal(404, (int)missing.StatusCode);
+    }
+
+    [Fact]
+    public async Task No_servable_function_exits_with_an_error_after_listing_the_problems()
+    {
+        dir.NodeFunction("bad", "broken", "memoryMiB: 1");
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { RepoPaths.GatewayDll, "local", "--functions", dir.Root, "--listen", "127.0.0.1:0" })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["FNOP_SHIM_DLL"] = RepoPaths.ShimDll;
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(Wait);
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.Equal(1, process.ExitCode);
+        Assert.Contains("spec.memoryMiB: must be between 128 and 10240 (got 1)", await stdout, StringComparison.Ordinal);
+        Assert.Contains("no servable Function", await stderr, StringComparison.Ordinal);
+    }
+
+    private static async Task<JsonNode> InvokeAsync(LocalModeProcess local, string function, string payload)
+    {
+        using var http = new HttpClient { Timeout = Wait };
+        var response = await http.PostAsync($"{local.Endpoint}/2015-03-31/functions/{function}/invocations", new StringContent(payload, Encoding.UTF8, "application/json"));
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode && !response.Headers.Contains("X-Amz-Function-Error"), $"{(int)response.StatusCode} {body}\n{local.Output}");
+        return JsonNode.Parse(body)!;
+    }
+}
