@@ -78,6 +78,8 @@ public sealed class WorkloadTests
         Assert.Equal("fn-operator-nats-headless", (string?)sts["spec"]!["serviceName"]);
         Assert.NotNull(manifests.Find("Service", "fn-operator-nats-headless"));
         Assert.NotNull(sts["spec"]!["volumeClaimTemplates"]);
+        Assert.Equal(1L, (long?)manifests.Single("PodDisruptionBudget", "fn-operator-nats")["spec"]!["maxUnavailable"]);
+        Assert.Equal(["nats-server"], Manifests.Strings(sts["spec"]!["template"]!["spec"]!["containers"]![0]!["command"]));
 
         var gateway = manifests.Single("Deployment", "fn-operator-gateway");
         Assert.Equal("nats://fn-operator-nats.fn-system.svc.cluster.local:4222", (string?)Env(gateway)["Gateway__NatsUrl"]!["value"]);
