@@ -10,7 +10,7 @@ ShimHost host;
 try
 {
     options = ShimOptions.FromEnvironment(Environment.GetEnvironmentVariables());
-    host = ShimHost.Create(options);
+    host = ShimHost.Create(options, minimumLevel: options.LogLevel);
 }
 catch (ShimConfigurationException e)
 {

@@ -15,6 +15,8 @@ public sealed class ShimHost : IAsyncDisposable
 {
     private readonly WebApplication _api;
     private readonly WebApplication _http;
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _worker = Task.CompletedTask;
 
     private ShimHost(WebApplication api, WebApplication http)
     {
@@ -42,7 +44,6 @@ public sealed class ShimHost : IAsyncDisposable
             k.Limits.MaxRequestBodySize = null;
             k.AddServerHeader = false;
         });
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.Timeout + TimeSpan.FromSeconds(20));
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton(new LogSink(output ?? Console.Out));
@@ -50,7 +51,6 @@ public sealed class ShimHost : IAsyncDisposable
         services.AddSingleton<MemorySampler>();
         services.AddSingleton<RuntimeSupervisor>();
         services.AddSingleton<InvocationRunner>();
-        services.AddSingleton<ShimReadiness>();
         if (source is not null)
         {
             services.AddSingleton(source);
@@ -64,7 +64,7 @@ public sealed class ShimHost : IAsyncDisposable
             });
         }
 
-        services.AddHostedService<ShimWorker>();
+        services.AddSingleton<ShimWorker>();
         var api = builder.Build();
         RuntimeApi.Map(api, options, api.Services.GetRequiredService<InvocationSlot>(), api.Services.GetRequiredService<RuntimeSupervisor>());
 
@@ -89,18 +89,27 @@ public sealed class ShimHost : IAsyncDisposable
         await _http.StartAsync(cancellationToken).ConfigureAwait(false);
         RuntimeApiAddress = BoundAddress(_api);
         HttpAddress = BoundAddress(_http);
-        _api.Services.GetRequiredService<ShimReadiness>().SetRuntimeApiAddress(RuntimeApiAddress);
+        _worker = _api.Services.GetRequiredService<ShimWorker>().RunAsync(RuntimeApiAddress, _stopping.Token);
     }
 
-    /// <summary>Waits until the shim stops (SIGTERM/SIGINT, or the source closed), then stops the health listener.</summary>
+    /// <summary>Waits until SIGTERM/SIGINT or the source closed, drains the in-flight invocation, then stops the listeners.</summary>
     public async Task WaitForShutdownAsync()
     {
-        await _api.WaitForShutdownAsync().ConfigureAwait(false);
-        await _http.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        var signalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var lifetime = _api.Services.GetRequiredService<IHostApplicationLifetime>();
+        await using (lifetime.ApplicationStopping.Register(() => signalled.TrySetResult()))
+        {
+            await Task.WhenAny(signalled.Task, _worker).ConfigureAwait(false);
+        }
+
+        await StopAsync().ConfigureAwait(false);
     }
 
+    /// <summary>Stops pulling, lets the in-flight invocation finish and the runtime stop, then stops both listeners.</summary>
     public async Task StopAsync()
     {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _worker.ConfigureAwait(false);
         await _api.StopAsync(CancellationToken.None).ConfigureAwait(false);
         await _http.StopAsync(CancellationToken.None).ConfigureAwait(false);
     }
@@ -109,6 +118,7 @@ public sealed class ShimHost : IAsyncDisposable
     {
         await _api.DisposeAsync().ConfigureAwait(false);
         await _http.DisposeAsync().ConfigureAwait(false);
+        _stopping.Dispose();
     }
 
     private static void ConfigureLogging(WebApplicationBuilder builder, LogLevel minimumLevel)

@@ -47,6 +47,9 @@ public sealed record ShimOptions
     /// <summary>How long the runtime may take to initialise (until its first `GET next`); Lambda's init phase allows 10 s.</summary>
     public double InitTimeoutSeconds { get; init; } = 10;
 
+    /// <summary>The shim's own log level (stderr), from FNOP_LOG_LEVEL: Trace, Debug, Information, Warning, Error.</summary>
+    public LogLevel LogLevel { get; init; } = LogLevel.Information;
+
     public TimeSpan Timeout => TimeSpan.FromSeconds(TimeoutSeconds);
 
     public TimeSpan InitTimeout => TimeSpan.FromSeconds(InitTimeoutSeconds);
@@ -88,6 +91,12 @@ public sealed record ShimOptions
             problems.Add($"FNOP_MEMORY_SOURCE '{memorySource}' must be auto, proc or cgroup");
         }
 
+        var logLevel = LogLevel.Information;
+        if (Get("FNOP_LOG_LEVEL") is { } level && !Enum.TryParse(level, ignoreCase: true, out logLevel))
+        {
+            problems.Add($"FNOP_LOG_LEVEL '{level}' must be Trace, Debug, Information, Warning or Error");
+        }
+
         if (problems.Count > 0)
         {
             throw new ShimConfigurationException("Invalid runtime-shim configuration: " + string.Join("; ", problems) + ".");
@@ -111,6 +120,7 @@ public sealed record ShimOptions
             Region = Get("AWS_REGION") ?? Get("AWS_DEFAULT_REGION") ?? "us-east-1",
             MaxResponseBytes = (int)maxResponse,
             MemorySource = memorySource,
+            LogLevel = logLevel,
         };
     }
 

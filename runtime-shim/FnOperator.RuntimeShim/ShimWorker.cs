@@ -6,15 +6,19 @@ namespace FnOperator.RuntimeShim;
 /// The shim's main loop: one invocation at a time from the source to the runtime and back. On shutdown it stops pulling,
 /// releases an invocation it has not started, lets the in-flight one finish (drain), then stops the runtime.
 /// </summary>
+/// <remarks>
+/// Not a hosted service: the host's stop order would shut Kestrel down before the drain finished, so
+/// <see cref="ShimHost"/> runs this loop itself and stops the web listeners only after it returned.
+/// </remarks>
 public sealed partial class ShimWorker(
-    IInvocationSource source, InvocationRunner runner, RuntimeSupervisor supervisor, ShimReadiness readiness,
-    IHostApplicationLifetime lifetime, ILogger<ShimWorker> logger) : BackgroundService
+    IInvocationSource source, InvocationRunner runner, RuntimeSupervisor supervisor, ILogger<ShimWorker> logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>Runs until <paramref name="stoppingToken"/> fires (then drains) or the source closes.</summary>
+    public async Task RunAsync(string runtimeApiAddress, CancellationToken stoppingToken)
     {
         try
         {
-            supervisor.Start(await readiness.RuntimeApiAddress.WaitAsync(stoppingToken).ConfigureAwait(false));
+            supervisor.Start(runtimeApiAddress);
             while (!stoppingToken.IsCancellationRequested)
             {
                 Invocation? invocation;
@@ -29,10 +33,10 @@ public sealed partial class ShimWorker(
 
                 if (invocation is null)
                 {
-                    lifetime.StopApplication();
                     break;
                 }
 
+                LogReceived(logger, invocation.RequestId, invocation.Attempt);
                 await HandleAsync(invocation, stoppingToken).ConfigureAwait(false);
             }
         }
@@ -103,6 +107,9 @@ public sealed partial class ShimWorker(
         }
     }
 
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Received invocation, requestId={RequestId} attempt={Attempt}")]
+    private static partial void LogReceived(ILogger logger, string requestId, int attempt);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Released invocation unstarted because the shim is stopping, requestId={RequestId}")]
     private static partial void LogReleased(ILogger logger, string requestId);
 
@@ -111,14 +118,4 @@ public sealed partial class ShimWorker(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Invocation failed inside the shim, requestId={RequestId}")]
     private static partial void LogInvocationCrashed(ILogger logger, string requestId, Exception exception);
-}
-
-/// <summary>Shared start-up state: the bound Runtime API address (known only after Kestrel started) and readiness.</summary>
-public sealed class ShimReadiness
-{
-    private readonly TaskCompletionSource<string> _address = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    public Task<string> RuntimeApiAddress => _address.Task;
-
-    public void SetRuntimeApiAddress(string address) => _address.TrySetResult(address);
 }

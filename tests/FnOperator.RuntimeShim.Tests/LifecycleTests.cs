@@ -160,9 +160,10 @@ public sealed class LifecycleTests
     {
         var taskRoot = Directory.CreateTempSubdirectory("fnop-shim-slow-init-").FullName;
         FunctionUnderTest.WriteExecutable(Path.Combine(taskRoot, "bootstrap"), "#!/bin/sh\nexec sleep 3600\n");
-        await using var fn = await FunctionUnderTest.StartAsync(Client.BashCurl, extra: new Dictionary<string, string> { ["LAMBDA_TASK_ROOT"] = taskRoot });
+        await using var fn = await FunctionUnderTest.StartAsync(Client.BashCurl,
+            extra: new Dictionary<string, string> { ["LAMBDA_TASK_ROOT"] = taskRoot, ["FNOP_LOG_LEVEL"] = "Debug" });
         var invocation = fn.Server.Enqueue("{}");
-        while (!fn.Server.Delivered.Contains(invocation.RequestId))
+        while (!fn.Shim.Errors.Contains($"Received invocation, requestId={invocation.RequestId}", StringComparison.Ordinal))
         {
             await Task.Delay(50);
         }
@@ -170,7 +171,7 @@ public sealed class LifecycleTests
         fn.Shim.Terminate();
 
         Assert.Equal(0, await fn.Shim.Exited.WaitAsync(TimeSpan.FromSeconds(60)));
-        Assert.Contains(invocation.RequestId, fn.Server.Released);
+        Assert.True(fn.Server.Released.Contains(invocation.RequestId), "not released; shim stderr:\n" + fn.Shim.Errors);
     }
 
     [Fact]
