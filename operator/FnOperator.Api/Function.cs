@@ -128,6 +128,7 @@ public sealed class FunctionCode
     public string? Url { get; set; }
 
     [JsonPropertyName("sha256")]
+    [MaxLength(64)]
     [RegularExpression("^[a-f0-9]{64}$")]
     [Description("Lowercase hex SHA-256 of the archive at url; the download is rejected when it does not match.")]
     public string? Sha256 { get; set; }
@@ -185,7 +186,8 @@ public sealed class EnvironmentVariable
     public string Name { get; set; } = "";
 
     [JsonPropertyName("value")]
-    [Description("Literal value.")]
+    [MaxLength(4096)]
+    [Description("Literal value (at most 4096 characters; Lambda limits all variables together to 4 KB).")]
     public string? Value { get; set; }
 
     [JsonPropertyName("secretKeyRef")]

@@ -72,6 +72,7 @@ public sealed class LayerContent
     public string? Url { get; set; }
 
     [JsonPropertyName("sha256")]
+    [MaxLength(64)]
     [RegularExpression("^[a-f0-9]{64}$")]
     [Description("Lowercase hex SHA-256 of the archive at url; the download is rejected when it does not match.")]
     public string? Sha256 { get; set; }
@@ -128,6 +129,7 @@ public sealed class LayerVersion
 
     [JsonPropertyName("codeSha256")]
     [Required]
+    [MaxLength(64)]
     [RegularExpression("^[a-f0-9]{64}$")]
     [Description("Lowercase hex SHA-256 of the version's archive.")]
     public string CodeSha256 { get; set; } = "";

@@ -199,4 +199,24 @@ public sealed class CrdSchemaTests
     {
         Assert.True(Schemas.At("EventSourceMapping", "spec.source.schedule.input").XKubernetesPreserveUnknownFields);
     }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Data_under_cel_rules_is_bounded_for_the_cost_budget(string kind)
+    {
+        // The apiserver estimates a rule's cost from the largest data it can see: unbounded strings, lists or maps under
+        // a rule can push it over the budget and get the CRD rejected. Everything a rule can reach carries a bound.
+        var unbounded = Schemas.Walk(kind)
+            .Where(n => n.Schema.XKubernetesValidations is { Count: > 0 })
+            .SelectMany(n => Schemas.Walk(kind).Where(d => d.Path == n.Path || d.Path.StartsWith(n.Path + (n.Path.Length == 0 ? "" : "."), StringComparison.Ordinal) || d.Path.StartsWith(n.Path + "[]", StringComparison.Ordinal) || d.Path.StartsWith(n.Path + "{}", StringComparison.Ordinal)))
+            .Where(d => d.Schema.Type switch
+            {
+                "string" => d.Schema.MaxLength is null && d.Schema.EnumProperty is null && d.Schema.Format != "date-time",
+                "array" => d.Schema.MaxItems is null,
+                "object" => d.Schema.AdditionalProperties is not null && d.Schema.MaxProperties is null,
+                _ => false,
+            })
+            .Select(d => d.Path).Distinct().ToList();
+        Assert.True(unbounded.Count == 0, $"{kind}: unbounded under a CEL rule: {string.Join(", ", unbounded)}");
+    }
 }
