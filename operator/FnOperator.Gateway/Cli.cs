@@ -28,7 +28,7 @@ public static class Cli
             return args[0] switch
             {
                 "serve" => await ServeMode.RunAsync(args[1..], cancellationToken).ConfigureAwait(false),
-                "local" => await RunLocalAsync(args[1..], cancellationToken).ConfigureAwait(false),
+                "local" => await Local.LocalMode.RunAsync(args[1..], cancellationToken).ConfigureAwait(false),
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
             };
         }
@@ -63,16 +63,6 @@ public static class Cli
         }
 
         return values;
-    }
-
-    private static Task<int> RunLocalAsync(string[] args, CancellationToken cancellationToken)
-    {
-        // Local mode lives in Local/ (engineer C); bound late until that file lands so this project always builds.
-        var type = typeof(Cli).Assembly.GetType("FnOperator.Gateway.Local.LocalMode")
-            ?? throw new UsageException("local mode is not built into this gateway yet");
-        var run = type.GetMethod("RunAsync", [typeof(string[]), typeof(CancellationToken)])
-            ?? throw new UsageException("local mode is not built into this gateway yet");
-        return (Task<int>)run.Invoke(null, [args, cancellationToken])!;
     }
 }
 

@@ -89,8 +89,9 @@ public sealed partial class AsyncInvocationProcessor(
         var record = DestinationRecord.Build(invocation, functions.ArnOf(key), condition, invokeCount, result, time.GetUtcNow());
         if (!string.IsNullOrEmpty(destination.Function))
         {
-            if (functions.TryResolve(destination.Function, null, out var target)
-                || functions.TryResolve($"{key.Namespace}/{destination.Function}", null, out target))
+            var bare = !destination.Function.Contains('/', StringComparison.Ordinal) && !destination.Function.StartsWith("arn:", StringComparison.Ordinal);
+            if ((bare && functions.TryResolve($"{key.Namespace}/{destination.Function}", null, out var target))
+                || functions.TryResolve(destination.Function, null, out target))
             {
                 var next = new Invocation
                 {
