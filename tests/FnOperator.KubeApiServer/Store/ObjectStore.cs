@@ -79,11 +79,11 @@ public sealed class ObjectStore
             items.TryGetValue((ns, name), out var previous);
             version++;
             obj["metadata"]!["resourceVersion"] = version.ToString(CultureInfo.InvariantCulture);
-            items[(ns, name)] = (JsonObject)obj.DeepClone();
-            Append(new StoredEvent(version, resource, type, (JsonObject)obj.DeepClone(), previous));
+            var stored = JsonNode.Parse(obj.ToJsonString())!.AsObject(); // normalised: numbers read back as any numeric type
+            items[(ns, name)] = stored;
+            Append(new StoredEvent(version, resource, type, (JsonObject)stored.DeepClone(), previous));
+            return (JsonObject)stored.DeepClone();
         }
-
-        return obj;
     }
 
     public JsonObject? Remove(string resource, string ns, string name)
