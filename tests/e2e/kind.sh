@@ -104,9 +104,16 @@ build_and_load_images() {
   done
 }
 
+# Namespaces enforce Pod Security Standards "restricted": a pod of the chart or the operator that breaks it is refused.
+create_namespace() {
+  run kubectl create namespace "$1"
+  run kubectl label namespace "$1" pod-security.kubernetes.io/enforce=restricted
+}
+
 install_chart() {
   log "installing the chart"
-  run helm upgrade --install "$RELEASE" "$CHART" --namespace "$SYSTEM_NS" --create-namespace \
+  create_namespace "$SYSTEM_NS"
+  run helm upgrade --install "$RELEASE" "$CHART" --namespace "$SYSTEM_NS" \
     --set imagePullPolicy=Never --set "networkPolicy.functionNamespaces={$FUNCTION_NS}" \
     --wait --timeout 5m
   run kubectl wait --for condition=Established --timeout 60s crd/functions.fnoperator.io
@@ -114,7 +121,7 @@ install_chart() {
 
 apply_function() {
   log "applying $FUNCTION"
-  run kubectl create namespace "$FUNCTION_NS"
+  create_namespace "$FUNCTION_NS"
   run kubectl -n "$FUNCTION_NS" create configmap "$FUNCTION-code" --from-file="$EXAMPLE/src"
   if [ "$MODE" = plan ]; then
     printf '+ kubectl -n %s apply -f <(%s function-manifest)\n' "$FUNCTION_NS" "$0"
