@@ -51,6 +51,31 @@ public sealed partial class ProcessContractTests
         }
     }
 
+    [Fact]
+    public async Task Function_pod_policy_and_pod_monitor_use_the_operators_shim_port_and_managed_by_label()
+    {
+        var names = File.ReadAllText(Repo.At("operator", "FnOperator.Operator", "Resources", "Names.cs"));
+        var port = long.Parse(Constant(names, "int ShimHttpPort"), System.Globalization.CultureInfo.InvariantCulture);
+        var portName = Constant(names, "string ShimHttpPortName").Trim('"');
+        var managedBy = Constant(names, "string ManagedBy").Trim('"');
+        Assert.Equal("app.kubernetes.io/managed-by", Constant(names, "string LabelManagedBy").Trim('"'));
+
+        var manifests = await Helm.RenderAsync("networkPolicy.functionNamespaces={demo}", "serviceMonitor.enabled=true");
+        var policy = manifests.Single("NetworkPolicy", "fn-operator-functions")["spec"]!;
+        Assert.Equal(managedBy, (string?)policy["podSelector"]!["matchLabels"]!["app.kubernetes.io/managed-by"]);
+        Assert.Equal(port, (long?)policy["ingress"]![0]!["ports"]![0]!["port"]);
+        var monitor = manifests.OfKind("PodMonitor").Single()["spec"]!;
+        Assert.Equal(portName, (string?)monitor["podMetricsEndpoints"]![0]!["port"]);
+        Assert.Equal(managedBy, (string?)monitor["selector"]!["matchLabels"]!["app.kubernetes.io/managed-by"]);
+    }
+
+    private static string Constant(string source, string declaration)
+    {
+        var match = Regex.Match(source, $@"public const {declaration} = ([^;]+);");
+        Assert.True(match.Success, $"Names.cs has no 'public const {declaration}'");
+        return match.Groups[1].Value.Trim();
+    }
+
     [GeneratedRegex(@"public [\w<>,\s?\[\]]+? (\w+) \{ get; init; \}")]
     private static partial Regex OptionsProperty();
 

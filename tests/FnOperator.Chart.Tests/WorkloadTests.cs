@@ -101,6 +101,7 @@ public sealed class WorkloadTests
     public async Task Service_monitor_scrapes_the_metrics_ports_of_operator_and_gateway_only_when_enabled()
     {
         Assert.Empty((await Helm.RenderAsync()).OfKind("ServiceMonitor"));
+        Assert.Empty((await Helm.RenderAsync()).OfKind("PodMonitor"));
         var manifests = await ValueSets.RenderAsync("service-monitor");
         var monitor = manifests.OfKind("ServiceMonitor").Single();
         Assert.Equal("prometheus", (string?)monitor["metadata"]!["labels"]!["release"]);
@@ -108,6 +109,10 @@ public sealed class WorkloadTests
         var components = monitor["spec"]!["selector"]!["matchExpressions"]!.AsArray()
             .Single(e => (string?)e!["key"] == "app.kubernetes.io/component")!;
         Assert.Equal(["gateway", "operator"], Manifests.Strings(components["values"]).Order());
+        var pods = manifests.OfKind("PodMonitor").Single();
+        Assert.Equal("fn-operator", (string?)pods["spec"]!["selector"]!["matchLabels"]!["app.kubernetes.io/managed-by"]);
+        Assert.Equal("http-shim", (string?)pods["spec"]!["podMetricsEndpoints"]![0]!["port"]);
+        Assert.Equal(true, (bool?)pods["spec"]!["namespaceSelector"]!["any"]);
         foreach (var service in new[] { "fn-operator-metrics", "fn-gateway" })
         {
             Assert.Contains(manifests.Single("Service", service)["spec"]!["ports"]!.AsArray(), p => (string?)p!["name"] == "metrics");
