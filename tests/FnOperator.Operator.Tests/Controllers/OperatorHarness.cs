@@ -18,13 +18,13 @@ public sealed class OperatorHarness : IAsyncDisposable
 {
     private readonly List<Replica> replicas = [];
 
-    private OperatorHarness(StandInApiServer server)
+    private OperatorHarness(KubeApiTestServer server)
     {
         Server = server;
         Client = server.CreateClient();
     }
 
-    public StandInApiServer Server { get; }
+    public KubeApiTestServer Server { get; }
 
     public IKubernetes Client { get; }
 
@@ -35,7 +35,8 @@ public sealed class OperatorHarness : IAsyncDisposable
 
     public static async Task<OperatorHarness> StartAsync(int operators = 1)
     {
-        var harness = new OperatorHarness(await StandInApiServer.StartAsync());
+        // The server serves the committed CRDs, so every Function a test creates passes the real schema and CEL rules.
+        var harness = new OperatorHarness(await KubeApiTestServer.StartAsync(new KubeApiServerOptions { CrdDirectory = RepoRoot.Crds }));
         for (var i = 0; i < operators; i++)
         {
             await harness.StartReplicaAsync("operator-" + i);

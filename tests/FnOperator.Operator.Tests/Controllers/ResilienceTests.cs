@@ -64,12 +64,11 @@ public sealed class ResilienceTests : IAsyncLifetime
     {
         await harness.CreateAsync(TestFunctions.Node("r1"));
         await harness.WaitReadyAsync("r1");
-
-        // What a restarted API server looks like to clients: every watch cut, and old resourceVersions gone (410).
         // An unrelated write first, so that both informers' last resourceVersions are older than the compaction.
         await harness.Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "unrelated" } }, "default");
-        harness.Server.Store.Compact();
-        harness.Server.DropWatches();
+
+        // Down for a second (connections refused, watches cut), back with the event history compacted (410 Gone).
+        await harness.Server.RestartAsync(compactHistory: true, downtime: TimeSpan.FromSeconds(1));
 
         var metrics = harness.Replicas[0].Metrics;
         await Eventually.True(() => metrics.WatchRestarts(Function.KindName, "expired") > 0 && metrics.WatchRestarts("Deployment", "expired") > 0, "both informers relisted");
