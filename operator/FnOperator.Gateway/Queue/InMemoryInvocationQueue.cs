@@ -16,6 +16,9 @@ public sealed class InMemoryInvocationQueue : IInvocationQueue, IDisposable
     private readonly Dictionary<string, QueueEntry> _inFlight = new(StringComparer.Ordinal);
     private readonly ITimer _sweeper;
 
+    /// <summary>The earliest lease expiry or retry due time; sweeps before it have nothing to do.</summary>
+    private DateTimeOffset _nextDeadline = DateTimeOffset.MaxValue;
+
     public InMemoryInvocationQueue(TimeProvider time, TimeSpan? sweepInterval = null)
     {
         _time = time;
@@ -188,6 +191,7 @@ public sealed class InMemoryInvocationQueue : IInvocationQueue, IDisposable
             if (entry.Options.Delay > TimeSpan.Zero)
             {
                 lane.Delayed.Add(entry);
+                _nextDeadline = entry.DueAt < _nextDeadline ? entry.DueAt : _nextDeadline;
                 return;
             }
 
@@ -230,22 +234,27 @@ public sealed class InMemoryInvocationQueue : IInvocationQueue, IDisposable
 
     private void Sweep()
     {
-        List<FunctionKey> arrived;
+        List<FunctionKey>? arrived;
         lock (_gate)
         {
             arrived = SweepLocked();
         }
 
-        foreach (var key in arrived)
+        foreach (var key in arrived ?? [])
         {
             WorkArrived?.Invoke(key);
         }
     }
 
     /// <summary>Requeues expired leases and moves due delayed entries to their lanes. Returns the functions that got work.</summary>
-    private List<FunctionKey> SweepLocked()
+    private List<FunctionKey>? SweepLocked()
     {
         var now = _time.GetUtcNow();
+        if (now < _nextDeadline)
+        {
+            return null;
+        }
+
         var arrived = new List<FunctionKey>();
         foreach (var expired in _inFlight.Values.Where(e => e.LeaseExpiresAt <= now).ToList())
         {
@@ -273,6 +282,9 @@ public sealed class InMemoryInvocationQueue : IInvocationQueue, IDisposable
             }
         }
 
+        _nextDeadline = _inFlight.Values.Select(e => e.LeaseExpiresAt ?? DateTimeOffset.MaxValue)
+            .Concat(_functions.Values.SelectMany(f => f.Lanes.Values).SelectMany(l => l.Delayed).Select(e => e.DueAt))
+            .DefaultIfEmpty(DateTimeOffset.MaxValue).Min();
         return arrived;
     }
 
@@ -292,7 +304,9 @@ public sealed class InMemoryInvocationQueue : IInvocationQueue, IDisposable
             lane.Ready.RemoveFirst();
             lane.Waiters.RemoveFirst();
             var entry = node.Value;
-            entry.LeaseExpiresAt = _time.GetUtcNow() + entry.Options.AckWait;
+            var expires = _time.GetUtcNow() + entry.Options.AckWait;
+            entry.LeaseExpiresAt = expires;
+            _nextDeadline = expires < _nextDeadline ? expires : _nextDeadline;
             _inFlight[entry.Invocation.RequestId] = entry;
             fn.Leased++;
             entry.Deliveries++;
@@ -311,34 +325,5 @@ public sealed class InMemoryInvocationQueue : IInvocationQueue, IDisposable
         }
 
         return fn;
-    }
-
-    private sealed class FunctionState
-    {
-        public Dictionary<string, Lane> Lanes { get; } = new(StringComparer.Ordinal);
-
-        public int Leased { get; set; }
-
-        public int? Limit { get; set; }
-
-        public Lane Lane(string version)
-        {
-            if (!Lanes.TryGetValue(version, out var lane))
-            {
-                lane = new Lane();
-                Lanes[version] = lane;
-            }
-
-            return lane;
-        }
-    }
-
-    private sealed class Lane
-    {
-        public LinkedList<QueueEntry> Ready { get; } = new();
-
-        public List<QueueEntry> Delayed { get; } = new();
-
-        public LinkedList<TaskCompletionSource<Invocation?>> Waiters { get; } = new();
     }
 }

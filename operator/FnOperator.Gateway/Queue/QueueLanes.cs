@@ -1,0 +1,34 @@
+using FnOperator.Contracts;
+
+namespace FnOperator.Gateway.Queue;
+
+/// <summary>Per-function state of <see cref="InMemoryInvocationQueue"/>: one lane per version, and the lease count.</summary>
+internal sealed class FunctionState
+{
+    public Dictionary<string, Lane> Lanes { get; } = new(StringComparer.Ordinal);
+
+    public int Leased { get; set; }
+
+    public int? Limit { get; set; }
+
+    public Lane Lane(string version)
+    {
+        if (!Lanes.TryGetValue(version, out var lane))
+        {
+            lane = new Lane();
+            Lanes[version] = lane;
+        }
+
+        return lane;
+    }
+}
+
+/// <summary>One function version's queue: ready entries, delayed retries and waiting workers.</summary>
+internal sealed class Lane
+{
+    public LinkedList<QueueEntry> Ready { get; } = new();
+
+    public List<QueueEntry> Delayed { get; } = new();
+
+    public LinkedList<TaskCompletionSource<Invocation?>> Waiters { get; } = new();
+}
