@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 
 namespace FnOperator.RuntimeShim;
@@ -14,6 +15,7 @@ public sealed class MemorySampler : IDisposable
     private readonly Timer _timer;
     private int _rootPid;
     private long _peakBytes;
+    private long _lastSample;
 
     public MemorySampler(ShimOptions options)
     {
@@ -34,10 +36,14 @@ public sealed class MemorySampler : IDisposable
         _timer.Change(TimeSpan.Zero, TimeSpan.FromMilliseconds(50));
     }
 
-    /// <summary>Samples now and returns the peak so far in MB (rounded up, at least 1 while a runtime lives).</summary>
+    /// <summary>Returns the peak so far in MB (rounded up), sampling first unless a sample is under 20 ms old.</summary>
     public int PeakMb()
     {
-        Sample();
+        if (Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastSample)) > TimeSpan.FromMilliseconds(20))
+        {
+            Sample();
+        }
+
         var peak = Interlocked.Read(ref _peakBytes);
         return (int)Math.Ceiling(peak / (1024.0 * 1024.0));
     }
@@ -53,6 +59,7 @@ public sealed class MemorySampler : IDisposable
         }
 
         var bytes = _useCgroup ? ReadCgroup() : TreeRss(pid);
+        Interlocked.Exchange(ref _lastSample, Stopwatch.GetTimestamp());
         long current;
         while (bytes > (current = Interlocked.Read(ref _peakBytes)) && Interlocked.CompareExchange(ref _peakBytes, bytes, current) != current)
         {

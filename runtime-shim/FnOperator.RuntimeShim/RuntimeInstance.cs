@@ -92,14 +92,24 @@ public sealed partial class RuntimeInstance
     /// <summary>Waits (bounded) until everything the runtime has written so far has reached the log sink.</summary>
     public async Task FlushOutputAsync()
     {
-        var idle = 0;
-        for (var attempt = 0; attempt < 500 && idle < 2; attempt++)
+        // Two idle observations in a row, the second after yielding so a pump continuation already scheduled can run.
+        var confirmed = false;
+        for (var attempt = 0; attempt < 500; attempt++)
         {
-            idle = _pumps.All(p => p.IsIdle) ? idle + 1 : 0;
-            if (idle < 2)
+            if (_pumps.All(p => p.IsIdle))
             {
-                await Task.Delay(1).ConfigureAwait(false);
+                if (confirmed)
+                {
+                    break;
+                }
+
+                confirmed = true;
+                await Task.Yield();
+                continue;
             }
+
+            confirmed = false;
+            await Task.Delay(1).ConfigureAwait(false);
         }
 
         foreach (var pump in _pumps)
