@@ -38,6 +38,10 @@ public sealed partial class DocsTests
         var guide = File.ReadAllText(Repo.At("docs", "install.md"));
         Assert.Contains("--set imagePullPolicy=Never --set 'networkPolicy.functionNamespaces={demo}' --wait --timeout 5m", guide);
         Assert.Contains("kubectl -n demo create configmap hello-node-code --from-file=examples/hello-node/src", guide);
+
+        // The function namespace exists before the first install that puts a NetworkPolicy into it.
+        Assert.True(guide.IndexOf("for ns in fn-system demo; do", StringComparison.Ordinal)
+            is var create and >= 0 && create < guide.IndexOf("'networkPolicy.functionNamespaces={demo}'", StringComparison.Ordinal));
         var script = File.ReadAllText(Repo.At("tests", "e2e", "kind.sh"));
         Assert.Contains("--set imagePullPolicy=Never --set \"networkPolicy.functionNamespaces={$FUNCTION_NS}\"", script);
         Assert.Contains("--wait --timeout 5m", script);

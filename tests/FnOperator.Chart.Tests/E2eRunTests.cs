@@ -41,6 +41,15 @@ public sealed class E2eRunTests
         Assert.Equal(3, lines.Count(l => l.StartsWith("docker build ", StringComparison.Ordinal)));
         Assert.Equal(3, lines.Count(l => l.StartsWith("kind load docker-image ", StringComparison.Ordinal)));
         Assert.Contains(lines, l => l.StartsWith("kubectl -n fnop-e2e apply -f -", StringComparison.Ordinal));
+
+        // The chart's function NetworkPolicy goes into fnop-e2e, so both namespaces exist (and enforce PSS) before helm runs.
+        var helm = Array.FindIndex(lines, l => l.StartsWith("helm upgrade --install", StringComparison.Ordinal));
+        foreach (var ns in new[] { "fn-system", "fnop-e2e" })
+        {
+            Assert.InRange(Array.IndexOf(lines, $"kubectl create namespace {ns}"), 0, helm);
+            Assert.InRange(Array.IndexOf(lines, $"kubectl label namespace {ns} pod-security.kubernetes.io/enforce=restricted"), 0, helm);
+        }
+
         Assert.Contains("  |     configMap:", lines);
         Assert.Contains(lines, l => l.Contains("--function-name fnop-e2e/hello-node", StringComparison.Ordinal) && l.Contains("Event", StringComparison.Ordinal));
         Assert.Equal("kind delete cluster --name fnop-e2e", lines.Last(l => l.Length > 0));

@@ -113,6 +113,8 @@ create_namespace() {
 install_chart() {
   log "installing the chart"
   create_namespace "$SYSTEM_NS"
+  # The chart puts the function NetworkPolicy into this namespace, so it has to exist first.
+  create_namespace "$FUNCTION_NS"
   run helm upgrade --install "$RELEASE" "$CHART" --namespace "$SYSTEM_NS" \
     --set imagePullPolicy=Never --set "networkPolicy.functionNamespaces={$FUNCTION_NS}" \
     --wait --timeout 5m
@@ -121,7 +123,6 @@ install_chart() {
 
 apply_function() {
   log "applying $FUNCTION"
-  create_namespace "$FUNCTION_NS"
   run kubectl -n "$FUNCTION_NS" create configmap "$FUNCTION-code" --from-file="$EXAMPLE/src"
   if [ "$MODE" = plan ]; then
     printf '+ kubectl -n %s apply -f <(%s function-manifest)\n' "$FUNCTION_NS" "$0"
