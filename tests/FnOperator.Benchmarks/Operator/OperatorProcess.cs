@@ -80,6 +80,24 @@ public sealed class OperatorProcess : IAsyncDisposable
 
     public double ResidentMiB() => StatusKiB("VmRSS:") / 1024.0;
 
+    /// <summary>Resident memory split into anonymous (heaps, JIT code) and file-backed (mapped assemblies, libraries), in MiB.</summary>
+    public (double Anonymous, double FileBacked) ResidentSplitMiB()
+    {
+        var fields = File.ReadLines($"/proc/{process.Id}/status")
+            .Select(l => l.Split(':', 2))
+            .Where(p => p.Length == 2)
+            .ToDictionary(p => p[0], p => p[1].Trim().Split(' ')[0], StringComparer.Ordinal);
+        double Kib(string name) => fields.TryGetValue(name, out var v) ? double.Parse(v, CultureInfo.InvariantCulture) : 0;
+        return (Kib("RssAnon") / 1024.0, (Kib("RssFile") + Kib("RssShmem")) / 1024.0);
+    }
+
+    /// <summary>CPU time (user + system) the operator process has used so far.</summary>
+    public TimeSpan CpuTime()
+    {
+        process.Refresh();
+        return process.TotalProcessorTime;
+    }
+
     private double StatusKiB(string field)
     {
         var line = File.ReadLines($"/proc/{process.Id}/status").First(l => l.StartsWith(field, StringComparison.Ordinal));
