@@ -4,6 +4,7 @@ using FnOperator.Api;
 using FnOperator.Gateway.Functions;
 using k8s;
 using k8s.Models;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace FnOperator.Gateway.Cluster;
 
@@ -21,7 +22,7 @@ public sealed partial class FunctionWatcher(
 {
     public static void Register(WebApplicationBuilder builder, string? ns)
     {
-        builder.Services.AddSingleton<IKubernetes>(_ => new Kubernetes(KubernetesClientConfiguration.IsInCluster()
+        builder.Services.TryAddSingleton<IKubernetes>(_ => new Kubernetes(KubernetesClientConfiguration.IsInCluster()
             ? KubernetesClientConfiguration.InClusterConfig()
             : KubernetesClientConfiguration.BuildConfigFromConfigFile()));
         builder.Services.AddSingleton(new WatchScope(ns));
