@@ -69,6 +69,14 @@ public sealed partial class ProcessContractTests
         Assert.Equal(managedBy, (string?)monitor["selector"]!["matchLabels"]!["app.kubernetes.io/managed-by"]);
     }
 
+    [Fact]
+    public void Function_pods_bind_the_runtime_api_to_loopback_as_docs_security_says()
+    {
+        var env = File.ReadAllText(Repo.At("operator", "FnOperator.Operator", "Resources", "EnvironmentBuilder.cs"));
+        Assert.Contains("Literal(\"FNOP_RUNTIME_API_ADDRESS\", \"127.0.0.1:9001\")", env);
+        Assert.Contains("`127.0.0.1:9001`", File.ReadAllText(Repo.At("docs", "security.md")));
+    }
+
     private static string Constant(string source, string declaration)
     {
         var match = Regex.Match(source, $@"public const {declaration} = ([^;]+);");
