@@ -35,6 +35,36 @@ public sealed class LocalModeLifecycleTests : IDisposable
     }
 
     [Fact]
+    public async Task Concurrent_work_scales_the_pool_up_to_max_replicas_and_no_further()
+    {
+        var name = "burst-" + Guid.NewGuid().ToString("N")[..8];
+        dir.NodeFunction(name, name, "timeoutSeconds: 30\nscaling:\n  maxReplicas: 2");
+        await using var local = await LocalModeProcess.StartAsync(dir.Root);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 5).Select(i => InvokeAsync(local, name, $$"""{"i":{{i}},"sleepMs":1500}""")));
+
+        Assert.Equal([0, 1, 2, 3, 4], results.Select(r => (int)r["echo"]!["i"]!).Order());
+        Assert.Equal(2, local.Lines(l => l.StartsWith($"[{name}] instance pid ", StringComparison.Ordinal) && l.Contains(" ready ", StringComparison.Ordinal)).Count);
+        Assert.Equal(2, FunctionProcesses.Of(name).Count(pid => IsShim(pid)));
+    }
+
+    [Fact]
+    public async Task Provisioned_concurrency_keeps_instances_warm_before_and_after_work()
+    {
+        var name = "warm-" + Guid.NewGuid().ToString("N")[..8];
+        dir.NodeFunction(name, name, "timeoutSeconds: 2\nconcurrency:\n  provisioned: 1");
+        await using var local = await LocalModeProcess.StartAsync(dir.Root, "--idle-seconds", "1");
+
+        var warm = await FunctionProcesses.WaitUntilAsync(name, p => p.Any(IsShim), Wait);
+        Assert.Contains(warm, IsShim);
+        await InvokeAsync(local, name, "{}");
+        await Task.Delay(TimeSpan.FromSeconds(4));
+
+        Assert.Equal(1, FunctionProcesses.Of(name).Count(IsShim));
+        Assert.Single(local.Lines(l => l.StartsWith($"[{name}] instance pid ", StringComparison.Ordinal) && l.Contains(" ready ", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task Crashed_shim_is_replaced_and_the_function_keeps_serving()
     {
         var name = "crash-" + Guid.NewGuid().ToString("N")[..8];
@@ -112,6 +142,18 @@ public sealed class LocalModeLifecycleTests : IDisposable
         Assert.Equal(1, process.ExitCode);
         Assert.Contains("spec.memoryMiB: must be between 128 and 10240 (got 1)", await stdout, StringComparison.Ordinal);
         Assert.Contains("no servable Function", await stderr, StringComparison.Ordinal);
+    }
+
+    private static bool IsShim(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Contains("FnOperator.RuntimeShim.dll", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
     }
 
     private static async Task<JsonNode> InvokeAsync(LocalModeProcess local, string function, string payload)
