@@ -34,6 +34,7 @@ public sealed class E2eScriptTests
             "kind load docker-image",
             "kubectl create namespace fnop-e2e",
             "helm upgrade --install fn-operator",
+            "helm test fn-operator --namespace fn-system",
             "kubectl -n fnop-e2e create configmap hello-node-code --from-file=",
             "kind.sh function-manifest",
             "kubectl -n fnop-e2e wait function/hello-node --for condition=Ready",

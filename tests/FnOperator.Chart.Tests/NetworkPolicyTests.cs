@@ -73,7 +73,7 @@ public sealed class NetworkPolicyTests
 
         var restricted = (await Helm.RenderAsync("networkPolicy.gatewayIngressFrom[0].namespaceSelector.matchLabels.team=a"))
             .Single("NetworkPolicy", "fn-operator-gateway");
-        var invoke = restricted["spec"]!["ingress"]!.AsArray().Single(r => r!["ports"]!.AsArray().Any(p => (long?)p!["port"] == 8080))!;
+        var invoke = restricted["spec"]!["ingress"]!.AsArray().First(r => r!["ports"]!.AsArray().Any(p => (long?)p!["port"] == 8080))!;
         var from = invoke["from"]!.AsArray();
         Assert.Contains(from, p => (string?)p!["namespaceSelector"]?["matchLabels"]?["team"] == "a");
         Assert.Contains(from, p => (string?)p!["podSelector"]?["matchLabels"]?["app.kubernetes.io/managed-by"] == "fn-operator");

@@ -46,11 +46,13 @@ public sealed class SecurityContextTests
         var manifests = await ValueSets.RenderAsync(valueSet);
         foreach (var (owner, pod) in manifests.PodSpecs())
         {
+            // Run-to-completion pods (the `helm test` pod) have no probes; every container still has limits.
+            var longRunning = !owner.StartsWith("Pod/", StringComparison.Ordinal);
             foreach (var container in Manifests.Containers(pod))
             {
                 var where = $"{owner} container {container["name"]}";
-                Assert.True(container["livenessProbe"] is JsonObject, $"{where}: livenessProbe");
-                Assert.True(container["readinessProbe"] is JsonObject, $"{where}: readinessProbe");
+                Assert.True(!longRunning || container["livenessProbe"] is JsonObject, $"{where}: livenessProbe");
+                Assert.True(!longRunning || container["readinessProbe"] is JsonObject, $"{where}: readinessProbe");
                 Assert.True(container["resources"]?["limits"]?["memory"] is not null, $"{where}: memory limit");
                 Assert.True(container["resources"]?["requests"]?["cpu"] is not null, $"{where}: cpu request");
             }

@@ -162,6 +162,24 @@ public sealed class WorkloadTests
         }
     }
 
+    [Fact]
+    public async Task Helm_test_pod_checks_gateway_readiness_and_a_lambda_404_and_may_reach_the_gateway()
+    {
+        var manifests = await Helm.RenderAsync("networkPolicy.gatewayIngressFrom[0].namespaceSelector.matchLabels.team=a", "networkPolicy.monitoringNamespace=monitoring");
+        var pod = manifests.Single("Pod", "fn-operator-test-gateway");
+        Assert.Equal("test", (string?)pod["metadata"]!["annotations"]!["helm.sh/hook"]);
+        Assert.Equal("Never", (string?)pod["spec"]!["restartPolicy"]);
+        var script = Manifests.Strings(pod["spec"]!["containers"]![0]!["command"])[^1];
+        Assert.Contains("http://fn-gateway.fn-system.svc.cluster.local", script);
+        Assert.Contains(":9090/readyz", script);
+        Assert.Contains(":8080/2015-03-31/functions/", script);
+
+        var labels = (JsonObject)pod["metadata"]!["labels"]!;
+        var policy = manifests.Single("NetworkPolicy", "fn-operator-gateway");
+        var rule = policy["spec"]!["ingress"]!.AsArray().Single(r => r!["from"]?.AsArray().Any(p => p!["podSelector"]?["matchLabels"] is JsonObject m && Selects(m, labels)) == true)!;
+        Assert.Equal([8080L, 9090L], rule["ports"]!.AsArray().Select(p => (long)p!["port"]!));
+    }
+
     internal static Dictionary<string, JsonObject> Env(JsonObject workload) =>
         workload["spec"]!["template"]!["spec"]!["containers"]![0]!["env"]!.AsArray()
             .OfType<JsonObject>().ToDictionary(e => (string)e["name"]!);

@@ -119,6 +119,8 @@ install_chart() {
     --set imagePullPolicy=Never --set "networkPolicy.functionNamespaces={$FUNCTION_NS}" \
     --wait --timeout 5m
   run kubectl wait --for condition=Established --timeout 60s crd/functions.fnoperator.io
+  # The chart's own test: the gateway is ready and answers an unknown function with Lambda's 404.
+  run helm test "$RELEASE" --namespace "$SYSTEM_NS" --timeout 2m
 }
 
 apply_function() {
