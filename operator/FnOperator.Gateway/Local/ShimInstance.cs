@@ -132,8 +132,8 @@ public sealed partial class ShimInstance : IAsyncDisposable
 
     private void OnExited()
     {
-        // WaitForExit() with no timeout also waits for the redirected output to be drained.
-        process.WaitForExit();
+        // Give the redirected output a moment to drain, but never hang on a pipe a leftover grandchild still holds.
+        process.WaitForExit(5000);
         var code = process.ExitCode;
         ready.TrySetException(new InvalidOperationException($"runtime-shim exited with code {code} before it was listening"));
         _ = ready.Task.Exception; // observed: a shim that never became ready is reported through Exited

@@ -74,7 +74,7 @@ public sealed class LocalModeLifecycleTests : IDisposable
         var shimLine = await local.WaitForLineAsync(l => l.StartsWith($"[{name}] instance pid ", StringComparison.Ordinal), Wait);
         var shimPid = int.Parse(shimLine.Split(' ')[3], System.Globalization.CultureInfo.InvariantCulture);
 
-        Process.GetProcessById(shimPid).Kill(entireProcessTree: true);
+        Process.GetProcessById(shimPid).Kill(); // SIGKILL to the shim alone, as a crash would be
         await local.WaitForLineAsync(l => l.Contains($"instance pid {shimPid} exited unexpectedly", StringComparison.Ordinal), Wait);
         var after = await InvokeAsync(local, name, """{"again":true}""");
 
