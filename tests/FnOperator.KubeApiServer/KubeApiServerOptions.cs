@@ -21,6 +21,12 @@ public sealed record KubeApiServerOptions
     /// <summary>Seed of the fault injector's random choices, so a failing run can be repeated.</summary>
     public int FaultSeed { get; init; } = 1;
 
+    /// <summary>
+    /// Serve any /apis/{group}/{version}/... resource that no CRD declares, without validation (the real server: 404).
+    /// For tests written before the project's CRDs existed.
+    /// </summary>
+    public bool ServeUnregisteredResources { get; init; }
+
     /// <summary>The port to listen on; 0 picks a free one (kept across restarts).</summary>
     public int Port { get; init; }
 }

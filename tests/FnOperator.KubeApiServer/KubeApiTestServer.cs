@@ -164,7 +164,8 @@ public class KubeApiTestServer : IAsyncDisposable
             }
 
             var route = Route.Parse(context.Request.Path.Value ?? "") ?? throw NotFoundPath();
-            var type = Registry.Find(route.Group, route.Version, route.ResourceName) ?? throw NotFoundPath();
+            var type = Registry.Find(route.Group, route.Version, route.ResourceName)
+                ?? (Options.ServeUnregisteredResources && route.Group.Length > 0 ? Registry.AddAdHoc(route.Group, route.Version, route.ResourceName) : throw NotFoundPath());
             if ((!type.Namespaced && route.Ns is not null) ||
                 (route.Subresource is not null && !(route.Subresource == "status" && type.HasStatus) && !(route.Subresource == "scale" && type.Scale is not null) && !(route.Subresource == "finalize" && type.Plural == "namespaces")))
             {
@@ -209,7 +210,10 @@ public class KubeApiTestServer : IAsyncDisposable
     }
 }
 
-/// <summary>The earlier name of <see cref="KubeApiTestServer"/>, kept so existing tests compile.</summary>
+/// <summary>
+/// The earlier name of <see cref="KubeApiTestServer"/>, kept so existing tests compile; by default it serves
+/// resources no CRD declares (as the earlier server did).
+/// </summary>
 public sealed class StandInApiServer : KubeApiTestServer
 {
     private StandInApiServer(KubeApiServerOptions options)
@@ -219,7 +223,7 @@ public sealed class StandInApiServer : KubeApiTestServer
 
     public static new async Task<StandInApiServer> StartAsync(KubeApiServerOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var server = new StandInApiServer(options ?? new KubeApiServerOptions());
+        var server = new StandInApiServer(options ?? new KubeApiServerOptions { ServeUnregisteredResources = true });
         await server.ListenAsync(options?.Port ?? 0, cancellationToken);
         return server;
     }

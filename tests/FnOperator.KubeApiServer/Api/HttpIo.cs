@@ -61,7 +61,11 @@ internal static class HttpIo
     public static JsonObject AsVersion(JsonObject obj, ResourceType type)
     {
         obj["apiVersion"] = type.ApiVersion;
-        obj["kind"] = type.Kind;
+        if (!type.AdHoc)
+        {
+            obj["kind"] = type.Kind;
+        }
+
         return obj;
     }
 }

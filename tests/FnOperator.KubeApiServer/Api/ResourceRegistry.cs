@@ -25,6 +25,17 @@ public sealed class ResourceRegistry
 
     public ResourceType? Find(string group, string version, string plural) => types.GetValueOrDefault((group, version, plural));
 
+    /// <summary>
+    /// Serves a resource no CRD declares, schemaless: namespaced, with status subresource and generation, kinds taken
+    /// from the objects themselves (<see cref="KubeApiServerOptions.ServeUnregisteredResources"/>).
+    /// </summary>
+    public ResourceType AddAdHoc(string group, string version, string plural)
+    {
+        var singular = plural.EndsWith("ses", StringComparison.Ordinal) ? plural[..^2] : plural.TrimEnd('s');
+        var kind = singular.Length == 0 ? plural : char.ToUpperInvariant(singular[0]) + singular[1..];
+        return types.GetOrAdd((group, version, plural), _ => new ResourceType(group, version, plural, kind, Namespaced: true, HasStatus: true, HasGeneration: true, AdHoc: true));
+    }
+
     /// <summary>Serves a CRD's versions (replacing an earlier definition of the same name).</summary>
     public void AddCrd(CrdDefinition crd)
     {

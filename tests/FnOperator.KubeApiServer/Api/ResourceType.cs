@@ -15,7 +15,8 @@ public sealed record ResourceType(
     bool HasStatus = false,
     ScalePaths? Scale = null,
     bool HasGeneration = false,
-    CrdDefinition? Crd = null)
+    CrdDefinition? Crd = null,
+    bool AdHoc = false)
 {
     public string ApiVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";
 

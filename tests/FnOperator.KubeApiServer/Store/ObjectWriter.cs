@@ -63,9 +63,9 @@ public sealed partial class ObjectWriter(ObjectStore store, ResourceRegistry reg
                 obj["spec"] = new JsonObject { ["finalizers"] = new JsonArray("kubernetes") };
                 obj["status"] = new JsonObject { ["phase"] = "Active" };
             }
-            else if (type.HasStatus && type.Crd is not null)
+            else if (type.HasStatus)
             {
-                obj.Remove("status"); // custom resources with a status subresource ignore status on create
+                obj.Remove("status"); // resources with a status subresource ignore status on create
             }
 
             obj = Admit(type, obj, null, write);
@@ -177,7 +177,11 @@ public sealed partial class ObjectWriter(ObjectStore store, ResourceRegistry reg
     private JsonObject Admit(ResourceType type, JsonObject obj, JsonObject? old, WriteOptions write)
     {
         obj["apiVersion"] = type.ApiVersion;
-        obj["kind"] = type.Kind;
+        if (!type.AdHoc || obj["kind"] is null)
+        {
+            obj["kind"] = type.Kind;
+        }
+
         var errors = MetadataRules.Validate(type, obj);
         if (type.Crd is not null)
         {
@@ -204,7 +208,7 @@ public sealed partial class ObjectWriter(ObjectStore store, ResourceRegistry reg
     {
         var kind = (string?)obj["kind"];
         var apiVersion = (string?)obj["apiVersion"];
-        if ((kind is { Length: > 0 } && kind != type.Kind) || (apiVersion is { Length: > 0 } && CrdSchemaValidator.SplitApiVersion(apiVersion).Group != type.Group))
+        if ((kind is { Length: > 0 } && kind != type.Kind && !type.AdHoc) || (apiVersion is { Length: > 0 } && CrdSchemaValidator.SplitApiVersion(apiVersion).Group != type.Group))
         {
             throw ApiException.BadRequest($"the API version in the data ({apiVersion}) does not match the expected API version ({type.ApiVersion})");
         }
