@@ -76,6 +76,37 @@ public sealed class LifecycleTests
     }
 
     [Fact]
+    public async Task Timeout_kills_the_runtime_process_tree_including_grandchildren()
+    {
+        await using var fn = await FunctionUnderTest.StartAsync(Client.BashCurl, timeoutSeconds: 2);
+
+        var result = await fn.InvokeAsync("sleep");
+
+        Assert.Equal("Sandbox.Timedout", result.ErrorType);
+        var grandchild = int.Parse(File.ReadAllText(Path.Combine(fn.TaskRoot, "sleep.pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (IsAlive(grandchild) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.False(IsAlive(grandchild), $"the handler's child process {grandchild} outlived the timeout");
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z') is false;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    [Fact]
     public async Task Provided_runtime_without_bootstrap_fails_with_invalid_entrypoint()
     {
         var empty = Directory.CreateTempSubdirectory("fnop-shim-empty-").FullName;

@@ -15,7 +15,9 @@ handler() {
       return 1
       ;;
     sleep)
-      sleep 600
+      sleep 600 &
+      echo $! > "$LAMBDA_TASK_ROOT/sleep.pid"
+      wait $!
       ;;
     exit)
       kill -KILL $$
