@@ -68,6 +68,15 @@ public static class StartupTable
             }
 
             text.AppendLine("Add --invocation-type Event for an asynchronous invoke, --log-type Tail for the log tail.");
+            var queues = manifests.Functions
+                .SelectMany(f => new[] { f.Function.Spec.Async?.Destinations?.OnSuccess?.Queue, f.Function.Spec.Async?.Destinations?.OnFailure?.Queue })
+                .OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+            text.AppendLine("Async records of failed events (destination queues, and <namespace>.<function>.dlq without an OnFailure destination):");
+            text.AppendLine($"  curl -s {endpoint}/_fnop/v1/queues");
+            foreach (var queue in queues)
+            {
+                text.AppendLine($"  curl -s '{endpoint}/_fnop/v1/queues/{queue}/messages?max=10'");
+            }
         }
 
         text.AppendLine();
