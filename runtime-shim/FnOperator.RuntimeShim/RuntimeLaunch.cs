@@ -18,7 +18,8 @@ public static class RuntimeLaunch
     {
         if (options.RuntimeCommand is { } command)
         {
-            return ("/bin/sh", ["-c", "exec " + command]);
+            // A plain command line; the shell runs its last command in place (and the process group covers the rest).
+            return ("/bin/sh", ["-c", command]);
         }
 
         var runtime = options.Runtime;
@@ -61,14 +62,14 @@ public static class RuntimeLaunch
         env["AWS_LAMBDA_RUNTIME_API"] = runtimeApiAddress;
         env["_HANDLER"] = options.Handler;
         env["LAMBDA_TASK_ROOT"] = options.TaskRoot;
-        env["LAMBDA_RUNTIME_DIR"] = options.BootstrapDirectory;
+        env.TryAdd("LAMBDA_RUNTIME_DIR", options.BootstrapDirectory);
         env["AWS_LAMBDA_FUNCTION_NAME"] = name;
         env["AWS_LAMBDA_FUNCTION_VERSION"] = options.FunctionVersion;
         env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = options.MemorySizeMb.ToString(System.Globalization.CultureInfo.InvariantCulture);
         env["AWS_LAMBDA_LOG_GROUP_NAME"] = $"/aws/lambda/{name}";
         env["AWS_LAMBDA_LOG_STREAM_NAME"] = $"{DateTime.UtcNow:yyyy/MM/dd}/[{options.FunctionVersion}]{System.Environment.MachineName}";
         env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "on-demand";
-        env["AWS_EXECUTION_ENV"] = $"AWS_Lambda_{options.Runtime}";
+        env.TryAdd("AWS_EXECUTION_ENV", $"AWS_Lambda_{options.Runtime}");
         env["AWS_REGION"] = options.Region;
         env["AWS_DEFAULT_REGION"] = options.Region;
         env.TryAdd("TZ", ":UTC");

@@ -107,6 +107,26 @@ public sealed class LifecycleTests
     }
 
     [Fact]
+    public async Task Runtime_command_replaces_the_built_in_runtime_choice()
+    {
+        // As the operator does with an AWS base image's /lambda-entrypoint.sh: the runtime id stays, the command wins.
+        var marker = Path.Combine(Path.GetTempPath(), "fnop-command-" + Guid.NewGuid().ToString("N"));
+        var ric = Path.Combine(Repo.NodeModules, "aws-lambda-ric", "index.mjs");
+        await using var fn = await FunctionUnderTest.StartAsync(Client.AwsLambdaRic, extra: new Dictionary<string, string>
+        {
+            ["FNOP_RUNTIME"] = "nodejs22.x",
+            ["FNOP_RUNTIME_COMMAND"] = $"touch {marker} && node {ric}",
+        });
+
+        var result = await fn.InvokeAsync("ok", value: 9);
+
+        Assert.True(result.Outcome == InvocationOutcome.Success, result.Describe());
+        Assert.Equal(9, result.Json().GetProperty("value").GetInt32());
+        Assert.True(File.Exists(marker), "the runtime was started by FNOP_RUNTIME_COMMAND");
+        File.Delete(marker);
+    }
+
+    [Fact]
     public async Task Provided_runtime_without_bootstrap_fails_with_invalid_entrypoint()
     {
         var empty = Directory.CreateTempSubdirectory("fnop-shim-empty-").FullName;
