@@ -97,7 +97,13 @@ public sealed class JsSdkLocalModeTests(SdkFunctionsFixture fixture) : IClassFix
         Assert.Equal("Unhandled", (string?)record["responseContext"]?["functionError"]);
         Assert.Contains("asked to fail: always", (string?)record["responsePayload"]?["errorMessage"], StringComparison.Ordinal);
         var requestId = (string)context["requestId"]!;
-        Assert.Equal(3, fixture.Local.Lines(l => l == $"[sdk-flaky] START RequestId: {requestId} Version: $LATEST").Count);
+        bool IsStart(string l) => l == $"[sdk-flaky] START RequestId: {requestId} Version: $LATEST";
+        for (var i = 0; i < 100 && fixture.Local.Lines(IsStart).Count < 3; i++)
+        {
+            await Task.Delay(100); // the shims' output travels through pipes; let the last START line arrive
+        }
+
+        Assert.Equal(3, fixture.Local.Lines(IsStart).Count);
     }
 
     [Fact]
