@@ -61,6 +61,7 @@ public static class GatewayApp
             ApplyLimit(key);
         }
 
+        app.Use(GuardAsync);
         InvokeEndpoints.Map(app);
         PullEndpoints.Map(app);
         FunctionEndpoints.Map(app);
@@ -68,6 +69,21 @@ public static class GatewayApp
         app.MapGet("/readyz", (GatewayReadiness readiness) => readiness.IsReady ? Results.Text("ready") : Results.Text("not ready", statusCode: 503));
         app.MapGet("/metrics", (HttpContext context, GatewayMetrics metrics) => metrics.WriteAsync(context));
         return app;
+    }
+
+    /// <summary>Turns an unexpected failure into Lambda's 500 ServiceException instead of a bare 500 (the process keeps serving).</summary>
+    private static async Task GuardAsync(HttpContext context, RequestDelegate next)
+    {
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested && ex is not BadHttpRequestException)
+        {
+            GatewayLog.RequestFailed(context.RequestServices.GetRequiredService<ILogger<GatewayReadiness>>(), ex, context.Request.Path);
+            context.Response.Clear();
+            await LambdaErrors.Service("The gateway failed to process the request.").ExecuteAsync(context).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Configure + Build + Map in one call.</summary>
@@ -92,4 +108,10 @@ public sealed class GatewayReadiness
     public bool IsReady => _ready;
 
     public void Set(bool ready) => _ready = ready;
+}
+
+internal static partial class GatewayLog
+{
+    [LoggerMessage(Level = LogLevel.Error, Message = "Request failed path={Path}")]
+    public static partial void RequestFailed(ILogger logger, Exception exception, string path);
 }

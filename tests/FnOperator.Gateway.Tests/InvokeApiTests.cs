@@ -151,6 +151,7 @@ public sealed class InvokeApiTests
 
     [Theory]
     [InlineData("{not json")]
+    [InlineData("[1,2")]
     [InlineData("{}{}")]
     [InlineData("\"unterminated")]
     public async Task Malformed_json_payload_returns_400_invalid_request_content(string payload)
@@ -165,13 +166,16 @@ public sealed class InvokeApiTests
         Assert.Equal(0, gateway.App.Services.GetRequiredService<IInvocationQueue>().GetStats(key).Depth);
     }
 
-    [Fact]
-    public async Task Unknown_invocation_type_returns_400()
+    [Theory]
+    [InlineData("Sometimes")]
+    [InlineData("1")]
+    [InlineData("event")]
+    public async Task Unknown_invocation_type_returns_400(string type)
     {
         await using var gateway = await TestGateway.StartAsync();
         gateway.Add("f");
 
-        using var response = await gateway.Client.SendAsync(TestGateway.Invoke("f", "{}", "Sometimes"));
+        using var response = await gateway.Client.SendAsync(TestGateway.Invoke("f", "{}", type));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("InvalidParameterValueException", response.Headers.GetValues("x-amzn-ErrorType").Single());

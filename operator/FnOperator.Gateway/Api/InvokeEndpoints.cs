@@ -208,7 +208,7 @@ public sealed partial class InvokeEndpoints(
     private static bool TryParseType(string? header, out InvocationType type)
     {
         type = InvocationType.RequestResponse;
-        return string.IsNullOrEmpty(header) || (Enum.TryParse(header, ignoreCase: false, out type) && Enum.IsDefined(type));
+        return string.IsNullOrEmpty(header) || (Enum.GetNames<InvocationType>().Contains(header, StringComparer.Ordinal) && Enum.TryParse(header, out type));
     }
 
     private static bool TryDecodeClientContext(string? header, out string? clientContext)
