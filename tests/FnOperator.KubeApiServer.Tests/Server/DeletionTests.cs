@@ -43,6 +43,16 @@ public sealed class DeletionTests : ServerTest
     }
 
     [Fact]
+    public async Task A_dependent_created_for_an_owner_that_is_gone_is_collected()
+    {
+        var ghost = new JsonObject { ["metadata"] = new JsonObject { ["name"] = "ghost", ["uid"] = Guid.NewGuid().ToString() } };
+
+        await Client.CoreV1.CreateNamespacedConfigMapAsync(Owned(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "stray" } }, ghost), "default");
+
+        await EventuallyAsync(async () => (await Client.CoreV1.ListNamespacedConfigMapAsync("default")).Items.Count == 0, "the stray dependent collected");
+    }
+
+    [Fact]
     public async Task Orphan_deletion_leaves_dependents_without_the_owner_reference()
     {
         var owner = await CreateWidgetAsync("owner");

@@ -37,6 +37,19 @@ public sealed class FaultTests : ServerTest
     }
 
     [Fact]
+    public async Task Periodic_watch_drops_keep_cutting_new_watches()
+    {
+        var start = await CreateWidgetAsync("a");
+        Server.Faults.DropWatchesEvery(TimeSpan.FromMilliseconds(300));
+
+        await Assert.ThrowsAnyAsync<Exception>(() => WatchAsync($"/apis/test.fnoperator.io/v1/namespaces/default/widgets?watch=true&resourceVersion={Rv(start)}", _ => false));
+        await Assert.ThrowsAnyAsync<Exception>(() => WatchAsync($"/apis/test.fnoperator.io/v1/namespaces/default/widgets?watch=true&resourceVersion={Rv(start)}", _ => false));
+        Server.Faults.DropWatchesEvery(null);
+
+        Assert.True(Server.Faults.WatchDrops >= 2);
+    }
+
+    [Fact]
     public async Task Restart_keeps_objects_and_port_and_compaction_makes_old_watches_gone()
     {
         var before = await CreateWidgetAsync("a");

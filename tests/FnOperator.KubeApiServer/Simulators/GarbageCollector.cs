@@ -11,13 +11,18 @@ namespace FnOperator.KubeApiServer;
 /// </summary>
 public sealed class GarbageCollector(ObjectStore store, ObjectWriter writer, ResourceRegistry registry)
 {
-    private readonly Channel<bool> signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Channel<StoredEvent?> work = Channel.CreateUnbounded<StoredEvent?>();
 
     public void OnChanged(StoredEvent e)
     {
-        if (e.Type == "DELETED" || MetadataRules.IsDeleting(e.Object) || e.Object["metadata"]?["ownerReferences"] is not null)
+        // Only these can leave work: a vanished owner, an object being deleted, or a new object whose owner is gone.
+        if (e.Type == "DELETED" || MetadataRules.IsDeleting(e.Object))
         {
-            signal.Writer.TryWrite(true);
+            work.Writer.TryWrite(null);
+        }
+        else if (e.Type == "ADDED" && e.Object["metadata"]?["ownerReferences"] is JsonArray { Count: > 0 })
+        {
+            work.Writer.TryWrite(e);
         }
     }
 
@@ -25,9 +30,19 @@ public sealed class GarbageCollector(ObjectStore store, ObjectWriter writer, Res
     {
         try
         {
-            await foreach (var _ in signal.Reader.ReadAllAsync(cancellationToken))
+            while (await work.Reader.WaitToReadAsync(cancellationToken))
             {
-                Sweep();
+                var sweep = false;
+                while (work.Reader.TryRead(out var e))
+                {
+                    // a new dependent is checked on its own (cheap); only an orphan found makes a full sweep
+                    sweep |= e is null || ((JsonArray)e.Object["metadata"]!["ownerReferences"]!).All(o => !store.Exists((string?)o?["uid"] ?? ""));
+                }
+
+                if (sweep)
+                {
+                    Sweep();
+                }
             }
         }
         catch (OperationCanceledException)
