@@ -30,6 +30,13 @@ public sealed partial class ShimWorker(
                 {
                     break;
                 }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // A source failure must not end the shim: log it and ask again after a pause.
+                    LogSourceFailed(logger, e);
+                    await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(false);
+                    continue;
+                }
 
                 if (invocation is null)
                 {
@@ -87,7 +94,7 @@ public sealed partial class ShimWorker(
         {
             await source.CompleteAsync(invocation, result, timeout.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is OperationCanceledException or HttpRequestException)
         {
             LogResultLost(logger, invocation.RequestId);
         }
@@ -101,11 +108,14 @@ public sealed partial class ShimWorker(
         {
             await source.ReleaseAsync(invocation, timeout.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is OperationCanceledException or HttpRequestException)
         {
             LogResultLost(logger, invocation.RequestId);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Invocation source failed; retrying")]
+    private static partial void LogSourceFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Received invocation, requestId={RequestId} attempt={Attempt}")]
     private static partial void LogReceived(ILogger logger, string requestId, int attempt);

@@ -226,6 +226,33 @@ public sealed class LifecycleTests
     }
 
     [Fact]
+    public async Task Unreachable_source_is_retried_and_the_shim_stays_up()
+    {
+        var taskRoot = Directory.CreateTempSubdirectory("fnop-shim-nosource-").FullName;
+        File.Copy(Path.Combine(FunctionUnderTest.FunctionsDirectory, "node.mjs"), Path.Combine(taskRoot, "app.mjs"));
+        await using var shim = await ShimProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["AWS_LAMBDA_FUNCTION_NAME"] = "fn",
+            ["FNOP_RUNTIME"] = "nodejs22.x",
+            ["_HANDLER"] = "app.handler",
+            ["LAMBDA_TASK_ROOT"] = taskRoot,
+            ["FNOP_SOURCE_URL"] = "http://127.0.0.1:1",
+        });
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+
+        while (!shim.Errors.Contains("Invocation source request failed", StringComparison.Ordinal))
+        {
+            Assert.False(shim.Exited.IsCompleted, "the shim exited:\n" + shim.Errors);
+            await Task.Delay(100);
+        }
+
+        using var health = await http.GetAsync($"http://{shim.Http}/healthz");
+        Assert.Equal(System.Net.HttpStatusCode.OK, health.StatusCode);
+        Assert.False(shim.Exited.IsCompleted);
+        Directory.Delete(taskRoot, recursive: true);
+    }
+
+    [Fact]
     public async Task Shim_exits_cleanly_when_the_source_says_the_function_is_gone()
     {
         await using var fn = await FunctionUnderTest.StartAsync(Client.NodeBootstrap);
