@@ -31,8 +31,17 @@ public sealed record OperatorOptions
     /// <summary>The fnoperator/runtime-shim image (tag = chart appVersion).</summary>
     public string ShimImage { get; init; } = "fnoperator/runtime-shim:0.1.0";
 
-    /// <summary>Command of the shim-install init container: copies the shim into the shared emptyDir (argument 1).</summary>
-    public IReadOnlyList<string> ShimInstallCommand { get; init; } = ["/fnop/runtime-shim", "install", "/fnop-bin"];
+    /// <summary>
+    /// Command of the shim-install init container: copies the shim into the shared emptyDir. Empty means
+    /// <see cref="DefaultShimInstallCommand"/> (a non-empty default here would have configured items appended to it,
+    /// as the configuration binder does with lists).
+    /// </summary>
+    public IReadOnlyList<string> ShimInstallCommand { get; init; } = [];
+
+    public static IReadOnlyList<string> DefaultShimInstallCommand { get; } = ["/fnop/runtime-shim", "install", "/fnop-bin"];
+
+    /// <summary>The shim-install command in effect: the configured one, else the default.</summary>
+    public IReadOnlyList<string> EffectiveShimInstallCommand => ShimInstallCommand.Count > 0 ? ShimInstallCommand : DefaultShimInstallCommand;
 
     /// <summary>Path of the shim executable inside the shared emptyDir, the runtime container's command.</summary>
     public string ShimBinaryName { get; init; } = "runtime-shim";

@@ -24,9 +24,9 @@ public sealed class OperatorOptionsValidator : IValidateOptions<OperatorOptions>
         Require(failures, options.ShimImage, "ShimImage");
         Require(failures, options.FetchImage, "FetchImage");
         Require(failures, options.ShimBinaryName, "ShimBinaryName");
-        if (options.ShimInstallCommand.Count == 0)
+        if (options.ShimInstallCommand.Any(string.IsNullOrWhiteSpace))
         {
-            failures.Add("Operator:ShimInstallCommand must not be empty.");
+            failures.Add("Operator:ShimInstallCommand must not contain empty arguments.");
         }
 
         if (options.Workers is < 1 or > 256)

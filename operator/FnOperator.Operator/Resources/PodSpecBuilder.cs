@@ -99,7 +99,7 @@ public static class PodSpecBuilder
     {
         Name = Names.ShimInstallContainer,
         Image = options.ShimImage,
-        Command = [.. options.ShimInstallCommand],
+        Command = [.. options.EffectiveShimInstallCommand],
         VolumeMounts = [new V1VolumeMount { Name = Names.ShimVolume, MountPath = Names.ShimMountPath }],
         Resources = InitResources(),
         SecurityContext = Restricted(),
