@@ -56,6 +56,7 @@ public sealed class GatewayInProcessBenchmark : IBenchmark
                 $"latency p50: {Percentile(latencies, 0.50):F2} ms (target: <= 10 ms)",
                 $"latency p99: {Percentile(latencies, 0.99):F2} ms (target: <= 50 ms)",
                 $"latency max: {latencies[^1]:F2} ms",
+                $"machine: {Environment.ProcessorCount} cores, load average {LoadAverage()} (targets assume an otherwise idle machine)",
             ];
         }
         finally
@@ -119,6 +120,9 @@ public sealed class GatewayInProcessBenchmark : IBenchmark
             }
         }
     }
+
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown";
 
     private static double Percentile(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 }
