@@ -15,7 +15,8 @@ namespace FnOperator.Benchmarks.Gateway;
 /// </summary>
 public sealed class EndToEndBenchmark : IBenchmark
 {
-    private const int Warm = 4;
+    /// <summary>Warm runtimes for the load phase: $FNOP_BENCH_WARM, default 4 (this project's machines have 2 cores).</summary>
+    private static readonly int Warm = int.TryParse(Environment.GetEnvironmentVariable("FNOP_BENCH_WARM"), out var warm) && warm is > 0 and <= 256 ? warm : 4;
     private const int Sequential = 1500;
     private const int Warmup = 300;
     private static readonly TimeSpan LoadDuration = TimeSpan.FromSeconds(15);
