@@ -13,13 +13,18 @@ namespace FnOperator.Gateway.Tests;
 public sealed class AwsSdkJavaScriptTests
 {
     [Fact]
-    public async Task Aws_sdk_for_javascript_invokes_through_the_gateway_and_parses_its_errors()
+    public async Task Aws_sdk_for_javascript_invokes_through_the_gateway_parses_its_errors_and_async_failures_reach_the_destination()
     {
         await using var gateway = await TestGateway.StartAsync();
         var echo = gateway.Add("echo");
         var team = gateway.Add("gamma", ns: "team");
         var broken = gateway.Add("broken");
         gateway.Add("throttled", new FunctionSpec { Concurrency = new ConcurrencySpec { Reserved = 0 } });
+        var flaky = gateway.Add("flaky", new FunctionSpec
+        {
+            Async = new AsyncSpec { MaximumRetryAttempts = 1, Destinations = new DestinationConfig { OnFailure = new Destination { Queue = "sdk-failures" } } },
+        });
+        await using var flakyWorker = new TestWorker(gateway.BaseAddress, flaky, inv => TestWorker.Fail(inv, "always"));
         var eventRan = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var echoWorker = new TestWorker(gateway.BaseAddress, echo, inv =>
         {
@@ -41,6 +46,7 @@ public sealed class AwsSdkJavaScriptTests
               {"name": "namespaced", "FunctionName": "team/gamma"},
               {"name": "arn", "FunctionName": "arn:aws:lambda:us-east-1:000000000000:function:team.gamma"},
               {"name": "function-error", "FunctionName": "broken"},
+              {"name": "async-failure", "FunctionName": "flaky", "InvocationType": "Event", "Payload": "{\"k\":1}"},
               {"name": "missing", "FunctionName": "missing"},
               {"name": "throttled", "FunctionName": "throttled"},
               {"name": "too-large", "FunctionName": "echo", "PayloadBytes": 6300000}
@@ -63,6 +69,12 @@ public sealed class AwsSdkJavaScriptTests
         Assert.Equal("ReservedFunctionConcurrentInvocationLimitExceeded", (string?)results["throttled"]["reason"]);
         Assert.Equal("RequestTooLargeException", (string?)results["too-large"]["error"]);
         Assert.Equal(413, (int)results["too-large"]["httpStatus"]!);
+        Assert.Equal(202, (int)results["async-failure"]["statusCode"]!);
+        var record = await gateway.WaitForMessageAsync("sdk-failures");
+        Assert.Equal("RetriesExhausted", (string?)record["requestContext"]!["condition"]);
+        Assert.Equal(2, (int)record["requestContext"]!["approximateInvokeCount"]!);
+        Assert.Equal([1, 2], flakyWorker.Received.Select(i => i.Attempt));
+        Assert.Empty(await gateway.ReceiveAsync("default.flaky.dlq"));
     }
 
     private static async Task<Dictionary<string, JsonNode>> RunSdkAsync(Uri endpoint, string calls)
