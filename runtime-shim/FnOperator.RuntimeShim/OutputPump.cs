@@ -19,7 +19,7 @@ public sealed partial class OutputPump
     {
         _stream = stream;
         _sink = sink;
-        _fd = stream is PipeStream pipe && OperatingSystem.IsLinux() ? (int)pipe.SafePipeHandle.DangerousGetHandle() : -1;
+        _fd = FileDescriptor(stream);
         Completion = Task.Run(PumpAsync);
     }
 
@@ -39,9 +39,16 @@ public sealed partial class OutputPump
                 return !_processing;
             }
 
-            return _fd < 0 || ioctl(_fd, Fionread, out var available) != 0 || available == 0;
+            return Available(_fd) <= 0;
         }
     }
+
+    /// <summary>The pipe's file descriptor on Linux, else -1.</summary>
+    internal static int FileDescriptor(Stream stream) =>
+        stream is PipeStream pipe && OperatingSystem.IsLinux() ? (int)pipe.SafePipeHandle.DangerousGetHandle() : -1;
+
+    /// <summary>Unread bytes in a pipe (FIONREAD); -1 when it cannot be asked.</summary>
+    internal static int Available(int fd) => fd >= 0 && ioctl(fd, Fionread, out var available) == 0 ? available : -1;
 
     /// <summary>Emits a line that has no newline yet (called at the end of an invocation so its output is complete).</summary>
     public void FlushPartialLine()

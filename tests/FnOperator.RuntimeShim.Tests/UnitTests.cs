@@ -217,6 +217,38 @@ public sealed class LogAndInstallTests
     }
 
     [Fact]
+    public void Unread_bytes_in_a_pipe_are_visible_so_output_can_be_drained_before_end()
+    {
+        using var writer = new System.IO.Pipes.AnonymousPipeServerStream(System.IO.Pipes.PipeDirection.Out);
+        using var reader = new System.IO.Pipes.AnonymousPipeClientStream(System.IO.Pipes.PipeDirection.In, writer.ClientSafePipeHandle);
+        var fd = OutputPump.FileDescriptor(reader);
+
+        Assert.Equal(0, OutputPump.Available(fd));
+        writer.Write("abc"u8);
+        writer.Flush();
+        Assert.Equal(3, OutputPump.Available(fd));
+    }
+
+    [Fact]
+    public async Task Unread_output_of_a_child_process_is_visible_on_its_redirected_stdout()
+    {
+        var info = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add("printf abc; sleep 30");
+        using var process = Process.Start(info)!;
+        var fd = OutputPump.FileDescriptor(process.StandardOutput.BaseStream);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (OutputPump.Available(fd) < 3 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.True(fd >= 0, "the runtime's stdout is a pipe with a file descriptor");
+        Assert.Equal(3, OutputPump.Available(fd));
+        process.Kill();
+    }
+
+    [Fact]
     public void Memory_of_a_process_tree_is_measured_from_proc()
     {
         Assert.True(MemorySampler.TreeRss(Environment.ProcessId) > 1024 * 1024);
