@@ -52,6 +52,10 @@ public sealed partial class LeaderElectionService(
             if (controllers is not null)
             {
                 await controllers.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
+                if (stoppingToken.IsCancellationRequested)
+                {
+                    await ReleaseAsync(leaseLock).ConfigureAwait(false); // controllers have stopped: hand over at once
+                }
             }
 
             if (!stoppingToken.IsCancellationRequested)
@@ -60,6 +64,42 @@ public sealed partial class LeaderElectionService(
             }
         }
     }
+
+    // On shutdown, as client-go's ReleaseOnCancel: an empty holder lets another replica take the Lease without waiting
+    // for it to expire. Best effort: if it fails, the Lease simply expires.
+    private async Task ReleaseAsync(LeaseLock leaseLock)
+    {
+        using var timeout = new CancellationTokenSource(options.RenewDeadline);
+        try
+        {
+            var record = await leaseLock.GetAsync(timeout.Token).ConfigureAwait(false);
+            if (record.HolderIdentity != options.PodName)
+            {
+                return;
+            }
+
+            var now = time.GetUtcNow().UtcDateTime;
+            await leaseLock.UpdateAsync(new LeaderElectionRecord
+            {
+                HolderIdentity = "",
+                LeaseDurationSeconds = 1,
+                AcquireTime = now,
+                RenewTime = now,
+                LeaderTransitions = record.LeaderTransitions,
+            }, timeout.Token).ConfigureAwait(false);
+            LogReleased(options.LeaseName, options.PodName);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogReleaseFailed(e, options.LeaseName);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Released Lease name={Lease} identity={Identity}")]
+    private partial void LogReleased(string lease, string identity);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Failed to release Lease name={Lease}; it expires instead")]
+    private partial void LogReleaseFailed(Exception exception, string lease);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Observed new leader leader={Leader} identity={Identity}")]
     private partial void LogNewLeader(string leader, string identity);

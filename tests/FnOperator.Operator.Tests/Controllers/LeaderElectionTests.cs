@@ -1,4 +1,5 @@
 using FnOperator.Api;
+using k8s;
 
 namespace FnOperator.Operator.Tests.Controllers;
 
@@ -30,6 +31,7 @@ public sealed class LeaderElectionTests : IAsyncLifetime
 
         await leader.StopAsync();
         await Eventually.True(() => follower.Manager.IsLeading, "follower took the Lease");
+        Assert.Equal(follower.Name, (await harness.Client.CoordinationV1.ReadNamespacedLeaseAsync("fn-operator-leader", "fn-system")).Spec.HolderIdentity);
         await harness.CreateAsync(TestFunctions.Node("second"));
         await harness.UpdateAsync("first", s => s.MemoryMiB = 512);
 
@@ -37,5 +39,19 @@ public sealed class LeaderElectionTests : IAsyncLifetime
         await harness.WaitReadyAsync("first", generation: 2);
         Assert.True(follower.Reconciles > 0);
         Assert.Contains(harness.Requests.Writes("/deployments"), r => r.Replica == follower.Name);
+    }
+
+    [Fact]
+    public async Task A_leader_that_shuts_down_releases_the_lease()
+    {
+        await Eventually.True(() => harness.Replicas.Count(r => r.Manager.IsLeading) == 1, "one leader elected");
+        var leader = harness.Replicas.Single(r => r.Manager.IsLeading);
+        await harness.Replicas.Single(r => r != leader).StopAsync(); // nobody left to take the Lease over
+
+        await leader.StopAsync();
+
+        var lease = await harness.Client.CoordinationV1.ReadNamespacedLeaseAsync("fn-operator-leader", "fn-system");
+        Assert.True(string.IsNullOrEmpty(lease.Spec.HolderIdentity), $"holder after shutdown: '{lease.Spec.HolderIdentity}'");
+        Assert.Equal(1, lease.Spec.LeaseDurationSeconds);
     }
 }
