@@ -106,6 +106,21 @@ public sealed class GenerationAndSubresourceTests : ServerTest
     }
 
     [Fact]
+    public async Task Deployment_replicas_default_to_one_and_status_on_create_is_ignored()
+    {
+        var deployment = Deployment("d", 1);
+        deployment.Spec.Replicas = null;
+        deployment.Status = new V1DeploymentStatus { ReadyReplicas = 7 };
+        Server.SimulateDeployments = false;
+
+        var created = await Client.AppsV1.CreateNamespacedDeploymentAsync(deployment, "default");
+
+        Assert.Equal(1, created.Spec.Replicas);
+        Assert.Null(created.Status);
+        Assert.Equal(1, (await Client.AppsV1.ReadNamespacedDeploymentScaleAsync("d", "default")).Spec.Replicas);
+    }
+
+    [Fact]
     public async Task Custom_resource_scale_subresource_uses_the_crd_paths()
     {
         await CreateWidgetAsync("w", """{"replicas": 2}""");

@@ -62,6 +62,7 @@ public sealed class GarbageCollector(ObjectStore store, ObjectWriter writer, Res
     {
         var all = store.All();
         var uids = all.ToDictionary(o => (string)o.Object["metadata"]!["uid"]!, o => o.Object);
+        var terminating = all.Where(o => (string?)o.Object["kind"] == "Namespace" && MetadataRules.IsDeleting(o.Object)).Select(o => o.Name).ToHashSet();
         var changed = false;
         foreach (var (resource, ns, name, obj) in all)
         {
@@ -75,7 +76,7 @@ public sealed class GarbageCollector(ObjectStore store, ObjectWriter writer, Res
             var ownersGone = owners.Count > 0 && owners.All(uid => !uids.ContainsKey(uid));
             var ownerInForeground = owners.Any(uid => uids.TryGetValue(uid, out var owner) && MetadataRules.IsDeleting(owner) && MetadataRules.Finalizers(owner).Contains(ObjectWriter.ForegroundFinalizer));
             var ns_ = type.Namespaced ? ns : null;
-            if ((ownersGone || ownerInForeground || NamespaceTerminating(uids.Values, ns_)) && !MetadataRules.IsDeleting(obj))
+            if ((ownersGone || ownerInForeground || (ns_ is not null && terminating.Contains(ns_))) && !MetadataRules.IsDeleting(obj))
             {
                 changed |= Try(() => writer.Delete(type, ns_, name, new DeleteOptions(ownerInForeground ? "Foreground" : "Background")));
             }
@@ -94,9 +95,6 @@ public sealed class GarbageCollector(ObjectStore store, ObjectWriter writer, Res
 
         return changed;
     }
-
-    private static bool NamespaceTerminating(IEnumerable<JsonObject> objects, string? ns) =>
-        ns is not null && objects.Any(o => (string?)o["kind"] == "Namespace" && (string?)o["metadata"]?["name"] == ns && MetadataRules.IsDeleting(o));
 
     private static bool OwnedBy(JsonObject obj, string uid) =>
         obj["metadata"]?["ownerReferences"] is JsonArray owners && owners.Any(o => (string?)o?["uid"] == uid);

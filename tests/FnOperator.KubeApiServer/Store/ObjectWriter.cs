@@ -65,6 +65,11 @@ public sealed partial class ObjectWriter(ObjectStore store, ResourceRegistry reg
             }
             else if (type.HasStatus)
             {
+                if (type.Scale is not null && type.Crd is null && obj["spec"] is JsonObject spec && !spec.ContainsKey("replicas"))
+                {
+                    spec["replicas"] = 1; // the built-in workloads' defaulting
+                }
+
                 obj.Remove("status"); // resources with a status subresource ignore status on create
             }
 
