@@ -66,4 +66,46 @@ public sealed class FunctionNameTests
         Assert.Equal([new FunctionKey("team-a", "hello")], changed);
         Assert.Equal(2, registry.All.Count);
     }
+
+    [Fact]
+    public void Weighted_alias_sends_its_share_of_invocations_to_the_additional_version()
+    {
+        var registry = new FunctionRegistry(random: new Random(7));
+        var key = new FunctionKey("default", "canary");
+        registry.Upsert(key, new FunctionSpec());
+        registry.PublishVersion(key, "1", new FunctionSpec { Handler = "one" });
+        registry.PublishVersion(key, "2", new FunctionSpec { Handler = "two" });
+        registry.SetAlias(key, "live", new AliasRoute("1", "2", 0.25));
+
+        var versions = Enumerable.Range(0, 2000).Select(_ =>
+        {
+            Assert.True(registry.TryResolve("canary:live", null, out var resolved));
+            Assert.Equal(resolved.Version == "1" ? "one" : "two", resolved.Spec.Handler);
+            return resolved.Version;
+        }).ToList();
+
+        var share = versions.Count(v => v == "2") / 2000.0;
+        Assert.InRange(share, 0.2, 0.3);
+        Assert.Equal(2000, versions.Count(v => v is "1" or "2"));
+    }
+
+    [Theory]
+    [InlineData(1.5)]
+    [InlineData(-0.1)]
+    public void Alias_weight_outside_zero_to_one_is_rejected(double weight)
+    {
+        var registry = Registry();
+
+        Assert.Throws<ArgumentException>(() => registry.SetAlias(new FunctionKey("default", "hello"), "bad", new AliasRoute("3", "4", weight)));
+    }
+
+    [Fact]
+    public void Removed_alias_no_longer_resolves()
+    {
+        var registry = Registry();
+
+        Assert.True(registry.RemoveAlias(new FunctionKey("default", "hello"), "live"));
+
+        Assert.False(registry.TryResolve("hello", "live", out _));
+    }
 }

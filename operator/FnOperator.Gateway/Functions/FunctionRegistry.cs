@@ -8,8 +8,13 @@ namespace FnOperator.Gateway.Functions;
 /// its aliases. Fed by local mode (manifests) or by the cluster watch in serve mode. Name forms accepted by
 /// <see cref="TryResolve"/> are described in docs/gateway.md.
 /// </summary>
-public sealed class FunctionRegistry(string region = FunctionRegistry.DefaultRegion, string accountId = FunctionRegistry.DefaultAccountId)
+public sealed class FunctionRegistry(
+    string region = FunctionRegistry.DefaultRegion,
+    string accountId = FunctionRegistry.DefaultAccountId,
+    Random? random = null)
 {
+    private readonly Random _random = random ?? Random.Shared;
+
     public const string DefaultRegion = "us-east-1";
     public const string DefaultAccountId = "000000000000";
     public const string Latest = "$LATEST";
@@ -32,7 +37,7 @@ public sealed class FunctionRegistry(string region = FunctionRegistry.DefaultReg
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(spec);
-        _entries.AddOrUpdate(key, _ => new Entry(spec, new Dictionary<string, FunctionSpec>(), new Dictionary<string, string>()),
+        _entries.AddOrUpdate(key, _ => new Entry(spec, new Dictionary<string, FunctionSpec>(), new Dictionary<string, AliasRoute>()),
             (_, old) => old with { Latest = spec });
         Changed?.Invoke(key);
     }
@@ -49,14 +54,38 @@ public sealed class FunctionRegistry(string region = FunctionRegistry.DefaultReg
     }
 
     /// <summary>Points an alias (a name that is not a number and not $LATEST) at a version of a registered function.</summary>
-    public void SetAlias(FunctionKey key, string alias, string version)
+    public void SetAlias(FunctionKey key, string alias, string version) => SetAlias(key, alias, new AliasRoute(version));
+
+    /// <summary>
+    /// Points an alias at a version, optionally shifting a share of invocations (<see cref="AliasRoute.AdditionalWeight"/>,
+    /// 0.0-1.0) to one additional version, as Lambda's AliasRoutingConfiguration.
+    /// </summary>
+    public void SetAlias(FunctionKey key, string alias, AliasRoute route)
     {
+        ArgumentNullException.ThrowIfNull(route);
         if (string.IsNullOrEmpty(alias) || alias == Latest || int.TryParse(alias, out _))
         {
             throw new ArgumentException($"'{alias}' is not a valid alias name.", nameof(alias));
         }
 
-        Update(key, e => e with { Aliases = new Dictionary<string, string>(e.Aliases) { [alias] = version } });
+        if (route.AdditionalWeight is < 0 or > 1 || (route.AdditionalVersion is null && route.AdditionalWeight > 0))
+        {
+            throw new ArgumentException("The additional version weight must be 0.0-1.0 and needs an additional version.", nameof(route));
+        }
+
+        Update(key, e => e with { Aliases = new Dictionary<string, AliasRoute>(e.Aliases) { [alias] = route } });
+    }
+
+    public bool RemoveAlias(FunctionKey key, string alias)
+    {
+        var removed = false;
+        Update(key, e =>
+        {
+            var aliases = new Dictionary<string, AliasRoute>(e.Aliases);
+            removed = aliases.Remove(alias);
+            return e with { Aliases = aliases };
+        });
+        return removed;
     }
 
     public bool Remove(FunctionKey key)
@@ -134,7 +163,7 @@ public sealed class FunctionRegistry(string region = FunctionRegistry.DefaultReg
             return true;
         }
 
-        var version = entry.Aliases.TryGetValue(qualifier, out var target) ? target : qualifier;
+        var version = entry.Aliases.TryGetValue(qualifier, out var route) ? route.Pick(_random.NextDouble()) : qualifier;
         if (version == Latest)
         {
             resolved = new ResolvedFunction(key, Latest, entry.Latest, arn, invokedArn);
@@ -167,5 +196,12 @@ public sealed class FunctionRegistry(string region = FunctionRegistry.DefaultReg
         }
     }
 
-    private sealed record Entry(FunctionSpec Latest, IReadOnlyDictionary<string, FunctionSpec> Versions, IReadOnlyDictionary<string, string> Aliases);
+    private sealed record Entry(FunctionSpec Latest, IReadOnlyDictionary<string, FunctionSpec> Versions, IReadOnlyDictionary<string, AliasRoute> Aliases);
+}
+
+/// <summary>Where an alias sends invocations: <see cref="Version"/>, except a share <see cref="AdditionalWeight"/> sent to <see cref="AdditionalVersion"/>.</summary>
+public sealed record AliasRoute(string Version, string? AdditionalVersion = null, double AdditionalWeight = 0)
+{
+    /// <summary>The version for one invocation, given a uniform sample in [0, 1).</summary>
+    public string Pick(double sample) => AdditionalVersion is not null && sample < AdditionalWeight ? AdditionalVersion : Version;
 }
