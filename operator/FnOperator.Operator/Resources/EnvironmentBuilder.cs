@@ -40,7 +40,8 @@ public static class EnvironmentBuilder
             env.Add(new V1EnvVar
             {
                 Name = variable.Name,
-                Value = variable.SecretKeyRef is null && variable.ConfigMapKeyRef is null ? variable.Value ?? "" : null,
+                // An empty value is left out, as the API server stores it, so it never reads back as drift.
+                Value = variable.SecretKeyRef is null && variable.ConfigMapKeyRef is null && !string.IsNullOrEmpty(variable.Value) ? variable.Value : null,
                 ValueFrom = variable.SecretKeyRef is { } secret
                     ? new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = secret.Name, Key = secret.Key } }
                     : variable.ConfigMapKeyRef is { } configMap

@@ -53,4 +53,17 @@ public sealed class DeploymentApplierMergeTests
 
         Assert.False(JsonSubset.Contains(live, DeploymentApplier.Merge(live, Desired())));
     }
+
+    [Fact]
+    public void Empty_environment_value_as_the_api_server_returns_it_is_in_sync()
+    {
+        var fn = TestFunctions.Node(change: s => s.Environment = [new FnOperator.Api.EnvironmentVariable { Name = "EMPTY", Value = "" }]);
+        var desired = DeploymentBuilder.Build(fn, new ResolvedCode { Source = CodeSource.Url, Url = "https://x/y.zip", Sha256 = TestFunctions.Sha }, [], new OperatorOptions());
+        var live = k8s.KubernetesJson.Deserialize<V1Deployment>(k8s.KubernetesJson.Serialize(desired));
+        live.Metadata.ResourceVersion = "42";
+        var empty = live.Spec.Template.Spec.Containers[0].Env.Single(e => e.Name == "EMPTY");
+        empty.Value = null; // Go's omitempty: an empty string is not stored
+
+        Assert.True(JsonSubset.Contains(live, DeploymentApplier.Merge(live, desired)));
+    }
 }
