@@ -74,7 +74,11 @@ public sealed class CrdAdmissionTests : ServerTest
         var (created, _) = await SendAsync(HttpMethod.Post, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", gadget);
         var (made, _) = await SendAsync(HttpMethod.Post, "/apis/test.fnoperator.io/v1/namespaces/default/gadgets", new JsonObject { ["apiVersion"] = "test.fnoperator.io/v1", ["kind"] = "Gadget", ["metadata"] = new JsonObject { ["name"] = "g" }, ["spec"] = new JsonObject { ["size"] = 1 } });
 
+        var (deleted, _) = await SendAsync(HttpMethod.Delete, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gadgets.test.fnoperator.io");
+        var (gone, _) = await SendAsync(HttpMethod.Get, "/apis/test.fnoperator.io/v1/namespaces/default/gadgets");
+
         Assert.Equal(HttpStatusCode.Created, created);
         Assert.Equal((HttpStatusCode)422, made);
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.NotFound), (deleted, gone));
     }
 }

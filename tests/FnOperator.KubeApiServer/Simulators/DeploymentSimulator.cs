@@ -65,16 +65,18 @@ public sealed class DeploymentSimulator(ObjectStore store, ObjectWriter writer, 
 
     private static bool NeedsRollout(JsonObject d) =>
         !MetadataRules.IsDeleting(d) &&
-        ((long?)d["status"]?["observedGeneration"] != (long?)d["metadata"]?["generation"] || ((long?)d["status"]?["readyReplicas"] ?? 0) != Replicas(d));
+        (Number(d["status"]?["observedGeneration"]) != Number(d["metadata"]?["generation"]) || (Number(d["status"]?["readyReplicas"]) ?? 0) != Replicas(d));
 
-    private static long Replicas(JsonObject d) => (long?)d["spec"]?["replicas"] ?? 1;
+    private static long Replicas(JsonObject d) => Number(d["spec"]?["replicas"]) ?? 1;
+
+    private static long? Number(JsonNode? node) => node is JsonValue v && v.TryGetValue<long>(out var n) ? n : null;
 
     private JsonObject RolledOut(JsonObject d)
     {
         var replicas = Replicas(d);
         var now = MetadataRules.Timestamp(time.GetUtcNow());
         var name = (string?)d["metadata"]?["name"];
-        var status = new JsonObject { ["observedGeneration"] = (long?)d["metadata"]?["generation"] ?? 1 };
+        var status = new JsonObject { ["observedGeneration"] = Number(d["metadata"]?["generation"]) ?? 1 };
         if (replicas > 0)
         {
             // as the real controller does, zero counts are omitted

@@ -150,6 +150,16 @@ public sealed class ObjectStore
             log.RemoveFirst();
         }
 
-        Changed?.Invoke(stored);
+        foreach (var handler in Changed?.GetInvocationList().Cast<Action<StoredEvent>>() ?? [])
+        {
+            try
+            {
+                handler(stored);
+            }
+            catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException)
+            {
+                // one subscriber's trouble with an odd object must not keep the event from the others
+            }
+        }
     }
 }

@@ -54,6 +54,11 @@ public sealed partial class ObjectWriter
 
             if (finalizers.Count == 0 && type.Plural != "namespaces")
             {
+                if (type.Plural == "customresourcedefinitions")
+                {
+                    registry.RemoveCrd(name); // its resources stop being served (their objects stay in the store, unreachable)
+                }
+
                 return (store.Remove(type.StorageKey, Key(type, ns), name)!, true);
             }
 
