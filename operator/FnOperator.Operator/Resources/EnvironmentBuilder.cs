@@ -19,12 +19,19 @@ public static class EnvironmentBuilder
             Literal("AWS_LAMBDA_FUNCTION_VERSION", Names.LatestVersion),
             Literal("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", spec.MemoryMiB.ToString(CultureInfo.InvariantCulture)),
             Literal("FNOP_TIMEOUT_SECONDS", spec.TimeoutSeconds.ToString(CultureInfo.InvariantCulture)),
-            Literal("FNOP_RUNTIME_COMMAND", entrypoint),
             Literal("FNOP_RUNTIME_API_ADDRESS", "127.0.0.1:9001"),
             Literal("FNOP_HTTP_ADDRESS", $"0.0.0.0:{Names.ShimHttpPort}"),
             Literal("LAMBDA_TASK_ROOT", Names.TaskRoot),
             Literal("AWS_REGION", options.Region),
         };
+        // provided.* with zip or ConfigMap code: Lambda runs the code's own bootstrap ($LAMBDA_TASK_ROOT/bootstrap, else
+        // /opt/bootstrap), which the shim's built-in launcher does; the base image's entrypoint would look in /var/runtime.
+        var ownBootstrap = spec.Code?.Image is null && spec.Runtime?.StartsWith("provided", StringComparison.Ordinal) == true;
+        if (!ownBootstrap)
+        {
+            env.Add(Literal("FNOP_RUNTIME_COMMAND", entrypoint));
+        }
+
         if (!string.IsNullOrEmpty(spec.Runtime))
         {
             env.Add(Literal("FNOP_RUNTIME", spec.Runtime));

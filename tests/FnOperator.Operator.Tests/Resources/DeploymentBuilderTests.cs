@@ -23,18 +23,34 @@ public sealed class DeploymentBuilderTests
     private static string? Env(V1Deployment d, string name) => Runtime(d).Env.SingleOrDefault(e => e.Name == name)?.Value;
 
     [Theory]
-    [InlineData("nodejs22.x", "public.ecr.aws/lambda/nodejs:22")]
-    [InlineData("nodejs20.x", "public.ecr.aws/lambda/nodejs:20")]
-    [InlineData("python3.12", "public.ecr.aws/lambda/python:3.12")]
-    [InlineData("provided.al2023", "public.ecr.aws/lambda/provided:al2023")]
-    [InlineData("dotnet8", "public.ecr.aws/lambda/dotnet:8")]
-    public void Runtime_container_uses_the_runtime_base_image_with_the_shim_as_command(string runtime, string image)
+    [InlineData("nodejs22.x", "public.ecr.aws/lambda/nodejs:22", "/lambda-entrypoint.sh index.handler")]
+    [InlineData("nodejs20.x", "public.ecr.aws/lambda/nodejs:20", "/lambda-entrypoint.sh index.handler")]
+    [InlineData("python3.12", "public.ecr.aws/lambda/python:3.12", "/lambda-entrypoint.sh index.handler")]
+    [InlineData("dotnet8", "public.ecr.aws/lambda/dotnet:8", "/lambda-entrypoint.sh index.handler")]
+    [InlineData("provided.al2023", "public.ecr.aws/lambda/provided:al2023", null)] // the shim runs the code's own bootstrap
+    [InlineData("provided.al2", "public.ecr.aws/lambda/provided:al2", null)]
+    public void Runtime_container_uses_the_runtime_base_image_with_the_shim_as_command(string runtime, string image, string? runtimeCommand)
     {
         var d = Build(TestFunctions.Node(change: s => s.Runtime = runtime));
 
         Assert.Equal(image, Runtime(d).Image);
         Assert.Equal(["/fnop-bin/runtime-shim"], Runtime(d).Command);
         Assert.Equal(runtime, Env(d, "FNOP_RUNTIME"));
+        Assert.Equal(runtimeCommand, Env(d, "FNOP_RUNTIME_COMMAND"));
+    }
+
+    [Fact]
+    public void Image_code_is_started_through_the_base_image_entrypoint_even_for_provided()
+    {
+        var fn = TestFunctions.Node(change: s =>
+        {
+            s.Runtime = "provided.al2023";
+            s.Code = new FunctionCode { Image = "registry.example/fn:1" };
+        });
+
+        var d = Build(fn, new ResolvedCode { Source = CodeSource.Image, Image = "registry.example/fn:1", Sha256 = TestFunctions.Sha });
+
+        Assert.Equal("registry.example/fn:1", Runtime(d).Image);
         Assert.Equal("/lambda-entrypoint.sh index.handler", Env(d, "FNOP_RUNTIME_COMMAND"));
     }
 
