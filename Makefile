@@ -36,6 +36,7 @@ test: test-deps
 
 # Local mode: the gateway, the in-process queue and shim+runtime pools for the functions in $(FUNCTIONS).
 run:
+	$(DOTNET) build runtime-shim/FnOperator.RuntimeShim -c Release
 	$(DOTNET) build operator/FnOperator.Gateway -c Release
 	$(DOTNET) operator/FnOperator.Gateway/bin/Release/net10.0/FnOperator.Gateway.dll local --functions "$(FUNCTIONS)" --listen "$(LISTEN)"
 
