@@ -8,6 +8,9 @@ namespace FnOperator.RuntimeShim;
 public sealed partial class OutputPump
 {
     private const nuint Fionread = 0x541B;
+
+    /// <summary>A line longer than this is emitted in pieces, so output without newlines cannot grow memory unbounded.</summary>
+    internal const int MaxLineChars = 256 * 1024;
     private readonly Stream _stream;
     private readonly LogSink _sink;
     private readonly int _fd;
@@ -107,8 +110,18 @@ public sealed partial class OutputPump
                 var newline = text.IndexOf('\n');
                 if (newline < 0)
                 {
-                    _partial.Append(text);
-                    return;
+                    var room = MaxLineChars - _partial.Length;
+                    if (text.Length < room)
+                    {
+                        _partial.Append(text);
+                        return;
+                    }
+
+                    _partial.Append(text[..room]);
+                    _sink.WriteLine(_partial.ToString());
+                    _partial.Clear();
+                    text = text[room..];
+                    continue;
                 }
 
                 _partial.Append(text[..newline]);

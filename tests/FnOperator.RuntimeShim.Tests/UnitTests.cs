@@ -249,6 +249,21 @@ public sealed class LogAndInstallTests
     }
 
     [Fact]
+    public async Task Output_without_newlines_is_emitted_in_bounded_pieces()
+    {
+        var output = new StringWriter();
+        var sink = new LogSink(output);
+        var text = new string('q', (OutputPump.MaxLineChars * 2) + 10) + "\nnext\n";
+        var pump = new OutputPump(new MemoryStream(Encoding.UTF8.GetBytes(text)), sink);
+
+        await pump.Completion.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var lines = output.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal([OutputPump.MaxLineChars, OutputPump.MaxLineChars, 10, 4], lines.Select(l => l.Length));
+        Assert.Equal("next", lines[^1]);
+    }
+
+    [Fact]
     public void Memory_of_a_process_tree_is_measured_from_proc()
     {
         Assert.True(MemorySampler.TreeRss(Environment.ProcessId) > 1024 * 1024);
