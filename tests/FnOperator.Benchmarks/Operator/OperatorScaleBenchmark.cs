@@ -34,13 +34,14 @@ public sealed class OperatorScaleBenchmark : IBenchmark
         var (baselineAnon, baselineFile) = op.ResidentSplitMiB();
         var baselineCpu = op.CpuTime();
 
+        await using var counter = new ReadyCounter(client, "default");
         var clock = Stopwatch.StartNew();
         await Parallel.ForEachAsync(Enumerable.Range(0, Functions), new ParallelOptions { MaxDegreeOfParallelism = CreateParallelism, CancellationToken = cancellationToken },
             async (i, ct) => await client.CustomObjects.CreateNamespacedCustomObjectAsync(
                 NewFunction($"bench-{i:D4}"), ApiGroup.Group, ApiGroup.Version, "default", Function.Plural, cancellationToken: ct));
         var created = clock.Elapsed;
         var ready = 0;
-        await WaitAsync(async () => (ready = await CountReadyAsync(client, cancellationToken)) == Functions, "all Functions Ready", TimeSpan.FromMinutes(5), op, cancellationToken);
+        await WaitAsync(() => Task.FromResult((ready = counter.Ready) == Functions), "all Functions Ready", TimeSpan.FromMinutes(5), op, cancellationToken);
         var allReady = clock.Elapsed;
         var cpu = op.CpuTime() - baselineCpu;
 
@@ -105,14 +106,6 @@ public sealed class OperatorScaleBenchmark : IBenchmark
         }
     }
 
-    private static async Task<int> CountReadyAsync(IKubernetes client, CancellationToken cancellationToken)
-    {
-        var list = (JsonElement)await client.CustomObjects.ListNamespacedCustomObjectAsync(ApiGroup.Group, ApiGroup.Version, "default", Function.Plural, cancellationToken: cancellationToken);
-        return list.GetProperty("items").EnumerateArray()
-            .Select(item => KubernetesJson.Deserialize<Function>(item))
-            .Count(fn => fn.IsReady());
-    }
-
     private static double Gauge(string metrics, string name)
     {
         var match = Regex.Match(metrics, $"(?m)^{name} ([0-9.e+]+)$");
@@ -134,7 +127,7 @@ public sealed class OperatorScaleBenchmark : IBenchmark
                 throw new TimeoutException($"Timed out after {timeout.TotalSeconds:F0} s waiting for: {what}");
             }
 
-            await Task.Delay(250, cancellationToken);
+            await Task.Delay(50, cancellationToken);
         }
     }
 }
