@@ -181,6 +181,7 @@ public sealed partial class ObjectWriter(ObjectStore store, ResourceRegistry reg
 
     private JsonObject Admit(ResourceType type, JsonObject obj, JsonObject? old, WriteOptions write)
     {
+        obj = JsonNode.Parse(obj.ToJsonString())!.AsObject(); // numbers set in code read back like parsed ones
         obj["apiVersion"] = type.ApiVersion;
         if (!type.AdHoc || obj["kind"] is null)
         {
@@ -188,6 +189,7 @@ public sealed partial class ObjectWriter(ObjectStore store, ResourceRegistry reg
         }
 
         var errors = MetadataRules.Validate(type, obj);
+        errors.AddRange(BuiltInValidation.Validate(type, obj, old));
         if (type.Crd is not null)
         {
             var admitted = registry.Validator.Admit(type.Crd, type.Version, obj, old);

@@ -1,0 +1,55 @@
+using System.Text.Json.Nodes;
+using FnOperator.KubeApiServer.Validation;
+
+namespace FnOperator.KubeApiServer;
+
+/// <summary>
+/// The few built-in validation rules that controllers most often trip over in a real cluster: workload replicas,
+/// a selector that matches the pod template's labels, and the selector being immutable (apps/v1).
+/// </summary>
+internal static class BuiltInValidation
+{
+    public static IEnumerable<FieldError> Validate(ResourceType type, JsonObject obj, JsonObject? old)
+    {
+        if (type.Group != "apps" || type.Plural is not ("deployments" or "replicasets" or "statefulsets"))
+        {
+            yield break;
+        }
+
+        var spec = obj["spec"] as JsonObject;
+        if (spec?["replicas"] is { } replicas)
+        {
+            if (replicas is not JsonValue v || !v.TryGetValue<long>(out var count))
+            {
+                yield return FieldError.TypeInvalid("spec.replicas", replicas, "must be an integer");
+            }
+            else if (count < 0)
+            {
+                yield return FieldError.Invalid("spec.replicas", replicas, "must be greater than or equal to 0");
+            }
+        }
+
+        var selector = spec?["selector"] as JsonObject;
+        if (selector is null)
+        {
+            yield return FieldError.Required("spec.selector");
+            yield break;
+        }
+
+        var matchLabels = selector["matchLabels"] as JsonObject;
+        var templateLabels = spec?["template"]?["metadata"]?["labels"] as JsonObject;
+        if ((matchLabels is null || matchLabels.Count == 0) && selector["matchExpressions"] is not JsonArray { Count: > 0 })
+        {
+            yield return FieldError.Invalid("spec.selector", selector.DeepClone(), "empty selector is invalid for deployment");
+        }
+        else if (matchLabels is not null && matchLabels.Any(p => !JsonNode.DeepEquals(templateLabels?[p.Key], p.Value)))
+        {
+            yield return FieldError.Invalid("spec.template.metadata.labels", templateLabels?.DeepClone(), "`selector` does not match template `labels`");
+        }
+
+        if (old?["spec"]?["selector"] is { } oldSelector && !JsonNode.DeepEquals(oldSelector, selector))
+        {
+            yield return FieldError.Invalid("spec.selector", selector.DeepClone(), "field is immutable");
+        }
+    }
+}
