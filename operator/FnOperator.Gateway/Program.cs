@@ -1,6 +1,7 @@
 using FnOperator.Gateway;
 
-using var stop = new CancellationTokenSource();
+// Not disposed: ProcessExit can fire after Main returns.
+var stop = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {
     e.Cancel = true;

@@ -1,4 +1,6 @@
 using FnOperator.Gateway.Functions;
+using k8s;
+using k8s.Exceptions;
 
 namespace FnOperator.Gateway;
 
@@ -20,7 +22,25 @@ public static class ServeMode
             throw new UsageException(string.Join("; ", errors));
         }
 
-        var app = GatewayApp.Build(options, builder => Cluster.FunctionWatcher.Register(builder, values.GetValueOrDefault("namespace")));
+        KubernetesClientConfiguration cluster;
+        try
+        {
+            cluster = KubernetesClientConfiguration.IsInCluster()
+                ? KubernetesClientConfiguration.InClusterConfig()
+                : KubernetesClientConfiguration.BuildDefaultConfig();
+        }
+        catch (KubeConfigException ex)
+        {
+            await Console.Error.WriteLineAsync($"serve: no cluster to watch Functions in: {ex.Message} (run in a pod, or set KUBECONFIG)").ConfigureAwait(false);
+            return 1;
+        }
+
+        using var client = new Kubernetes(cluster);
+        var app = GatewayApp.Build(options, builder =>
+        {
+            builder.Services.AddSingleton<IKubernetes>(client);
+            Cluster.FunctionWatcher.Register(builder, values.GetValueOrDefault("namespace"));
+        });
         await app.RunAsync(cancellationToken).ConfigureAwait(false);
         return 0;
     }

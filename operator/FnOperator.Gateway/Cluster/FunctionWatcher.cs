@@ -24,7 +24,7 @@ public sealed partial class FunctionWatcher(
     {
         builder.Services.TryAddSingleton<IKubernetes>(_ => new Kubernetes(KubernetesClientConfiguration.IsInCluster()
             ? KubernetesClientConfiguration.InClusterConfig()
-            : KubernetesClientConfiguration.BuildConfigFromConfigFile()));
+            : KubernetesClientConfiguration.BuildDefaultConfig()));
         builder.Services.AddSingleton(new WatchScope(ns));
         builder.Services.AddSingleton(_ => new GatewayReadiness());
         builder.Services.AddHostedService<FunctionWatcher>();
