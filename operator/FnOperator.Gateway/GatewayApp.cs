@@ -33,6 +33,8 @@ public static class GatewayApp
                 kestrel.Listen(endpoint);
             }
         });
+        // Per-request framework logs at Information would cost more than the gateway's own work on every invoke and poll.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         var services = builder.Services;
         services.AddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
