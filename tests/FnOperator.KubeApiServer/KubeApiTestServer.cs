@@ -75,6 +75,9 @@ public class KubeApiTestServer : IAsyncDisposable
         set => Faults.ConflictRate = value;
     }
 
+    /// <summary>Watch streams currently open (tests wait for a watch to be established before cutting it).</summary>
+    public int OpenWatches => watches.Open;
+
     /// <summary>How many conflicts were injected.</summary>
     public int Conflicts => Faults.InjectedConflicts;
 

@@ -24,12 +24,12 @@ public sealed class FaultTests : ServerTest
         var start = await CreateWidgetAsync("a");
         var path = $"/apis/test.fnoperator.io/v1/namespaces/default/widgets?watch=true&resourceVersion={Rv(start)}";
         var watching = WatchAsync(path, _ => false);
-        await EventuallyAsync(() => Task.FromResult(Server.Store.CurrentVersion > 0), "started");
-        await Task.Delay(200);
+        await EventuallyAsync(() => Task.FromResult(Server.OpenWatches == 1), "the watch open");
 
         Server.DropWatches();
 
-        await Assert.ThrowsAnyAsync<Exception>(() => watching);
+        var broken = await Assert.ThrowsAnyAsync<Exception>(() => watching);
+        Assert.IsNotAssignableFrom<OperationCanceledException>(broken); // cut by the server, not our own timeout
         await CreateWidgetAsync("b");
         var resumed = await WatchAsync(path, e => e.Count == 1);
         Assert.Equal("b", (string?)resumed[0]["object"]!["metadata"]!["name"]);
@@ -70,11 +70,12 @@ public sealed class FaultTests : ServerTest
     {
         var start = await CreateWidgetAsync("a");
         var watching = WatchAsync($"/apis/test.fnoperator.io/v1/namespaces/default/widgets?watch=true&resourceVersion={Rv(start)}", _ => false);
-        await Task.Delay(200);
+        await EventuallyAsync(() => Task.FromResult(Server.OpenWatches == 1), "the watch open");
 
         await Server.RestartAsync();
 
-        await Assert.ThrowsAnyAsync<Exception>(() => watching);
+        var broken = await Assert.ThrowsAnyAsync<Exception>(() => watching);
+        Assert.IsNotAssignableFrom<OperationCanceledException>(broken);
         Assert.NotNull(await GetWidgetAsync("a"));
     }
 

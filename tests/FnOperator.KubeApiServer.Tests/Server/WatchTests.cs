@@ -100,6 +100,23 @@ public sealed class WatchTests : ServerTest
     }
 
     [Fact]
+    public async Task Client_watch_sees_bookmarks_and_ends_cleanly_at_its_timeout()
+    {
+        var list = ToJson(await Client.CustomObjects.ListNamespacedCustomObjectAsync(Group, Version, "default", Widgets));
+        var seen = new List<WatchEventType>();
+        Exception? error = null;
+
+        await foreach (var (type, _) in Client.CustomObjects.WatchListNamespacedCustomObjectAsync(Group, Version, "default", Widgets, allowWatchBookmarks: true, resourceVersion: (string?)list["metadata"]!["resourceVersion"], timeoutSeconds: 2, onError: e => error = e))
+        {
+            seen.Add(type);
+        }
+
+        Assert.Null(error);
+        Assert.NotEmpty(seen);
+        Assert.All(seen, t => Assert.Equal(WatchEventType.Bookmark, t));
+    }
+
+    [Fact]
     public async Task Send_initial_events_ends_with_an_initial_events_end_bookmark()
     {
         await CreateWidgetAsync("a");

@@ -13,6 +13,11 @@ namespace FnOperator.KubeApiServer;
 /// </summary>
 internal sealed class WatchHandler(ObjectStore store, FaultInjector faults, KubeApiServerOptions options)
 {
+    private int open;
+
+    /// <summary>Watch streams currently being served.</summary>
+    public int Open => Volatile.Read(ref open);
+
     public async Task WatchAsync(HttpContext context, ResourceType type, Route route, CancellationToken serverStopping)
     {
         var labels = LabelSelector.Parse(HttpIo.Query(context, "labelSelector"));
@@ -47,6 +52,7 @@ internal sealed class WatchHandler(ObjectStore store, FaultInjector faults, Kube
             }
 
             store.Changed += Forward;
+            Interlocked.Increment(ref open);
         }
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, faults.WatchToken, serverStopping);
@@ -104,6 +110,7 @@ internal sealed class WatchHandler(ObjectStore store, FaultInjector faults, Kube
         finally
         {
             store.Changed -= Forward;
+            Interlocked.Decrement(ref open);
         }
 
         if (stop.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
