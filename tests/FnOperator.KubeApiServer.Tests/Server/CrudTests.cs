@@ -97,6 +97,30 @@ public sealed class CrudTests : ServerTest
     }
 
     [Fact]
+    public async Task Without_auto_created_namespaces_writes_into_a_missing_namespace_are_not_found()
+    {
+        await using var strict = await KubeApiTestServer.StartAsync(new KubeApiServerOptions { AutoCreateNamespaces = false });
+        using var client = strict.CreateClient();
+
+        var status = await StatusOfAsync(() => client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "c" } }, "nope"));
+        await client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "c" } }, "default");
+
+        Assert.Equal(("NotFound", "namespaces \"nope\" not found"), ((string?)status["reason"], (string?)status["message"]));
+    }
+
+    [Fact]
+    public async Task Writes_into_a_terminating_namespace_are_forbidden()
+    {
+        await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "held", Finalizers = ["test/hold"] } }, "closing");
+        await Client.CoreV1.DeleteNamespaceAsync("closing");
+
+        var status = await StatusOfAsync(() => Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "new" } }, "closing"));
+
+        Assert.Equal(("Forbidden", 403), ((string?)status["reason"], (int?)status["code"]));
+        Assert.Equal("Terminating", (await Client.CoreV1.ReadNamespaceAsync("closing")).Status.Phase);
+    }
+
+    [Fact]
     public async Task Unknown_resources_are_not_found_and_generate_name_makes_a_name()
     {
         var (code, body) = await SendAsync(HttpMethod.Get, "/apis/nothing.io/v1/namespaces/default/things");
