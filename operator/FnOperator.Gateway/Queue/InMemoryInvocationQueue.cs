@@ -8,7 +8,7 @@ namespace FnOperator.Gateway.Queue;
 /// in memory until acknowledged: an accepted invocation is never dropped while the process lives. Lease expiry is checked
 /// by a timer on <see cref="TimeProvider"/> and on every <see cref="NextAsync"/>.
 /// </summary>
-public sealed class InMemoryInvocationQueue : IInvocationQueue, IDisposable
+public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposable
 {
     private readonly object _gate = new();
     private readonly TimeProvider _time;
@@ -230,62 +230,6 @@ public sealed class InMemoryInvocationQueue : IInvocationQueue, IDisposable
         fn.Leased--;
         fn.Lane(entry.Invocation.Version).Ready.AddFirst(entry);
         PumpAll(fn);
-    }
-
-    private void Sweep()
-    {
-        List<FunctionKey>? arrived;
-        lock (_gate)
-        {
-            arrived = SweepLocked();
-        }
-
-        foreach (var key in arrived ?? [])
-        {
-            WorkArrived?.Invoke(key);
-        }
-    }
-
-    /// <summary>Requeues expired leases and moves due delayed entries to their lanes. Returns the functions that got work.</summary>
-    private List<FunctionKey>? SweepLocked()
-    {
-        var now = _time.GetUtcNow();
-        if (now < _nextDeadline)
-        {
-            return null;
-        }
-
-        var arrived = new List<FunctionKey>();
-        foreach (var expired in _inFlight.Values.Where(e => e.LeaseExpiresAt <= now).ToList())
-        {
-            Requeue(expired);
-        }
-
-        foreach (var (key, fn) in _functions)
-        {
-            foreach (var lane in fn.Lanes.Values)
-            {
-                var due = lane.Delayed.Where(e => e.DueAt <= now).OrderBy(e => e.DueAt).ToList();
-                if (due.Count == 0)
-                {
-                    continue;
-                }
-
-                foreach (var entry in due)
-                {
-                    lane.Delayed.Remove(entry);
-                    lane.Ready.AddLast(entry);
-                }
-
-                arrived.Add(key);
-                Pump(fn, lane);
-            }
-        }
-
-        _nextDeadline = _inFlight.Values.Select(e => e.LeaseExpiresAt ?? DateTimeOffset.MaxValue)
-            .Concat(_functions.Values.SelectMany(f => f.Lanes.Values).SelectMany(l => l.Delayed).Select(e => e.DueAt))
-            .DefaultIfEmpty(DateTimeOffset.MaxValue).Min();
-        return arrived;
     }
 
     private void PumpAll(FunctionState fn)

@@ -1,0 +1,63 @@
+using FnOperator.Gateway.Functions;
+
+namespace FnOperator.Gateway.Queue;
+
+/// <summary>Lease expiry and delayed retries of <see cref="InMemoryInvocationQueue"/>.</summary>
+public sealed partial class InMemoryInvocationQueue
+{
+    private void Sweep()
+    {
+        List<FunctionKey>? arrived;
+        lock (_gate)
+        {
+            arrived = SweepLocked();
+        }
+
+        foreach (var key in arrived ?? [])
+        {
+            WorkArrived?.Invoke(key);
+        }
+    }
+
+    /// <summary>Requeues expired leases and moves due delayed entries to their lanes. Returns the functions that got work.</summary>
+    private List<FunctionKey>? SweepLocked()
+    {
+        var now = _time.GetUtcNow();
+        if (now < _nextDeadline)
+        {
+            return null;
+        }
+
+        var arrived = new List<FunctionKey>();
+        foreach (var expired in _inFlight.Values.Where(e => e.LeaseExpiresAt <= now).ToList())
+        {
+            Requeue(expired);
+        }
+
+        foreach (var (key, fn) in _functions)
+        {
+            foreach (var lane in fn.Lanes.Values)
+            {
+                var due = lane.Delayed.Where(e => e.DueAt <= now).OrderBy(e => e.DueAt).ToList();
+                if (due.Count == 0)
+                {
+                    continue;
+                }
+
+                foreach (var entry in due)
+                {
+                    lane.Delayed.Remove(entry);
+                    lane.Ready.AddLast(entry);
+                }
+
+                arrived.Add(key);
+                Pump(fn, lane);
+            }
+        }
+
+        _nextDeadline = _inFlight.Values.Select(e => e.LeaseExpiresAt ?? DateTimeOffset.MaxValue)
+            .Concat(_functions.Values.SelectMany(f => f.Lanes.Values).SelectMany(l => l.Delayed).Select(e => e.DueAt))
+            .DefaultIfEmpty(DateTimeOffset.MaxValue).Min();
+        return arrived;
+    }
+}
