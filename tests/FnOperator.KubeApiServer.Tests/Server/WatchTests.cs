@@ -36,6 +36,18 @@ public sealed class WatchTests : ServerTest
     }
 
     [Fact]
+    public async Task Watch_with_resource_version_0_without_initial_events_sees_only_new_changes()
+    {
+        await CreateWidgetAsync("old");
+        var watching = WatchAsync($"{Path}&resourceVersion=0&sendInitialEvents=false", e => e.Count == 1);
+        await EventuallyAsync(() => Task.FromResult(Server.OpenWatches == 1), "the watch open");
+
+        await CreateWidgetAsync("new");
+
+        Assert.Equal("ADDED new", (await watching).Select(e => $"{e["type"]} {e["object"]!["metadata"]!["name"]}").Single());
+    }
+
+    [Fact]
     public async Task Watch_from_a_compacted_resource_version_gets_410_gone_and_a_relist_recovers()
     {
         var first = await CreateWidgetAsync("first");

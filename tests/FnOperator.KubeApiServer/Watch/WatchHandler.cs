@@ -40,6 +40,10 @@ internal sealed class WatchHandler(ObjectStore store, FaultInjector faults, Kube
             {
                 initial = [.. store.List(type.StorageKey, ns).Items.Where(Selected).Select(o => new StoredEvent(last, type.StorageKey, "ADDED", o))];
             }
+            else if (string.IsNullOrEmpty(requested) || requested == "0")
+            {
+                initial = []; // sendInitialEvents=false without a resourceVersion: changes from now on
+            }
             else
             {
                 var since = long.TryParse(requested, NumberStyles.None, CultureInfo.InvariantCulture, out var rv) ? rv
