@@ -78,8 +78,9 @@ public sealed class FunctionReconciler(
         var applied = await applier.ApplyAsync(fn, desired, cancellationToken).ConfigureAwait(false);
         if (applied.Problem is not null)
         {
+            // A foreign Deployment in the way is not watched: look again slowly, so removing it lets the Function through.
             status.MarkNotReady(applied.Problem.Reason, applied.Problem.Message, generation, now);
-            return await FinishAsync(fn, status, ReconcileResult.Terminal(applied.Problem.Message), cancellationToken);
+            return await FinishAsync(fn, status, ReconcileResult.After(options.DependencyRetry), cancellationToken);
         }
 
         // Phase 5: status from the Deployment.

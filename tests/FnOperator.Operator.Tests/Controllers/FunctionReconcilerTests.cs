@@ -156,7 +156,7 @@ public sealed class FunctionReconcilerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Deployment_of_another_owner_is_not_taken_over()
+    public async Task Deployment_of_another_owner_is_not_taken_over_and_the_function_deploys_once_it_is_gone()
     {
         await harness.Client.AppsV1.CreateNamespacedDeploymentAsync(new V1Deployment
         {
@@ -172,5 +172,10 @@ public sealed class FunctionReconcilerTests : IAsyncLifetime
 
         await harness.WaitConditionAsync("taken", "Ready", "False", FunctionReasons.DeploymentConflict);
         Assert.Equal("other", (await harness.DeploymentAsync("taken"))!.Spec.Template.Spec.Containers[0].Image);
+
+        // Once the other owner's Deployment is gone, the Function gets its own (looked at again every DependencyRetry).
+        await harness.Client.AppsV1.DeleteNamespacedDeploymentAsync("taken-latest", "default");
+        await harness.WaitReadyAsync("taken");
+        Assert.Equal("public.ecr.aws/lambda/nodejs:22", (await harness.DeploymentAsync("taken"))!.Spec.Template.Spec.Containers[0].Image);
     }
 }
