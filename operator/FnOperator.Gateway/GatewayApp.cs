@@ -48,6 +48,7 @@ public static class GatewayApp
         services.TryAddSingleton<InvocationCompletion>();
         services.TryAddSingleton<InvokeEndpoints>();
         services.TryAddSingleton<PullEndpoints>();
+        services.AddHostedService<EventAgeReaper>();
     }
 
     public static WebApplication Map(WebApplication app)

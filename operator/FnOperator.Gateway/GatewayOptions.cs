@@ -38,6 +38,9 @@ public sealed record GatewayOptions
     /// <summary>Messages a named destination queue keeps; the oldest are dropped beyond this (and counted in a metric).</summary>
     public int DestinationQueueCapacity { get; init; } = 100_000;
 
+    /// <summary>How often queued events are checked against their maximum event age (besides the check at hand-out).</summary>
+    public TimeSpan EventAgeCheckInterval { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Interval of the queue's lease/delay sweep.</summary>
     public TimeSpan SweepInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
@@ -63,7 +66,8 @@ public sealed record GatewayOptions
             errors.Add("payload limits must be positive");
         }
 
-        if (RetryBaseDelay < TimeSpan.Zero || TimeoutMargin < TimeSpan.Zero || MaxStartWait <= TimeSpan.Zero || MaxPullWait <= TimeSpan.Zero)
+        if (RetryBaseDelay < TimeSpan.Zero || TimeoutMargin < TimeSpan.Zero || MaxStartWait <= TimeSpan.Zero || MaxPullWait <= TimeSpan.Zero
+            || EventAgeCheckInterval <= TimeSpan.Zero || SweepInterval <= TimeSpan.Zero)
         {
             errors.Add("delays must not be negative and waits must be positive");
         }

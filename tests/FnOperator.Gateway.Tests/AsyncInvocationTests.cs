@@ -103,6 +103,29 @@ public sealed class AsyncInvocationTests
     }
 
     [Fact]
+    public async Task Event_that_no_worker_can_take_still_reaches_the_dead_letter_queue_when_it_ages_out()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        await using var gateway = await TestGateway.StartAsync(time: time);
+        var spec = Spec(2, maxAge: 60);
+        spec.Concurrency = new ConcurrencySpec { Reserved = 0 };
+        var key = gateway.Add("blocked", spec);
+        await using var worker = new TestWorker(gateway.BaseAddress, key, inv => TestWorker.Ok(inv, "null"));
+
+        using var response = await gateway.Client.SendAsync(TestGateway.Invoke("blocked", """{"never":"runs"}""", "Event"));
+        var queue = gateway.App.Services.GetRequiredService<FnOperator.Gateway.Queue.IInvocationQueue>();
+        Assert.Equal(1, queue.GetStats(key).Depth);
+        time.Advance(TimeSpan.FromSeconds(61));
+        var record = await gateway.WaitForMessageAsync("default.blocked.dlq");
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Empty(worker.Received);
+        Assert.Equal("EventAgeExceeded", (string?)record["requestContext"]!["condition"]);
+        Assert.Equal(0, (int)record["requestContext"]!["approximateInvokeCount"]!);
+        Assert.Equal(0, queue.GetStats(key).Depth);
+    }
+
+    [Fact]
     public async Task Worker_dying_mid_invocation_gets_the_invocation_redelivered_after_its_lease_expires()
     {
         await using var gateway = await TestGateway.StartAsync();

@@ -70,6 +70,13 @@ public interface IInvocationQueue
 
     QueueStats GetStats(FunctionKey key);
 
+    /// <summary>
+    /// Removes and returns the queued (not leased) invocations of the function that match <paramref name="predicate"/>,
+    /// e.g. events past their maximum age that no worker will take. An implementation that cannot scan (JetStream) may
+    /// return none; expiry is then enforced when the invocation is handed out.
+    /// </summary>
+    IReadOnlyList<Invocation> TakeQueued(FunctionKey key, Func<Invocation, bool> predicate);
+
     /// <summary>Completes as soon as the function has queued work (immediately when it already has).</summary>
     Task WaitForWorkAsync(FunctionKey key, CancellationToken cancellationToken);
 

@@ -1,3 +1,4 @@
+using FnOperator.Contracts;
 using FnOperator.Gateway.Functions;
 
 namespace FnOperator.Gateway.Queue;
@@ -59,5 +60,35 @@ public sealed partial class InMemoryInvocationQueue
             .Concat(_functions.Values.SelectMany(f => f.Lanes.Values).SelectMany(l => l.Delayed).Select(e => e.DueAt))
             .DefaultIfEmpty(DateTimeOffset.MaxValue).Min();
         return arrived;
+    }
+
+    public IReadOnlyList<Invocation> TakeQueued(FunctionKey key, Func<Invocation, bool> predicate)
+    {
+        var taken = new List<QueueEntry>();
+        lock (_gate)
+        {
+            if (!_functions.TryGetValue(key, out var fn))
+            {
+                return [];
+            }
+
+            foreach (var lane in fn.Lanes.Values)
+            {
+                foreach (var entry in lane.Ready.Concat(lane.Delayed).Where(e => predicate(e.Invocation)).ToList())
+                {
+                    lane.Ready.Remove(entry);
+                    lane.Delayed.Remove(entry);
+                    entry.Finished = true;
+                    taken.Add(entry);
+                }
+            }
+        }
+
+        foreach (var entry in taken.Where(e => e.Sync))
+        {
+            entry.Cancel();
+        }
+
+        return taken.Select(e => e.Invocation).ToList();
     }
 }
