@@ -15,7 +15,7 @@ public interface ILayerResolver
 
 /// <summary>
 /// Reads Layer objects (layers.fnoperator.io) through the CustomObjects API and picks the requested version (the
-/// highest when none is named) from status.versions[] entries of the shape {version, url, sha256}.
+/// highest when none is named) from status.versions[] entries of the shape {version, codeSha256, url} (the Layer CRD's status.versions).
 /// </summary>
 public sealed class LayerResolver(IKubernetes client) : ILayerResolver
 {
@@ -69,7 +69,7 @@ public sealed class LayerResolver(IKubernetes client) : ILayerResolver
         foreach (var entry in versions.EnumerateArray())
         {
             if (!entry.TryGetProperty("version", out var number) || !number.TryGetInt32(out var n) ||
-                !entry.TryGetProperty("url", out var url) || !entry.TryGetProperty("sha256", out var sha))
+                !entry.TryGetProperty("url", out var url) || !entry.TryGetProperty("codeSha256", out var sha))
             {
                 continue;
             }
