@@ -61,9 +61,7 @@ public static class OperatorApp
     public static void AddOperator(IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<IKubernetes>(_ => new Kubernetes(KubernetesClientConfiguration.IsInCluster()
-            ? KubernetesClientConfiguration.InClusterConfig()
-            : KubernetesClientConfiguration.BuildDefaultConfig())); // $KUBECONFIG, then ~/.kube/config, as kubectl
+        services.TryAddSingleton<IKubernetes>(_ => new Kubernetes(KubernetesConfig.Load())); // in-cluster, else $KUBECONFIG, else ~/.kube/config
         services.TryAddSingleton(_ => new OperatorMetrics(Metrics.DefaultRegistry));
         services.TryAddSingleton(sp =>
         {
