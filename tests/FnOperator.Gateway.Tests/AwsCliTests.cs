@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
 using FnOperator.Gateway.Tests.Support;
@@ -41,26 +40,6 @@ public sealed class AwsCliTests
         }
     }
 
-    private static async Task<(int Exit, string Stdout, string Stderr)> AwsAsync(TestGateway gateway, params string[] args)
-    {
-        var start = new ProcessStartInfo("/usr/bin/aws") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args.Append("--endpoint-url").Append(gateway.BaseAddress.ToString().TrimEnd('/')).Append("--output").Append("json"))
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.Environment["AWS_ACCESS_KEY_ID"] = "test";
-        start.Environment["AWS_SECRET_ACCESS_KEY"] = "test";
-        start.Environment["AWS_DEFAULT_REGION"] = "us-east-1";
-        start.Environment["AWS_CONFIG_FILE"] = "/dev/null";
-        start.Environment["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null";
-        start.Environment["AWS_PAGER"] = "";
-        start.Environment["AWS_MAX_ATTEMPTS"] = "1";
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private static Task<(int ExitCode, string Stdout, string Stderr)> AwsAsync(TestGateway gateway, params string[] args) =>
+        AwsCli.RunAsync([.. args, "--endpoint-url", gateway.BaseAddress.ToString().TrimEnd('/'), "--output", "json"]);
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using FnOperator.Gateway.Tests.Support;
 
 namespace FnOperator.Gateway.Tests.Local;
 

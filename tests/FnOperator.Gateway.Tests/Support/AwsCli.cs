@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 
-namespace FnOperator.Gateway.Tests.Local;
+namespace FnOperator.Gateway.Tests.Support;
 
-/// <summary>The real AWS CLI v2 (/usr/bin/aws) with dummy credentials, pointed at local mode.</summary>
+/// <summary>The real AWS CLI v2 (/usr/bin/aws) with dummy credentials and no retries, for the gateway and local-mode tests.</summary>
 public static class AwsCli
 {
     public const string Path = "/usr/bin/aws";
@@ -47,6 +47,7 @@ public static class AwsCli
         info.Environment["AWS_REGION"] = "us-east-1";
         info.Environment["AWS_EC2_METADATA_DISABLED"] = "true";
         info.Environment["AWS_PAGER"] = "";
+        info.Environment["AWS_MAX_ATTEMPTS"] = "1";
         info.Environment["AWS_CONFIG_FILE"] = "/nonexistent/fnop-aws-config";
         info.Environment["AWS_SHARED_CREDENTIALS_FILE"] = "/nonexistent/fnop-aws-credentials";
         info.Environment.Remove("AWS_PROFILE");
