@@ -22,6 +22,7 @@ public sealed partial class RuntimeSupervisor(ShimOptions options, LogSink sink,
     private RuntimeFailure? _lastFailure;
     private long _retryAfter;
     private int _failures;
+    private bool _stopped;
 
     public RuntimeInstance? Current => _current;
 
@@ -112,12 +113,13 @@ public sealed partial class RuntimeSupervisor(ShimOptions options, LogSink sink,
         }
     }
 
-    /// <summary>Stops the runtime (SIGTERM to its process group, then SIGKILL).</summary>
+    /// <summary>Stops the runtime (SIGTERM to its process group, then SIGKILL); no runtime is started after this.</summary>
     public async Task StopAsync()
     {
         await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
+            _stopped = true;
             if (_current is { } instance)
             {
                 _current = null;
@@ -151,6 +153,11 @@ public sealed partial class RuntimeSupervisor(ShimOptions options, LogSink sink,
 
     private RuntimeFailure? TryStartLocked()
     {
+        if (_stopped)
+        {
+            return new RuntimeFailure("Runtime.Stopped", "The runtime-shim is stopping.");
+        }
+
         try
         {
             var (file, arguments) = RuntimeLaunch.Resolve(options);

@@ -11,12 +11,13 @@ namespace FnOperator.RuntimeShim;
 /// Assembles the shim: the Runtime API (loopback) with the worker and supervisor, and a second listener for /healthz,
 /// /readyz and /metrics. Usable in-process (benchmarks) with any <see cref="IInvocationSource"/>.
 /// </summary>
-public sealed class ShimHost : IAsyncDisposable
+public sealed partial class ShimHost : IAsyncDisposable
 {
     private readonly WebApplication _api;
     private readonly WebApplication _http;
     private readonly CancellationTokenSource _stopping = new();
     private Task _worker = Task.CompletedTask;
+    private Task _parentGone = new TaskCompletionSource().Task;
 
     private ShimHost(WebApplication api, WebApplication http)
     {
@@ -90,26 +91,53 @@ public sealed class ShimHost : IAsyncDisposable
         RuntimeApiAddress = BoundAddress(_api);
         HttpAddress = BoundAddress(_http);
         _worker = _api.Services.GetRequiredService<ShimWorker>().RunAsync(RuntimeApiAddress, _stopping.Token);
+        if (_api.Services.GetRequiredService<ShimOptions>().ParentPid is { } parent)
+        {
+            _parentGone = ParentWatch.WaitForExitAsync(parent, TimeProvider.System, _stopping.Token);
+        }
     }
 
-    /// <summary>Waits until SIGTERM/SIGINT or the source closed, drains the in-flight invocation, then stops the listeners.</summary>
+    /// <summary>
+    /// Waits until SIGTERM/SIGINT, the source closed or the watched parent (FNOP_PARENT_PID) is gone, drains the
+    /// in-flight invocation (bounded by <see cref="ParentWatch.DrainLimit"/> when the parent is gone), then stops the listeners.
+    /// </summary>
     public async Task WaitForShutdownAsync()
     {
         var signalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var lifetime = _api.Services.GetRequiredService<IHostApplicationLifetime>();
         await using (lifetime.ApplicationStopping.Register(() => signalled.TrySetResult()))
         {
-            await Task.WhenAny(signalled.Task, _worker).ConfigureAwait(false);
+            await Task.WhenAny(signalled.Task, _worker, _parentGone).ConfigureAwait(false);
+        }
+
+        if (_parentGone.IsCompletedSuccessfully && !signalled.Task.IsCompleted && !_worker.IsCompleted)
+        {
+            LogParentGone(_api.Services.GetRequiredService<ILogger<ShimHost>>(), _api.Services.GetRequiredService<ShimOptions>().ParentPid ?? 0);
+            await StopAsync(ParentWatch.DrainLimit).ConfigureAwait(false);
+            return;
         }
 
         await StopAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Stops pulling, lets the in-flight invocation finish and the runtime stop, then stops both listeners.</summary>
-    public async Task StopAsync()
+    /// <summary>
+    /// Stops pulling, lets the in-flight invocation finish and the runtime stop, then stops both listeners. With
+    /// <paramref name="drainLimit"/>, an invocation still running after it is ended by killing the runtime, and the
+    /// listeners stop at the latest one more <paramref name="drainLimit"/> later (its result has nowhere to go).
+    /// </summary>
+    public async Task StopAsync(TimeSpan? drainLimit = null)
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await _worker.ConfigureAwait(false);
+        if (drainLimit is not { } limit)
+        {
+            await _worker.ConfigureAwait(false);
+        }
+        else if (await Task.WhenAny(_worker, Task.Delay(limit)).ConfigureAwait(false) != _worker)
+        {
+            await _api.Services.GetRequiredService<RuntimeSupervisor>().StopAsync().ConfigureAwait(false);
+            await Task.WhenAny(_worker, Task.Delay(limit)).ConfigureAwait(false);
+        }
+
         await _api.StopAsync(CancellationToken.None).ConfigureAwait(false);
         await _http.StopAsync(CancellationToken.None).ConfigureAwait(false);
     }
@@ -138,6 +166,9 @@ public sealed class ShimHost : IAsyncDisposable
         var uri = new Uri(address.Replace("[::]", "0.0.0.0", StringComparison.Ordinal));
         return $"{uri.Host}:{uri.Port}";
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Parent process {Pid} (FNOP_PARENT_PID) is gone; stopping")]
+    private static partial void LogParentGone(ILogger logger, int pid);
 
     /// <summary>The health listener outlives SIGTERM until the Runtime API side has drained.</summary>
     private sealed class NoSignalLifetime : IHostLifetime

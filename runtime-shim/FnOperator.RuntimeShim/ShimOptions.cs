@@ -50,6 +50,9 @@ public sealed record ShimOptions
     /// <summary>The shim's own log level (stderr), from FNOP_LOG_LEVEL: Trace, Debug, Information, Warning, Error.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 
+    /// <summary>From FNOP_PARENT_PID: the shim stops (as on SIGTERM) once this process is gone. Unset: no watch (cluster mode).</summary>
+    public int? ParentPid { get; init; }
+
     public TimeSpan Timeout => TimeSpan.FromSeconds(TimeoutSeconds);
 
     public TimeSpan InitTimeout => TimeSpan.FromSeconds(InitTimeoutSeconds);
@@ -97,6 +100,7 @@ public sealed record ShimOptions
             problems.Add($"FNOP_LOG_LEVEL '{level}' must be Trace, Debug, Information, Warning or Error");
         }
 
+        var parentPid = ParseParentPid(Get("FNOP_PARENT_PID"), problems);
         if (problems.Count > 0)
         {
             throw new ShimConfigurationException("Invalid runtime-shim configuration: " + string.Join("; ", problems) + ".");
@@ -121,6 +125,7 @@ public sealed record ShimOptions
             MaxResponseBytes = (int)maxResponse,
             MemorySource = memorySource,
             LogLevel = logLevel,
+            ParentPid = parentPid,
         };
     }
 
@@ -138,6 +143,28 @@ public sealed record ShimOptions
 
         problems.Add($"{name} '{value}' must be a number between {min.ToString(CultureInfo.InvariantCulture)} and {max.ToString(CultureInfo.InvariantCulture)}");
         return fallback;
+    }
+
+    private static int? ParseParentPid(string? value, List<string> problems)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+
+        if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid < 1)
+        {
+            problems.Add($"FNOP_PARENT_PID '{value}' must be a process id (a positive integer)");
+            return null;
+        }
+
+        if (ParentWatch.Identify(pid) is null)
+        {
+            problems.Add($"FNOP_PARENT_PID '{value}' is not a running process");
+            return null;
+        }
+
+        return pid;
     }
 
     private static IPEndPoint ParseEndpoint(string value, string name, List<string> problems)
