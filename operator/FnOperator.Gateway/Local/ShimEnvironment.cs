@@ -27,6 +27,9 @@ public static class ShimEnvironment
         env["FNOP_HTTP_ADDRESS"] = "127.0.0.1:0";
         env["AWS_REGION"] = region;
         env["AWS_DEFAULT_REGION"] = region;
+
+        // The shim stops (and kills its runtime) when local mode is gone, even after a SIGKILL that left no time to stop it.
+        env["FNOP_PARENT_PID"] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         if (LocalSupport.RuntimeCommand(fn) is { } command)
         {
             env["FNOP_RUNTIME_COMMAND"] = command;

@@ -116,6 +116,14 @@ public sealed partial class LocalModeProcess : IAsyncDisposable
         return process.ExitCode;
     }
 
+    /// <summary>SIGKILL to local mode alone (not its children), as an OOM kill or `kill -9` would; waits for it to exit.</summary>
+    public async Task KillAloneAsync(TimeSpan timeout)
+    {
+        process.Kill(entireProcessTree: false);
+        using var cts = new CancellationTokenSource(timeout);
+        await process.WaitForExitAsync(cts.Token);
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!process.HasExited)
