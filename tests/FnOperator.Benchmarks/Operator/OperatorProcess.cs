@@ -59,6 +59,13 @@ public sealed class OperatorProcess : IAsyncDisposable
         start.Environment["POD_NAMESPACE"] = "fn-system";
         start.Environment["POD_NAME"] = "operator-bench";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+
+        // What the image and the chart set (operator/Dockerfile.operator), so the benchmark measures what ships;
+        // a value already in the environment wins, so other settings can be measured.
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DOTNET_GCgen0size")))
+        {
+            start.Environment["DOTNET_GCgen0size"] = "0x400000";
+        }
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the operator");
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, e) =>
