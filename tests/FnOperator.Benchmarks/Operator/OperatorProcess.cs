@@ -52,7 +52,11 @@ public sealed class OperatorProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "FnOperator.Operator.dll"));
+        // FNOP_BENCH_OPERATOR_DLL measures another build of the operator, e.g. the image's ReadyToRun publish output.
+        var dll = Environment.GetEnvironmentVariable("FNOP_BENCH_OPERATOR_DLL") is { Length: > 0 } other
+            ? other
+            : Path.Combine(AppContext.BaseDirectory, "FnOperator.Operator.dll");
+        start.ArgumentList.Add(dll);
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add(url.ToString());
         start.Environment["KUBECONFIG"] = kubeconfig;
