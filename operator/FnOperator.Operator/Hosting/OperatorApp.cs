@@ -19,6 +19,8 @@ public static class OperatorApp
 {
     public const string DefaultUrl = "http://0.0.0.0:8080";
 
+    public const string LastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration";
+
     /// <param name="configure">Last-word service overrides (tests: the API test server's client, a private metrics registry).</param>
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configure = null)
     {
@@ -70,7 +72,12 @@ public static class OperatorApp
                 Function.KindName,
                 new CustomResourceListWatch<Function>(sp.GetRequiredService<IKubernetes>(), ApiGroup.Group, ApiGroup.Version, Function.Plural, options.WatchNamespace),
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<OperatorMetrics>(),
-                sp.GetRequiredService<ILogger<Informer<Function>>>());
+                sp.GetRequiredService<ILogger<Informer<Function>>>())
+            {
+                // kubectl apply's copy of the whole object; Functions are only ever written through /status,
+                // which ignores metadata, so the cache does not need it.
+                DroppedAnnotations = [LastAppliedAnnotation],
+            };
         });
         services.TryAddSingleton(sp =>
         {

@@ -36,6 +36,12 @@ public sealed partial class Informer<T>(
 
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Annotations dropped from cached objects (besides metadata.managedFields, which is always dropped): only for
+    /// types the operator never writes back whole, since a PUT of a trimmed object would remove them.
+    /// </summary>
+    public IReadOnlyList<string> DroppedAnnotations { get; init; } = [];
+
     public int Count => byUid.Count;
 
     public T? Get(ObjectKey key) =>
@@ -183,6 +189,7 @@ public sealed partial class Informer<T>(
 
     private void Upsert(T obj)
     {
+        Trim(obj);
         var key = ObjectKey.Of(obj);
         var uid = obj.Metadata.Uid;
         byUid.TryGetValue(uid, out var old);
@@ -199,6 +206,20 @@ public sealed partial class Informer<T>(
         byUid[uid] = obj;
         uidByKey[key] = uid;
         Upserted?.Invoke(old, obj);
+    }
+
+    // Cache only what reconciles use. managedFields is often as large as the rest of the object; an update sent
+    // without it keeps the server's copy (a nil managedFields is "unchanged", unlike an empty list).
+    private void Trim(T obj)
+    {
+        obj.Metadata.ManagedFields = null;
+        if (DroppedAnnotations.Count > 0 && obj.Metadata.Annotations is { } annotations)
+        {
+            foreach (var name in DroppedAnnotations)
+            {
+                annotations.Remove(name);
+            }
+        }
     }
 
     private void Remove(T obj)

@@ -33,6 +33,23 @@ public sealed class FunctionReconcilerTests : IAsyncLifetime
         Assert.Equal("True", fn.Status.Condition("Available")!.Status);
     }
 
+    [Fact]
+    public async Task Status_write_keeps_the_last_applied_annotation_the_cache_drops()
+    {
+        var created = TestFunctions.Node("applied");
+        created.Metadata.Annotations = new Dictionary<string, string>
+        {
+            ["kubectl.kubernetes.io/last-applied-configuration"] = "{\"kind\":\"Function\"}",
+            ["team"] = "blue",
+        };
+        await harness.CreateAsync(created);
+
+        await harness.WaitReadyAsync("applied");
+        var stored = (await harness.GetAsync("applied"))!;
+        Assert.Equal("{\"kind\":\"Function\"}", stored.Metadata.Annotations["kubectl.kubernetes.io/last-applied-configuration"]);
+        Assert.Equal("blue", stored.Metadata.Annotations["team"]);
+    }
+
     public static TheoryData<string, Action<FunctionSpec>, Func<V1Container, string>> Changes => new()
     {
         { "memory", s => s.MemoryMiB = 1024, c => c.Resources.Limits["memory"].ToString() },

@@ -18,9 +18,12 @@ public sealed class InformerTests : IAsyncDisposable
     private Informer<V1ConfigMap>? informer;
     private Task? running;
 
-    private Informer<V1ConfigMap> Start()
+    private Informer<V1ConfigMap> Start(IReadOnlyList<string>? droppedAnnotations = null)
     {
-        informer = new Informer<V1ConfigMap>("ConfigMap", source, time, metrics, NullLogger.Instance);
+        informer = new Informer<V1ConfigMap>("ConfigMap", source, time, metrics, NullLogger.Instance)
+        {
+            DroppedAnnotations = droppedAnnotations ?? [],
+        };
         informer.Deleted += o => { lock (deleted) { deleted.Add(o.Metadata.Uid); } };
         running = Task.Run(() => informer.RunAsync(stop.Token));
         return informer;
@@ -112,6 +115,30 @@ public sealed class InformerTests : IAsyncDisposable
         lock (deleted)
         {
             Assert.Equal(["old"], deleted);
+        }
+    }
+
+    [Fact]
+    public async Task Cache_drops_managed_fields_and_the_named_annotations_and_keeps_the_rest()
+    {
+        static V1ConfigMap Bulky(string name, string uid, string rv)
+        {
+            var obj = Object(name, uid, rv, "one");
+            obj.Metadata.ManagedFields = [new V1ManagedFieldsEntry { Manager = "kubectl", Operation = "Update" }];
+            obj.Metadata.Annotations = new Dictionary<string, string> { ["last-applied"] = "{...}", ["keep"] = "yes" };
+            return obj;
+        }
+
+        source.EnqueueList("10", Bulky("a", "ua", "9"));
+        source.EnqueueSession(new Session([(WatchEventType.Added, Bulky("b", "ub", "11"))]));
+        var cache = Start(["last-applied"]);
+
+        await Eventually.True(() => cache.Count == 2, "a listed and b watched");
+        foreach (var obj in cache.List())
+        {
+            Assert.Null(obj.Metadata.ManagedFields);
+            Assert.Equal(new Dictionary<string, string> { ["keep"] = "yes" }, obj.Metadata.Annotations);
+            Assert.Equal("one", obj.Data["v"]);
         }
     }
 
