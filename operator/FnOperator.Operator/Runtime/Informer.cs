@@ -16,7 +16,7 @@ public sealed partial class Informer<T>(
     string kind, IListWatch<T> source, TimeProvider time, OperatorMetrics metrics, ILogger logger)
     where T : class, IKubernetesObject<V1ObjectMeta>
 {
-    private readonly ConcurrentDictionary<string, T> byUid = new();
+    private readonly ConcurrentDictionary<string, CachedObject<T>> byUid = new();
     private readonly ConcurrentDictionary<ObjectKey, string> uidByKey = new();
     private volatile bool synced;
     private string resourceVersion = "";
@@ -42,12 +42,18 @@ public sealed partial class Informer<T>(
     /// </summary>
     public IReadOnlyList<string> DroppedAnnotations { get; init; } = [];
 
+    /// <summary>
+    /// Keep cached objects as UTF-8 JSON and decode on read (<see cref="Get"/> and <see cref="List"/> then return
+    /// fresh copies): a third of the memory for large objects such as Deployments, for a decode per read.
+    /// </summary>
+    public bool Compact { get; init; }
+
     public int Count => byUid.Count;
 
     public T? Get(ObjectKey key) =>
-        uidByKey.TryGetValue(key, out var uid) && byUid.TryGetValue(uid, out var obj) ? obj : null;
+        uidByKey.TryGetValue(key, out var uid) && byUid.TryGetValue(uid, out var entry) ? entry.Value : null;
 
-    public IReadOnlyList<T> List() => [.. byUid.Values];
+    public IReadOnlyList<T> List() => [.. byUid.Values.Select(e => e.Value)];
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -178,11 +184,11 @@ public sealed partial class Informer<T>(
             Upsert(item);
         }
 
-        foreach (var (uid, obj) in byUid)
+        foreach (var (uid, entry) in byUid)
         {
             if (!seen.Contains(uid))
             {
-                Remove(obj);
+                Remove(entry.Value);
             }
         }
     }
@@ -193,19 +199,19 @@ public sealed partial class Informer<T>(
         var key = ObjectKey.Of(obj);
         var uid = obj.Metadata.Uid;
         byUid.TryGetValue(uid, out var old);
-        if (old is not null && old.Metadata.ResourceVersion == obj.Metadata.ResourceVersion)
+        if (old is not null && old.ResourceVersion == obj.Metadata.ResourceVersion)
         {
             return; // the same state again (relist after a resumed watch)
         }
 
         if (uidByKey.TryGetValue(key, out var previousUid) && previousUid != uid && byUid.TryRemove(previousUid, out var replaced))
         {
-            Deleted?.Invoke(replaced); // deleted and recreated under the same name while we were not watching
+            Deleted?.Invoke(replaced.Value); // deleted and recreated under the same name while we were not watching
         }
 
-        byUid[uid] = obj;
+        byUid[uid] = CachedObject<T>.Of(obj, Compact);
         uidByKey[key] = uid;
-        Upserted?.Invoke(old, obj);
+        Upserted?.Invoke(old?.Value, obj);
     }
 
     // Cache only what reconciles use. managedFields is often as large as the rest of the object; an update sent
@@ -230,7 +236,7 @@ public sealed partial class Informer<T>(
             return;
         }
 
-        uidByKey.TryRemove(new KeyValuePair<ObjectKey, string>(ObjectKey.Of(cached), uid));
+        uidByKey.TryRemove(new KeyValuePair<ObjectKey, string>(cached.Key, uid));
         Deleted?.Invoke(obj);
     }
 

@@ -18,11 +18,12 @@ public sealed class InformerTests : IAsyncDisposable
     private Informer<V1ConfigMap>? informer;
     private Task? running;
 
-    private Informer<V1ConfigMap> Start(IReadOnlyList<string>? droppedAnnotations = null)
+    private Informer<V1ConfigMap> Start(IReadOnlyList<string>? droppedAnnotations = null, bool compact = false)
     {
         informer = new Informer<V1ConfigMap>("ConfigMap", source, time, metrics, NullLogger.Instance)
         {
             DroppedAnnotations = droppedAnnotations ?? [],
+            Compact = compact,
         };
         informer.Deleted += o => { lock (deleted) { deleted.Add(o.Metadata.Uid); } };
         running = Task.Run(() => informer.RunAsync(stop.Token));
@@ -139,6 +140,36 @@ public sealed class InformerTests : IAsyncDisposable
             Assert.Null(obj.Metadata.ManagedFields);
             Assert.Equal(new Dictionary<string, string> { ["keep"] = "yes" }, obj.Metadata.Annotations);
             Assert.Equal("one", obj.Data["v"]);
+        }
+    }
+
+    [Fact]
+    public async Task Compact_cache_serves_the_same_objects_as_fresh_copies_and_tracks_changes()
+    {
+        var modified = new List<(string? Old, string New)>();
+        source.EnqueueList("10", Object("a", "ua", "9", "one"), Object("c", "uc", "8", "three"));
+        source.EnqueueSession(new Session([
+            (WatchEventType.Modified, Object("a", "ua", "12", "two")),
+            (WatchEventType.Deleted, Object("c", "uc", "13")),
+        ]));
+        var cache = new Informer<V1ConfigMap>("ConfigMap", source, time, metrics, NullLogger.Instance) { Compact = true };
+        cache.Upserted += (old, obj) => { lock (modified) { modified.Add((old?.Data?["v"], obj.Data["v"])); } };
+        cache.Deleted += o => { lock (deleted) { deleted.Add(o.Metadata.Uid); } };
+        running = Task.Run(() => cache.RunAsync(stop.Token));
+
+        await Eventually.True(() => cache.Get(Key("a"))?.Data?["v"] == "two" && cache.Count == 1, "a modified, c deleted");
+        var first = cache.Get(Key("a"))!;
+        first.Data["v"] = "changed by a reader";
+        Assert.Equal("two", cache.Get(Key("a"))!.Data["v"]);
+        Assert.Equal(("ua", "12"), (cache.List().Single().Metadata.Uid, cache.List().Single().Metadata.ResourceVersion));
+        lock (modified)
+        {
+            Assert.Contains(("one", "two"), modified);
+        }
+
+        lock (deleted)
+        {
+            Assert.Equal(["uc"], deleted);
         }
     }
 
