@@ -2,7 +2,6 @@ using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
 using FnOperator.Api.Schema;
-using k8s;
 using k8s.Models;
 
 namespace FnOperator.Api;
@@ -14,25 +13,10 @@ namespace FnOperator.Api;
 [PrinterColumn(2, "Version", "string", ".spec.functionVersion", "The version that receives the main share of invocations.")]
 [PrinterColumn(3, "Ready", "string", ".status.conditions[?(@.type==\"Ready\")].status", "Whether the alias resolves to published versions.")]
 [PrinterColumn(4, "Age", "date", ".metadata.creationTimestamp", "Time since the alias was created.")]
-public sealed class Alias : IKubernetesObject<V1ObjectMeta>, ISpec<AliasSpec>, IStatus<AliasStatus?>
+public sealed class Alias() : CustomResource<AliasSpec, AliasStatus>(KindName)
 {
     public const string KindName = "Alias";
     public const string Plural = "aliases";
-
-    [JsonPropertyName("apiVersion")]
-    public string ApiVersion { get; set; } = ApiGroup.ApiVersion;
-
-    [JsonPropertyName("kind")]
-    public string Kind { get; set; } = KindName;
-
-    [JsonPropertyName("metadata")]
-    public V1ObjectMeta Metadata { get; set; } = new();
-
-    [JsonPropertyName("spec")]
-    public AliasSpec Spec { get; set; } = new();
-
-    [JsonPropertyName("status")]
-    public AliasStatus? Status { get; set; }
 }
 
 [Description("Desired state of an Alias.")]

@@ -2,7 +2,6 @@ using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
 using FnOperator.Api.Schema;
-using k8s;
 using k8s.Models;
 
 namespace FnOperator.Api;
@@ -15,25 +14,10 @@ namespace FnOperator.Api;
 [PrinterColumn(3, "Ready", "string", ".status.conditions[?(@.type==\"Ready\")].status", "Whether the poller is connected and running.")]
 [PrinterColumn(4, "Last Result", "string", ".status.lastProcessingResult", "Outcome of the last batch.", Priority = 1)]
 [PrinterColumn(5, "Age", "date", ".metadata.creationTimestamp", "Time since the mapping was created.")]
-public sealed class EventSourceMapping : IKubernetesObject<V1ObjectMeta>, ISpec<EventSourceMappingSpec>, IStatus<EventSourceMappingStatus?>
+public sealed class EventSourceMapping() : CustomResource<EventSourceMappingSpec, EventSourceMappingStatus>(KindName)
 {
     public const string KindName = "EventSourceMapping";
     public const string Plural = "eventsourcemappings";
-
-    [JsonPropertyName("apiVersion")]
-    public string ApiVersion { get; set; } = ApiGroup.ApiVersion;
-
-    [JsonPropertyName("kind")]
-    public string Kind { get; set; } = KindName;
-
-    [JsonPropertyName("metadata")]
-    public V1ObjectMeta Metadata { get; set; } = new();
-
-    [JsonPropertyName("spec")]
-    public EventSourceMappingSpec Spec { get; set; } = new();
-
-    [JsonPropertyName("status")]
-    public EventSourceMappingStatus? Status { get; set; }
 }
 
 [Description("Desired state of an EventSourceMapping.")]

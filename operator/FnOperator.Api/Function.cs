@@ -2,7 +2,6 @@ using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
 using FnOperator.Api.Schema;
-using k8s;
 using k8s.Models;
 
 namespace FnOperator.Api;
@@ -16,25 +15,10 @@ namespace FnOperator.Api;
 [PrinterColumn(5, "Reason", "string", ".status.conditions[?(@.type==\"Ready\")].reason", "Reason of the Ready condition.", Priority = 1)]
 [PrinterColumn(6, "Age", "date", ".metadata.creationTimestamp", "Time since the function was created.")]
 [Description("A Lambda-style function: its code, runtime and configuration. The operator runs it as a Deployment whose pods carry a runtime-shim serving the Lambda Runtime API.")]
-public sealed class Function : IKubernetesObject<V1ObjectMeta>, ISpec<FunctionSpec>, IStatus<FunctionStatus?>
+public sealed class Function() : CustomResource<FunctionSpec, FunctionStatus>(KindName)
 {
     public const string KindName = "Function";
     public const string Plural = "functions";
-
-    [JsonPropertyName("apiVersion")]
-    public string ApiVersion { get; set; } = ApiGroup.ApiVersion;
-
-    [JsonPropertyName("kind")]
-    public string Kind { get; set; } = KindName;
-
-    [JsonPropertyName("metadata")]
-    public V1ObjectMeta Metadata { get; set; } = new();
-
-    [JsonPropertyName("spec")]
-    public FunctionSpec Spec { get; set; } = new();
-
-    [JsonPropertyName("status")]
-    public FunctionStatus? Status { get; set; }
 }
 
 [Description("Desired state of a Function.")]

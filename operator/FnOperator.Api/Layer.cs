@@ -2,7 +2,6 @@ using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
 using FnOperator.Api.Schema;
-using k8s;
 using k8s.Models;
 
 namespace FnOperator.Api;
@@ -14,25 +13,10 @@ namespace FnOperator.Api;
 [PrinterColumn(2, "Ready", "string", ".status.conditions[?(@.type==\"Ready\")].status", "Whether the latest version is published.")]
 [PrinterColumn(3, "Runtimes", "string", ".spec.compatibleRuntimes", "Compatible runtimes.", Priority = 1)]
 [PrinterColumn(4, "Age", "date", ".metadata.creationTimestamp", "Time since the layer was created.")]
-public sealed class Layer : IKubernetesObject<V1ObjectMeta>, ISpec<LayerSpec>, IStatus<LayerStatus?>
+public sealed class Layer() : CustomResource<LayerSpec, LayerStatus>(KindName)
 {
     public const string KindName = "Layer";
     public const string Plural = "layers";
-
-    [JsonPropertyName("apiVersion")]
-    public string ApiVersion { get; set; } = ApiGroup.ApiVersion;
-
-    [JsonPropertyName("kind")]
-    public string Kind { get; set; } = KindName;
-
-    [JsonPropertyName("metadata")]
-    public V1ObjectMeta Metadata { get; set; } = new();
-
-    [JsonPropertyName("spec")]
-    public LayerSpec Spec { get; set; } = new();
-
-    [JsonPropertyName("status")]
-    public LayerStatus? Status { get; set; }
 }
 
 [Description("Desired state of a Layer: the content of its next version and its metadata.")]
