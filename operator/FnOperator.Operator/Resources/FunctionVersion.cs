@@ -8,32 +8,12 @@ namespace FnOperator.Operator.Resources;
 /// which version ($LATEST or a published number), and the spec that version runs. $LATEST runs the Function's spec
 /// as it is now; a published version runs its immutable snapshot. Builders read it and never change it.
 /// </summary>
-public sealed record FunctionVersion
+/// <param name="Version">"$LATEST" or a published number such as "3".</param>
+public sealed record FunctionVersion(string FunctionName, string Namespace, string? Uid, string Version, FunctionSpec Spec)
 {
-    public FunctionVersion(string functionName, string ns, string? uid, string version, FunctionSpec spec)
-    {
-        if (!FunctionVersions.IsValid(version))
-        {
-            throw new ArgumentException($"Version must be {FunctionVersions.Latest} or a published number, not '{version}'.", nameof(version));
-        }
-
-        FunctionName = functionName;
-        Namespace = ns;
-        Uid = uid;
-        Version = version;
-        Spec = spec;
-    }
-
-    public string FunctionName { get; }
-
-    public string Namespace { get; }
-
-    public string? Uid { get; }
-
-    /// <summary>"$LATEST" or a published number such as "3".</summary>
-    public string Version { get; }
-
-    public FunctionSpec Spec { get; }
+    public string Version { get; } = FunctionVersions.IsValid(Version)
+        ? Version
+        : throw new ArgumentException($"Version must be {FunctionVersions.Latest} or a published number, not '{Version}'.", nameof(Version));
 
     public bool IsLatest => Version == FunctionVersions.Latest;
 
