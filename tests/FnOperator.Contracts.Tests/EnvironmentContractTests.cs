@@ -70,6 +70,17 @@ public sealed class EnvironmentContractTests
         Assert.Empty(written.Keys.Except(read));
     }
 
+    [Fact]
+    public void A_written_name_the_shim_does_not_read_is_caught()
+    {
+        var written = OperatorWrites(FunctionVersion.Latest(Fn("nodejs22.x")));
+        written["FNOP_TIMEOUT"] = "30"; // a misspelt setting: the shim would silently use its default
+
+        var (_, read) = ShimReads(written);
+
+        Assert.Equal(["FNOP_TIMEOUT"], written.Keys.Except(read));
+    }
+
     [Theory]
     [MemberData(nameof(Runtimes))]
     public void Both_writers_set_every_name_the_shim_requires_and_a_way_to_start_the_runtime(string runtime)
