@@ -87,9 +87,10 @@ public static class Names
     };
 
     /// <summary>
-    /// A child object's name: <c>&lt;function&gt;-&lt;suffix&gt;</c> when it fits a DNS-1123 label (63 characters), else the
-    /// function name cut short, a hash of the whole function name, and the suffix. Stable (the same inputs give the same
-    /// name), unique per function and suffix, and valid for Deployments and Services alike.
+    /// A child object's name: <c>&lt;function&gt;-&lt;suffix&gt;</c> when it fits in 63 characters, else the function name cut
+    /// short, 8 hex digits of a hash of the whole function name, and the suffix. Stable (the same inputs give the same
+    /// name), unique per function and suffix, and a DNS-1123 label (a Service name too) whenever the function's name is
+    /// one (names with dots stay valid Deployment names).
     /// </summary>
     public static string ChildName(string functionName, string suffix)
     {
