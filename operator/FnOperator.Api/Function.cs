@@ -32,7 +32,7 @@ public sealed class FunctionSpec
     [JsonPropertyName("runtime")]
     [MaxLength(32)]
     [RegularExpression("^[a-z][a-z0-9]*(\\.[a-z0-9]+)*$")]
-    [Description("Managed runtime identifier, as in AWS Lambda: nodejs20.x, nodejs22.x, python3.11, python3.12, python3.13, dotnet8, java21, provided.al2023, provided.al2. Required unless code.image is set.")]
+    [RuntimeListDescription("Managed runtime identifier, as in AWS Lambda: ", ". Required unless code.image is set.")]
     public string? Runtime { get; set; }
 
     [JsonPropertyName("handler")]

@@ -1,3 +1,5 @@
+using FnOperator.Contracts;
+
 namespace FnOperator.Operator;
 
 /// <summary>Operator settings, bound from the "Operator" configuration section (env: Operator__GatewayUrl, …).</summary>
@@ -67,21 +69,6 @@ public sealed record OperatorOptions
     /// <summary>How soon a function waiting on something outside our watches (a missing ConfigMap or Layer) is looked at again.</summary>
     public TimeSpan DependencyRetry { get; init; } = TimeSpan.FromSeconds(30);
 
-    public static IReadOnlyDictionary<string, string> DefaultRuntimeImages { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
-    {
-        ["nodejs18.x"] = "public.ecr.aws/lambda/nodejs:18",
-        ["nodejs20.x"] = "public.ecr.aws/lambda/nodejs:20",
-        ["nodejs22.x"] = "public.ecr.aws/lambda/nodejs:22",
-        ["python3.9"] = "public.ecr.aws/lambda/python:3.9",
-        ["python3.10"] = "public.ecr.aws/lambda/python:3.10",
-        ["python3.11"] = "public.ecr.aws/lambda/python:3.11",
-        ["python3.12"] = "public.ecr.aws/lambda/python:3.12",
-        ["python3.13"] = "public.ecr.aws/lambda/python:3.13",
-        ["dotnet8"] = "public.ecr.aws/lambda/dotnet:8",
-        ["java17"] = "public.ecr.aws/lambda/java:17",
-        ["java21"] = "public.ecr.aws/lambda/java:21",
-        ["ruby3.3"] = "public.ecr.aws/lambda/ruby:3.3",
-        ["provided.al2023"] = "public.ecr.aws/lambda/provided:al2023",
-        ["provided.al2"] = "public.ecr.aws/lambda/provided:al2",
-    };
+    /// <summary>The shared runtime list's images (<see cref="LambdaRuntimes"/>).</summary>
+    public static IReadOnlyDictionary<string, string> DefaultRuntimeImages => LambdaRuntimes.DefaultImages;
 }

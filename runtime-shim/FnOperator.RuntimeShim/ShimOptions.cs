@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Globalization;
 using System.Net;
+using FnOperator.Contracts;
 
 namespace FnOperator.RuntimeShim;
 
@@ -16,13 +17,13 @@ public sealed record ShimOptions
 
     public required string FunctionName { get; init; }
 
-    public string FunctionVersion { get; init; } = "$LATEST";
+    public string FunctionVersion { get; init; } = FunctionVersions.Latest;
 
     public required string Runtime { get; init; }
 
     public string Handler { get; init; } = "";
 
-    public string TaskRoot { get; init; } = "/var/task";
+    public string TaskRoot { get; init; } = LambdaVariables.ClusterTaskRoot;
 
     public string? RuntimeCommand { get; init; }
 
@@ -63,44 +64,44 @@ public sealed record ShimOptions
         string? Get(string name) => environment[name] is string s && s.Length > 0 ? s : null;
         var problems = new List<string>();
 
-        var name = Get("AWS_LAMBDA_FUNCTION_NAME");
+        var name = Get(LambdaVariables.FunctionName);
         if (name is null)
         {
-            problems.Add("AWS_LAMBDA_FUNCTION_NAME is required");
+            problems.Add($"{LambdaVariables.FunctionName} is required");
         }
 
-        var runtime = Get("FNOP_RUNTIME");
-        var command = Get("FNOP_RUNTIME_COMMAND");
+        var runtime = Get(ShimVariables.Runtime);
+        var command = Get(ShimVariables.RuntimeCommand);
         if (runtime is null && command is null)
         {
-            problems.Add("FNOP_RUNTIME (e.g. nodejs22.x, python3.12, provided.al2023) or FNOP_RUNTIME_COMMAND is required");
+            problems.Add($"{ShimVariables.Runtime} (e.g. nodejs22.x, python3.12, provided.al2023) or {ShimVariables.RuntimeCommand} is required");
         }
 
         Uri? source = null;
-        if (Get("FNOP_SOURCE_URL") is { } url && !Uri.TryCreate(url, UriKind.Absolute, out source))
+        if (Get(ShimVariables.SourceUrl) is { } url && !Uri.TryCreate(url, UriKind.Absolute, out source))
         {
-            problems.Add($"FNOP_SOURCE_URL '{url}' is not an absolute URL");
+            problems.Add($"{ShimVariables.SourceUrl} '{url}' is not an absolute URL");
         }
 
-        var memory = ParseNumber(Get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 128, 1, 10240, problems);
-        var timeout = ParseNumber(Get("FNOP_TIMEOUT_SECONDS"), "FNOP_TIMEOUT_SECONDS", 3, 0.05, 900, problems);
-        var initTimeout = ParseNumber(Get("FNOP_INIT_TIMEOUT_SECONDS"), "FNOP_INIT_TIMEOUT_SECONDS", 10, 0.05, 900, problems);
-        var maxResponse = ParseNumber(Get("FNOP_MAX_RESPONSE_BYTES"), "FNOP_MAX_RESPONSE_BYTES", DefaultMaxResponseBytes, 1, int.MaxValue - 1, problems);
-        var api = ParseEndpoint(Get("FNOP_RUNTIME_API_ADDRESS") ?? "127.0.0.1:9001", "FNOP_RUNTIME_API_ADDRESS", problems);
-        var http = ParseEndpoint(Get("FNOP_HTTP_ADDRESS") ?? "0.0.0.0:9100", "FNOP_HTTP_ADDRESS", problems);
-        var memorySource = Get("FNOP_MEMORY_SOURCE") ?? "auto";
+        var memory = ParseNumber(Get(LambdaVariables.FunctionMemorySize), LambdaVariables.FunctionMemorySize, 128, 1, 10240, problems);
+        var timeout = ParseNumber(Get(ShimVariables.TimeoutSeconds), ShimVariables.TimeoutSeconds, 3, 0.05, 900, problems);
+        var initTimeout = ParseNumber(Get(ShimVariables.InitTimeoutSeconds), ShimVariables.InitTimeoutSeconds, 10, 0.05, 900, problems);
+        var maxResponse = ParseNumber(Get(ShimVariables.MaxResponseBytes), ShimVariables.MaxResponseBytes, DefaultMaxResponseBytes, 1, int.MaxValue - 1, problems);
+        var api = ParseEndpoint(Get(ShimVariables.RuntimeApiAddress) ?? ShimVariables.ClusterRuntimeApiAddress, ShimVariables.RuntimeApiAddress, problems);
+        var http = ParseEndpoint(Get(ShimVariables.HttpAddress) ?? "0.0.0.0:9100", ShimVariables.HttpAddress, problems);
+        var memorySource = Get(ShimVariables.MemorySource) ?? "auto";
         if (memorySource is not ("auto" or "proc" or "cgroup"))
         {
-            problems.Add($"FNOP_MEMORY_SOURCE '{memorySource}' must be auto, proc or cgroup");
+            problems.Add($"{ShimVariables.MemorySource} '{memorySource}' must be auto, proc or cgroup");
         }
 
         var logLevel = LogLevel.Information;
-        if (Get("FNOP_LOG_LEVEL") is { } level && !Enum.TryParse(level, ignoreCase: true, out logLevel))
+        if (Get(ShimVariables.LogLevel) is { } level && !Enum.TryParse(level, ignoreCase: true, out logLevel))
         {
-            problems.Add($"FNOP_LOG_LEVEL '{level}' must be Trace, Debug, Information, Warning or Error");
+            problems.Add($"{ShimVariables.LogLevel} '{level}' must be Trace, Debug, Information, Warning or Error");
         }
 
-        var parentPid = ParseParentPid(Get("FNOP_PARENT_PID"), problems);
+        var parentPid = ParseParentPid(Get(ShimVariables.ParentPid), problems);
         if (problems.Count > 0)
         {
             throw new ShimConfigurationException("Invalid runtime-shim configuration: " + string.Join("; ", problems) + ".");
@@ -109,19 +110,19 @@ public sealed record ShimOptions
         return new ShimOptions
         {
             SourceUrl = source,
-            FunctionNamespace = Get("FNOP_FUNCTION_NAMESPACE") ?? "default",
+            FunctionNamespace = Get(ShimVariables.FunctionNamespace) ?? "default",
             FunctionName = name!,
-            FunctionVersion = Get("AWS_LAMBDA_FUNCTION_VERSION") ?? "$LATEST",
+            FunctionVersion = Get(LambdaVariables.FunctionVersion) ?? FunctionVersions.Latest,
             Runtime = runtime ?? "provided",
-            Handler = Get("_HANDLER") ?? "",
-            TaskRoot = Get("LAMBDA_TASK_ROOT") ?? "/var/task",
+            Handler = Get(LambdaVariables.Handler) ?? "",
+            TaskRoot = Get(LambdaVariables.TaskRoot) ?? LambdaVariables.ClusterTaskRoot,
             RuntimeCommand = command,
             MemorySizeMb = (int)memory,
             TimeoutSeconds = timeout,
             InitTimeoutSeconds = initTimeout,
             RuntimeApiEndpoint = api,
             HttpEndpoint = http,
-            Region = Get("AWS_REGION") ?? Get("AWS_DEFAULT_REGION") ?? "us-east-1",
+            Region = Get(LambdaVariables.Region) ?? Get(LambdaVariables.DefaultRegion) ?? "us-east-1",
             MaxResponseBytes = (int)maxResponse,
             MemorySource = memorySource,
             LogLevel = logLevel,
@@ -154,13 +155,13 @@ public sealed record ShimOptions
 
         if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid < 1)
         {
-            problems.Add($"FNOP_PARENT_PID '{value}' must be a process id (a positive integer)");
+            problems.Add($"{ShimVariables.ParentPid} '{value}' must be a process id (a positive integer)");
             return null;
         }
 
         if (ParentWatch.Identify(pid) is null)
         {
-            problems.Add($"FNOP_PARENT_PID '{value}' is not a running process");
+            problems.Add($"{ShimVariables.ParentPid} '{value}' is not a running process");
             return null;
         }
 

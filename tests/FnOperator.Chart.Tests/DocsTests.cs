@@ -7,8 +7,8 @@ public sealed partial class DocsTests
     [Fact]
     public void Runtime_image_table_matches_the_operators_defaults()
     {
-        var code = File.ReadAllText(Repo.At("operator", "FnOperator.Operator", "OperatorOptions.cs"));
-        var defaults = CodeEntry().Matches(code).ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
+        var code = File.ReadAllText(Repo.At("operator", "FnOperator.Contracts", "LambdaRuntimes.cs"));
+        var defaults = CodeEntry().Matches(code).ToDictionary(m => m.Groups[1].Value, m => "public.ecr.aws/lambda/" + m.Groups[2].Value);
         Assert.NotEmpty(defaults);
 
         var doc = File.ReadAllText(Repo.At("docs", "runtime-images.md"));
@@ -47,7 +47,7 @@ public sealed partial class DocsTests
         Assert.Contains("--wait --timeout 5m", script);
     }
 
-    [GeneratedRegex("""\["([a-z0-9.]+)"\] = "(public\.ecr\.aws/lambda/[a-z0-9.:]+)",""")]
+    [GeneratedRegex("""new\("([a-z0-9.]+)", RuntimeFamily\.\w+, Ecr \+ "([a-z0-9.:]+)"\),""")]
     private static partial Regex CodeEntry();
 
     [GeneratedRegex(@"^\| `([a-z0-9.]+)` \| `([^`]+)` \|$", RegexOptions.Multiline)]

@@ -73,7 +73,10 @@ public sealed partial class ProcessContractTests
     public void Function_pods_bind_the_runtime_api_to_loopback_as_docs_security_says()
     {
         var env = File.ReadAllText(Repo.At("operator", "FnOperator.Operator", "Resources", "EnvironmentBuilder.cs"));
-        Assert.Contains("Literal(\"FNOP_RUNTIME_API_ADDRESS\", \"127.0.0.1:9001\")", env);
+        var names = File.ReadAllText(Repo.At("operator", "FnOperator.Contracts", "EnvironmentNames.cs"));
+        Assert.Contains("Literal(ShimVariables.RuntimeApiAddress, ShimVariables.ClusterRuntimeApiAddress)", env);
+        Assert.Contains("RuntimeApiAddress = \"FNOP_RUNTIME_API_ADDRESS\"", names);
+        Assert.Contains("ClusterRuntimeApiAddress = \"127.0.0.1:9001\"", names);
         Assert.Contains("`127.0.0.1:9001`", File.ReadAllText(Repo.At("docs", "security.md")));
     }
 

@@ -17,7 +17,7 @@ public sealed class FunctionRegistry(
 
     public const string DefaultRegion = "us-east-1";
     public const string DefaultAccountId = "000000000000";
-    public const string Latest = "$LATEST";
+    public const string Latest = FnOperator.Contracts.FunctionVersions.Latest;
 
     private readonly ConcurrentDictionary<FunctionKey, Entry> _entries = new();
 

@@ -1,9 +1,11 @@
+using FnOperator.Api;
+using FnOperator.Contracts.Scaling;
 using Microsoft.Extensions.Logging;
 
 namespace FnOperator.Gateway.Local;
 
-/// <summary>Queued and in-flight invocations of one function, as the autoscaler sees them.</summary>
-public readonly record struct FunctionLoad(int Queued, int InFlight);
+/// <summary>Queued, in-flight and waiting synchronous invocations of one function, as the autoscaler sees them.</summary>
+public readonly record struct FunctionLoad(int Queued, int InFlight, int WaitingSync = 0);
 
 /// <summary>The queue as seen by a pool: the current load, and a wait that ends early when work arrives.</summary>
 public interface IFunctionLoadSource
@@ -15,8 +17,9 @@ public interface IFunctionLoadSource
 }
 
 /// <summary>
-/// The shim+runtime processes of one function: started on demand when work is queued, stopped after the idle window,
-/// never more than the concurrency limit, crashed ones replaced (with backoff when they crash right after starting).
+/// The shim+runtime processes of one function, local mode's actuator of the shared <see cref="ScalingPolicy"/>:
+/// started on demand when work is queued, stopped after the idle window, never more than the concurrency limit,
+/// crashed ones replaced (with backoff when they crash right after starting).
 /// </summary>
 public sealed partial class FunctionPool(
     LocalFunction function,
@@ -39,6 +42,13 @@ public sealed partial class FunctionPool(
     public int Running { get { lock (instances) { return instances.Count; } } }
 
     public ScalingLimits Limits => limits;
+
+    /// <summary>
+    /// A function's limits in local mode: the spec's (<see cref="FunctionScaling.Limits"/>), with one invocation per
+    /// instance, because a local shim runs one invocation at a time (so reserved concurrency caps instances one to one).
+    /// </summary>
+    public static ScalingLimits LimitsFor(FunctionSpec spec, TimeSpan? idleOverride = null) =>
+        FunctionScaling.Limits(spec, idleOverride, perInstance: 1);
 
     private TimeSpan StopGrace => TimeSpan.FromSeconds(function.Function.Spec.TimeoutSeconds + 5);
 
@@ -69,7 +79,7 @@ public sealed partial class FunctionPool(
         var now = time.GetUtcNow();
         ReapExited(now);
         var current = load.GetLoad(function.Namespace, function.Name);
-        if (current.Queued + current.InFlight > 0)
+        if (current.Queued + current.InFlight + current.WaitingSync > 0)
         {
             lastBusy = now;
         }
@@ -80,7 +90,8 @@ public sealed partial class FunctionPool(
             running = instances.Count;
         }
 
-        var desired = ScalingPolicy.Desired(new ScalingInputs(current.Queued, current.InFlight, running, now - lastBusy), limits);
+        var decision = ScalingPolicy.Decide(new ScalingInput(current.Queued, current.InFlight, current.WaitingSync, running, now - lastBusy), limits);
+        var desired = decision.Desired;
         if (desired > running && now >= nextStartAllowed)
         {
             for (var i = running; i < desired; i++)
@@ -88,7 +99,7 @@ public sealed partial class FunctionPool(
                 StartOne(now);
             }
 
-            LogScaled(logger, function.Name, running, desired, current.Queued, current.InFlight);
+            LogScaled(logger, function.Name, running, desired, current.Queued, current.InFlight, decision.Reason);
         }
         else if (desired < running)
         {
@@ -101,7 +112,7 @@ public sealed partial class FunctionPool(
 
             stopping.RemoveAll(t => t.IsCompleted);
             stopping.AddRange(surplus.Select(StopAsync));
-            LogScaled(logger, function.Name, running, desired, current.Queued, current.InFlight);
+            LogScaled(logger, function.Name, running, desired, current.Queued, current.InFlight, decision.Reason);
         }
     }
 
@@ -173,8 +184,8 @@ public sealed partial class FunctionPool(
         await Task.WhenAll(stopping).ConfigureAwait(false);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Scaled function {Function} from {From} to {To} instances (queued={Queued}, inFlight={InFlight})")]
-    private static partial void LogScaled(ILogger logger, string function, int from, int to, int queued, int inFlight);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Scaled function {Function} from {From} to {To} instances (queued={Queued}, inFlight={InFlight}, reason={Reason})")]
+    private static partial void LogScaled(ILogger logger, string function, int from, int to, int queued, int inFlight, ScalingReason reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Failed to start runtime-shim for function {Function}")]
     private static partial void LogStartFailed(ILogger logger, Exception exception, string function);

@@ -5,6 +5,7 @@ using System.Reflection;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using FnOperator.Api;
+using FnOperator.Contracts;
 
 namespace FnOperator.Gateway.Local;
 
@@ -18,16 +19,8 @@ public sealed record FieldError(string Field, string Message);
 /// </summary>
 public static partial class FunctionValidator
 {
-    /// <summary>The runtime identifiers the Function model documents.</summary>
-    public static readonly IReadOnlySet<string> KnownRuntimes = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "nodejs20.x", "nodejs22.x", "python3.11", "python3.12", "python3.13", "dotnet8", "java21", "provided.al2023", "provided.al2",
-    };
-
-    private static readonly HashSet<string> ReservedEnvironment = new(StringComparer.Ordinal)
-    {
-        "_HANDLER", "_X_AMZN_TRACE_ID", "TZ",
-    };
+    /// <summary>The runtime identifiers local mode accepts: every one a cluster accepts by default (the shared list).</summary>
+    public static IReadOnlyList<string> KnownRuntimes => LambdaRuntimes.Ids;
 
     public static IReadOnlyList<FieldError> Validate(Function function, string manifestDirectory)
     {
@@ -76,17 +69,17 @@ public static partial class FunctionValidator
                 errors.Add(new FieldError("spec.runtime", "required unless spec.code.image is set"));
             }
         }
-        else if (!KnownRuntimes.Contains(spec.Runtime))
+        else if (LambdaRuntimes.Find(spec.Runtime) is not { } runtime)
         {
             errors.Add(new FieldError("spec.runtime", $"unknown runtime '{spec.Runtime}' (known: {string.Join(", ", KnownRuntimes.Order(StringComparer.Ordinal))})"));
         }
-        else if (!spec.Runtime.StartsWith("provided", StringComparison.Ordinal) && string.IsNullOrWhiteSpace(spec.Handler))
+        else if (runtime.Family != RuntimeFamily.Provided && string.IsNullOrWhiteSpace(spec.Handler))
         {
             errors.Add(new FieldError("spec.handler", $"required for runtime {spec.Runtime}"));
         }
 
         // A dotnet function's code.path is build output that may not exist yet; LocalSupport explains that case.
-        var prebuilt = spec.Runtime?.StartsWith("dotnet", StringComparison.Ordinal) ?? false;
+        var prebuilt = LambdaRuntimes.FamilyOf(spec.Runtime) == RuntimeFamily.DotNet;
         if (!string.IsNullOrEmpty(code.Path) && sources == 1 && !prebuilt)
         {
             var dir = Path.GetFullPath(Path.Combine(manifestDirectory, code.Path));
@@ -100,8 +93,7 @@ public static partial class FunctionValidator
         {
             var env = spec.Environment![i];
             var field = $"spec.environment[{i}]";
-            if (env.Name.StartsWith("AWS_", StringComparison.Ordinal) || env.Name.StartsWith("LAMBDA_", StringComparison.Ordinal)
-                || env.Name.StartsWith("FNOP_", StringComparison.Ordinal) || ReservedEnvironment.Contains(env.Name))
+            if (ReservedVariables.IsReserved(env.Name))
             {
                 errors.Add(new FieldError($"{field}.name", $"'{env.Name}' is reserved by Lambda"));
             }

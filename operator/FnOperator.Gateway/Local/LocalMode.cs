@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using FnOperator.Contracts.Scaling;
 using FnOperator.Gateway.Functions;
 using FnOperator.Gateway.Queue;
 using Microsoft.Extensions.Logging;
@@ -30,7 +31,7 @@ public static partial class LocalMode
         }
 
         var manifests = ManifestLoader.Load(options.Functions);
-        var limits = manifests.Functions.ToDictionary(f => f, f => ScalingLimits.From(f.Function.Spec, options.IdleOverride));
+        var limits = manifests.Functions.ToDictionary(f => f, f => FunctionPool.LimitsFor(f.Function.Spec, options.IdleOverride));
         var output = ProcessOutput.Console;
         if (manifests.Functions.Count == 0)
         {

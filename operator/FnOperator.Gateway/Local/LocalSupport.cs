@@ -1,15 +1,16 @@
 using FnOperator.Api;
+using FnOperator.Contracts;
 
 namespace FnOperator.Gateway.Local;
 
 /// <summary>
-/// Which valid Functions local mode can run on this machine, and how. Local mode runs code from
-/// <c>spec.code.path</c> with the runtime-shim's built-in node and python runtimes, a <c>bootstrap</c> for
-/// provided.*, or an executable .NET assembly that embeds Amazon.Lambda.RuntimeSupport.
+/// Which valid Functions local mode can run on this machine. Local mode runs code from <c>spec.code.path</c> with
+/// the runtime-shim's built-in launchers: node and python (the project's bootstraps), .NET (published code), and a
+/// <c>bootstrap</c> for provided.*. What each runtime needs comes from the shared list (<see cref="LambdaRuntimes"/>).
 /// </summary>
 public static class LocalSupport
 {
-    /// <summary>Null when the function can be served; otherwise the reason it is skipped.</summary>
+    /// <summary>Null when the function can be served; otherwise the reason it is not.</summary>
     public static string? WhyNotServed(Function function, string manifestDirectory)
     {
         var spec = function.Spec;
@@ -34,55 +35,39 @@ public static class LocalSupport
             return $"spec.environment[{fromCluster}] reads a Secret or ConfigMap, which local mode does not have";
         }
 
-        var runtime = spec.Runtime ?? "";
+        var runtime = LambdaRuntimes.Find(spec.Runtime);
+        if (runtime is null)
+        {
+            return $"runtime {spec.Runtime} is not one of the known runtimes ({string.Join(", ", LambdaRuntimes.Ids)})";
+        }
+
         var codeDir = Path.GetFullPath(Path.Combine(manifestDirectory, spec.Code.Path));
-        if (runtime.StartsWith("nodejs", StringComparison.Ordinal))
+        return runtime.Local switch
         {
-            return OnPath("node") ? null : "needs Node.js: no 'node' on PATH";
-        }
-
-        if (runtime.StartsWith("python", StringComparison.Ordinal))
-        {
-            return OnPath("python3") ? null : "needs Python: no 'python3' on PATH";
-        }
-
-        if (runtime.StartsWith("provided", StringComparison.Ordinal))
-        {
-            return File.Exists(Path.Combine(codeDir, "bootstrap")) ? null : $"no 'bootstrap' file in {ManifestLoader.DisplayPath(codeDir)}";
-        }
-
-        if (runtime.StartsWith("dotnet", StringComparison.Ordinal))
-        {
-            return WhyNotDotnet(spec.Handler ?? "", codeDir);
-        }
-
-        return $"runtime {runtime} has no local runtime; deploy it to a cluster (its AWS base image carries the runtime)";
+            LocalLaunch.ShimBootstrap or LocalLaunch.PublishedAssembly when !OnPath(runtime.LocalProgram!) =>
+                $"needs {Language(runtime.Family)}: no '{runtime.LocalProgram}' on PATH",
+            LocalLaunch.ShimBootstrap => null,
+            LocalLaunch.PublishedAssembly => WhyNotPublished(spec.Handler ?? "", codeDir),
+            LocalLaunch.CodeBootstrap => File.Exists(Path.Combine(codeDir, "bootstrap")) ? null : $"no 'bootstrap' file in {ManifestLoader.DisplayPath(codeDir)}",
+            _ => $"runtime {runtime.Id} has no local runtime; deploy it to a cluster (its AWS base image {runtime.Image} carries the runtime)",
+        };
     }
 
-    /// <summary>
-    /// The command that starts the runtime when the shim's built-in choice does not apply (FNOP_RUNTIME_COMMAND),
-    /// or null to let the shim choose by runtime id.
-    /// </summary>
-    public static string? RuntimeCommand(LocalFunction function)
+    // The shim's .NET launcher loads the handler's assembly from the code folder, so the code must be published there.
+    private static string? WhyNotPublished(string handler, string codeDir)
     {
-        var runtime = function.Function.Spec.Runtime ?? "";
-        return runtime.StartsWith("dotnet", StringComparison.Ordinal)
-            ? $"dotnet {Path.Combine(function.CodeDirectory, function.Function.Spec.Handler + ".dll")}"
-            : null;
-    }
-
-    private static string? WhyNotDotnet(string handler, string codeDir)
-    {
-        if (handler.Contains("::", StringComparison.Ordinal))
-        {
-            return $"class-library handler '{handler}' needs the dotnet managed runtime image; in local mode use an executable assembly (handler = assembly name)";
-        }
-
-        var assembly = Path.Combine(codeDir, handler + ".dll");
+        var assembly = Path.Combine(codeDir, LambdaRuntimes.DotNetAssembly(handler) + ".dll");
         return File.Exists(assembly)
             ? null
-            : $"needs prebuilt code: {ManifestLoader.DisplayPath(assembly)} does not exist (build it with 'dotnet publish -c Release -o {ManifestLoader.DisplayPath(codeDir)}'; Amazon.Lambda.RuntimeSupport must come from nuget.org, or run it as a container image in a cluster)";
+            : $"needs prebuilt code: published code {ManifestLoader.DisplayPath(assembly)} does not exist (dotnet publish -c Release -o {ManifestLoader.DisplayPath(codeDir)})";
     }
+
+    private static string Language(RuntimeFamily family) => family switch
+    {
+        RuntimeFamily.NodeJs => "Node.js",
+        RuntimeFamily.DotNet => ".NET",
+        _ => family.ToString(),
+    };
 
     private static bool OnPath(string program) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "")

@@ -3,13 +3,13 @@ using FnOperator.Gateway.Queue;
 
 namespace FnOperator.Gateway.Local;
 
-/// <summary>The gateway's invocation queue as a pool's load source.</summary>
+/// <summary>The gateway's invocation queue as a pool's load source (local mode's autoscaler input).</summary>
 public sealed class QueueLoadSource(IInvocationQueue queue) : IFunctionLoadSource
 {
     public FunctionLoad GetLoad(string ns, string name)
     {
         var stats = queue.GetStats(new FunctionKey(ns, name));
-        return new FunctionLoad(stats.Depth, stats.InFlight);
+        return new FunctionLoad(stats.Depth, stats.InFlight, stats.WaitingSync);
     }
 
     public async Task WaitForWorkAsync(string ns, string name, TimeSpan timeout, CancellationToken cancellationToken)

@@ -1,8 +1,12 @@
 using System.Globalization;
+using FnOperator.Contracts;
 
 namespace FnOperator.Gateway.Local;
 
-/// <summary>The environment a function's runtime-shim starts with (the shim's process contract), plus the function's own variables.</summary>
+/// <summary>
+/// The environment a function's runtime-shim starts with (the shim's process contract, <see cref="ShimVariables"/>),
+/// plus the function's own variables. The runtime is started by the shim's built-in launcher for its runtime id.
+/// </summary>
 public static class ShimEnvironment
 {
     public static IReadOnlyDictionary<string, string> For(LocalFunction fn, string sourceUrl, string region)
@@ -14,27 +18,21 @@ public static class ShimEnvironment
             env[variable.Name] = variable.Value ?? "";
         }
 
-        env["FNOP_SOURCE_URL"] = sourceUrl;
-        env["FNOP_FUNCTION_NAMESPACE"] = fn.Namespace;
-        env["AWS_LAMBDA_FUNCTION_NAME"] = fn.Name;
-        env["AWS_LAMBDA_FUNCTION_VERSION"] = "$LATEST";
-        env["FNOP_RUNTIME"] = spec.Runtime ?? "";
-        env["_HANDLER"] = spec.Handler ?? "";
-        env["LAMBDA_TASK_ROOT"] = fn.CodeDirectory;
-        env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = spec.MemoryMiB.ToString(CultureInfo.InvariantCulture);
-        env["FNOP_TIMEOUT_SECONDS"] = spec.TimeoutSeconds.ToString(CultureInfo.InvariantCulture);
-        env["FNOP_RUNTIME_API_ADDRESS"] = "127.0.0.1:0";
-        env["FNOP_HTTP_ADDRESS"] = "127.0.0.1:0";
-        env["AWS_REGION"] = region;
-        env["AWS_DEFAULT_REGION"] = region;
+        env[ShimVariables.SourceUrl] = sourceUrl;
+        env[ShimVariables.FunctionNamespace] = fn.Namespace;
+        env[LambdaVariables.FunctionName] = fn.Name;
+        env[LambdaVariables.FunctionVersion] = FunctionVersions.Latest;
+        env[ShimVariables.Runtime] = spec.Runtime ?? "";
+        env[LambdaVariables.Handler] = spec.Handler ?? "";
+        env[LambdaVariables.TaskRoot] = fn.CodeDirectory;
+        env[LambdaVariables.FunctionMemorySize] = spec.MemoryMiB.ToString(CultureInfo.InvariantCulture);
+        env[ShimVariables.TimeoutSeconds] = spec.TimeoutSeconds.ToString(CultureInfo.InvariantCulture);
+        env[ShimVariables.RuntimeApiAddress] = "127.0.0.1:0";
+        env[ShimVariables.HttpAddress] = "127.0.0.1:0";
+        env[LambdaVariables.Region] = region;
 
         // The shim stops (and kills its runtime) when local mode is gone, even after a SIGKILL that left no time to stop it.
-        env["FNOP_PARENT_PID"] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
-        if (LocalSupport.RuntimeCommand(fn) is { } command)
-        {
-            env["FNOP_RUNTIME_COMMAND"] = command;
-        }
-
+        env[ShimVariables.ParentPid] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         return env;
     }
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using FnOperator.Contracts.Scaling;
 using FnOperator.Gateway.Functions;
 
 namespace FnOperator.Gateway.Local;

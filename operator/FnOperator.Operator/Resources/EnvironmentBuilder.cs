@@ -1,45 +1,48 @@
 using System.Globalization;
-using FnOperator.Api;
+using FnOperator.Contracts;
 using k8s.Models;
 
 namespace FnOperator.Operator.Resources;
 
-/// <summary>The runtime container's environment: the runtime-shim's contract variables, then the user's.</summary>
+/// <summary>
+/// The runtime container's environment: the runtime-shim's contract variables (<see cref="ShimVariables"/>), then the
+/// user's. The version's number becomes AWS_LAMBDA_FUNCTION_VERSION.
+/// </summary>
 public static class EnvironmentBuilder
 {
-    public static List<V1EnvVar> Build(Function fn, OperatorOptions options)
+    public static List<V1EnvVar> Build(FunctionVersion version, OperatorOptions options)
     {
-        var spec = fn.Spec;
+        var spec = version.Spec;
         var entrypoint = string.IsNullOrEmpty(spec.Handler) ? options.RuntimeEntrypoint : $"{options.RuntimeEntrypoint} {spec.Handler}";
         var env = new List<V1EnvVar>
         {
-            Literal("FNOP_SOURCE_URL", options.GatewayUrl),
-            Literal("FNOP_FUNCTION_NAMESPACE", fn.Metadata.NamespaceProperty ?? "default"),
-            Literal("AWS_LAMBDA_FUNCTION_NAME", fn.Metadata.Name),
-            Literal("AWS_LAMBDA_FUNCTION_VERSION", Names.LatestVersion),
-            Literal("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", spec.MemoryMiB.ToString(CultureInfo.InvariantCulture)),
-            Literal("FNOP_TIMEOUT_SECONDS", spec.TimeoutSeconds.ToString(CultureInfo.InvariantCulture)),
-            Literal("FNOP_RUNTIME_API_ADDRESS", "127.0.0.1:9001"),
-            Literal("FNOP_HTTP_ADDRESS", $"0.0.0.0:{Names.ShimHttpPort}"),
-            Literal("LAMBDA_TASK_ROOT", Names.TaskRoot),
-            Literal("AWS_REGION", options.Region),
+            Literal(ShimVariables.SourceUrl, options.GatewayUrl),
+            Literal(ShimVariables.FunctionNamespace, version.Namespace),
+            Literal(LambdaVariables.FunctionName, version.FunctionName),
+            Literal(LambdaVariables.FunctionVersion, version.Version),
+            Literal(LambdaVariables.FunctionMemorySize, spec.MemoryMiB.ToString(CultureInfo.InvariantCulture)),
+            Literal(ShimVariables.TimeoutSeconds, spec.TimeoutSeconds.ToString(CultureInfo.InvariantCulture)),
+            Literal(ShimVariables.RuntimeApiAddress, ShimVariables.ClusterRuntimeApiAddress),
+            Literal(ShimVariables.HttpAddress, $"0.0.0.0:{Names.ShimHttpPort}"),
+            Literal(LambdaVariables.TaskRoot, Names.TaskRoot),
+            Literal(LambdaVariables.Region, options.Region),
         };
         // provided.* with zip or ConfigMap code: Lambda runs the code's own bootstrap ($LAMBDA_TASK_ROOT/bootstrap, else
         // /opt/bootstrap), which the shim's built-in launcher does; the base image's entrypoint would look in /var/runtime.
-        var ownBootstrap = spec.Code?.Image is null && spec.Runtime?.StartsWith("provided", StringComparison.Ordinal) == true;
+        var ownBootstrap = spec.Code?.Image is null && LambdaRuntimes.FamilyOf(spec.Runtime) == RuntimeFamily.Provided;
         if (!ownBootstrap)
         {
-            env.Add(Literal("FNOP_RUNTIME_COMMAND", entrypoint));
+            env.Add(Literal(ShimVariables.RuntimeCommand, entrypoint));
         }
 
         if (!string.IsNullOrEmpty(spec.Runtime))
         {
-            env.Add(Literal("FNOP_RUNTIME", spec.Runtime));
+            env.Add(Literal(ShimVariables.Runtime, spec.Runtime));
         }
 
         if (!string.IsNullOrEmpty(spec.Handler))
         {
-            env.Add(Literal("_HANDLER", spec.Handler));
+            env.Add(Literal(LambdaVariables.Handler, spec.Handler));
         }
 
         foreach (var variable in spec.Environment ?? [])

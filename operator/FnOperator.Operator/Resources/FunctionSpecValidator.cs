@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using FnOperator.Api;
+using FnOperator.Contracts;
 
 namespace FnOperator.Operator.Resources;
 
@@ -9,9 +10,6 @@ public sealed record SpecProblem(string Reason, string Message);
 /// <summary>Checks what CRD validation cannot: known runtime, exactly one code source, reserved variable names.</summary>
 public static partial class FunctionSpecValidator
 {
-    private static readonly string[] ReservedPrefixes = ["AWS_", "LAMBDA_", "FNOP_"];
-    private static readonly string[] ReservedNames = ["_HANDLER", "_X_AMZN_TRACE_ID", "TZ"];
-
     public static SpecProblem? Validate(FunctionSpec spec, OperatorOptions options)
     {
         var code = spec.Code;
@@ -55,8 +53,7 @@ public static partial class FunctionSpecValidator
 
         foreach (var variable in spec.Environment ?? [])
         {
-            if (ReservedNames.Contains(variable.Name, StringComparer.Ordinal) ||
-                ReservedPrefixes.Any(p => variable.Name.StartsWith(p, StringComparison.Ordinal)))
+            if (ReservedVariables.IsReserved(variable.Name))
             {
                 return new(FunctionReasons.InvalidEnvironment, $"Environment variable '{variable.Name}' is reserved by the Lambda runtime environment.");
             }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using FnOperator.Api;
+using FnOperator.Contracts;
 
 namespace FnOperator.Operator.Resources;
 
@@ -8,7 +9,10 @@ namespace FnOperator.Operator.Resources;
 public static class Names
 {
     public const string ManagedBy = "fn-operator";
-    public const string LatestVersion = "$LATEST";
+    public const string LatestVersion = FunctionVersions.Latest;
+
+    /// <summary>DNS-1123 label and label value limit.</summary>
+    public const int MaxNameLength = 63;
 
     /// <summary>Label value for $LATEST ('$' is not allowed in label values).</summary>
     public const string LatestVersionLabel = "latest";
@@ -48,7 +52,7 @@ public static class Names
     public const string TmpVolume = "tmp";
 
     public const string ShimMountPath = "/fnop-bin";
-    public const string TaskRoot = "/var/task";
+    public const string TaskRoot = LambdaVariables.ClusterTaskRoot;
     public const string CodeSourceMountPath = "/fnop-code-source";
     public const string LayersMountPath = "/opt";
     public const string TmpMountPath = "/tmp";
@@ -56,38 +60,65 @@ public static class Names
     public const int ShimHttpPort = 9100;
     public const string ShimHttpPortName = "http-shim";
 
-    /// <summary>Deployment running $LATEST of the function.</summary>
-    public static string Deployment(Function fn) => fn.Metadata.Name + "-latest";
+    /// <summary>The Deployment of a function version: <c>&lt;fn&gt;-latest</c>, <c>&lt;fn&gt;-v3</c> (<see cref="ChildName"/>).</summary>
+    public static string Deployment(FunctionVersion version) => ChildName(version.FunctionName, VersionSuffix(version.Version));
 
-    /// <summary>Labels on the Deployment and its pods.</summary>
-    public static Dictionary<string, string> Labels(Function fn) => new(StringComparer.Ordinal)
+    /// <summary>"latest" for $LATEST ('$' is not allowed in names or label values), else "v" + the number.</summary>
+    public static string VersionSuffix(string version) => version == LatestVersion ? LatestVersionLabel : "v" + version;
+
+    /// <summary>The version label's value: "latest" for $LATEST, else the number.</summary>
+    public static string VersionLabel(string version) => version == LatestVersion ? LatestVersionLabel : version;
+
+    /// <summary>Labels on a version's Deployment and its pods.</summary>
+    public static Dictionary<string, string> Labels(FunctionVersion version) => new(StringComparer.Ordinal)
     {
-        [LabelName] = LabelValue(fn.Metadata.Name),
+        [LabelName] = LabelValue(version.FunctionName),
         [LabelComponent] = "function",
         [LabelManagedBy] = ManagedBy,
-        [LabelFunction] = LabelValue(fn.Metadata.Name),
-        [LabelVersion] = LatestVersionLabel,
+        [LabelFunction] = LabelValue(version.FunctionName),
+        [LabelVersion] = VersionLabel(version.Version),
     };
 
-    /// <summary>The immutable Deployment selector.</summary>
-    public static Dictionary<string, string> Selector(Function fn) => new(StringComparer.Ordinal)
+    /// <summary>The immutable Deployment selector of a version.</summary>
+    public static Dictionary<string, string> Selector(FunctionVersion version) => new(StringComparer.Ordinal)
     {
-        [LabelFunction] = LabelValue(fn.Metadata.Name),
-        [LabelVersion] = LatestVersionLabel,
+        [LabelFunction] = LabelValue(version.FunctionName),
+        [LabelVersion] = VersionLabel(version.Version),
     };
+
+    /// <summary>
+    /// A child object's name: <c>&lt;function&gt;-&lt;suffix&gt;</c> when it fits in 63 characters, else the function name cut
+    /// short, 8 hex digits of a hash of the whole function name, and the suffix. Stable (the same inputs give the same
+    /// name), unique per function and suffix, and a DNS-1123 label (a Service name too) whenever the function's name is
+    /// one (names with dots stay valid Deployment names).
+    /// </summary>
+    public static string ChildName(string functionName, string suffix)
+    {
+        var name = $"{functionName}-{suffix}";
+        if (name.Length <= MaxNameLength)
+        {
+            return name;
+        }
+
+        var hash = Hash(functionName)[..8];
+        var keep = Math.Max(1, MaxNameLength - suffix.Length - hash.Length - 2);
+        return $"{functionName[..Math.Min(keep, functionName.Length)].TrimEnd('-', '.')}-{hash}-{suffix}";
+    }
 
     /// <summary>A label value: the text itself when it fits in 63 characters, else a prefix and a hash.</summary>
     public static string LabelValue(string text)
     {
-        if (text.Length <= 63)
+        if (text.Length <= MaxNameLength)
         {
             return text;
         }
 
-        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..10];
+        var hash = Hash(text)[..10];
         return text[..52].TrimEnd('-', '.', '_') + "-" + hash;
     }
 
+    private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+
     public static string InvokeUrl(string baseUrl, Function fn) =>
-        $"{baseUrl.TrimEnd('/')}/2015-03-31/functions/{Uri.EscapeDataString(fn.Metadata.NamespaceProperty + "/" + fn.Metadata.Name)}/invocations";
+        baseUrl.TrimEnd('/') + InvokeApi.InvokePath(fn.Metadata.NamespaceProperty + "/" + fn.Metadata.Name);
 }

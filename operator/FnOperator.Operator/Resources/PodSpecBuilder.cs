@@ -1,4 +1,3 @@
-using FnOperator.Api;
 using k8s.Models;
 
 namespace FnOperator.Operator.Resources;
@@ -10,9 +9,9 @@ public static class PodSpecBuilder
     public const long RunAsUser = 993;
     public const long RunAsGroup = 990;
 
-    public static V1PodSpec Build(Function fn, ResolvedCode code, IReadOnlyList<ResolvedLayer> layers, OperatorOptions options)
+    public static V1PodSpec Build(FunctionVersion version, ResolvedCode code, IReadOnlyList<ResolvedLayer> layers, OperatorOptions options)
     {
-        var spec = fn.Spec;
+        var spec = version.Spec;
         var init = new List<V1Container> { ShimInstall(options) };
         var volumes = new List<V1Volume>
         {
@@ -70,22 +69,23 @@ public static class PodSpecBuilder
                 SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
             },
             InitContainers = init,
-            Containers = [RuntimeContainer(fn, code, mounts, options)],
+            Containers = [RuntimeContainer(version, code, mounts, options)],
             Volumes = volumes,
         };
     }
 
-    private static V1Container RuntimeContainer(Function fn, ResolvedCode code, List<V1VolumeMount> mounts, OperatorOptions options)
+    private static V1Container RuntimeContainer(FunctionVersion version, ResolvedCode code, List<V1VolumeMount> mounts, OperatorOptions options)
     {
-        var memory = new ResourceQuantity($"{fn.Spec.MemoryMiB}Mi");
-        var cpu = new ResourceQuantity($"{CpuShare.Millicores(fn.Spec.MemoryMiB, options.MinCpuMillicores)}m");
+        var spec = version.Spec;
+        var memory = new ResourceQuantity($"{spec.MemoryMiB}Mi");
+        var cpu = new ResourceQuantity($"{CpuShare.Millicores(spec.MemoryMiB, options.MinCpuMillicores)}m");
         var resources = new Dictionary<string, ResourceQuantity> { ["cpu"] = cpu, ["memory"] = memory };
         return new V1Container
         {
             Name = Names.RuntimeContainer,
-            Image = code.Source == CodeSource.Image ? code.Image : options.RuntimeImages[fn.Spec.Runtime!],
+            Image = code.Source == CodeSource.Image ? code.Image : options.RuntimeImages[spec.Runtime!],
             Command = [$"{Names.ShimMountPath}/{options.ShimBinaryName}"],
-            Env = EnvironmentBuilder.Build(fn, options),
+            Env = EnvironmentBuilder.Build(version, options),
             Ports = [new V1ContainerPort { Name = Names.ShimHttpPortName, ContainerPort = Names.ShimHttpPort, Protocol = "TCP" }],
             Resources = new V1ResourceRequirements { Requests = resources, Limits = new Dictionary<string, ResourceQuantity>(resources) },
             ReadinessProbe = Probe("/readyz", 2),

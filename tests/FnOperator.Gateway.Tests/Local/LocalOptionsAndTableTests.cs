@@ -55,7 +55,7 @@ public sealed class LocalOptionsAndTableTests : IDisposable
         dir.NodeFunction("b", "beta", "timeoutSeconds: 0");
         dir.Write("l.yaml", "apiVersion: fnoperator.io/v1alpha1\nkind: Layer\nmetadata: {name: lib}\n");
         var set = ManifestLoader.Load(dir.Root);
-        var limits = set.Functions.ToDictionary(f => f, f => ScalingLimits.From(f.Function.Spec));
+        var limits = set.Functions.ToDictionary(f => f, f => FunctionPool.LimitsFor(f.Function.Spec));
 
         var table = StartupTable.Render(set, limits, "http://127.0.0.1:9000", "fns");
 
