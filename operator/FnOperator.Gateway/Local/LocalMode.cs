@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using FnOperator.Gateway.Functions;
 using FnOperator.Gateway.Queue;
 using Microsoft.Extensions.Logging;
@@ -52,7 +51,18 @@ public static partial class LocalMode
             registry.Upsert(new FunctionKey(fn.Namespace, fn.Name), fn.Function.Spec);
         }
 
-        await using var gateway = await LocalGateway.StartAsync(options, registry, ct).ConfigureAwait(false);
+        LocalGateway started;
+        try
+        {
+            started = await LocalGateway.StartAsync(options, registry, ct).ConfigureAwait(false);
+        }
+        catch (ListenAddressInUseException e)
+        {
+            await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
+            return 1;
+        }
+
+        await using var gateway = started;
         var endpoint = gateway.Endpoint;
         output.Line(StartupTable.Render(manifests, limits, endpoint, options.Functions));
 
@@ -69,30 +79,22 @@ public static partial class LocalMode
             loggerFactory.CreateLogger<FunctionPool>())).ToList();
 
         // Ctrl-C and SIGTERM stop the pools first (each shim drains its in-flight invocation and hands the result to
-        // the still running gateway), then the gateway. Handling the signals here keeps the runtime from exiting early.
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-        var running = pools.Select(p => p.RunAsync(stop.Token)).ToList();
-        await Task.WhenAny(gateway.Completion, Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }, TaskScheduler.Default)).ConfigureAwait(false);
+        // the still running gateway), then the gateway; a second Ctrl-C kills what is still draining.
+        using var signals = new StopSignals(ct, () => output.Line("Stopping now: killing the function instances."));
+        var running = pools.Select(p => p.RunAsync(signals.Graceful, signals.Now)).ToList();
+        await Task.WhenAny(gateway.Completion, Task.Delay(Timeout.Infinite, signals.Graceful).ContinueWith(_ => { }, TaskScheduler.Default)).ConfigureAwait(false);
 
-        output.Line("Stopping: draining the function instances…");
-        await stop.CancelAsync().ConfigureAwait(false);
+        output.Line(StopReport.Waiting(manifests.Functions, pools, source));
         await Task.WhenAll(running).ConfigureAwait(false);
-        output.Line("Stopped.");
-        return gateway.Completion.IsFaulted ? 1 : 0;
-
-        void OnSignal(PosixSignalContext context)
+        var discarded = StopReport.Discarded(manifests.Functions, gateway.Queue);
+        if (discarded is not null)
         {
-            context.Cancel = true;
-            try
-            {
-                stop.Cancel();
-            }
-            catch (ObjectDisposedException)
-            {
-                // Already stopped.
-            }
+            output.Line(discarded);
         }
+
+        var forced = signals.Now.IsCancellationRequested;
+        await gateway.StopAsync(forced ? TimeSpan.Zero : TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        output.Line("Stopped.");
+        return forced ? 130 : gateway.Completion.IsFaulted ? 1 : 0;
     }
 }
