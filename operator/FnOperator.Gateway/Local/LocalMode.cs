@@ -82,6 +82,9 @@ public static partial class LocalMode
         // the still running gateway), then the gateway; a second Ctrl-C kills what is still draining.
         using var signals = new StopSignals(ct, () => output.Line("Stopping now: killing the function instances."));
         var running = pools.Select(p => p.RunAsync(signals.Graceful, signals.Now)).ToList();
+        running.AddRange(manifests.Functions.Select((fn, i) =>
+            new CodeWatcher(fn, pools[i], output, TimeProvider.System, loggerFactory.CreateLogger<CodeWatcher>()).RunAsync(signals.Graceful)));
+        output.Line("Code folders are watched: an edit restarts the function's warm instances.");
         await Task.WhenAny(gateway.Completion, Task.Delay(Timeout.Infinite, signals.Graceful).ContinueWith(_ => { }, TaskScheduler.Default)).ConfigureAwait(false);
 
         output.Line(StopReport.Waiting(manifests.Functions, pools, source));
