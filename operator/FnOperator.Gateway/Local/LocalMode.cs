@@ -30,7 +30,7 @@ public static partial class LocalMode
 
         var manifests = ManifestLoader.Load(options.Functions);
         var limits = manifests.Functions.ToDictionary(f => f, f => ScalingLimits.From(f.Function.Spec, options.IdleOverride));
-        var output = ProcessOutput.Console;
+        var output = new ProcessOutput(Console.Out, RuntimeWarnings.MemoryWarner());
         if (manifests.Functions.Count == 0)
         {
             output.Line(StartupTable.Render(manifests, limits, $"http://{options.Listen}", options.Functions));
@@ -65,6 +65,11 @@ public static partial class LocalMode
         await using var gateway = started;
         var endpoint = gateway.Endpoint;
         output.Line(StartupTable.Render(manifests, limits, endpoint, options.Functions));
+        foreach (var note in await RuntimeWarnings.VersionNotesAsync(manifests.Functions, ct).ConfigureAwait(false))
+        {
+            output.Line(note);
+        }
+
 
         var loggerFactory = gateway.LoggerFactory;
         var source = new QueueLoadSource(gateway.Queue);
