@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
 using FnOperator.Gateway.Functions;
 using FnOperator.Gateway.Queue;
@@ -44,6 +45,7 @@ public sealed class LocalGateway : IAsyncDisposable
             gatewayOptions = gatewayOptions with { RetryBaseDelay = retry };
         }
 
+        ProbeListen(options.Listen);
         var app = GatewayApp.Build(gatewayOptions, builder =>
         {
             builder.Services.AddSingleton(registry);
@@ -71,6 +73,32 @@ public sealed class LocalGateway : IAsyncDisposable
         var address = GatewayApp.Addresses(app).FirstOrDefault()
             ?? throw new InvalidOperationException($"the gateway did not report a listen address for {options.Listen}");
         return new LocalGateway(app, address);
+    }
+
+    /// <summary>
+    /// Binds the listen address once before the web host starts, so a taken or impossible address is one clear line
+    /// (the host would log its start failure with a stack trace). Kestrel's own bind failure is still caught after this.
+    /// </summary>
+    private static void ProbeListen(string listen)
+    {
+        if (!ListenAddress.TryParse(listen, out var endpoint) || endpoint.Port == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            using var probe = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            probe.Bind(endpoint);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            throw new ListenAddressInUseException(listen, e);
+        }
+        catch (SocketException e)
+        {
+            throw new IOException(e.Message, e);
+        }
     }
 
     /// <summary>Stops the web server, giving open requests up to <paramref name="grace"/> (zero: close them now).</summary>

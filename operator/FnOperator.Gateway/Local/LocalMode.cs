@@ -61,6 +61,12 @@ public static partial class LocalMode
             await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
             return 1;
         }
+        catch (IOException e)
+        {
+            // Another bind failure (a privileged port, an address this machine does not have): one line, no stack trace.
+            await Console.Error.WriteLineAsync($"local: cannot listen on {options.Listen}: {(e.InnerException?.Message ?? e.Message).TrimEnd('.')}; choose another address with make run LISTEN=127.0.0.1:9000 (or --listen)").ConfigureAwait(false);
+            return 1;
+        }
 
         await using var gateway = started;
         var endpoint = gateway.Endpoint;

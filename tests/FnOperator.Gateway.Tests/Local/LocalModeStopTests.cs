@@ -21,13 +21,29 @@ public sealed class LocalModeStopTests : IDisposable
         taken.Start();
         var port = ((IPEndPoint)taken.LocalEndpoint).Port;
 
-        var (exitCode, _, stderr) = await LocalModeProcess.RunToExitAsync(Wait, "--functions", dir.Root, "--listen", $"127.0.0.1:{port}");
+        var (exitCode, stdout, stderr) = await LocalModeProcess.RunToExitAsync(Wait, "--functions", dir.Root, "--listen", $"127.0.0.1:{port}");
 
         Assert.Equal(1, exitCode);
+        Assert.DoesNotContain("   at ", stdout + stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", stdout + stderr, StringComparison.Ordinal);
         Assert.Equal(
             $"local: cannot listen on 127.0.0.1:{port}: the address is already in use (another local mode or program holds it); " +
             $"choose another with make run LISTEN=127.0.0.1:{port + 1} (or --listen 127.0.0.1:{port + 1})",
             stderr.Trim());
+    }
+
+    [Fact]
+    public async Task Listen_address_this_machine_does_not_have_is_one_line_and_exit_1()
+    {
+        dir.NodeFunction("fn", "bad-address");
+
+        var (exitCode, stdout, stderr) = await LocalModeProcess.RunToExitAsync(Wait, "--functions", dir.Root, "--listen", "192.0.2.1:9000");
+
+        Assert.Equal(1, exitCode);
+        Assert.DoesNotContain("   at ", stdout + stderr, StringComparison.Ordinal);
+        var line = Assert.Single(stderr.Trim().Split('\n'));
+        Assert.StartsWith("local: cannot listen on 192.0.2.1:9000: ", line, StringComparison.Ordinal);
+        Assert.EndsWith("; choose another address with make run LISTEN=127.0.0.1:9000 (or --listen)", line, StringComparison.Ordinal);
     }
 
     [Fact]
