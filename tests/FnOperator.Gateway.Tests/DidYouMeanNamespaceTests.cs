@@ -38,5 +38,9 @@ public sealed class DidYouMeanNamespaceTests
         Assert.Equal("ResourceNotFoundException", response.Headers.GetValues("x-amzn-ErrorType").Single());
         var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
         Assert.Equal("Function not found: arn:aws:lambda:us-east-1:000000000000:function:my-fails (did you mean team-a/my-fails?)", (string?)body["message"]);
+
+        using var get = await gateway.Client.GetAsync("/2015-03-31/functions/my-fails");
+        Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);
+        Assert.EndsWith("(did you mean team-a/my-fails?)", (string?)JsonNode.Parse(await get.Content.ReadAsStringAsync())!["message"], StringComparison.Ordinal);
     }
 }
