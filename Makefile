@@ -9,6 +9,8 @@ export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 FUNCTIONS ?= examples
 # Local-mode listen address.
 LISTEN ?= 127.0.0.1:9000
+# More local-mode options, e.g. ARGS='--idle-seconds 30 --retry-base-delay-seconds 1' (see docs/local-mode.md).
+ARGS ?=
 # Benchmark filter: empty runs every benchmark; otherwise a name such as shim, gateway, operator.
 BENCH ?=
 # Extra arguments for dotnet test, e.g. TEST_ARGS='--filter FullyQualifiedName~Shim'.
@@ -38,7 +40,7 @@ test: test-deps
 run:
 	$(DOTNET) build runtime-shim/FnOperator.RuntimeShim -c Release
 	$(DOTNET) build operator/FnOperator.Gateway -c Release
-	$(DOTNET) operator/FnOperator.Gateway/bin/Release/net10.0/FnOperator.Gateway.dll local --functions "$(FUNCTIONS)" --listen "$(LISTEN)"
+	$(DOTNET) operator/FnOperator.Gateway/bin/Release/net10.0/FnOperator.Gateway.dll local --functions "$(FUNCTIONS)" --listen "$(LISTEN)" $(ARGS)
 
 bench: test-deps
 	$(DOTNET) run -c Release --project tests/FnOperator.Benchmarks -- $(BENCH)

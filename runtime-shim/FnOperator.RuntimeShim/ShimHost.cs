@@ -153,7 +153,8 @@ public sealed partial class ShimHost : IAsyncDisposable
     {
         // stdout carries the function's log stream (runtime output, START/END/REPORT); the shim's own logs go to stderr.
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.AddConsole(o => o.FormatterName = ShimLogFormatter.FormatterName);
+        builder.Logging.AddConsoleFormatter<ShimLogFormatter, ConsoleFormatterOptions>();
         builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Logging.SetMinimumLevel(minimumLevel);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);

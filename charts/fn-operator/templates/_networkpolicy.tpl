@@ -9,11 +9,18 @@
     - {port: 53, protocol: TCP}
 {{- end -}}
 {{- define "fnop.np.apiserver" -}}
-# The Kubernetes API server (host network or an endpoint outside the pod network: selected by port only).
+# The Kubernetes API server: selected by port only (host network or an endpoint outside the pod network), or also by
+# address when networkPolicy.apiServerCidrs is set.
 - ports:
     {{- range .Values.networkPolicy.apiServerPorts }}
     - {port: {{ . }}, protocol: TCP}
     {{- end }}
+  {{- with .Values.networkPolicy.apiServerCidrs }}
+  to:
+    {{- range . }}
+    - ipBlock: {cidr: {{ . | quote }}}
+    {{- end }}
+  {{- end }}
 {{- end -}}
 {{- define "fnop.np.scrapers" -}}
 {{- if .Values.networkPolicy.monitoringNamespace }}

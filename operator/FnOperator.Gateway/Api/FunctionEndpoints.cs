@@ -25,7 +25,7 @@ public static class FunctionEndpoints
     {
         if (!functions.TryResolve(name, qualifier, out var fn))
         {
-            return LambdaErrors.NotFound(name);
+            return LambdaErrors.NotFound(name, functions.SameNameInOtherNamespaces(name));
         }
 
         var configuration = Configuration(functions, fn.Key, fn.Spec);

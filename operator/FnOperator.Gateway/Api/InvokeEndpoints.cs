@@ -51,7 +51,7 @@ public sealed partial class InvokeEndpoints(
         {
             metrics.Rejected("ResourceNotFoundException");
             var shown = name.StartsWith("arn:", StringComparison.Ordinal) ? name : $"arn:aws:lambda:{functions.Region}:{functions.AccountId}:function:{name}";
-            return LambdaErrors.NotFound(string.IsNullOrEmpty(qualifier) ? shown : $"{shown}:{qualifier}");
+            return LambdaErrors.NotFound(string.IsNullOrEmpty(qualifier) ? shown : $"{shown}:{qualifier}", functions.SameNameInOtherNamespaces(name));
         }
 
         var limit = type == InvocationType.Event ? options.MaxAsyncPayloadBytes : options.MaxSyncPayloadBytes;

@@ -9,8 +9,11 @@ public static class LambdaErrors
     public const string ErrorTypeHeader = "x-amzn-ErrorType";
     public const string RequestIdHeader = "x-amzn-RequestId";
 
-    public static IResult NotFound(string arn) =>
-        Error(404, "ResourceNotFoundException", $"Function not found: {arn}");
+    /// <summary>Lambda's 404; <paramref name="didYouMean"/> (functions of that name in other namespaces) is appended as a hint.</summary>
+    public static IResult NotFound(string arn, IReadOnlyList<string>? didYouMean = null) =>
+        Error(404, "ResourceNotFoundException", didYouMean is { Count: > 0 }
+            ? $"Function not found: {arn} (did you mean {string.Join(" or ", didYouMean)}?)"
+            : $"Function not found: {arn}");
 
     public static IResult TooManyRequests(string reason, string message = "Rate Exceeded.") =>
         Error(429, "TooManyRequestsException", message, new JsonObject { ["Reason"] = reason });

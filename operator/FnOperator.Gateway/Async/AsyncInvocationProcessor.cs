@@ -78,8 +78,9 @@ public sealed partial class AsyncInvocationProcessor(
         InvocationResult? result, CancellationToken cancellationToken)
     {
         metrics.GaveUp(key, condition);
-        LogGaveUp(logger, key.Namespace, key.Name, invocation.RequestId, condition, invokeCount);
         var target = config.Destinations?.OnFailure ?? new Destination { Queue = DestinationQueues.DeadLetterQueueName(key) };
+        LogGaveUp(logger, key.Namespace, key.Name, invocation.RequestId, condition, invokeCount,
+            string.IsNullOrEmpty(target.Function) ? $"queue {target.Queue}" : $"function {target.Function}");
         await DeliverAsync(key, target, invocation, condition, invokeCount, result, cancellationToken).ConfigureAwait(false);
     }
 
@@ -120,8 +121,8 @@ public sealed partial class AsyncInvocationProcessor(
     [LoggerMessage(Level = LogLevel.Information, Message = "Scheduled async retry namespace={Namespace} function={Function} requestId={RequestId} attempt={Attempt} delay={Delay}")]
     private static partial void LogRetryScheduled(ILogger logger, string @namespace, string function, string requestId, int attempt, TimeSpan delay);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Gave up async invocation namespace={Namespace} function={Function} requestId={RequestId} condition={Condition} attempts={Attempts}")]
-    private static partial void LogGaveUp(ILogger logger, string @namespace, string function, string requestId, string condition, int attempts);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Gave up async invocation namespace={Namespace} function={Function} requestId={RequestId} condition={Condition} attempts={Attempts}; record sent to {Destination}")]
+    private static partial void LogGaveUp(ILogger logger, string @namespace, string function, string requestId, string condition, int attempts, string destination);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Destination function not found namespace={Namespace} function={Function} destination={Destination}; record sent to queue={Queue}")]
     private static partial void LogDestinationMissing(ILogger logger, string @namespace, string function, string destination, string queue);

@@ -146,6 +146,26 @@ public sealed class FunctionRegistry(
         return false;
     }
 
+    /// <summary>
+    /// For a name that did not resolve: the same function name registered in other namespaces, as "namespace/name"
+    /// (at most three, sorted), so a 404 can ask "did you mean team-a/my-fails?". Empty when there is none.
+    /// </summary>
+    public IReadOnlyList<string> SameNameInOtherNamespaces(string functionNameOrArn)
+    {
+        if (!FunctionNameParser.TryParse(functionNameOrArn, out var parsed))
+        {
+            return [];
+        }
+
+        var names = parsed.Candidates.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+        return _entries.Keys
+            .Where(k => names.Contains(k.Name) && !parsed.Candidates.Contains(k))
+            .Select(k => $"{k.Namespace}/{k.Name}")
+            .Order(StringComparer.Ordinal)
+            .Take(3)
+            .ToList();
+    }
+
     /// <summary>The name of the function as it appears in ARNs: "name" in the default namespace, else "namespace.name".</summary>
     public static string DisplayName(FunctionKey key) =>
         key.Namespace == FunctionKey.DefaultNamespace ? key.Name : $"{key.Namespace}.{key.Name}";

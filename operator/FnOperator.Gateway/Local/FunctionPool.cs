@@ -37,6 +37,8 @@ public sealed partial class FunctionPool(
     private DateTimeOffset lastBusy;
     private DateTimeOffset nextStartAllowed;
     private TimeSpan crashBackoff = TimeSpan.Zero;
+    private CancellationToken stopNow;
+    private int restartRequested;
 
     /// <summary>Shim processes running now (not counting ones being stopped).</summary>
     public int Running { get { lock (instances) { return instances.Count; } } }
@@ -50,10 +52,13 @@ public sealed partial class FunctionPool(
     public static ScalingLimits LimitsFor(FunctionSpec spec, TimeSpan? idleOverride = null) =>
         FunctionScaling.Limits(spec, idleOverride, perInstance: 1);
 
-    private TimeSpan StopGrace => TimeSpan.FromSeconds(function.Function.Spec.TimeoutSeconds + 5);
+    /// <summary>How long a stopping instance may take to finish its in-flight invocation before it is killed.</summary>
+    public TimeSpan StopGrace => TimeSpan.FromSeconds(function.Function.Spec.TimeoutSeconds + 5);
 
-    public async Task RunAsync(CancellationToken cancellationToken)
+    /// <summary>Runs until <paramref name="cancellationToken"/>, then drains; <paramref name="stopNow"/> kills instances still draining.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken, CancellationToken stopNow = default)
     {
+        this.stopNow = stopNow;
         lastBusy = time.GetUtcNow();
         try
         {
@@ -78,6 +83,11 @@ public sealed partial class FunctionPool(
     {
         var now = time.GetUtcNow();
         ReapExited(now);
+        if (Interlocked.Exchange(ref restartRequested, 0) == 1)
+        {
+            RestartAll(now);
+        }
+
         var current = load.GetLoad(function.Namespace, function.Name);
         if (current.Queued + current.InFlight + current.WaitingSync > 0)
         {
@@ -113,6 +123,30 @@ public sealed partial class FunctionPool(
             stopping.RemoveAll(t => t.IsCompleted);
             stopping.AddRange(surplus.Select(StopAsync));
             LogScaled(logger, function.Name, running, desired, current.Queued, current.InFlight, decision.Reason);
+        }
+    }
+
+    /// <summary>Asks the pool to replace its running instances (e.g. the code changed); returns how many it will replace.</summary>
+    public int RequestRestart()
+    {
+        Interlocked.Exchange(ref restartRequested, 1);
+        return Running;
+    }
+
+    private void RestartAll(DateTimeOffset now)
+    {
+        List<ShimInstance> old;
+        lock (instances)
+        {
+            old = [.. instances];
+            instances.Clear();
+        }
+
+        stopping.RemoveAll(t => t.IsCompleted);
+        stopping.AddRange(old.Select(StopAsync));
+        foreach (var _ in old)
+        {
+            StartOne(now);
         }
     }
 
@@ -167,7 +201,7 @@ public sealed partial class FunctionPool(
 
     private async Task StopAsync(ShimInstance instance)
     {
-        await instance.StopAsync(StopGrace, CancellationToken.None).ConfigureAwait(false);
+        await instance.StopAsync(StopGrace, stopNow).ConfigureAwait(false);
         await instance.DisposeAsync().ConfigureAwait(false);
     }
 

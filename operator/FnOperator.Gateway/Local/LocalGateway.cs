@@ -1,3 +1,5 @@
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Connections;
 using FnOperator.Gateway.Functions;
 using FnOperator.Gateway.Queue;
 
@@ -10,6 +12,7 @@ namespace FnOperator.Gateway.Local;
 public sealed class LocalGateway : IAsyncDisposable
 {
     private readonly WebApplication app;
+    private int stopped;
 
     private LocalGateway(WebApplication app, Uri address)
     {
@@ -42,6 +45,7 @@ public sealed class LocalGateway : IAsyncDisposable
             gatewayOptions = gatewayOptions with { RetryBaseDelay = retry };
         }
 
+        ProbeListen(options.Listen);
         var app = GatewayApp.Build(gatewayOptions, builder =>
         {
             builder.Services.AddSingleton(registry);
@@ -56,16 +60,62 @@ public sealed class LocalGateway : IAsyncDisposable
             builder.Logging.AddFilter("System", LogLevel.Warning);
         });
 
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e) when (e.InnerException is AddressInUseException)
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw new ListenAddressInUseException(options.Listen, e);
+        }
+
         var address = GatewayApp.Addresses(app).FirstOrDefault()
             ?? throw new InvalidOperationException($"the gateway did not report a listen address for {options.Listen}");
         return new LocalGateway(app, address);
     }
 
+    /// <summary>
+    /// Binds the listen address once before the web host starts, so a taken or impossible address is one clear line
+    /// (the host would log its start failure with a stack trace). Kestrel's own bind failure is still caught after this.
+    /// </summary>
+    private static void ProbeListen(string listen)
+    {
+        if (!ListenAddress.TryParse(listen, out var endpoint) || endpoint.Port == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            using var probe = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            probe.Bind(endpoint);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            throw new ListenAddressInUseException(listen, e);
+        }
+        catch (SocketException e)
+        {
+            throw new IOException(e.Message, e);
+        }
+    }
+
+    /// <summary>Stops the web server, giving open requests up to <paramref name="grace"/> (zero: close them now).</summary>
+    public async Task StopAsync(TimeSpan grace)
+    {
+        if (Interlocked.Exchange(ref stopped, 1) == 1)
+        {
+            return;
+        }
+
+        using var timeout = new CancellationTokenSource(grace);
+        await app.StopAsync(timeout.Token).ConfigureAwait(false);
+    }
+
     public async ValueTask DisposeAsync()
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        await app.StopAsync(timeout.Token).ConfigureAwait(false);
+        await StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         await app.DisposeAsync().ConfigureAwait(false);
     }
 }
@@ -76,4 +126,17 @@ internal sealed class OwnerStoppedLifetime : IHostLifetime
     public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>The listen address is taken; the message is the one line local mode prints.</summary>
+public sealed class ListenAddressInUseException(string listen, Exception inner) : IOException(Describe(listen), inner)
+{
+    private static string Describe(string listen)
+    {
+        var other = ListenAddress.TryParse(listen, out var endpoint) && endpoint.Port is > 0 and < 65535
+            ? $"{listen[..listen.LastIndexOf(':')]}:{endpoint.Port + 1}"
+            : "127.0.0.1:9100";
+        return $"local: cannot listen on {listen}: the address is already in use (another local mode or program holds it); " +
+            $"choose another with make run LISTEN={other} (or --listen {other})";
+    }
 }

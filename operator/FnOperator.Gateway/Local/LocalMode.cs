@@ -32,7 +32,7 @@ public static partial class LocalMode
 
         var manifests = ManifestLoader.Load(options.Functions);
         var limits = manifests.Functions.ToDictionary(f => f, f => FunctionPool.LimitsFor(f.Function.Spec, options.IdleOverride));
-        var output = ProcessOutput.Console;
+        var output = new ProcessOutput(Console.Out, RuntimeWarnings.MemoryWarner());
         if (manifests.Functions.Count == 0)
         {
             output.Line(StartupTable.Render(manifests, limits, $"http://{options.Listen}", options.Functions));
@@ -53,9 +53,31 @@ public static partial class LocalMode
             registry.Upsert(new FunctionKey(fn.Namespace, fn.Name), fn.Function.Spec);
         }
 
-        await using var gateway = await LocalGateway.StartAsync(options, registry, ct).ConfigureAwait(false);
+        LocalGateway started;
+        try
+        {
+            started = await LocalGateway.StartAsync(options, registry, ct).ConfigureAwait(false);
+        }
+        catch (ListenAddressInUseException e)
+        {
+            await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
+            return 1;
+        }
+        catch (IOException e)
+        {
+            // Another bind failure (a privileged port, an address this machine does not have): one line, no stack trace.
+            await Console.Error.WriteLineAsync($"local: cannot listen on {options.Listen}: {(e.InnerException?.Message ?? e.Message).TrimEnd('.')}; choose another address with make run LISTEN=127.0.0.1:9000 (or --listen)").ConfigureAwait(false);
+            return 1;
+        }
+
+        await using var gateway = started;
         var endpoint = gateway.Endpoint;
         output.Line(StartupTable.Render(manifests, limits, endpoint, options.Functions));
+        foreach (var note in await RuntimeWarnings.VersionNotesAsync(manifests.Functions, ct).ConfigureAwait(false))
+        {
+            output.Line(note);
+        }
+
 
         var loggerFactory = gateway.LoggerFactory;
         var source = new QueueLoadSource(gateway.Queue);
@@ -70,30 +92,25 @@ public static partial class LocalMode
             loggerFactory.CreateLogger<FunctionPool>())).ToList();
 
         // Ctrl-C and SIGTERM stop the pools first (each shim drains its in-flight invocation and hands the result to
-        // the still running gateway), then the gateway. Handling the signals here keeps the runtime from exiting early.
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-        var running = pools.Select(p => p.RunAsync(stop.Token)).ToList();
-        await Task.WhenAny(gateway.Completion, Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }, TaskScheduler.Default)).ConfigureAwait(false);
+        // the still running gateway), then the gateway; a second Ctrl-C kills what is still draining.
+        using var signals = new StopSignals(ct, () => output.Line("Stopping now: killing the function instances."));
+        var running = pools.Select(p => p.RunAsync(signals.Graceful, signals.Now)).ToList();
+        running.AddRange(manifests.Functions.Select((fn, i) =>
+            new CodeWatcher(fn, pools[i], output, TimeProvider.System, loggerFactory.CreateLogger<CodeWatcher>()).RunAsync(signals.Graceful)));
+        output.Line("Code folders are watched: an edit restarts the function's warm instances.");
+        await Task.WhenAny(gateway.Completion, Task.Delay(Timeout.Infinite, signals.Graceful).ContinueWith(_ => { }, TaskScheduler.Default)).ConfigureAwait(false);
 
-        output.Line("Stopping: draining the function instances…");
-        await stop.CancelAsync().ConfigureAwait(false);
+        output.Line(StopReport.Waiting(manifests.Functions, pools, source));
         await Task.WhenAll(running).ConfigureAwait(false);
-        output.Line("Stopped.");
-        return gateway.Completion.IsFaulted ? 1 : 0;
-
-        void OnSignal(PosixSignalContext context)
+        var discarded = StopReport.Discarded(manifests.Functions, gateway.Queue);
+        if (discarded is not null)
         {
-            context.Cancel = true;
-            try
-            {
-                stop.Cancel();
-            }
-            catch (ObjectDisposedException)
-            {
-                // Already stopped.
-            }
+            output.Line(discarded);
         }
+
+        var forced = signals.Now.IsCancellationRequested;
+        await gateway.StopAsync(forced ? TimeSpan.Zero : TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        output.Line("Stopped.");
+        return forced ? 130 : gateway.Completion.IsFaulted ? 1 : 0;
     }
 }

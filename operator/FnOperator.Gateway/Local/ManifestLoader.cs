@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using FnOperator.Api;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -38,6 +39,7 @@ public static class ManifestLoader
     private static readonly JsonSerializerOptions JsonOptions = new()
     {
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver(),
     };
 
     public static ManifestSet Load(string path)
@@ -168,6 +170,14 @@ public static class ManifestLoader
             return;
         }
 
+        // Every unknown field and wrong type of the document at once, before the serializer would stop at the first.
+        var shape = ManifestShape.Check(obj, typeof(Function), JsonOptions);
+        if (shape.Count > 0)
+        {
+            problems.AddRange(shape.Select(p => new ManifestProblem(where, p.Field, p.Message)));
+            return;
+        }
+
         Function function;
         try
         {
@@ -175,7 +185,7 @@ public static class ManifestLoader
         }
         catch (JsonException e)
         {
-            problems.Add(new ManifestProblem(where, FieldOf(e.Path), Describe(e)));
+            problems.Add(new ManifestProblem(where, FieldOf(e.Path), "wrong type for this field"));
             return;
         }
 
@@ -217,18 +227,4 @@ public static class ManifestLoader
 
     private static string FieldOf(string? jsonPath) =>
         string.IsNullOrEmpty(jsonPath) || jsonPath == "$" ? "" : jsonPath.StartsWith("$.", StringComparison.Ordinal) ? jsonPath[2..] : jsonPath;
-
-    private static string Describe(JsonException e)
-    {
-        if (e.Message.Contains("could not be mapped", StringComparison.Ordinal))
-        {
-            var start = e.Message.IndexOf('\'', StringComparison.Ordinal);
-            var end = start < 0 ? -1 : e.Message.IndexOf('\'', start + 1);
-            return end > start ? $"unknown field '{e.Message[(start + 1)..end]}'" : "unknown field";
-        }
-
-        return e.InnerException is FormatException or InvalidOperationException
-            ? $"wrong type: {e.InnerException.Message}"
-            : "wrong type for this field";
-    }
 }

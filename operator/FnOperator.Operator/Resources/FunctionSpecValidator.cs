@@ -10,6 +10,12 @@ public sealed record SpecProblem(string Reason, string Message);
 /// <summary>Checks what CRD validation cannot: known runtime, exactly one code source, reserved variable names.</summary>
 public static partial class FunctionSpecValidator
 {
+    /// <summary>The condition message of a Function applied to a cluster with the local-mode-only <c>spec.code.path</c>.</summary>
+    public const string CodePathInCluster =
+        "spec.code.path is a folder on your machine, read only by local mode; a cluster needs spec.code.configMap " +
+        "(make one from the folder: kubectl create configmap NAME --from-file=DIR, files at the folder's top level, 1 MiB in all), " +
+        "spec.code.url with sha256 (a .zip over HTTP(S)) or spec.code.image (see docs/install.md)";
+
     public static SpecProblem? Validate(FunctionSpec spec, OperatorOptions options)
     {
         var code = spec.Code;
@@ -21,7 +27,7 @@ public static partial class FunctionSpecValidator
 
         if (!string.IsNullOrEmpty(code.Path))
         {
-            return new(FunctionReasons.InvalidCode, "spec.code.path works only in local mode; in a cluster use image, url or configMap.");
+            return new(FunctionReasons.InvalidCode, CodePathInCluster);
         }
 
         if (!string.IsNullOrEmpty(code.Url))

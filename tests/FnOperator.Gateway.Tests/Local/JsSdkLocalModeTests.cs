@@ -104,6 +104,8 @@ public sealed class JsSdkLocalModeTests(SdkFunctionsFixture fixture) : IClassFix
         }
 
         Assert.Equal(3, fixture.Local.Lines(IsStart).Count);
+        Assert.Single(fixture.Local.Lines(l => l.Contains($"Gave up async invocation namespace=default function=sdk-flaky requestId={requestId} ", StringComparison.Ordinal)
+            && l.EndsWith($"; record sent to queue {SdkFunctionsFixture.FailureQueue}", StringComparison.Ordinal)));
     }
 
     [Fact]

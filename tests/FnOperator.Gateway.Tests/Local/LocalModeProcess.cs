@@ -116,6 +116,39 @@ public sealed partial class LocalModeProcess : IAsyncDisposable
         return process.ExitCode;
     }
 
+    /// <summary>Sends SIGINT, as Ctrl-C in a terminal does; does not wait.</summary>
+    public async Task InterruptAsync()
+    {
+        using var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+    }
+
+    /// <summary>Waits for local mode to exit on its own; returns the exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await process.WaitForExitAsync(cts.Token);
+        return process.ExitCode;
+    }
+
+    /// <summary>Runs local mode with these arguments until it exits by itself (a start that fails); returns its exit code and output.</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunToExitAsync(TimeSpan timeout, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = RepoPaths.Root };
+        foreach (var arg in new[] { RepoPaths.GatewayDll, "local" }.Concat(args))
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["FNOP_SHIM_DLL"] = RepoPaths.ShimDll;
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout);
+        await process.WaitForExitAsync(cts.Token);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
     /// <summary>SIGKILL to local mode alone (not its children), as an OOM kill or `kill -9` would; waits for it to exit.</summary>
     public async Task KillAloneAsync(TimeSpan timeout)
     {

@@ -35,4 +35,17 @@ public sealed class FunctionSpecValidatorTests
             Assert.False(string.IsNullOrWhiteSpace(problem.Message));
         }
     }
+
+    [Fact]
+    public void Code_path_in_a_cluster_points_to_configMap_url_and_image_and_the_configmap_command()
+    {
+        var problem = FunctionSpecValidator.Validate(TestFunctions.Node(change: s => s.Code = new FunctionCode { Path = "src" }).Spec, new OperatorOptions());
+
+        Assert.Equal(FunctionReasons.InvalidCode, problem?.Reason);
+        Assert.Equal(
+            "spec.code.path is a folder on your machine, read only by local mode; a cluster needs spec.code.configMap " +
+            "(make one from the folder: kubectl create configmap NAME --from-file=DIR, files at the folder's top level, 1 MiB in all), " +
+            "spec.code.url with sha256 (a .zip over HTTP(S)) or spec.code.image (see docs/install.md)",
+            problem!.Message);
+    }
 }

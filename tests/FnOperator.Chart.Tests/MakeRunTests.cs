@@ -1,0 +1,15 @@
+namespace FnOperator.Chart.Tests;
+
+/// <summary>`make run` hands local mode's options through: FUNCTIONS, LISTEN and anything else in ARGS.</summary>
+public sealed class MakeRunTests
+{
+    [Fact]
+    public async Task Make_run_passes_ARGS_to_local_mode()
+    {
+        var result = await ProcessRunner.RunAsync("make", ["-n", "-C", Repo.Root, "run", "LISTEN=127.0.0.1:9100", "ARGS=--idle-seconds 5 --retry-base-delay-seconds 1"]);
+
+        Assert.True(result.ExitCode == 0, result.Describe());
+        var local = result.StdOut.Split('\n').Single(l => l.Contains("FnOperator.Gateway.dll local", StringComparison.Ordinal));
+        Assert.EndsWith("local --functions \"examples\" --listen \"127.0.0.1:9100\" --idle-seconds 5 --retry-base-delay-seconds 1", local.Trim(), StringComparison.Ordinal);
+    }
+}
