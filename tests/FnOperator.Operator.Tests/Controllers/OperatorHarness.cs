@@ -63,7 +63,7 @@ public sealed class OperatorHarness : IAsyncDisposable
             ],
             services =>
             {
-                services.AddSingleton<IKubernetes>(new Kubernetes(
+                services.AddSingleton<IKubernetes>(new k8s.Kubernetes(
                     new KubernetesClientConfiguration { Host = Server.BaseUri.ToString() }, new RecordingHandler(podName, Requests)));
                 services.AddSingleton(metrics);
             });
