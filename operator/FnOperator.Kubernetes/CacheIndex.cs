@@ -20,8 +20,15 @@ internal sealed class CacheIndex<T>
         }
     }
 
-    public IEnumerable<string> Uids(string name, string value) =>
-        uids.TryGetValue((name, value), out var set) ? set.Keys : [];
+    public IEnumerable<string> Uids(string name, string value)
+    {
+        if (!indexers.ContainsKey(name))
+        {
+            throw new InvalidOperationException($"No index {name} is registered on this informer.");
+        }
+
+        return uids.TryGetValue((name, value), out var set) ? set.Keys : [];
+    }
 
     public void Update(string uid, T obj)
     {

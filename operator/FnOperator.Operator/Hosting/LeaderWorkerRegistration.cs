@@ -45,12 +45,6 @@ internal sealed partial class LeaderWorkerRegistration<TWorker, TKind> : ILeader
 
     public string Name => $"{typeof(TWorker).Name}/{informer.Kind}";
 
-    /// <summary>Keys with a running worker (for /readyz-style introspection and tests).</summary>
-    public int Running
-    {
-        get { lock (gate) { return runs.Count(r => !r.Value.Task.IsCompleted); } }
-    }
-
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         lock (gate)

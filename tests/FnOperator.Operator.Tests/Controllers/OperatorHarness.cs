@@ -17,6 +17,8 @@ namespace FnOperator.Operator.Tests.Controllers;
 public sealed class OperatorHarness : IAsyncDisposable
 {
     private readonly List<Replica> replicas = [];
+    private string[] settings = [];
+    private Action<IServiceCollection>? services;
 
     private OperatorHarness(KubeApiTestServer server)
     {
@@ -57,10 +59,6 @@ public sealed class OperatorHarness : IAsyncDisposable
 
         return harness;
     }
-
-    private string[] settings = [];
-
-    private Action<IServiceCollection>? services;
 
     public async Task<Replica> StartReplicaAsync(string podName)
     {
