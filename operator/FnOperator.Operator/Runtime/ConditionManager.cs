@@ -5,12 +5,15 @@ namespace FnOperator.Operator.Runtime;
 
 /// <summary>
 /// Marks the conditions of one status during one reconcile. A condition keeps its lastTransitionTime while its status
-/// holds; each mark of a dependent condition derives Ready again. Observed-generation discipline: <see cref="BeginGeneration"/>
+/// holds, compared with the status the reconcile started from (a condition that flips and flips back within one
+/// reconcile has not transitioned); each mark of a dependent condition derives Ready again. Observed-generation discipline: <see cref="BeginGeneration"/>
 /// makes Ready Unknown when the object moved to a generation not yet reconciled, <see cref="ObserveGeneration"/>
 /// records that this generation was reconciled.
 /// </summary>
 public sealed class ConditionManager(ConditionSet set, IConditionedStatus status, long? generation, DateTimeOffset now)
 {
+    private readonly Dictionary<string, V1Condition> started = (status.Conditions ?? []).DistinctBy(c => c.Type).ToDictionary(c => c.Type, c => c);
+
     public IConditionedStatus Status => status;
 
     public long? Generation => generation;
@@ -84,7 +87,7 @@ public sealed class ConditionManager(ConditionSet set, IConditionedStatus status
     private void Set(string type, string value, string reason, string message)
     {
         status.Conditions ??= [];
-        var existing = Get(type);
+        var existing = started.GetValueOrDefault(type) is { } before && before.Status == value ? before : Get(type);
         var transition = existing is not null && existing.Status == value ? existing.LastTransitionTime : now.UtcDateTime;
         status.Conditions.RemoveAll(c => c.Type == type);
         status.Conditions.Add(new V1Condition

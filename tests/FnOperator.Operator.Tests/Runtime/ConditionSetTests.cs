@@ -66,6 +66,23 @@ public sealed class ConditionSetTests
     }
 
     [Fact]
+    public void A_condition_that_flips_and_flips_back_within_one_reconcile_keeps_its_transition_time()
+    {
+        var status = new TestStatus();
+        var first = Set.Manage(status, 1, T0);
+        first.MarkTrue(A, "AReason", "a");
+        first.MarkTrue(B, "BReason", "b");
+
+        var next = Set.Manage(status, 1, T0.AddMinutes(5));
+        next.MarkUnknown(B, "Rechecking", "b"); // Ready Unknown for a moment
+        next.MarkTrue(B, "BReason", "b");
+
+        Assert.Equal(ConditionStatus.True, next.Get(ConditionTypes.Ready)!.Status);
+        Assert.Equal(T0.UtcDateTime, next.Get(ConditionTypes.Ready)!.LastTransitionTime);
+        Assert.Equal(T0.UtcDateTime, next.Get(B)!.LastTransitionTime);
+    }
+
+    [Fact]
     public void A_new_generation_makes_ready_unknown_until_it_is_reconciled_and_then_is_observed()
     {
         var status = new TestStatus();
