@@ -6,7 +6,7 @@ try
     await app.RunAsync();
     return 0;
 }
-catch (Exception e) when (FnOperator.Kubernetes.KubernetesConfig.FindStartupError(e) is { } startup)
+catch (Exception e) when (KubernetesConfig.FindStartupError(e) is { } startup)
 {
     await Console.Error.WriteLineAsync($"fn-operator: {startup.Message}");
     return 1;
