@@ -70,7 +70,7 @@ public sealed class AliasRoutingConfig
 }
 
 [Description("Observed state of an Alias.")]
-public sealed class AliasStatus
+public sealed class AliasStatus : IConditionedStatus
 {
     [JsonPropertyName("conditions")]
     [Description("The Ready condition: whether the function and every version the alias names exist.")]

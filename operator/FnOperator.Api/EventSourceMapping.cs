@@ -229,7 +229,7 @@ public sealed class EventSourceDestinationConfig
 }
 
 [Description("Observed state of an EventSourceMapping.")]
-public sealed class EventSourceMappingStatus
+public sealed class EventSourceMappingStatus : IConditionedStatus
 {
     [JsonPropertyName("conditions")]
     [Description("The Ready condition: whether the poller is connected to the source and running.")]

@@ -202,7 +202,7 @@ public sealed class KeyReference
 }
 
 [Description("Observed state of a Function.")]
-public sealed class FunctionStatus
+public sealed class FunctionStatus : IConditionedStatus
 {
     [JsonPropertyName("conditions")]
     [Description("Ready, CodeReady and Available conditions with reasons.")]

@@ -79,7 +79,7 @@ public sealed class LayerContent
 }
 
 [Description("Observed state of a Layer: its published versions.")]
-public sealed class LayerStatus
+public sealed class LayerStatus : IConditionedStatus
 {
     [JsonPropertyName("conditions")]
     [Description("The Ready condition: whether the content of the latest version was fetched and published.")]

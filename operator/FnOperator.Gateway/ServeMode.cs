@@ -1,6 +1,6 @@
 using FnOperator.Gateway.Functions;
+using FnOperator.Kubernetes;
 using k8s;
-using k8s.Exceptions;
 
 namespace FnOperator.Gateway;
 
@@ -25,17 +25,15 @@ public static class ServeMode
         KubernetesClientConfiguration cluster;
         try
         {
-            cluster = KubernetesClientConfiguration.IsInCluster()
-                ? KubernetesClientConfiguration.InClusterConfig()
-                : KubernetesClientConfiguration.BuildDefaultConfig();
+            cluster = KubernetesConfig.Load(); // in-cluster, else $KUBECONFIG, else ~/.kube/config: as the operator
         }
-        catch (KubeConfigException ex)
+        catch (StartupException ex)
         {
-            await Console.Error.WriteLineAsync($"serve: no cluster to watch Functions in: {ex.Message} (run in a pod, or set KUBECONFIG)").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"serve: no cluster to watch Functions in: {ex.Message}").ConfigureAwait(false);
             return 1;
         }
 
-        using var client = new Kubernetes(cluster);
+        using var client = new k8s.Kubernetes(cluster);
         var app = GatewayApp.Build(options, builder =>
         {
             builder.Services.AddSingleton<IKubernetes>(client);

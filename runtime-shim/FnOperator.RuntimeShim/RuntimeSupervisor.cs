@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Diagnostics;
+using FnOperator.Contracts;
 
 namespace FnOperator.RuntimeShim;
 
@@ -15,6 +16,7 @@ public sealed record ReadyState(RuntimeInstance? Instance, RuntimeFailure? Failu
 /// </summary>
 public sealed partial class RuntimeSupervisor(ShimOptions options, LogSink sink, MemorySampler memory, ILogger<RuntimeSupervisor> logger)
 {
+    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
     private readonly SemaphoreSlim _gate = new(1, 1);
     private string _runtimeApi = "";
@@ -136,7 +138,7 @@ public sealed partial class RuntimeSupervisor(ShimOptions options, LogSink sink,
     {
         _failures++;
         _lastFailure = failure;
-        var backoff = TimeSpan.FromMilliseconds(Math.Min(MaxBackoff.TotalMilliseconds, 500 * Math.Pow(2, _failures - 1)));
+        var backoff = Backoff.Exponential(_failures, FirstBackoff, MaxBackoff);
         _retryAfter = Stopwatch.GetTimestamp() + (long)(backoff.TotalSeconds * Stopwatch.Frequency);
         await ReplaceLockedAsync(null).ConfigureAwait(false);
     }
@@ -173,7 +175,7 @@ public sealed partial class RuntimeSupervisor(ShimOptions options, LogSink sink,
             LogInitFailed(logger, failure.ErrorType, failure.ErrorMessage);
             _failures++;
             _lastFailure = failure;
-            _retryAfter = Stopwatch.GetTimestamp() + (long)(Math.Min(MaxBackoff.TotalSeconds, 0.5 * Math.Pow(2, _failures - 1)) * Stopwatch.Frequency);
+            _retryAfter = Stopwatch.GetTimestamp() + (long)(Backoff.Exponential(_failures, FirstBackoff, MaxBackoff).TotalSeconds * Stopwatch.Frequency);
             return failure;
         }
     }

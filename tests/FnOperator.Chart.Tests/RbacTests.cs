@@ -42,9 +42,10 @@ public sealed class RbacTests
             ["fnoperator.io/functions"] = ["get", "list", "watch"],
             ["fnoperator.io/functions/status"] = ["get", "update"],
             ["fnoperator.io/functions/finalizers"] = ["update"],
-            ["fnoperator.io/layers"] = ["get"],
+            ["fnoperator.io/layers"] = ["list", "watch"],
             ["apps/deployments"] = ["create", "get", "list", "update", "watch"],
             ["/configmaps"] = ["get"],
+            ["/events"] = ["create", "patch"],
         };
         Assert.Equal(expected.Keys.Order(), grants.Keys.Order());
         foreach (var (resource, verbs) in expected)

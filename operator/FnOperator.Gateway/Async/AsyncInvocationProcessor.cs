@@ -42,7 +42,7 @@ public sealed partial class AsyncInvocationProcessor(
             return;
         }
 
-        var delay = options.RetryBaseDelay * Math.Pow(2, invocation.Attempt - 1);
+        var delay = Backoff.Exponential(invocation.Attempt, options.RetryBaseDelay, TimeSpan.MaxValue);
         if (time.GetUtcNow() + delay - invocation.AcceptedAt > TimeSpan.FromSeconds(config.MaximumEventAgeSeconds))
         {
             await FailAsync(key, config, invocation, DestinationRecord.EventAgeExceeded, invocation.Attempt, result, cancellationToken).ConfigureAwait(false);

@@ -1,30 +1,31 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using FnOperator.Api;
 using FnOperator.Gateway.Functions;
+using FnOperator.Gateway.Metrics;
+using FnOperator.Kubernetes;
 using k8s;
-using k8s.Models;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Prometheus;
 
 namespace FnOperator.Gateway.Cluster;
 
 /// <summary>
-/// Serve mode's source of functions: lists then watches fnoperator.io Functions and mirrors their $LATEST specs into the
-/// <see cref="FunctionRegistry"/>. Relists (replacing the registry's view) after any watch error, a closed watch or
-/// 410 Gone, with jittered backoff. The gateway reports ready once the first list has been applied.
+/// Serve mode's source of functions: the shared informer (list, then watch with bookmarks; resume, or relist on 410
+/// Gone, with jittered backoff) over fnoperator.io Functions, mirrored into the <see cref="FunctionRegistry"/> as
+/// their $LATEST specs. A relist removes what disappeared meanwhile. The gateway reports ready once the first list is in.
 /// </summary>
 public sealed partial class FunctionWatcher(
     IKubernetes client,
     FunctionRegistry functions,
     GatewayReadiness readiness,
     WatchScope scope,
+    GatewayMetrics metrics,
+    TimeProvider time,
     ILogger<FunctionWatcher> logger) : BackgroundService
 {
     public static void Register(WebApplicationBuilder builder, string? ns)
     {
-        builder.Services.TryAddSingleton<IKubernetes>(_ => new Kubernetes(KubernetesClientConfiguration.IsInCluster()
-            ? KubernetesClientConfiguration.InClusterConfig()
-            : KubernetesClientConfiguration.BuildDefaultConfig()));
+        builder.Services.TryAddSingleton<IKubernetes>(_ => new k8s.Kubernetes(KubernetesConfig.Load()));
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new WatchScope(ns));
         builder.Services.AddSingleton(_ => new GatewayReadiness());
         builder.Services.AddHostedService<FunctionWatcher>();
@@ -33,103 +34,41 @@ public sealed partial class FunctionWatcher(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         readiness.Set(false);
-        var failures = 0;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                var resourceVersion = await ListAsync(stoppingToken).ConfigureAwait(false);
-                readiness.Set(true);
-                failures = 0;
-                await WatchAsync(resourceVersion, stoppingToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                failures++;
-                LogWatchFailed(logger, ex, failures);
-            }
-
-            var backoff = TimeSpan.FromMilliseconds(Math.Min(30_000, 250 * Math.Pow(2, Math.Min(failures, 7))) * (0.5 + Random.Shared.NextDouble()));
-            await Task.Delay(backoff, stoppingToken).ConfigureAwait(false);
-        }
-    }
-
-    private async Task<string> ListAsync(CancellationToken cancellationToken)
-    {
-        using var response = scope.Namespace is null
-            ? await client.CustomObjects.ListClusterCustomObjectWithHttpMessagesAsync(ApiGroup.Group, ApiGroup.Version, Function.Plural,
-                cancellationToken: cancellationToken).ConfigureAwait(false)
-            : await client.CustomObjects.ListNamespacedCustomObjectWithHttpMessagesAsync(ApiGroup.Group, ApiGroup.Version, scope.Namespace,
-                Function.Plural, cancellationToken: cancellationToken).ConfigureAwait(false);
-        var list = KubernetesJson.Deserialize<FunctionList>((JsonElement)response.Body);
-        var seen = new HashSet<FunctionKey>();
-        foreach (var function in list.Items ?? [])
+        var informer = new Informer<Function>(Function.KindName, ListWatch.CustomResources<Function>(client, scope.Namespace),
+            time, new WatchMetrics(metrics.Registry), logger);
+        informer.Upserted += (_, function) => Upsert(function);
+        informer.Deleted += function =>
         {
             if (Key(function) is { } key)
             {
-                seen.Add(key);
-                functions.Upsert(key, function.Spec);
-            }
-        }
-
-        foreach (var (key, _) in functions.All.Where(f => !seen.Contains(f.Key) && InScope(f.Key)))
-        {
-            functions.Remove(key);
-        }
-
-        LogListed(logger, seen.Count);
-        return list.Metadata?.ResourceVersion ?? "";
-    }
-
-    private async Task WatchAsync(string resourceVersion, CancellationToken cancellationToken)
-    {
-        Exception? failure = null;
-        var events = scope.Namespace is null
-            ? client.CustomObjects.WatchListClusterCustomObjectAsync(ApiGroup.Group, ApiGroup.Version, Function.Plural,
-                allowWatchBookmarks: true, resourceVersion: resourceVersion, timeoutSeconds: 300, onError: e => failure = e,
-                cancellationToken: cancellationToken)
-            : client.CustomObjects.WatchListNamespacedCustomObjectAsync(ApiGroup.Group, ApiGroup.Version, scope.Namespace, Function.Plural,
-                allowWatchBookmarks: true, resourceVersion: resourceVersion, timeoutSeconds: 300, onError: e => failure = e,
-                cancellationToken: cancellationToken);
-        await foreach (var (type, obj) in events.ConfigureAwait(false))
-        {
-            if (type is WatchEventType.Bookmark)
-            {
-                continue;
-            }
-
-            if (type is WatchEventType.Error)
-            {
-                throw new InvalidOperationException("The Function watch returned an error event (for example 410 Gone); relisting.");
-            }
-
-            var function = obj is JsonElement element ? KubernetesJson.Deserialize<Function>(element) : KubernetesJson.Deserialize<Function>(KubernetesJson.Serialize(obj));
-            if (Key(function) is not { } key)
-            {
-                continue;
-            }
-
-            if (type is WatchEventType.Deleted)
-            {
                 functions.Remove(key);
             }
-            else
+        };
+        var running = informer.RunAsync(stoppingToken);
+        try
+        {
+            while (!informer.HasSynced && !running.IsCompleted)
             {
-                functions.Upsert(key, function.Spec);
+                await Task.Delay(TimeSpan.FromMilliseconds(20), time, stoppingToken).ConfigureAwait(false);
             }
+
+            readiness.Set(true);
+            LogListed(logger, informer.Count);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
         }
 
-        if (failure is not null)
-        {
-            throw new InvalidOperationException("The Function watch failed; relisting.", failure);
-        }
+        await running.ConfigureAwait(false);
     }
 
-    private bool InScope(FunctionKey key) => scope.Namespace is null || key.Namespace == scope.Namespace;
+    private void Upsert(Function function)
+    {
+        if (Key(function) is { } key)
+        {
+            functions.Upsert(key, function.Spec);
+        }
+    }
 
     private static FunctionKey? Key(Function function) =>
         string.IsNullOrEmpty(function.Metadata?.Name) ? null : new FunctionKey(function.Metadata.NamespaceProperty ?? FunctionKey.DefaultNamespace, function.Metadata.Name);
@@ -137,16 +76,13 @@ public sealed partial class FunctionWatcher(
     [LoggerMessage(Level = LogLevel.Information, Message = "Listed Functions count={Count}")]
     private static partial void LogListed(ILogger logger, int count);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Function watch failed; relisting failures={Failures}")]
-    private static partial void LogWatchFailed(ILogger logger, Exception exception, int failures);
-
-    private sealed class FunctionList
+    /// <summary>The informer's watch restarts in the gateway's registry, named as the operator names them.</summary>
+    private sealed class WatchMetrics(CollectorRegistry registry) : IInformerMetrics
     {
-        [JsonPropertyName("metadata")]
-        public V1ListMeta? Metadata { get; set; }
+        private readonly Counter restarts = Prometheus.Metrics.WithCustomRegistry(registry).CreateCounter(
+            "fnoperator_watch_restarts_total", "Watches started again, by kind and reason (closed, expired, error).", "kind", "reason");
 
-        [JsonPropertyName("items")]
-        public List<Function>? Items { get; set; }
+        public void WatchRestarted(string kind, string reason) => restarts.WithLabels(kind, reason).Inc();
     }
 }
 

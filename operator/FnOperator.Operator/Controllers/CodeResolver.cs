@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using FnOperator.Api;
 using FnOperator.Operator.Resources;
+using FnOperator.Operator.Runtime;
 using k8s;
 using k8s.Autorest;
 
@@ -11,20 +12,24 @@ namespace FnOperator.Operator.Controllers;
 /// <summary>Resolves spec.code to what the builder needs and the hash status.codeSha256 reports.</summary>
 public sealed class CodeResolver(IKubernetes client)
 {
-    public async Task<(ResolvedCode? Code, SpecProblem? Problem)> ResolveAsync(Function fn, CancellationToken cancellationToken)
+    /// <summary>The code phase: sets <see cref="FunctionState.Code"/>, or a missing ConfigMap (looked at again later: it is not watched).</summary>
+    public async Task<Problem?> ResolveAsync(FunctionState state, CancellationToken cancellationToken)
     {
+        var fn = state.Function;
         var code = fn.Spec.Code;
         if (!string.IsNullOrEmpty(code.Url))
         {
-            return (new ResolvedCode { Source = CodeSource.Url, Url = code.Url, Sha256 = code.Sha256! }, null);
+            state.Code = new ResolvedCode { Source = CodeSource.Url, Url = code.Url, Sha256 = code.Sha256 ?? "" };
+            return null;
         }
 
         if (!string.IsNullOrEmpty(code.Image))
         {
-            return (new ResolvedCode { Source = CodeSource.Image, Image = code.Image, Sha256 = Hash(code.Image) }, null);
+            state.Code = new ResolvedCode { Source = CodeSource.Image, Image = code.Image, Sha256 = Hash(code.Image) };
+            return null;
         }
 
-        var name = code.ConfigMap!.Name;
+        var name = code.ConfigMap?.Name ?? "";
         try
         {
             var configMap = await client.CoreV1.ReadNamespacedConfigMapAsync(name, fn.Metadata.NamespaceProperty, cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -39,12 +44,13 @@ public sealed class CodeResolver(IKubernetes client)
                 builder.Append(key).Append('\0').Append(Convert.ToBase64String(value)).Append('\0');
             }
 
-            return (new ResolvedCode { Source = CodeSource.ConfigMap, ConfigMapName = name, Sha256 = Hash(builder.ToString()) }, null);
+            state.Code = new ResolvedCode { Source = CodeSource.ConfigMap, ConfigMapName = name, Sha256 = Hash(builder.ToString()) };
+            return null;
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {
-            return (null, new SpecProblem(FunctionReasons.ConfigMapNotFound,
-                $"ConfigMap {fn.Metadata.NamespaceProperty}/{name} named by spec.code.configMap does not exist."));
+            return Problem.AfterDependency(FunctionConditions.CodeReady, FunctionReasons.ConfigMapNotFound,
+                $"ConfigMap {fn.Metadata.NamespaceProperty}/{name} named by spec.code.configMap does not exist.");
         }
     }
 

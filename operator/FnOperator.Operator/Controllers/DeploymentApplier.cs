@@ -9,20 +9,19 @@ using Microsoft.Extensions.Logging;
 
 namespace FnOperator.Operator.Controllers;
 
-/// <summary>Outcome of applying the desired Deployment: the live object, or why it could not be applied.</summary>
-public sealed record ApplyResult(V1Deployment? Deployment, SpecProblem? Problem);
-
 /// <summary>
 /// Creates the desired Deployment or brings the live one back to it (drift repair): only fields the builder sets are
 /// compared, so server defaults do not cause updates. spec.replicas is left alone when the autoscaler owns it.
-/// Stale reads (409) are retried with a fresh read.
+/// Stale reads (409) are retried with a fresh read. Creates and updates are recorded as Events on the Function.
 /// </summary>
-public sealed partial class DeploymentApplier(IKubernetes client, Informer<V1Deployment> cache, ILogger<DeploymentApplier> logger)
+public sealed partial class DeploymentApplier(IKubernetes client, Informer<V1Deployment> cache, IEventRecorder events, ILogger<DeploymentApplier> logger)
 {
     private const int Attempts = 4;
 
-    public async Task<ApplyResult> ApplyAsync(Function fn, V1Deployment desired, CancellationToken cancellationToken)
+    /// <summary>The Deployment phase: sets <see cref="FunctionState.Deployment"/>, or a Deployment of another owner in the way.</summary>
+    public async Task<Problem?> ApplyAsync(FunctionState state, V1Deployment desired, CancellationToken cancellationToken)
     {
+        var fn = state.Function;
         var ns = desired.Metadata.NamespaceProperty;
         var name = desired.Metadata.Name;
         var existing = cache.Get(new ObjectKey(ns, name));
@@ -34,24 +33,30 @@ public sealed partial class DeploymentApplier(IKubernetes client, Informer<V1Dep
                 {
                     var created = await client.AppsV1.CreateNamespacedDeploymentAsync(desired, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
                     LogCreated(ns, name, fn.Metadata.Name);
-                    return new ApplyResult(created, null);
+                    events.Record(fn, EventType.Normal, FunctionReasons.CreatedDeployment, $"Created Deployment {name}");
+                    state.Deployment = created;
+                    return null;
                 }
 
                 if (!OwnedBy(existing, fn))
                 {
-                    return new ApplyResult(existing, new SpecProblem(FunctionReasons.DeploymentConflict,
-                        $"Deployment {ns}/{name} exists and is not controlled by this Function; delete or rename it."));
+                    // A foreign Deployment is not watched: looked at again slowly, so removing it lets the Function through.
+                    return Problem.AfterDependency(FunctionConditions.DeploymentReady, FunctionReasons.DeploymentConflict,
+                        $"Deployment {ns}/{name} exists and is not controlled by this Function; delete or rename it.");
                 }
 
                 var merged = Merge(existing, desired);
                 if (JsonSubset.Contains(existing, merged))
                 {
-                    return new ApplyResult(existing, null);
+                    state.Deployment = existing;
+                    return null;
                 }
 
                 var replaced = await client.AppsV1.ReplaceNamespacedDeploymentAsync(merged, name, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
                 LogUpdated(ns, name, fn.Metadata.Name, desired.Spec.Template.Metadata.Annotations[Names.AnnotationTemplateHash]);
-                return new ApplyResult(replaced, null);
+                events.Record(fn, EventType.Normal, FunctionReasons.UpdatedDeployment, $"Updated Deployment {name}");
+                state.Deployment = replaced;
+                return null;
             }
             catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict && attempt < Attempts)
             {

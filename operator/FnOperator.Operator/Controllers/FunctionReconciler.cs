@@ -2,26 +2,44 @@ using FnOperator.Api;
 using FnOperator.Operator.Resources;
 using FnOperator.Operator.Runtime;
 using k8s;
-using k8s.Models;
 using Microsoft.Extensions.Options;
 
 namespace FnOperator.Operator.Controllers;
 
 /// <summary>
 /// Function → Deployment of $LATEST. Phases: validate spec → resolve code → resolve layers → apply Deployment →
-/// status. The first failing phase ends the reconcile with its condition written; spec problems are terminal,
-/// missing dependencies (ConfigMap, Layer) are looked at again after a slow requeue.
+/// status from the Deployment. The first problem ends the reconcile: its condition is marked, a Warning Event recorded,
+/// and its retry class decides what happens next (spec problems are terminal; a missing ConfigMap, Layer or a foreign
+/// Deployment is looked at again after DependencyRetry, and Layers re-enqueue the Function as soon as they change).
 /// </summary>
-public sealed class FunctionReconciler(
-    Informer<Function> functions,
-    CodeResolver codeResolver,
-    ILayerResolver layerResolver,
-    DeploymentApplier applier,
-    FunctionStatusWriter statusWriter,
-    IOptions<OperatorOptions> optionsAccessor,
-    TimeProvider time) : IReconciler
+public sealed class FunctionReconciler : IReconciler
 {
-    private readonly OperatorOptions options = optionsAccessor.Value;
+    private readonly Informer<Function> functions;
+    private readonly StatusWriter statusWriter;
+    private readonly IEventRecorder events;
+    private readonly TimeProvider time;
+    private readonly OperatorOptions options;
+    private readonly IReadOnlyList<Phase<FunctionState>> phases;
+
+    public FunctionReconciler(
+        Informer<Function> functions, CodeResolver codeResolver, LayerResolver layerResolver, DeploymentApplier applier,
+        StatusWriter statusWriter, IEventRecorder events, IOptions<OperatorOptions> optionsAccessor, TimeProvider time)
+    {
+        this.functions = functions;
+        this.statusWriter = statusWriter;
+        this.events = events;
+        this.time = time;
+        options = optionsAccessor.Value;
+        phases =
+        [
+            ValidateAsync,
+            codeResolver.ResolveAsync,
+            layerResolver.ResolveAsync,
+            MarkCodeReadyAsync,
+            (state, ct) => applier.ApplyAsync(state, DeploymentBuilder.Build(state.Function, state.Code, state.Layers, options), ct),
+            MapDeploymentAsync,
+        ];
+    }
 
     public string Kind => Function.KindName;
 
@@ -33,68 +51,42 @@ public sealed class FunctionReconciler(
             return ReconcileResult.Done; // children carry owner references: the garbage collector removes them
         }
 
-        var generation = fn.Metadata.Generation;
-        var now = time.GetUtcNow();
         var status = Clone(fn.Status);
-        status.ObservedGeneration = generation;
+        var conditions = FunctionConditions.Set.Manage(status, fn.Metadata.Generation, time.GetUtcNow());
+        conditions.BeginGeneration();
         status.LatestVersion = Names.LatestVersion;
         status.InvokeUrl = Names.InvokeUrl(options.InvokeBaseUrl, fn);
+        var state = new FunctionState(fn, status, conditions);
 
-        // Phase 1: what the CRD schema cannot check.
-        if (FunctionSpecValidator.Validate(fn.Spec, options) is { } invalid)
-        {
-            if (invalid.Reason == FunctionReasons.InvalidCode)
-            {
-                status.MarkCodeFailed(invalid.Reason, invalid.Message, generation, now);
-            }
-            else
-            {
-                status.MarkNotReady(invalid.Reason, invalid.Message, generation, now);
-            }
-
-            return await FinishAsync(fn, status, ReconcileResult.Terminal(invalid.Message), cancellationToken);
-        }
-
-        // Phase 2: code.
-        var (code, codeProblem) = await codeResolver.ResolveAsync(fn, cancellationToken).ConfigureAwait(false);
-        if (codeProblem is not null)
-        {
-            status.MarkCodeFailed(codeProblem.Reason, codeProblem.Message, generation, now);
-            return await FinishAsync(fn, status, ReconcileResult.After(options.DependencyRetry), cancellationToken);
-        }
-
-        // Phase 3: layers.
-        var (layers, layerProblem) = await layerResolver.ResolveAsync(fn, cancellationToken).ConfigureAwait(false);
-        if (layerProblem is not null)
-        {
-            status.MarkCodeFailed(layerProblem.Reason, layerProblem.Message, generation, now);
-            return await FinishAsync(fn, status, ReconcileResult.After(options.DependencyRetry), cancellationToken);
-        }
-
-        status.MarkCodeReady(code!.Sha256, generation, now);
-
-        // Phase 4: the Deployment.
-        var desired = DeploymentBuilder.Build(fn, code, layers, options);
-        var applied = await applier.ApplyAsync(fn, desired, cancellationToken).ConfigureAwait(false);
-        if (applied.Problem is not null)
-        {
-            // A foreign Deployment in the way is not watched: look again slowly, so removing it lets the Function through.
-            status.MarkNotReady(applied.Problem.Reason, applied.Problem.Message, generation, now);
-            return await FinishAsync(fn, status, ReconcileResult.After(options.DependencyRetry), cancellationToken);
-        }
-
-        // Phase 5: status from the Deployment.
-        DeploymentStatusMapper.Apply(status, applied.Deployment!, generation, now);
+        var failed = await Phases.RunAsync(
+            state, phases, conditions, p => events.Record(fn, EventType.Warning, p.Reason, p.Message), options.DependencyRetry, cancellationToken).ConfigureAwait(false);
+        conditions.ObserveGeneration();
 
         // ConfigMap code is not watched: look at it again now and then so edits roll out.
-        var next = code.Source == CodeSource.ConfigMap ? ReconcileResult.After(options.DependencyRetry) : ReconcileResult.Done;
-        return await FinishAsync(fn, status, next, cancellationToken);
+        var next = failed ?? (state.Code.Source == CodeSource.ConfigMap ? ReconcileResult.After(options.DependencyRetry) : ReconcileResult.Done);
+        var written = await statusWriter.WriteAsync(fn, status, cancellationToken).ConfigureAwait(false);
+        return written ? next : ReconcileResult.Retry("Function changed while its status was written.");
     }
 
-    private async Task<ReconcileResult> FinishAsync(Function fn, FunctionStatus status, ReconcileResult result, CancellationToken cancellationToken)
+    // What the CRD schema cannot check. Code problems are CodeReady's; the rest keep the Deployment from being built.
+    private Task<Problem?> ValidateAsync(FunctionState state, CancellationToken cancellationToken) =>
+        Task.FromResult(FunctionSpecValidator.Validate(state.Function.Spec, options) is { } invalid
+            ? Problem.Terminal(
+                invalid.Reason == FunctionReasons.InvalidCode ? FunctionConditions.CodeReady : FunctionConditions.DeploymentReady,
+                invalid.Reason, invalid.Message)
+            : null);
+
+    private static Task<Problem?> MarkCodeReadyAsync(FunctionState state, CancellationToken cancellationToken)
     {
-        var written = await statusWriter.WriteAsync(fn, status, cancellationToken).ConfigureAwait(false);
-        return written ? result : ReconcileResult.Retry("Function changed while its status was written.");
+        state.Status.CodeSha256 = state.Code.Sha256;
+        state.Conditions.MarkTrue(FunctionConditions.CodeReady, FunctionReasons.CodeResolved, "Code source resolved.");
+        return Task.FromResult<Problem?>(null);
+    }
+
+    private static Task<Problem?> MapDeploymentAsync(FunctionState state, CancellationToken cancellationToken)
+    {
+        DeploymentStatusMapper.Apply(state.Conditions, state.Status, state.Deployment);
+        return Task.FromResult<Problem?>(null);
     }
 
     private static FunctionStatus Clone(FunctionStatus? status) =>

@@ -1,86 +1,68 @@
-using System.Net;
-using System.Text.Json;
 using FnOperator.Api;
 using FnOperator.Operator.Resources;
-using k8s;
-using k8s.Autorest;
+using FnOperator.Operator.Runtime;
 
 namespace FnOperator.Operator.Controllers;
 
-/// <summary>Resolves spec.layers to the immutable layer versions whose archives go into /opt.</summary>
-public interface ILayerResolver
-{
-    Task<(IReadOnlyList<ResolvedLayer> Layers, SpecProblem? Problem)> ResolveAsync(Function fn, CancellationToken cancellationToken);
-}
-
 /// <summary>
-/// Reads Layer objects (layers.fnoperator.io) through the CustomObjects API and picks the requested version (the
-/// highest when none is named) from status.versions[] entries of the shape {version, codeSha256, url} (the Layer CRD's status.versions).
+/// Resolves spec.layers to the immutable layer versions whose archives go into /opt, from the Layer informer's cache:
+/// the requested version, or the highest when none is named, from status.versions[]. A Layer that is missing or has
+/// no such version re-enqueues the Function when it changes (the Function informer's <see cref="ByLayer"/> index).
 /// </summary>
-public sealed class LayerResolver(IKubernetes client) : ILayerResolver
+public sealed class LayerResolver(Informer<Layer> layers)
 {
-    public const string Plural = "layers";
+    /// <summary>Index of the Function cache: the keys (namespace/name) of the Layers a Function uses.</summary>
+    public const string ByLayer = "layers";
 
-    public async Task<(IReadOnlyList<ResolvedLayer> Layers, SpecProblem? Problem)> ResolveAsync(Function fn, CancellationToken cancellationToken)
+    public static IEnumerable<string> LayerKeys(Function fn) =>
+        (fn.Spec.Layers ?? []).Select(l => new ObjectKey(fn.Metadata.NamespaceProperty ?? "", l.Name).ToString());
+
+    /// <summary>The layer phase: sets <see cref="FunctionState.Layers"/>, or the first layer that cannot be resolved.</summary>
+    public Task<Problem?> ResolveAsync(FunctionState state, CancellationToken cancellationToken)
     {
-        var references = fn.Spec.Layers ?? [];
-        if (references.Count == 0)
+        var fn = state.Function;
+        var ns = fn.Metadata.NamespaceProperty ?? "";
+        var resolved = new List<ResolvedLayer>();
+        foreach (var reference in fn.Spec.Layers ?? [])
         {
-            return ([], null);
-        }
-
-        var ns = fn.Metadata.NamespaceProperty;
-        var layers = new List<ResolvedLayer>(references.Count);
-        foreach (var reference in references)
-        {
-            JsonElement layer;
-            try
+            var layer = layers.Get(new ObjectKey(ns, reference.Name));
+            if (layer is null)
             {
-                layer = (JsonElement)await client.CustomObjects.GetNamespacedCustomObjectAsync(
-                    ApiGroup.Group, ApiGroup.Version, ns, Plural, reference.Name, cancellationToken).ConfigureAwait(false);
-            }
-            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-            {
-                return ([], new SpecProblem(FunctionReasons.LayerNotFound, $"Layer {ns}/{reference.Name} does not exist."));
+                return Task.FromResult<Problem?>(NotFound($"Layer {ns}/{reference.Name} does not exist."));
             }
 
-            var version = PickVersion(layer, reference.Version);
-            if (version is null)
+            if (PickVersion(layer.Status, reference.Version) is not { } version)
             {
                 var which = reference.Version is int v ? $"version {v}" : "a published version";
-                return ([], new SpecProblem(FunctionReasons.LayerNotFound, $"Layer {ns}/{reference.Name} has no {which}."));
+                return Task.FromResult<Problem?>(NotFound($"Layer {ns}/{reference.Name} has no {which}."));
             }
 
-            layers.Add(version with { Name = reference.Name });
+            resolved.Add(version with { Name = reference.Name });
         }
 
-        return (layers, null);
+        state.Layers = resolved;
+        return Task.FromResult<Problem?>(null);
     }
 
-    internal static ResolvedLayer? PickVersion(JsonElement layer, int? wanted)
+    /// <summary>The named version, or the highest complete one (with url and codeSha256) when none is named.</summary>
+    internal static ResolvedLayer? PickVersion(LayerStatus? status, int? wanted)
     {
-        if (!layer.TryGetProperty("status", out var status) || !status.TryGetProperty("versions", out var versions) ||
-            versions.ValueKind != JsonValueKind.Array)
-        {
-            return null;
-        }
-
         ResolvedLayer? best = null;
-        foreach (var entry in versions.EnumerateArray())
+        foreach (var entry in status?.Versions ?? [])
         {
-            if (!entry.TryGetProperty("version", out var number) || !number.TryGetInt32(out var n) ||
-                !entry.TryGetProperty("url", out var url) || !entry.TryGetProperty("codeSha256", out var sha))
+            if (string.IsNullOrEmpty(entry.Url) || string.IsNullOrEmpty(entry.CodeSha256))
             {
                 continue;
             }
 
-            var candidate = new ResolvedLayer("", n, url.GetString() ?? "", sha.GetString() ?? "");
-            if (wanted is int w ? n == w : best is null || n > best.Version)
+            if (wanted is int w ? entry.Version == w : best is null || entry.Version > best.Version)
             {
-                best = candidate;
+                best = new ResolvedLayer("", entry.Version, entry.Url, entry.CodeSha256);
             }
         }
 
         return best;
     }
+
+    private static Problem NotFound(string message) => Problem.AfterDependency(FunctionConditions.CodeReady, FunctionReasons.LayerNotFound, message);
 }

@@ -14,7 +14,7 @@ using Prometheus;
 
 namespace FnOperator.Operator.Hosting;
 
-/// <summary>Builds the operator process: options, Kubernetes client, informers, controllers, leader election, HTTP endpoints.</summary>
+/// <summary>Builds the operator process: options, Kubernetes client, the registered informers and controllers, leader election, Events, HTTP endpoints.</summary>
 public static class OperatorApp
 {
     public const string DefaultUrl = "http://0.0.0.0:8080";
@@ -63,43 +63,41 @@ public static class OperatorApp
     public static void AddOperator(IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<IKubernetes>(_ => new Kubernetes(KubernetesConfig.Load())); // in-cluster, else $KUBECONFIG, else ~/.kube/config
+        services.TryAddSingleton<IKubernetes>(_ => new k8s.Kubernetes(KubernetesConfig.Load())); // in-cluster, else $KUBECONFIG, else ~/.kube/config
         services.TryAddSingleton(_ => new OperatorMetrics(Metrics.DefaultRegistry));
-        services.TryAddSingleton(sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<OperatorOptions>>().Value;
-            return new Informer<Function>(
-                Function.KindName,
-                new CustomResourceListWatch<Function>(sp.GetRequiredService<IKubernetes>(), ApiGroup.Group, ApiGroup.Version, Function.Plural, options.WatchNamespace),
-                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<OperatorMetrics>(),
-                sp.GetRequiredService<ILogger<Informer<Function>>>())
-            {
-                // kubectl apply's copy of the whole object; Functions are only ever written through /status,
-                // which ignores metadata, so the cache does not need it.
-                DroppedAnnotations = [LastAppliedAnnotation],
-            };
-        });
-        services.TryAddSingleton(sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<OperatorOptions>>().Value;
-            return new Informer<V1Deployment>(
-                "Deployment",
-                new DeploymentListWatch(sp.GetRequiredService<IKubernetes>(), Names.ManagedSelector, options.WatchNamespace),
-                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<OperatorMetrics>(),
-                sp.GetRequiredService<ILogger<Informer<V1Deployment>>>())
-            {
-                // A decoded Deployment is ~16 KB, its JSON ~5 KB; readers (the applier, the status mapping) take copies anyway.
-                Compact = true,
-            };
-        });
-        services.TryAddSingleton<CodeResolver>();
-        services.TryAddSingleton<ILayerResolver, LayerResolver>();
-        services.TryAddSingleton<DeploymentApplier>();
-        services.TryAddSingleton<FunctionStatusWriter>();
-        services.TryAddSingleton<FunctionReconciler>();
+        services.TryAddSingleton<StatusWriter>();
+        services.TryAddSingleton(sp => new EventRecorderOptions { Instance = sp.GetRequiredService<IOptions<OperatorOptions>>().Value.PodName });
+        services.TryAddSingleton<EventRecorder>();
+        services.TryAddSingleton<IEventRecorder>(sp => sp.GetRequiredService<EventRecorder>());
+        services.AddHostedService(sp => sp.GetRequiredService<EventRecorder>());
         services.TryAddSingleton<ControllerManager>();
         services.AddHostedService<InformerService>();
         services.AddHostedService<LeaderElectionService>();
+        AddFunctions(services);
+    }
+
+    /// <summary>The Function controller: its informers, its helpers and one registration.</summary>
+    public static void AddFunctions(IServiceCollection services)
+    {
+        services.AddInformer<Function>(o =>
+        {
+            // kubectl apply's copy of the whole object; Functions are only ever written through /status,
+            // which ignores metadata, so the cache does not need it.
+            o.DroppedAnnotations = [LastAppliedAnnotation];
+            o.Index(LayerResolver.ByLayer, LayerResolver.LayerKeys);
+        });
+        services.AddInformer<Layer>();
+        services.AddInformer(
+            sp => ListWatch.Deployments(sp.GetRequiredService<IKubernetes>(), Names.ManagedSelector, sp.GetRequiredService<IOptions<OperatorOptions>>().Value.WatchNamespace),
+            // A decoded Deployment is ~16 KB, its JSON ~5 KB; readers (the applier, the status mapping) take copies anyway.
+            o => o.Compact = true);
+        services.TryAddSingleton<CodeResolver>();
+        services.TryAddSingleton<LayerResolver>();
+        services.TryAddSingleton<DeploymentApplier>();
+        services.AddController<FunctionReconciler, Function>(b => b
+            .Owns<V1Deployment>()
+            .Watches<Layer>(byIndex: LayerResolver.ByLayer)
+            .When(Predicates.GenerationOrMetadataChanged));
     }
 
     private static void MapEndpoints(WebApplication app)

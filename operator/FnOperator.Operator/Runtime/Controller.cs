@@ -63,6 +63,8 @@ public sealed partial class Controller(
 
     internal async Task ProcessAsync(ObjectKey key, CancellationToken cancellationToken)
     {
+        // Every line a reconcile logs (the reconciler's own included) carries its kind and key.
+        using var scope = logger.BeginScope(new KeyValuePair<string, object>[] { new("kind", reconciler.Kind), new("key", key.ToString()) });
         var started = time.GetTimestamp();
         ReconcileResult result;
         try

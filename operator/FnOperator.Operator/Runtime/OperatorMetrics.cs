@@ -3,7 +3,7 @@ using Prometheus;
 namespace FnOperator.Operator.Runtime;
 
 /// <summary>The operator's Prometheus metrics, registered in one registry (the default one in the executable).</summary>
-public sealed class OperatorMetrics
+public sealed class OperatorMetrics : IInformerMetrics
 {
     private readonly Counter reconciles;
     private readonly Counter errors;

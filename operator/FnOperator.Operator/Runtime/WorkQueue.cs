@@ -1,3 +1,5 @@
+using FnOperator.Contracts;
+
 namespace FnOperator.Operator.Runtime;
 
 /// <summary>
@@ -186,8 +188,7 @@ public sealed class WorkQueue<T>(TimeProvider time, WorkQueueOptions options) : 
         {
             var count = failures.GetValueOrDefault(item);
             failures[item] = count + 1;
-            var exponential = options.BaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(count, 62));
-            var perItem = TimeSpan.FromMilliseconds(Math.Min(exponential, options.MaxDelay.TotalMilliseconds));
+            var perItem = Backoff.Exponential(count + 1, options.BaseDelay, options.MaxDelay);
             var overall = BucketDelay();
             return perItem > overall ? perItem : overall;
         }

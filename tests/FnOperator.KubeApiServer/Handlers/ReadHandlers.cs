@@ -19,7 +19,7 @@ internal sealed class ReadHandlers(ObjectStore store)
     public Task ListAsync(HttpContext context, ResourceType type, Route route)
     {
         var labels = LabelSelector.Parse(HttpIo.Query(context, "labelSelector"));
-        var fields = FieldSelector.Parse(HttpIo.Query(context, "fieldSelector"));
+        var fields = FieldSelector.Parse(HttpIo.Query(context, "fieldSelector"), type);
         var limit = long.TryParse(HttpIo.Query(context, "limit"), out var l) && l > 0 ? l : long.MaxValue;
         var (items, version) = store.List(type.StorageKey, type.Namespaced ? route.Ns : null);
         var after = "";

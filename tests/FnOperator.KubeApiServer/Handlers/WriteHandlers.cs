@@ -79,7 +79,7 @@ internal sealed class WriteHandlers(ObjectStore store, ObjectWriter writer)
     {
         var options = await DeleteOptionsAsync(context);
         var labels = LabelSelector.Parse(HttpIo.Query(context, "labelSelector"));
-        var fields = FieldSelector.Parse(HttpIo.Query(context, "fieldSelector"));
+        var fields = FieldSelector.Parse(HttpIo.Query(context, "fieldSelector"), type);
         var (items, version) = store.List(type.StorageKey, type.Namespaced ? route.Ns : null);
         var deleted = new JsonArray();
         foreach (var item in items.Where(i => labels.Matches(i) && fields.Matches(i)))

@@ -100,34 +100,3 @@ public sealed partial record LabelSelector(IReadOnlyList<LabelRequirement> Requi
     [GeneratedRegex(@"^(?:(?<not>!)\s*(?<key>[A-Za-z0-9_./-]+)|(?<key>[A-Za-z0-9_./-]+)\s*(?:(?<op>==|!=|=)\s*(?<value>[A-Za-z0-9_.-]*)|\s+(?<set>in|notin)\s*\((?<values>[^()]*)\))?)$")]
     private static partial Regex Term();
 }
-
-/// <summary>Field selectors: metadata.name and metadata.namespace with =, == or != (what every resource supports).</summary>
-public sealed record FieldSelector(IReadOnlyList<(string Field, bool Equal, string Value)> Terms)
-{
-    public static FieldSelector Parse(string? text)
-    {
-        var terms = new List<(string, bool, string)>();
-        foreach (var term in (text ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-        {
-            var notEqual = term.Contains("!=", StringComparison.Ordinal);
-            var parts = notEqual ? term.Split("!=", 2) : term.Replace("==", "=", StringComparison.Ordinal).Split('=', 2);
-            if (parts.Length != 2)
-            {
-                throw ApiException.BadRequest($"invalid selector: '{text}'; can't understand '{term}'");
-            }
-
-            var field = parts[0].Trim();
-            if (field is not ("metadata.name" or "metadata.namespace"))
-            {
-                throw ApiException.BadRequest($"field label not supported: {field}");
-            }
-
-            terms.Add((field, !notEqual, parts[1].Trim()));
-        }
-
-        return new FieldSelector(terms);
-    }
-
-    public bool Matches(JsonObject obj) => Terms.All(t =>
-        ((string?)obj["metadata"]?[t.Field == "metadata.name" ? "name" : "namespace"] ?? "") == t.Value == t.Equal);
-}

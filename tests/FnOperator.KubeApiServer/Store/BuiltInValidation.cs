@@ -5,16 +5,19 @@ namespace FnOperator.KubeApiServer;
 
 /// <summary>
 /// The few built-in validation rules that controllers most often trip over in a real cluster: workload replicas,
-/// a selector that matches the pod template's labels, and the selector being immutable (apps/v1).
+/// a selector that matches the pod template's labels, and the selector being immutable (apps/v1); Events (both APIs).
 /// </summary>
 internal static class BuiltInValidation
 {
-    public static IEnumerable<FieldError> Validate(ResourceType type, JsonObject obj, JsonObject? old)
+    public static IEnumerable<FieldError> Validate(ResourceType type, JsonObject obj, JsonObject? old) => (type.Group, type.Plural) switch
     {
-        if (type.Group != "apps" || type.Plural is not ("deployments" or "replicasets" or "statefulsets"))
-        {
-            yield break;
-        }
+        ("apps", "deployments" or "replicasets" or "statefulsets") => ValidateWorkload(obj, old),
+        ("" or "events.k8s.io", "events") => EventValidation.Validate(type.Group, obj, old),
+        _ => [],
+    };
+
+    private static IEnumerable<FieldError> ValidateWorkload(JsonObject obj, JsonObject? old)
+    {
 
         var spec = obj["spec"] as JsonObject;
         if (spec?["replicas"] is { } replicas)

@@ -21,7 +21,7 @@ internal sealed class WatchHandler(ObjectStore store, FaultInjector faults, Kube
     public async Task WatchAsync(HttpContext context, ResourceType type, Route route, CancellationToken serverStopping)
     {
         var labels = LabelSelector.Parse(HttpIo.Query(context, "labelSelector"));
-        var fields = FieldSelector.Parse(HttpIo.Query(context, "fieldSelector"));
+        var fields = FieldSelector.Parse(HttpIo.Query(context, "fieldSelector"), type);
         var bookmarks = HttpIo.QueryFlag(context, "allowWatchBookmarks");
         var timeout = int.TryParse(HttpIo.Query(context, "timeoutSeconds"), out var t) && t > 0 ? TimeSpan.FromSeconds(t) : TimeSpan.FromMinutes(30);
         var requested = HttpIo.Query(context, "resourceVersion");

@@ -1,18 +1,19 @@
-using System.Text.Json;
+using FnOperator.Api;
 using FnOperator.Operator.Controllers;
+using k8s;
 
 namespace FnOperator.Operator.Tests.Controllers;
 
 public sealed class LayerResolverTests
 {
     // Status shaped as the generated Layer CRD defines it: versions[] of {version, codeSha256, url, createdAt}.
-    private static readonly JsonElement Layer = JsonDocument.Parse("""
+    private static readonly LayerStatus? Layer = KubernetesJson.Deserialize<Layer>("""
         {"status":{"latestVersion":3,"versions":[
           {"version":1,"codeSha256":"aaa","url":"https://x/l1.zip","createdAt":"2026-11-01T00:00:00Z"},
           {"version":3,"codeSha256":"ccc","url":"https://x/l3.zip","createdAt":"2026-11-03T00:00:00Z"},
           {"version":2,"codeSha256":"bbb","url":"https://x/l2.zip","createdAt":"2026-11-02T00:00:00Z"},
           {"version":4,"url":"https://x/incomplete.zip"}]}}
-        """).RootElement;
+        """).Status;
 
     [Theory]
     [InlineData(null, 3, "ccc", "https://x/l3.zip")]
@@ -36,5 +37,5 @@ public sealed class LayerResolverTests
 
     [Fact]
     public void Layer_without_status_has_no_version() =>
-        Assert.Null(LayerResolver.PickVersion(JsonDocument.Parse("""{"spec":{}}""").RootElement, null));
+        Assert.Null(LayerResolver.PickVersion(KubernetesJson.Deserialize<Layer>("""{"spec":{}}""").Status, null));
 }

@@ -17,6 +17,8 @@ namespace FnOperator.Operator.Tests.Controllers;
 public sealed class OperatorHarness : IAsyncDisposable
 {
     private readonly List<Replica> replicas = [];
+    private string[] settings = [];
+    private Action<IServiceCollection>? services;
 
     private OperatorHarness(KubeApiTestServer server)
     {
@@ -33,10 +35,23 @@ public sealed class OperatorHarness : IAsyncDisposable
     /// <summary>Every request the operator replicas sent to the API server, in order.</summary>
     public RequestLog Requests { get; } = new();
 
-    public static async Task<OperatorHarness> StartAsync(int operators = 1)
+    /// <param name="settings">Extra command-line settings for every replica (later ones win).</param>
+    /// <param name="services">Extra registrations for every replica (another kind's controller, a leader worker).</param>
+    /// <param name="crds">CRDs created through the API before the replicas start (test kinds).</param>
+    public static async Task<OperatorHarness> StartAsync(
+        int operators = 1, string[]? settings = null, Action<IServiceCollection>? services = null, IReadOnlyList<V1CustomResourceDefinition>? crds = null)
     {
         // The server serves the committed CRDs, so every Function a test creates passes the real schema and CEL rules.
-        var harness = new OperatorHarness(await KubeApiTestServer.StartAsync(new KubeApiServerOptions { CrdDirectory = RepoRoot.Crds }));
+        var harness = new OperatorHarness(await KubeApiTestServer.StartAsync(new KubeApiServerOptions { CrdDirectory = RepoRoot.Crds }))
+        {
+            settings = settings ?? [],
+            services = services,
+        };
+        foreach (var crd in crds ?? [])
+        {
+            await harness.Client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(crd);
+        }
+
         for (var i = 0; i < operators; i++)
         {
             await harness.StartReplicaAsync("operator-" + i);
@@ -60,12 +75,14 @@ public sealed class OperatorHarness : IAsyncDisposable
                 "--Operator:GatewayUrl", "http://gateway.test:8080",
                 "--Operator:InvokeBaseUrl", "http://invoke.test",
                 "--Logging:LogLevel:Default", "Warning",
+                .. settings,
             ],
-            services =>
+            registrations =>
             {
-                services.AddSingleton<IKubernetes>(new Kubernetes(
+                registrations.AddSingleton<IKubernetes>(new k8s.Kubernetes(
                     new KubernetesClientConfiguration { Host = Server.BaseUri.ToString() }, new RecordingHandler(podName, Requests)));
-                services.AddSingleton(metrics);
+                registrations.AddSingleton(metrics);
+                services?.Invoke(registrations);
             });
         await app.StartAsync();
         var replica = new Replica(podName, app, metrics);
@@ -133,6 +150,13 @@ public sealed class OperatorHarness : IAsyncDisposable
             var fn = await GetAsync(name, ns);
             return fn is not null && fn.Metadata.Generation == generation && fn.IsReady();
         }, $"{ns}/{name} Ready at generation {generation}");
+
+    /// <summary>The Events about an object (core/v1, as kubectl describe lists them).</summary>
+    public async Task<IReadOnlyList<Corev1Event>> EventsAsync(string name, string ns = "default") =>
+        [.. (await Client.CoreV1.ListNamespacedEventAsync(ns, fieldSelector: $"involvedObject.name={name}")).Items];
+
+    public Task WaitEventAsync(string name, string type, string reason, string ns = "default") =>
+        Eventually.True(async () => (await EventsAsync(name, ns)).Any(e => e.Type == type && e.Reason == reason), $"{ns}/{name} Event {type} {reason}");
 
     public Task WaitConditionAsync(string name, string type, string status, string reason, string ns = "default") =>
         Eventually.True(async () =>

@@ -1,5 +1,6 @@
 using FnOperator.Api;
 using FnOperator.Operator.Controllers;
+using FnOperator.Operator.Runtime;
 using k8s.Models;
 
 namespace FnOperator.Operator.Tests.Controllers;
@@ -24,7 +25,7 @@ public sealed class StatusTests
 
     public static TheoryData<string, V1Deployment, string, string, string> Cases => new()
     {
-        { "rolled out", Deployment(2, 2, 2, 2), "True", FunctionReasons.Deployed, FunctionReasons.MinimumReplicasAvailable },
+        { "rolled out", Deployment(2, 2, 2, 2), ConditionStatus.True, FunctionReasons.Deployed, FunctionReasons.MinimumReplicasAvailable },
         { "new pods not ready", Deployment(1, 1, 1, 0), "Unknown", FunctionReasons.Deploying, FunctionReasons.NoReplicasReady },
         { "old pods still running", Deployment(1, 2, 1, 2), "Unknown", FunctionReasons.Deploying, FunctionReasons.MinimumReplicasAvailable },
         { "controller has not seen the new spec", Deployment(1, 1, 1, 1, generation: 3, observed: 2), "Unknown", FunctionReasons.Deploying, FunctionReasons.MinimumReplicasAvailable },
@@ -41,28 +42,30 @@ public sealed class StatusTests
     public void Deployment_status_maps_to_ready_and_available(string _, V1Deployment deployment, string ready, string readyReason, string availableReason)
     {
         var status = new FunctionStatus();
+        var conditions = FunctionConditions.Set.Manage(status, 7, T0);
+        conditions.MarkTrue(FunctionConditions.CodeReady, FunctionReasons.CodeResolved, "resolved"); // the mapper runs once code is ready
 
-        DeploymentStatusMapper.Apply(status, deployment, 7, T0);
+        DeploymentStatusMapper.Apply(conditions, status, deployment);
 
-        Assert.Equal((ready, readyReason), (status.Condition(FunctionReasons.Ready)!.Status, status.Condition(FunctionReasons.Ready)!.Reason));
-        Assert.Equal(availableReason, status.Condition(FunctionReasons.Available)!.Reason);
+        Assert.Equal((ready, readyReason), (status.Condition(FunctionConditions.Ready)!.Status, status.Condition(FunctionConditions.Ready)!.Reason));
+        Assert.Equal(availableReason, status.Condition(FunctionConditions.Available)!.Reason);
         Assert.Equal(deployment.Status.ReadyReplicas ?? 0, status.ReadyReplicas);
-        Assert.Equal(7, status.Condition(FunctionReasons.Ready)!.ObservedGeneration);
+        Assert.Equal(7, status.Condition(FunctionConditions.Ready)!.ObservedGeneration);
     }
 
     [Fact]
-    public void Condition_keeps_its_transition_time_while_its_status_holds()
+    public void Ready_keeps_its_transition_time_while_its_status_holds()
     {
         var status = new FunctionStatus();
-        status.MarkDeploying("wait", 1, T0);
-        status.MarkDeploying("still waiting", 1, T0.AddMinutes(1));
-        Assert.Equal(T0.UtcDateTime, status.Condition(FunctionReasons.Ready)!.LastTransitionTime);
-        Assert.Equal("still waiting", status.Condition(FunctionReasons.Ready)!.Message);
+        Deploying(status, "wait", T0);
+        Deploying(status, "still waiting", T0.AddMinutes(1));
+        Assert.Equal(T0.UtcDateTime, status.Condition(FunctionConditions.Ready)!.LastTransitionTime);
+        Assert.Equal("still waiting", status.Condition(FunctionConditions.Ready)!.Message);
 
-        status.MarkReady(1, T0.AddMinutes(2));
+        FunctionConditions.Set.Manage(status, 1, T0.AddMinutes(2)).MarkTrue(FunctionConditions.DeploymentReady, FunctionReasons.Deployed, "rolled out");
 
-        Assert.Equal(T0.AddMinutes(2).UtcDateTime, status.Condition(FunctionReasons.Ready)!.LastTransitionTime);
-        Assert.Single(status.Conditions!);
+        Assert.Equal(T0.AddMinutes(2).UtcDateTime, status.Condition(FunctionConditions.Ready)!.LastTransitionTime);
+        Assert.Single(status.Conditions!, c => c.Type == FunctionConditions.Ready);
     }
 
     [Fact]
@@ -70,9 +73,17 @@ public sealed class StatusTests
     {
         var status = new FunctionStatus();
 
-        status.MarkCodeFailed(FunctionReasons.ConfigMapNotFound, "missing", 1, T0);
+        FunctionConditions.Set.Manage(status, 1, T0).MarkFalse(FunctionConditions.CodeReady, FunctionReasons.ConfigMapNotFound, "missing");
 
         Assert.Equal(["Ready", "CodeReady"], status.Conditions!.Select(c => c.Type));
-        Assert.All(status.Conditions!, c => Assert.Equal(("False", FunctionReasons.ConfigMapNotFound), (c.Status, c.Reason)));
+        Assert.All(status.Conditions!, c => Assert.Equal((ConditionStatus.False, FunctionReasons.ConfigMapNotFound), (c.Status, c.Reason)));
+    }
+
+    // Code is resolved; the Deployment is rolling out.
+    private static void Deploying(FunctionStatus status, string message, DateTimeOffset now)
+    {
+        var conditions = FunctionConditions.Set.Manage(status, 1, now);
+        conditions.MarkTrue(FunctionConditions.CodeReady, FunctionReasons.CodeResolved, "resolved");
+        conditions.MarkUnknown(FunctionConditions.DeploymentReady, FunctionReasons.Deploying, message);
     }
 }

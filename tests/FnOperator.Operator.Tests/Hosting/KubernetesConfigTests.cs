@@ -16,7 +16,7 @@ public sealed class KubernetesConfigTests
     [Fact]
     public void Startup_errors_are_found_inside_wrapping_exceptions()
     {
-        var missing = new OperatorStartupException("No Kubernetes configuration");
+        var missing = new StartupException("No Kubernetes configuration");
         var wrapped = new InvalidOperationException("host", new AggregateException(new IOException("other"), missing));
 
         Assert.Same(missing, KubernetesConfig.FindStartupError(wrapped));

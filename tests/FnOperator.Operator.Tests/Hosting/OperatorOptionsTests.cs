@@ -10,7 +10,7 @@ public sealed class OperatorOptionsTests
 {
     private static OperatorOptions Bind(params string[] args)
     {
-        var app = OperatorApp.Build(["--urls", "http://127.0.0.1:0", .. args], services => services.AddSingleton<IKubernetes>(new Kubernetes(new KubernetesClientConfiguration { Host = "http://127.0.0.1:1" })));
+        var app = OperatorApp.Build(["--urls", "http://127.0.0.1:0", .. args], services => services.AddSingleton<IKubernetes>(new k8s.Kubernetes(new KubernetesClientConfiguration { Host = "http://127.0.0.1:1" })));
         return app.Services.GetRequiredService<IOptions<OperatorOptions>>().Value;
     }
 

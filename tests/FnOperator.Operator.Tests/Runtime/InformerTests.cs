@@ -50,6 +50,26 @@ public sealed class InformerTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Secondary_index_follows_adds_updates_and_deletes()
+    {
+        source.EnqueueList("10", Object("a", "ua", "9", "red"), Object("b", "ub", "9", "red"));
+        source.EnqueueSession(new Session([
+            (WatchEventType.Modified, Object("a", "ua", "11", "blue")),
+            (WatchEventType.Deleted, Object("b", "ub", "12", "red")),
+            (WatchEventType.Added, Object("c", "uc", "13", "blue")),
+        ]));
+        informer = new Informer<V1ConfigMap>("ConfigMap", source, time, metrics, NullLogger.Instance);
+        informer.AddIndex("color", o => [o.Data?["v"] ?? ""]);
+        var cache = informer;
+        running = Task.Run(() => cache.RunAsync(stop.Token));
+
+        await Eventually.True(() => cache.Get(Key("c")) is not null, "c added");
+        Assert.Empty(cache.ByIndex("color", "red"));
+        Assert.Equal(["a", "c"], cache.ByIndex("color", "blue").Select(o => o.Metadata.Name).Order());
+        Assert.Throws<InvalidOperationException>(() => cache.ByIndex("size", "L"));
+    }
+
+    [Fact]
     public async Task Closed_watch_resumes_from_the_last_seen_or_bookmarked_version_without_relisting()
     {
         source.EnqueueList("10");

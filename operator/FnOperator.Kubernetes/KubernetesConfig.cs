@@ -1,10 +1,10 @@
 using k8s;
 using k8s.Exceptions;
 
-namespace FnOperator.Operator.Hosting;
+namespace FnOperator.Kubernetes;
 
-/// <summary>Raised when the operator cannot start for a reason the user must fix; Program prints it without a stack trace.</summary>
-public sealed class OperatorStartupException(string message, Exception? inner = null) : Exception(message, inner);
+/// <summary>Raised when a process (operator, gateway serve mode) cannot start for a reason the user must fix; it is printed without a stack trace.</summary>
+public sealed class StartupException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
 /// Finds the Kubernetes client configuration as kubectl does: in-cluster service account, else the files in
@@ -24,7 +24,7 @@ public static class KubernetesConfig
         var existing = candidates.Where(File.Exists).ToList();
         if (existing.Count == 0)
         {
-            throw new OperatorStartupException(
+            throw new StartupException(
                 $"No Kubernetes configuration: not running in a cluster and no kubeconfig file at {string.Join(", ", candidates)}. " +
                 "Set KUBECONFIG or run the operator in a pod.");
         }
@@ -35,7 +35,7 @@ public static class KubernetesConfig
         }
         catch (KubeConfigException e)
         {
-            throw new OperatorStartupException($"The kubeconfig file {existing[0]} could not be used: {e.Message}", e);
+            throw new StartupException($"The kubeconfig file {existing[0]} could not be used: {e.Message}", e);
         }
     }
 
@@ -47,18 +47,18 @@ public static class KubernetesConfig
     }
 
     /// <summary>The start-up error (missing configuration, invalid settings) inside an exception raised while the host starts, if any.</summary>
-    public static OperatorStartupException? FindStartupError(Exception e)
+    public static StartupException? FindStartupError(Exception e)
     {
         for (Exception? current = e; current is not null; current = current.InnerException)
         {
-            if (current is OperatorStartupException startup)
+            if (current is StartupException startup)
             {
                 return startup;
             }
 
             if (current is Microsoft.Extensions.Options.OptionsValidationException invalid)
             {
-                return new OperatorStartupException($"Invalid settings: {string.Join(" ", invalid.Failures)}", invalid);
+                return new StartupException($"Invalid settings: {string.Join(" ", invalid.Failures)}", invalid);
             }
 
             if (current is AggregateException aggregate)

@@ -2,7 +2,7 @@ using System.Text;
 using k8s;
 using k8s.Models;
 
-namespace FnOperator.Operator.Runtime;
+namespace FnOperator.Kubernetes;
 
 /// <summary>
 /// One informer cache entry: the object itself, or (compact caches) its UTF-8 JSON, which for a Deployment is about a

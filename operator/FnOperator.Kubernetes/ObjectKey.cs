@@ -1,7 +1,7 @@
 using k8s;
 using k8s.Models;
 
-namespace FnOperator.Operator.Runtime;
+namespace FnOperator.Kubernetes;
 
 /// <summary>The namespace/name of an object: the unit a work queue serialises on.</summary>
 public readonly record struct ObjectKey(string Namespace, string Name)

@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 using k8s;
 using k8s.Models;
 
-namespace FnOperator.Operator.Runtime;
+namespace FnOperator.Kubernetes;
 
 /// <summary>List/watch of a custom resource through the CustomObjects API, decoded into the model type.</summary>
 public sealed class CustomResourceListWatch<T>(IKubernetes client, string group, string version, string plural, string? ns)

@@ -1,6 +1,6 @@
 using k8s;
 
-namespace FnOperator.Operator.Runtime;
+namespace FnOperator.Kubernetes;
 
 /// <summary>A page-less list with its resourceVersion.</summary>
 public sealed record ListResult<T>(IReadOnlyList<T> Items, string ResourceVersion);

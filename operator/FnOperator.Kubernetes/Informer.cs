@@ -5,19 +5,21 @@ using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 
-namespace FnOperator.Operator.Runtime;
+namespace FnOperator.Kubernetes;
 
 /// <summary>
 /// Keeps a cache of one resource type: list, then watch from the list's resourceVersion with bookmarks; a closed watch
 /// resumes from the last seen resourceVersion, an expired one (410 Gone) relists, errors back off with jitter.
-/// The cache is keyed by UID with a namespace/name index; handlers run on the informer's loop and should only enqueue.
+/// The cache is keyed by UID with a namespace/name index and optional secondary indexes (<see cref="AddIndex"/>);
+/// handlers run on the informer's loop and should only enqueue.
 /// </summary>
 public sealed partial class Informer<T>(
-    string kind, IListWatch<T> source, TimeProvider time, OperatorMetrics metrics, ILogger logger)
+    string kind, IListWatch<T> source, TimeProvider time, IInformerMetrics metrics, ILogger logger) : IInformer
     where T : class, IKubernetesObject<V1ObjectMeta>
 {
     private readonly ConcurrentDictionary<string, CachedObject<T>> byUid = new();
     private readonly ConcurrentDictionary<ObjectKey, string> uidByKey = new();
+    private readonly CacheIndex<T> indexes = new();
     private volatile bool synced;
     private string resourceVersion = "";
 
@@ -54,6 +56,16 @@ public sealed partial class Informer<T>(
         uidByKey.TryGetValue(key, out var uid) && byUid.TryGetValue(uid, out var entry) ? entry.Value : null;
 
     public IReadOnlyList<T> List() => [.. byUid.Values.Select(e => e.Value)];
+
+    /// <summary>
+    /// Adds a secondary index (register before <see cref="RunAsync"/>): <paramref name="values"/> gives the index values
+    /// of an object, e.g. the keys of the Layers a Function uses (<see cref="ObjectKey.ToString"/> form).
+    /// </summary>
+    public void AddIndex(string name, Func<T, IEnumerable<string>> values) => indexes.Add(name, values);
+
+    /// <summary>The cached objects whose index <paramref name="name"/> holds <paramref name="value"/>.</summary>
+    public IReadOnlyList<T> ByIndex(string name, string value) =>
+        [.. indexes.Uids(name, value).Select(uid => byUid.TryGetValue(uid, out var entry) ? entry.Value : null).OfType<T>()];
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -206,11 +218,13 @@ public sealed partial class Informer<T>(
 
         if (uidByKey.TryGetValue(key, out var previousUid) && previousUid != uid && byUid.TryRemove(previousUid, out var replaced))
         {
+            indexes.Remove(previousUid);
             Deleted?.Invoke(replaced.Value); // deleted and recreated under the same name while we were not watching
         }
 
         byUid[uid] = CachedObject<T>.Of(obj, Compact);
         uidByKey[key] = uid;
+        indexes.Update(uid, obj);
         Upserted?.Invoke(old?.Value, obj);
     }
 
@@ -237,14 +251,11 @@ public sealed partial class Informer<T>(
         }
 
         uidByKey.TryRemove(new KeyValuePair<ObjectKey, string>(cached.Key, uid));
+        indexes.Remove(uid);
         Deleted?.Invoke(obj);
     }
 
-    private TimeSpan Backoff(int failures)
-    {
-        var ms = Math.Min(MaxBackoff.TotalMilliseconds, 100 * Math.Pow(2, Math.Min(failures - 1, 20)));
-        return TimeSpan.FromMilliseconds(ms * (0.5 + Random.Shared.NextDouble() / 2));
-    }
+    private TimeSpan Backoff(int failures) => FnOperator.Contracts.Backoff.Jittered(failures, TimeSpan.FromMilliseconds(100), MaxBackoff);
 
     private static bool IsGone(Exception e) => e switch
     {
