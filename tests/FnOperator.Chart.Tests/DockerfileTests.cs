@@ -54,6 +54,63 @@ public sealed partial class DockerfileTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Dockerfiles))]
+    public void Every_project_the_published_project_references_is_copied_before_restore_and_with_its_sources(string dockerfile)
+    {
+        var lines = Lines(dockerfile);
+        var published = lines.Where(l => l.Contains("dotnet publish ", StringComparison.Ordinal))
+            .Select(l => ProjectPath().Match(l).Value).Single(v => v.Length > 0);
+        var restoreAt = lines.FindIndex(l => l.Contains("dotnet restore ", StringComparison.Ordinal));
+        var copies = lines.Select((l, i) => (Line: l, Index: i))
+            .Where(x => x.Line.StartsWith("COPY ", StringComparison.Ordinal) && !x.Line.Contains("--from", StringComparison.Ordinal))
+            .ToList();
+        foreach (var project in ReferenceClosure(published))
+        {
+            var folder = project[..(project.LastIndexOf('/') + 1)];
+            Assert.True(copies.Any(c => c.Index < restoreAt && c.Line.Contains(project, StringComparison.Ordinal)),
+                $"{dockerfile}: {project} (referenced by {published}) is not copied before dotnet restore");
+            Assert.True(copies.Any(c => c.Line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1..^1]
+                    .Any(source => source.EndsWith('/') && folder.StartsWith(source, StringComparison.Ordinal))),
+                $"{dockerfile}: the sources of {project} (referenced by {published}) are not copied");
+        }
+    }
+
+    /// <summary>The project and every project it references, transitively, as repository paths.</summary>
+    private static SortedSet<string> ReferenceClosure(string project)
+    {
+        var seen = new SortedSet<string>(StringComparer.Ordinal);
+        var pending = new Stack<string>([project]);
+        while (pending.TryPop(out var current))
+        {
+            if (!seen.Add(current))
+            {
+                continue;
+            }
+
+            var directory = current[..current.LastIndexOf('/')];
+            foreach (Match reference in ProjectReference().Matches(File.ReadAllText(Repo.At(current.Split('/')))))
+            {
+                var parts = new List<string>(directory.Split('/'));
+                foreach (var segment in reference.Groups[1].Value.Replace('\\', '/').Split('/'))
+                {
+                    if (segment == "..")
+                    {
+                        parts.RemoveAt(parts.Count - 1);
+                    }
+                    else if (segment != ".")
+                    {
+                        parts.Add(segment);
+                    }
+                }
+
+                pending.Push(string.Join('/', parts));
+            }
+        }
+
+        return seen;
+    }
+
     [Fact]
     public void Runtime_shim_image_serves_the_operators_install_command()
     {
@@ -86,6 +143,9 @@ public sealed partial class DockerfileTests
 
     [GeneratedRegex(@"^USER (\d+)(:\d+)?$")]
     private static partial Regex NumericUser();
+
+    [GeneratedRegex("<ProjectReference Include=\"([^\"]+)\"")]
+    private static partial Regex ProjectReference();
 
     [GeneratedRegex(@"(operator|runtime-shim)/[A-Za-z.]+/[A-Za-z.]+\.csproj")]
     private static partial Regex ProjectPath();
