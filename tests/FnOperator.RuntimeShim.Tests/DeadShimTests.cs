@@ -42,17 +42,24 @@ public sealed class DeadShimTests
     [InlineData(Client.PythonBootstrap, "spam")]
     [InlineData(Client.PythonBootstrap, "silent")]
     [InlineData(Client.PythonBootstrap, "idle")]
+    [InlineData(Client.DotnetBootstrap, "spam")]
+    [InlineData(Client.DotnetBootstrap, "silent")]
+    [InlineData(Client.DotnetBootstrap, "idle")]
     public async Task Runtime_exits_within_seconds_with_bounded_memory_after_its_shim_is_killed(Client client, string action)
     {
-        var (file, code) = client == Client.NodeBootstrap ? ("app.mjs", NodeCode) : ("app.py", PythonCode);
-        await using var fn = await InlineFunction.StartAsync(client, file, code);
-        var pidResult = await fn.Server.InvokeAsync("""{"action":"pid"}""");
+        await using var fn = client switch
+        {
+            Client.NodeBootstrap => await InlineFunction.StartAsync(client, "app.mjs", NodeCode),
+            Client.PythonBootstrap => await InlineFunction.StartAsync(client, "app.py", PythonCode),
+            _ => await FunctionUnderTest.StartAsync(client, extra: new Dictionary<string, string> { ["_HANDLER"] = FunctionUnderTest.DotnetHandler("Handlers::Lifecycle") }),
+        };
+        var pidResult = await fn.Server.InvokeAsync("""{"action":"pid","id":"pid"}""");
         Assert.True(pidResult.Outcome == InvocationOutcome.Success, pidResult.Describe());
         var pid = int.Parse(pidResult.Text(), CultureInfo.InvariantCulture);
         if (action != "idle")
         {
             // Mid-invocation: the handler keeps running (and, for spam/stderr, writing) when the shim dies.
-            fn.Server.Enqueue($$"""{"action":"{{action}}"}""");
+            fn.Server.Enqueue($$"""{"action":"{{action}}","id":"{{action}}"}""");
             await Task.Delay(700);
         }
 
