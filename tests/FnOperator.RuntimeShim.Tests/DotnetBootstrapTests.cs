@@ -170,4 +170,39 @@ public sealed class DotnetBootstrapTests
         Assert.Equal(result.RequestId, warning.GetProperty("requestId").GetString());
         Assert.Contains(logged, l => l.GetProperty("message").GetString() == "stderr-line" && l.GetProperty("level").GetString() == "Error");
     }
+
+    [Fact]
+    public async Task Hello_dotnet_example_published_as_make_run_does_runs_under_the_dotnet_bootstrap()
+    {
+        var publish = Directory.CreateTempSubdirectory("fnop-hello-dotnet-").FullName;
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "publish", Path.Combine(Repo.Root, "examples", "hello-dotnet", "src"), "-c", "Release", "-o", publish })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using (var build = System.Diagnostics.Process.Start(info)!)
+        {
+            var output = await build.StandardOutput.ReadToEndAsync();
+            await build.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
+            Assert.True(build.ExitCode == 0, output);
+        }
+
+        await using var fn = await FunctionUnderTest.StartAsync(Client.DotnetBootstrap, extra: new Dictionary<string, string>
+        {
+            ["LAMBDA_TASK_ROOT"] = publish,
+            ["_HANDLER"] = "HelloDotnet::HelloDotnet.Function::Handler",
+        });
+
+        var hello = await fn.Server.InvokeAsync("""{"name":"Ada"}""", tailLog: true);
+        var failed = await fn.Server.InvokeAsync("""{"Fail":"why"}""");
+
+        Assert.True(hello.Outcome == InvocationOutcome.Success, hello.Describe());
+        Assert.Equal("Hello from .NET, Ada!", hello.Json().GetProperty("Message").GetString());
+        Assert.Equal(hello.RequestId, hello.Json().GetProperty("RequestId").GetString());
+        Assert.Contains($"\t{hello.RequestId}\tinfo\tgreeting Ada in request {hello.RequestId}", hello.LogTail);
+        Assert.Equal("InvalidOperationException", failed.ErrorType);
+        Assert.Equal("asked to fail: why", failed.Json().GetProperty("errorMessage").GetString());
+        Directory.Delete(publish, recursive: true);
+    }
 }

@@ -88,6 +88,20 @@ public sealed class ShimOptionsTests
         Assert.False(env.ContainsKey("FNOP_SOURCE_URL"));
     }
 
+    [Theory]
+    [InlineData("dotnet8")]
+    [InlineData("dotnet10")]
+    public void Dotnet_runtimes_launch_the_project_dotnet_bootstrap(string runtime)
+    {
+        var options = ShimOptions.FromEnvironment(Env(("FNOP_RUNTIME", runtime)));
+
+        var (file, arguments) = RuntimeLaunch.Resolve(options);
+
+        Assert.Equal(File.Exists(RuntimeLaunch.LambdaImageDotnet) ? RuntimeLaunch.LambdaImageDotnet : "dotnet", file);
+        Assert.Equal(Path.Combine(options.BootstrapDirectory, "dotnet", "FnOperator.DotnetBootstrap.dll"), Assert.Single(arguments));
+        Assert.True(File.Exists(arguments[0]));
+    }
+
     [Fact]
     public void Unsupported_runtime_without_command_is_an_invalid_entrypoint()
     {
@@ -188,6 +202,10 @@ public sealed class LogAndInstallTests
         Assert.Equal(File.ReadAllText(Path.Combine(Repo.Root, "runtime-shim", "bootstraps", "node", "index.mjs")),
             File.ReadAllText(Path.Combine(target, "bootstraps", "node", "index.mjs")));
         Assert.True(File.Exists(Path.Combine(target, "bootstraps", "python", "bootstrap.py")));
+        Assert.True(File.Exists(Path.Combine(target, "bootstraps", "python", "fnop_logging.py")));
+        Assert.True(File.Exists(Path.Combine(target, "bootstraps", "dotnet", "FnOperator.DotnetBootstrap.dll")));
+        Assert.True(File.Exists(Path.Combine(target, "bootstraps", "dotnet", "FnOperator.DotnetBootstrap.runtimeconfig.json")));
+        Assert.False(Directory.Exists(Path.Combine(target, "bootstraps", "dotnet", "FnOperator.DotnetBootstrap")), "the bootstrap's sources are not shipped");
         Directory.Delete(Path.GetDirectoryName(target)!, recursive: true);
     }
 
