@@ -84,6 +84,23 @@ public sealed partial class NodeBootstrapTests
     }
 
     [Fact]
+    public async Task Only_the_first_completion_counts()
+    {
+        await using var fn = await InlineFunction.StartAsync(Client.NodeBootstrap, "app.mjs", """
+            export const handler = async (event, context, callback) => {
+              callback(null, "from-callback");
+              context.succeed("from-succeed");
+              return "from-return";
+            };
+            """);
+
+        var result = await fn.Server.InvokeAsync("{}");
+
+        Assert.True(result.Outcome == InvocationOutcome.Success, result.Describe());
+        Assert.Equal("\"from-callback\"", result.Text());
+    }
+
+    [Fact]
     public async Task Console_methods_print_lambda_text_lines_on_stdout()
     {
         await using var fn = await InlineFunction.StartAsync(Client.NodeBootstrap, "app.mjs", """

@@ -38,12 +38,18 @@ export function runHandler(handler, event, context) {
       },
       enumerable: true,
     });
+    // Only the first of callback/done/succeed/fail (or the returned promise, which goes through succeed/fail) counts.
+    let called = false;
+    const once = (fn) => (...args) => {
+      if (called) return;
+      called = true;
+      fn(...args);
+    };
     const done = (err, result) => (err !== undefined && err !== null ? finish({ error: err }) : finish({ result }));
-    context.done = done;
-    context.succeed = (result) => done(null, result);
-    context.fail = (err) => done(err ?? "handled");
-    const callback = (err, result) => {
-      if (finished) return;
+    context.done = once(done);
+    context.succeed = once((result) => done(null, result));
+    context.fail = once((err) => done(err ?? "handled"));
+    const callback = once((err, result) => {
       if (err !== undefined && err !== null) {
         finish({ error: err });
       } else if (!waitForEmptyEventLoop) {
@@ -51,7 +57,7 @@ export function runHandler(handler, event, context) {
       } else {
         onEmptyEventLoop = () => setImmediate(() => finish({ result }));
       }
-    };
+    });
     onEmptyEventLoop = types.isAsyncFunction(handler)
       ? () => finish({ error: Object.assign(new Error(NODE_JS_EXIT_MESSAGE), { name: "Runtime.NodeJsExit" }) })
       : () => finish({ result: null });
@@ -59,14 +65,11 @@ export function runHandler(handler, event, context) {
     try {
       returned = handler(event, context, callback);
     } catch (e) {
-      finish({ error: e });
+      callback(e);
       return;
     }
     if (returned && typeof returned.then === "function") {
-      returned.then(
-        (r) => done(null, r),
-        (e) => finish({ error: e ?? new Error("Promise rejected") }),
-      );
+      returned.then(context.succeed, (e) => context.fail(e ?? new Error("Promise rejected")));
     }
   });
 }
