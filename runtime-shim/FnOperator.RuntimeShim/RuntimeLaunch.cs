@@ -40,6 +40,18 @@ public static class RuntimeLaunch
         {
             // Lambda's .NET base images keep dotnet in /var/lang/bin (also on their PATH); elsewhere it is found on PATH.
             var dotnet = File.Exists(LambdaImageDotnet) ? LambdaImageDotnet : "dotnet";
+            var handler = options.Handler;
+            if (handler.Length > 0 && !handler.Contains("::", StringComparison.Ordinal))
+            {
+                // An executable assembly (its Main runs a Runtime API client, e.g. Amazon.Lambda.RuntimeSupport):
+                // the handler is the assembly's name, and it runs as a program, as in Lambda.
+                var assembly = Path.Combine(options.TaskRoot, handler + ".dll");
+                return File.Exists(assembly)
+                    ? (dotnet, [assembly])
+                    : throw new RuntimeLaunchException("Runtime.InvalidEntrypoint", $"Couldn't find the executable assembly {assembly} (handler '{handler}'; a class library's handler is Assembly::Namespace.Type::Method).");
+            }
+
+            // A class library (Assembly::Namespace.Type::Method): the project's managed .NET runtime loads it.
             return (dotnet, [RequireFile(Path.Combine(options.BootstrapDirectory, "dotnet", "FnOperator.DotnetBootstrap.dll"))]);
         }
 
