@@ -101,6 +101,18 @@ public sealed partial class NodeBootstrapTests
     }
 
     [Fact]
+    public async Task Result_that_cannot_be_stringified_is_an_error()
+    {
+        await using var fn = await InlineFunction.StartAsync(Client.NodeBootstrap, "app.mjs",
+            "export const handler = async () => { const a = {}; a.self = a; return a; };");
+
+        var result = await fn.Server.InvokeAsync("{}");
+
+        Assert.True(result.Outcome == InvocationOutcome.FunctionError, result.Describe());
+        Assert.Equal("Unable to stringify response body", result.Json().GetProperty("errorMessage").GetString());
+    }
+
+    [Fact]
     public async Task Console_methods_print_lambda_text_lines_on_stdout()
     {
         await using var fn = await InlineFunction.StartAsync(Client.NodeBootstrap, "app.mjs", """

@@ -119,4 +119,15 @@ public sealed class PythonBootstrapTests
         Assert.DoesNotContain(trace, t => t.Contains("bootstrap.py", StringComparison.Ordinal));
         Assert.Contains(", in setup", trace[^1]);
     }
+
+    [Fact]
+    public async Task Result_that_is_not_json_serializable_is_a_marshal_error()
+    {
+        await using var fn = await InlineFunction.StartAsync(Client.PythonBootstrap, "app.py", "def handler(event, context):\n    return {1, 2}\n");
+
+        var result = await fn.Server.InvokeAsync("{}");
+
+        Assert.Equal("Runtime.MarshalError", result.ErrorType);
+        Assert.StartsWith("Unable to marshal response: Object of type set is not JSON serializable", result.Json().GetProperty("errorMessage").GetString());
+    }
 }

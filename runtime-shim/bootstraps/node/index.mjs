@@ -103,8 +103,10 @@ async function invoke(handler, res) {
   let body;
   try {
     body = JSON.stringify(outcome.result === undefined ? null : outcome.result);
-  } catch (err) {
-    const doc = { errorType: "Runtime.MalformedResponse", errorMessage: `Unable to stringify response body: ${err.message}`, trace: [] };
+  } catch {
+    // As Lambda's runtime reports a result JSON.stringify rejects (a cycle, a BigInt).
+    const err = new Error("Unable to stringify response body");
+    const doc = errorDocument(err, "Error");
     logError("Invoke Error", doc, err);
     await postError(`${base}/invocation/${id}/error`, doc);
     return;

@@ -127,10 +127,17 @@ def invoke(client, handler, headers, body):
         result = handler(event, Context(headers))
         if inspect.isawaitable(result):
             result = asyncio.run(_await(result))
-        payload = json.dumps(result).encode()
     except Exception as e:  # noqa: BLE001 - every handler failure is reported to Lambda
         doc = error_document(e)
         doc["requestId"] = request_id
+        fnop_logging.log_error(doc)
+        client.post_error(f"{BASE}/invocation/{request_id}/error", doc)
+        return
+    try:
+        payload = json.dumps(result).encode()
+    except (TypeError, ValueError) as e:
+        doc = {"errorMessage": f"Unable to marshal response: {e}", "errorType": "Runtime.MarshalError",
+               "requestId": request_id, "stackTrace": []}
         fnop_logging.log_error(doc)
         client.post_error(f"{BASE}/invocation/{request_id}/error", doc)
         return
