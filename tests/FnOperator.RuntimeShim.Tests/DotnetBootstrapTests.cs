@@ -130,7 +130,7 @@ public sealed class DotnetBootstrapTests
 
     [Theory]
     [InlineData("Missing::Type::Method", "Could not find the specified handler assembly with the file name 'Missing, Culture=neutral, PublicKeyToken=null'.")]
-    [InlineData("just-a-name", "Invalid lambda function handler: 'just-a-name'.")]
+    [InlineData("Assembly::Type", "Invalid lambda function handler: 'Assembly::Type'.")]
     public async Task Missing_assembly_or_malformed_handler_is_an_init_error(string handler, string message)
     {
         await using var fn = await FunctionUnderTest.StartAsync(Client.DotnetBootstrap, extra: new Dictionary<string, string> { ["_HANDLER"] = handler });
