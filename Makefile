@@ -37,8 +37,10 @@ test: test-deps
 	bash tests/run-tests.sh $(TEST_ARGS)
 
 # Local mode: the gateway, the in-process queue and shim+runtime pools for the functions in $(FUNCTIONS).
+# (The .NET example is published first: local mode serves dotnet functions from published code.)
 run:
 	$(DOTNET) build runtime-shim/FnOperator.RuntimeShim -c Release
+	$(DOTNET) publish examples/hello-dotnet/src -c Release -o examples/hello-dotnet/publish
 	$(DOTNET) build operator/FnOperator.Gateway -c Release
 	$(DOTNET) operator/FnOperator.Gateway/bin/Release/net10.0/FnOperator.Gateway.dll local --functions "$(FUNCTIONS)" --listen "$(LISTEN)" $(ARGS)
 

@@ -13,6 +13,9 @@ public static class RuntimeLaunch
 {
     public const string SetsidPath = "/usr/bin/setsid";
 
+    /// <summary>Where public.ecr.aws/lambda/dotnet images keep the dotnet host.</summary>
+    public const string LambdaImageDotnet = "/var/lang/bin/dotnet";
+
     /// <summary>The program and arguments that start the function's runtime.</summary>
     public static (string File, IReadOnlyList<string> Arguments) Resolve(ShimOptions options)
     {
@@ -33,6 +36,25 @@ public static class RuntimeLaunch
             return ("python3", [RequireFile(Path.Combine(options.BootstrapDirectory, "python", "bootstrap.py"))]);
         }
 
+        if (runtime.StartsWith("dotnet", StringComparison.Ordinal))
+        {
+            // Lambda's .NET base images keep dotnet in /var/lang/bin (also on their PATH); elsewhere it is found on PATH.
+            var dotnet = File.Exists(LambdaImageDotnet) ? LambdaImageDotnet : "dotnet";
+            var handler = options.Handler;
+            if (handler.Length > 0 && !handler.Contains("::", StringComparison.Ordinal))
+            {
+                // An executable assembly (its Main runs a Runtime API client, e.g. Amazon.Lambda.RuntimeSupport):
+                // the handler is the assembly's name, and it runs as a program, as in Lambda.
+                var assembly = Path.Combine(options.TaskRoot, handler + ".dll");
+                return File.Exists(assembly)
+                    ? (dotnet, [assembly])
+                    : throw new RuntimeLaunchException("Runtime.InvalidEntrypoint", $"Couldn't find the executable assembly {assembly} (handler '{handler}'; a class library's handler is Assembly::Namespace.Type::Method).");
+            }
+
+            // A class library (Assembly::Namespace.Type::Method): the project's managed .NET runtime loads it.
+            return (dotnet, [RequireFile(Path.Combine(options.BootstrapDirectory, "dotnet", "FnOperator.DotnetBootstrap.dll"))]);
+        }
+
         if (runtime.StartsWith("provided", StringComparison.Ordinal))
         {
             string[] candidates = [Path.Combine(options.TaskRoot, "bootstrap"), "/opt/bootstrap"];
@@ -43,7 +65,7 @@ public static class RuntimeLaunch
 
         throw new RuntimeLaunchException(
             "Runtime.InvalidEntrypoint",
-            $"Runtime '{runtime}' has no built-in launcher in the runtime-shim (nodejs*, python3.*, provided*); set FNOP_RUNTIME_COMMAND.");
+            $"Runtime '{runtime}' has no built-in launcher in the runtime-shim (nodejs*, python3.*, dotnet*, provided*); set FNOP_RUNTIME_COMMAND.");
     }
 
     /// <summary>The runtime's environment: the shim's own minus FNOP_* settings, plus the Lambda variables.</summary>

@@ -19,6 +19,9 @@ public enum Client
 
     /// <summary>The project's own Python bootstrap (runtime python3.12).</summary>
     PythonBootstrap,
+
+    /// <summary>The project's own .NET bootstrap (runtime dotnet8) over tests/FnOperator.DotnetFunctions.</summary>
+    DotnetBootstrap,
 }
 
 /// <summary>A function's code in a temporary task root, a <see cref="PullServer"/> feeding it, and the shim process running it.</summary>
@@ -75,6 +78,11 @@ public sealed class FunctionUnderTest : IAsyncDisposable
                 env["FNOP_RUNTIME"] = "python3.12";
                 env["_HANDLER"] = "app.handler";
                 break;
+            case Client.DotnetBootstrap:
+                env["FNOP_RUNTIME"] = "dotnet8";
+                env["LAMBDA_TASK_ROOT"] = Repo.DotnetFunctions;
+                env["_HANDLER"] = DotnetHandler("Handlers::PocoAsync");
+                break;
         }
 
         foreach (var (key, value) in extra ?? new Dictionary<string, string>())
@@ -87,6 +95,9 @@ public sealed class FunctionUnderTest : IAsyncDisposable
         var shim = await ShimProcess.StartAsync(env);
         return new FunctionUnderTest(taskRoot, server, shim);
     }
+
+    /// <summary>`FnOperator.DotnetFunctions::FnOperator.DotnetFunctions.{typeAndMethod}`.</summary>
+    public static string DotnetHandler(string typeAndMethod) => $"FnOperator.DotnetFunctions::FnOperator.DotnetFunctions.{typeAndMethod}";
 
     public static void WriteExecutable(string path, string text)
     {

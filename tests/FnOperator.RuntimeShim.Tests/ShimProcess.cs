@@ -148,6 +148,9 @@ public static class Repo
 
     public static string NodeModules { get; } = Path.Combine(Root, "tests", "node", "node_modules");
 
+    /// <summary>The build output of tests/FnOperator.DotnetFunctions: the task root of the .NET runtime's tests.</summary>
+    public static string DotnetFunctions { get; } = Path.Combine(Root, "tests", "FnOperator.DotnetFunctions", "bin", Configuration, "net8.0");
+
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

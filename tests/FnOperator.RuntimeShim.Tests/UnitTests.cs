@@ -88,6 +88,37 @@ public sealed class ShimOptionsTests
         Assert.False(env.ContainsKey("FNOP_SOURCE_URL"));
     }
 
+    [Theory]
+    [InlineData("dotnet8")]
+    [InlineData("dotnet10")]
+    public void Dotnet_runtimes_launch_the_project_dotnet_bootstrap_for_a_class_library_handler(string runtime)
+    {
+        var options = ShimOptions.FromEnvironment(Env(("FNOP_RUNTIME", runtime), ("_HANDLER", "App::App.Function::Handler")));
+
+        var (file, arguments) = RuntimeLaunch.Resolve(options);
+
+        Assert.Equal(File.Exists(RuntimeLaunch.LambdaImageDotnet) ? RuntimeLaunch.LambdaImageDotnet : "dotnet", file);
+        Assert.Equal(Path.Combine(options.BootstrapDirectory, "dotnet", "FnOperator.DotnetBootstrap.dll"), Assert.Single(arguments));
+        Assert.True(File.Exists(arguments[0]));
+    }
+
+    [Fact]
+    public void Dotnet_runtime_runs_an_executable_assembly_handler_as_a_program()
+    {
+        var taskRoot = Directory.CreateTempSubdirectory("fnop-exe-").FullName;
+        File.WriteAllText(Path.Combine(taskRoot, "HelloExe.dll"), "");
+        var options = ShimOptions.FromEnvironment(Env(("FNOP_RUNTIME", "dotnet8"), ("_HANDLER", "HelloExe"), ("LAMBDA_TASK_ROOT", taskRoot)));
+        var missing = ShimOptions.FromEnvironment(Env(("FNOP_RUNTIME", "dotnet8"), ("_HANDLER", "Missing"), ("LAMBDA_TASK_ROOT", taskRoot)));
+
+        var (_, arguments) = RuntimeLaunch.Resolve(options);
+        var error = Assert.Throws<RuntimeLaunchException>(() => RuntimeLaunch.Resolve(missing));
+
+        Assert.Equal(Path.Combine(taskRoot, "HelloExe.dll"), Assert.Single(arguments));
+        Assert.Equal("Runtime.InvalidEntrypoint", error.ErrorType);
+        Assert.Contains("Missing.dll", error.Message);
+        Directory.Delete(taskRoot, recursive: true);
+    }
+
     [Fact]
     public void Unsupported_runtime_without_command_is_an_invalid_entrypoint()
     {
@@ -188,6 +219,10 @@ public sealed class LogAndInstallTests
         Assert.Equal(File.ReadAllText(Path.Combine(Repo.Root, "runtime-shim", "bootstraps", "node", "index.mjs")),
             File.ReadAllText(Path.Combine(target, "bootstraps", "node", "index.mjs")));
         Assert.True(File.Exists(Path.Combine(target, "bootstraps", "python", "bootstrap.py")));
+        Assert.True(File.Exists(Path.Combine(target, "bootstraps", "python", "fnop_logging.py")));
+        Assert.True(File.Exists(Path.Combine(target, "bootstraps", "dotnet", "FnOperator.DotnetBootstrap.dll")));
+        Assert.True(File.Exists(Path.Combine(target, "bootstraps", "dotnet", "FnOperator.DotnetBootstrap.runtimeconfig.json")));
+        Assert.False(Directory.Exists(Path.Combine(target, "bootstraps", "dotnet", "FnOperator.DotnetBootstrap")), "the bootstrap's sources are not shipped");
         Directory.Delete(Path.GetDirectoryName(target)!, recursive: true);
     }
 

@@ -1,10 +1,12 @@
 // FnOperator's Node.js runtime bootstrap: a Lambda Runtime API client loop for `file.function` handlers
-// (async/promise, callback and plain synchronous return styles), reporting errors in Lambda's shape.
+// (async/promise and callback styles, invoke.mjs), Lambda's console format (logging.mjs), errors in Lambda's shape.
+// The Runtime API gone (the shim was killed) or a dead stdout ends the process: it never spins.
 import http from "node:http";
 import path from "node:path";
 import fs from "node:fs";
 import { pathToFileURL } from "node:url";
-import { format } from "node:util";
+import { errorDocument, runHandler } from "./invoke.mjs";
+import { exitQuietly, logError, patchConsole, setRequestId } from "./logging.mjs";
 
 const [host, port] = (process.env.AWS_LAMBDA_RUNTIME_API || "127.0.0.1:9001").split(":");
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -23,13 +25,6 @@ function request(method, urlPath, body, headers = {}) {
   });
 }
 
-function errorDocument(err, fallbackType) {
-  if (err instanceof Error) {
-    return { errorType: err.name || fallbackType, errorMessage: err.message, trace: String(err.stack || "").split("\n") };
-  }
-  return { errorType: fallbackType, errorMessage: typeof err === "string" ? err : JSON.stringify(err), trace: [] };
-}
-
 async function postError(urlPath, doc) {
   const body = JSON.stringify(doc);
   await request("POST", urlPath, body, {
@@ -37,16 +32,6 @@ async function postError(urlPath, doc) {
     "Content-Length": Buffer.byteLength(body),
     "Lambda-Runtime-Function-Error-Type": doc.errorType,
   });
-}
-
-function patchConsole() {
-  for (const [name, level] of [["log", "INFO"], ["info", "INFO"], ["warn", "WARN"], ["error", "ERROR"], ["debug", "DEBUG"], ["trace", "TRACE"]]) {
-    const stream = level === "ERROR" || level === "WARN" ? process.stderr : process.stdout;
-    console[name] = (...args) => {
-      const line = `${new Date().toISOString()}\t${currentId ?? "undefined"}\t${level}\t${format(...args)}`;
-      stream.write(line.replace(/\n/g, "\r") + "\n");
-    };
-  }
 }
 
 async function loadHandler() {
@@ -82,36 +67,11 @@ async function loadHandler() {
   return handler;
 }
 
-function runHandler(handler, event, context) {
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const done = (err, result) => {
-      if (settled) return;
-      settled = true;
-      if (err !== undefined && err !== null) reject(err); else resolve(result);
-    };
-    context.done = done;
-    context.succeed = (result) => done(null, result);
-    context.fail = (err) => done(err ?? new Error("handled"));
-    let returned;
-    try {
-      returned = handler.length >= 3 ? handler(event, context, done) : handler(event, context);
-    } catch (e) {
-      done(e);
-      return;
-    }
-    if (returned && typeof returned.then === "function") {
-      returned.then((r) => done(null, r), (e) => done(e ?? new Error("Promise rejected")));
-    } else if (handler.length < 3) {
-      done(null, returned);
-    }
-  });
-}
-
 async function invoke(handler, res) {
   const h = res.headers;
   const id = h["lambda-runtime-aws-request-id"];
   currentId = id;
+  setRequestId(id);
   const deadline = Number(h["lambda-runtime-deadline-ms"]);
   if (h["lambda-runtime-trace-id"]) process.env._X_AMZN_TRACE_ID = h["lambda-runtime-trace-id"];
   const context = {
@@ -124,7 +84,6 @@ async function invoke(handler, res) {
     logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
     clientContext: h["lambda-runtime-client-context"] ? JSON.parse(h["lambda-runtime-client-context"]) : undefined,
     identity: h["lambda-runtime-cognito-identity"] ? JSON.parse(h["lambda-runtime-cognito-identity"]) : undefined,
-    callbackWaitsForEmptyEventLoop: true,
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   };
   let event;
@@ -134,42 +93,78 @@ async function invoke(handler, res) {
     await postError(`${base}/invocation/${id}/error`, { errorType: "Runtime.UnmarshalError", errorMessage: `Unable to parse event: ${e.message}`, trace: [] });
     return;
   }
-  try {
-    const result = await runHandler(handler, event, context);
-    const body = JSON.stringify(result === undefined ? null : result);
-    await request("POST", `${base}/invocation/${id}/response`, body, {
-      "Content-Type": "application/json",
-      "Content-Length": Buffer.byteLength(body),
-    });
-  } catch (err) {
-    const doc = errorDocument(err, "Error");
-    console.error("Invoke Error", JSON.stringify(doc));
+  const outcome = await runHandler(handler, event, context);
+  if ("error" in outcome) {
+    const doc = errorDocument(outcome.error, "Error");
+    logError("Invoke Error", doc, outcome.error);
     await postError(`${base}/invocation/${id}/error`, doc);
+    return;
   }
+  let body;
+  try {
+    body = JSON.stringify(outcome.result === undefined ? null : outcome.result);
+  } catch {
+    // As Lambda's runtime reports a result JSON.stringify rejects (a cycle, a BigInt).
+    const err = new Error("Unable to stringify response body");
+    const doc = errorDocument(err, "Error");
+    logError("Invoke Error", doc, err);
+    await postError(`${base}/invocation/${id}/error`, doc);
+    return;
+  }
+  await request("POST", `${base}/invocation/${id}/response`, body, {
+    "Content-Type": "application/json",
+    "Content-Length": Buffer.byteLength(body),
+  });
+}
+
+// The shim is the runtime's parent: when it is gone (killed with SIGKILL, say) the runtime is re-parented, and no
+// one is left to serve it or to read its output, so it ends itself, even mid-invocation. (A CPU-bound handler that
+// never yields is not stopped by this; the shim's process-group kill covers that.)
+function watchParent() {
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) exitQuietly(1);
+  }, 500).unref();
 }
 
 async function main() {
   patchConsole();
+  watchParent();
   let handler;
   try {
     handler = await loadHandler();
   } catch (err) {
     const doc = errorDocument(err, "Runtime.InitError");
-    console.error("Init Error", JSON.stringify(doc));
-    await postError(`${base}/init/error`, doc);
-    process.exit(1);
+    logError("Init Error", doc, err);
+    await postError(`${base}/init/error`, doc).catch(() => {});
+    exitQuietly(1);
+    return;
   }
-  const fatal = async (err, type) => {
+  // An uncaught exception or rejection fails the invocation and ends the runtime. Once only: a failure while
+  // reporting (for example a write to a dead pipe) must not start another report.
+  let failing = false;
+  const fatal = (err, type, code) => {
+    if (failing) return;
+    failing = true;
     const doc = errorDocument(err, type);
     if (err instanceof Error && !err.name.startsWith("Runtime.")) doc.errorType = type;
-    console.error(type, JSON.stringify(doc));
-    if (currentId) await postError(`${base}/invocation/${currentId}/error`, doc).catch(() => {});
-    process.exit(128);
+    try {
+      logError(type, doc, err);
+    } catch {
+      // nowhere to log to
+    }
+    const post = currentId ? postError(`${base}/invocation/${currentId}/error`, doc) : Promise.resolve();
+    const timer = setTimeout(() => exitQuietly(code), 2000);
+    post.catch(() => {}).finally(() => {
+      clearTimeout(timer);
+      exitQuietly(code);
+    });
   };
-  process.on("uncaughtException", (err) => fatal(err, "Runtime.UncaughtException"));
-  process.on("unhandledRejection", (err) => fatal(err, "Runtime.UnhandledPromiseRejection"));
+  process.on("uncaughtException", (err) => fatal(err, "Runtime.UncaughtException", 129));
+  process.on("unhandledRejection", (err) => fatal(err, "Runtime.UnhandledPromiseRejection", 128));
   for (;;) {
     currentId = undefined;
+    setRequestId(undefined);
     const res = await request("GET", `${base}/invocation/next`);
     if (res.status !== 200) {
       throw new Error(`Runtime API answered ${res.status} to next`);
@@ -178,7 +173,11 @@ async function main() {
   }
 }
 
+// The Runtime API failed (refused, reset: the shim is gone) or answered nonsense: nothing more can be served.
 main().catch((err) => {
-  console.error("Runtime failure", err);
-  process.exit(1);
+  try {
+    console.error("Runtime failure", err);
+  } finally {
+    exitQuietly(1);
+  }
 });

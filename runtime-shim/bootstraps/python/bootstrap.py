@@ -1,5 +1,6 @@
 """FnOperator's Python runtime bootstrap: a Lambda Runtime API client loop for `module.function` handlers
-(plain functions and coroutines), reporting errors in Lambda's shape."""
+(plain functions and coroutines), reporting errors in Lambda's shape, with Lambda's root logging handler
+(fnop_logging.py). The Runtime API gone (the shim was killed) or a dead stdout ends the process: it never spins."""
 import asyncio
 import http.client
 import importlib
@@ -7,8 +8,11 @@ import inspect
 import json
 import os
 import sys
+import threading
 import time
 import traceback
+
+import fnop_logging  # the bootstrap's own module, next to this file (the script's folder is sys.path[0])
 
 API = os.environ.get("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")
 BASE = "/2018-06-01/runtime"
@@ -36,12 +40,27 @@ class Client:
                                           "Lambda-Runtime-Function-Error-Type": doc["errorType"]})
 
 
+_OWN_FILES = (os.path.abspath(__file__),)
+_ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
+
+
+def user_frames(tb):
+    """The traceback from the first frame that is not this bootstrap's (nor asyncio's, for coroutines): Lambda's
+    stackTrace shows the user's frames only."""
+    frames = traceback.extract_tb(tb)
+    for i, frame in enumerate(frames):
+        filename = os.path.abspath(frame.filename) if not frame.filename.startswith("<") else frame.filename
+        if filename not in _OWN_FILES and not filename.startswith(_ASYNCIO_DIR):
+            return frames[i:]
+    return frames[len(frames):]
+
+
 def error_document(exc, error_type=None):
     return {
         "errorMessage": str(exc),
         "errorType": error_type or type(exc).__name__,
         "requestId": "",
-        "stackTrace": traceback.format_list(traceback.extract_tb(exc.__traceback__)),
+        "stackTrace": traceback.format_list(user_frames(exc.__traceback__)),
     }
 
 
@@ -94,6 +113,7 @@ def load_handler():
 
 def invoke(client, handler, headers, body):
     request_id = headers.get("Lambda-Runtime-Aws-Request-Id")
+    fnop_logging.set_request_id(request_id)
     if headers.get("Lambda-Runtime-Trace-Id"):
         os.environ["_X_AMZN_TRACE_ID"] = headers.get("Lambda-Runtime-Trace-Id")
     try:
@@ -107,11 +127,18 @@ def invoke(client, handler, headers, body):
         result = handler(event, Context(headers))
         if inspect.isawaitable(result):
             result = asyncio.run(_await(result))
-        payload = json.dumps(result).encode()
     except Exception as e:  # noqa: BLE001 - every handler failure is reported to Lambda
         doc = error_document(e)
         doc["requestId"] = request_id
-        print(f"[ERROR] {doc['errorType']}: {doc['errorMessage']}", file=sys.stderr, flush=True)
+        fnop_logging.log_error(doc)
+        client.post_error(f"{BASE}/invocation/{request_id}/error", doc)
+        return
+    try:
+        payload = json.dumps(result).encode()
+    except (TypeError, ValueError) as e:
+        doc = {"errorMessage": f"Unable to marshal response: {e}", "errorType": "Runtime.MarshalError",
+               "requestId": request_id, "stackTrace": []}
+        fnop_logging.log_error(doc)
         client.post_error(f"{BASE}/invocation/{request_id}/error", doc)
         return
     client.request("POST", f"{BASE}/invocation/{request_id}/response", payload, {"Content-Type": "application/json"})
@@ -121,24 +148,50 @@ async def _await(awaitable):
     return await awaitable
 
 
-def main():
+def watch_parent():
+    """The shim is the runtime's parent: when it is gone (killed with SIGKILL, say) the runtime is re-parented and
+    no one is left to serve it or to read its output, so it ends itself, even mid-invocation."""
+    parent = os.getppid()
+
+    def watch():
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                fnop_logging.exit_quietly(1)
+
+    threading.Thread(target=watch, name="fnop-parent-watch", daemon=True).start()
+
+
+def serve():
+    fnop_logging.install()
+    watch_parent()
     client = Client()
     try:
         handler = load_handler()
     except InitError as e:
-        print(f"[ERROR] {e.error_type}: {e}", file=sys.stderr, flush=True)
-        client.post_error(f"{BASE}/init/error", {"errorMessage": str(e), "errorType": e.error_type, "stackTrace": []})
+        doc = {"errorMessage": str(e), "errorType": e.error_type, "requestId": "", "stackTrace": []}
+        fnop_logging.log_error(doc)
+        client.post_error(f"{BASE}/init/error", doc)
         sys.exit(1)
     except Exception as e:  # noqa: BLE001 - module-level failures are init errors
         doc = error_document(e)
-        print(f"[ERROR] {doc['errorType']}: {doc['errorMessage']}", file=sys.stderr, flush=True)
+        fnop_logging.log_error(doc)
         client.post_error(f"{BASE}/init/error", doc)
         sys.exit(1)
     while True:
+        fnop_logging.set_request_id(None)
         status, headers, body = client.request("GET", f"{BASE}/invocation/next")
         if status != 200:
             raise SystemExit(f"Runtime API answered {status} to next")
         invoke(client, handler, headers, body)
+
+
+def main():
+    try:
+        serve()
+    except (ConnectionError, http.client.HTTPException, OSError) as e:
+        # The Runtime API is gone (the shim was killed) or stdout is dead: nothing more can be served or said.
+        fnop_logging.exit_quietly(1, f"Runtime API unreachable: {e}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,106 @@
+// Console patching as Lambda's Node.js runtime does it: every console method writes one line to stdout, in the text
+// format `timestamp\trequestId\tLEVEL\tmessage` (newlines inside a message become \r) or, with
+// AWS_LAMBDA_LOG_FORMAT=JSON, one JSON object {timestamp, level, requestId, message[, errorType, errorMessage,
+// stackTrace]}. AWS_LAMBDA_LOG_LEVEL (TRACE..FATAL) drops the methods below it. A dead stdout/stderr (EPIPE: the shim
+// is gone) ends the process at once instead of turning every failed write into another error to log.
+import { format } from "node:util";
+
+const levels = Object.freeze({
+  TRACE: { name: "TRACE", priority: 1 },
+  DEBUG: { name: "DEBUG", priority: 2 },
+  INFO: { name: "INFO", priority: 3 },
+  WARN: { name: "WARN", priority: 4 },
+  ERROR: { name: "ERROR", priority: 5 },
+  FATAL: { name: "FATAL", priority: 6 },
+});
+
+const REQUEST_ID = Symbol.for("aws.lambda.runtime.requestId");
+
+export const jsonFormat = (process.env.AWS_LAMBDA_LOG_FORMAT || "").toUpperCase() === "JSON";
+
+export function setRequestId(id) {
+  globalThis[REQUEST_ID] = id;
+}
+
+function currentRequestId() {
+  return globalThis[REQUEST_ID];
+}
+
+function errorFields(err) {
+  return {
+    errorType: err?.constructor?.name ?? "UnknownError",
+    errorMessage: err.message,
+    stackTrace: typeof err.stack === "string" ? err.stack.split("\n") : err.stack,
+  };
+}
+
+function jsonReplacer(_key, value) {
+  return value instanceof Error ? Object.assign(errorFields(value), value) : value;
+}
+
+function jsonLine(level, params) {
+  const entry = { timestamp: new Date().toISOString(), level: level.name, requestId: currentRequestId() };
+  if (params.length === 1) {
+    entry.message = params[0];
+    try {
+      return JSON.stringify(entry, jsonReplacer);
+    } catch {
+      entry.message = format(params[0]);
+      return JSON.stringify(entry);
+    }
+  }
+  entry.message = format(...params);
+  const err = params.find((p) => p instanceof Error);
+  if (err) Object.assign(entry, errorFields(err), { stackTrace: typeof err.stack === "string" ? err.stack.split("\n") : [] });
+  return JSON.stringify(entry);
+}
+
+function textLine(level, params) {
+  return `${new Date().toISOString()}\t${currentRequestId()}\t${level.name}\t${format(...params)}`;
+}
+
+let exiting = false;
+
+/** Ends the runtime without writing anything more: its output has nowhere to go. */
+export function exitQuietly(code) {
+  if (exiting) return;
+  exiting = true;
+  process.exit(code);
+}
+
+function guardStream(stream) {
+  stream.on("error", () => exitQuietly(141)); // 128 + SIGPIPE, as a shell reports a broken pipe
+}
+
+function write(line) {
+  if (exiting) return;
+  try {
+    process.stdout.write(line.replace(/\n/g, "\r") + "\n");
+  } catch {
+    exitQuietly(141);
+  }
+}
+
+export function patchConsole() {
+  guardStream(process.stdout);
+  guardStream(process.stderr);
+  const minimum = levels[(process.env.AWS_LAMBDA_LOG_LEVEL || "").toUpperCase()] ?? levels.TRACE;
+  const make = (level) =>
+    level.priority >= minimum.priority ? (...params) => write(jsonFormat ? jsonLine(level, params) : textLine(level, params)) : () => {};
+  console.trace = make(levels.TRACE);
+  console.debug = make(levels.DEBUG);
+  console.info = make(levels.INFO);
+  console.log = console.info;
+  console.warn = make(levels.WARN);
+  console.error = make(levels.ERROR);
+  console.fatal = make(levels.FATAL);
+}
+
+/** Logs a failure the way Lambda's runtime does: text `Invoke Error \t{json}`; JSON format: the error as the message. */
+export function logError(label, doc, err) {
+  if (jsonFormat) {
+    console.error(err instanceof Error ? err : Object.assign(new Error(doc.errorMessage), { name: doc.errorType }));
+  } else {
+    console.error(label, "\t" + JSON.stringify(doc));
+  }
+}
