@@ -3,6 +3,17 @@ namespace FnOperator.Gateway.Api;
 /// <summary>Reads a request body up to a size limit without buffering more than limit + 1 bytes.</summary>
 public static class RequestBody
 {
+    /// <summary>
+    /// The bytes to reserve in the admission budget before reading: the declared length, else (chunked) the limit; zero
+    /// when the declared length is over the limit (the body is refused unread with 413).
+    /// </summary>
+    public static long Reservation(HttpRequest request, long limit) => request.ContentLength switch
+    {
+        { } declared when declared > limit => 0,
+        { } declared => declared,
+        null => limit,
+    };
+
     /// <summary>The body, or null when it is larger than <paramref name="limit"/> bytes.</summary>
     public static async Task<byte[]?> ReadAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
     {
