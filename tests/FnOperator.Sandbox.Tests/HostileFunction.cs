@@ -31,6 +31,9 @@ public static class HostileFunction
                 console.log(`${event.tag} ${i} ${'x'.repeat(event.width)}`);
               }
               return { printed: event.lines };
+            case 'sleep':
+              await new Promise((r) => setTimeout(r, event.ms));
+              return { slept: event.ms };
             case 'read-environ':
               try {
                 return { read: fs.readFileSync(`/proc/${event.pid}/environ`, 'latin1').length };
