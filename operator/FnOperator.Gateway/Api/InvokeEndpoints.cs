@@ -108,7 +108,7 @@ public sealed partial class InvokeEndpoints(
                 $"Client context must be at most {GatewayLimits.MaxClientContextBytes} bytes of base64-encoded data; got {tooLong.Length} bytes.");
         }
 
-        if (!TryDecodeClientContext(request.Headers["X-Amz-Client-Context"], out var clientContext))
+        if (!RequestBody.TryDecodeClientContext(request.Headers["X-Amz-Client-Context"], out var clientContext))
         {
             metrics.Rejected("InvalidRequestContentException");
             return LambdaErrors.InvalidContent("Client context must be a valid Base64-encoded JSON object.");
@@ -249,31 +249,6 @@ public sealed partial class InvokeEndpoints(
     {
         type = InvocationType.RequestResponse;
         return string.IsNullOrEmpty(header) || (Enum.GetNames<InvocationType>().Contains(header, StringComparer.Ordinal) && Enum.TryParse(header, out type));
-    }
-
-    private static bool TryDecodeClientContext(string? header, out string? clientContext)
-    {
-        clientContext = null;
-        if (string.IsNullOrEmpty(header))
-        {
-            return true;
-        }
-
-        try
-        {
-            var bytes = Convert.FromBase64String(header);
-            if (!LambdaErrors.IsJson(bytes, out _))
-            {
-                return false;
-            }
-
-            clientContext = Encoding.UTF8.GetString(bytes);
-            return true;
-        }
-        catch (FormatException)
-        {
-            return false;
-        }
     }
 
     private string NewTraceId()

@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace FnOperator.Gateway.Api;
 
 /// <summary>Reads a request body up to a size limit without buffering more than limit + 1 bytes.</summary>
@@ -38,6 +40,32 @@ public static class RequestBody
             }
 
             buffer.Write(chunk, 0, read);
+        }
+    }
+
+    /// <summary>Decodes X-Amz-Client-Context (base64 of a JSON value); false when it is not that. Absent is valid (null).</summary>
+    public static bool TryDecodeClientContext(string? header, out string? clientContext)
+    {
+        clientContext = null;
+        if (string.IsNullOrEmpty(header))
+        {
+            return true;
+        }
+
+        try
+        {
+            var bytes = Convert.FromBase64String(header);
+            if (!LambdaErrors.IsJson(bytes, out _))
+            {
+                return false;
+            }
+
+            clientContext = Encoding.UTF8.GetString(bytes);
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
         }
     }
 }
