@@ -81,8 +81,13 @@ public sealed partial class InvocationRunner(
 
         if (active.Reply.Task.IsCompletedSuccessfully)
         {
-            // Lambda attributes a runtime's output to the invocation until the runtime asks for the next one.
-            await Task.WhenAny(runtime.NextPolled, runtime.Exited, Task.Delay(NextPollWait)).ConfigureAwait(false);
+            // Lambda attributes a runtime's output to the invocation until the runtime asks for the next one. An invocation
+            // that wrote nothing has nothing in flight (what a runtime writes first lands in the pipe), so it does not wait.
+            if (runtime.WroteSinceDispatch)
+            {
+                await Task.WhenAny(runtime.NextPolled, runtime.Exited, Task.Delay(NextPollWait)).ConfigureAwait(false);
+            }
+
             await runtime.FlushOutputAsync().ConfigureAwait(false);
             return (FromReply(active.Reply.Task.Result, id), null);
         }

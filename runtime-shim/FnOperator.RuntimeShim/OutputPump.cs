@@ -20,6 +20,7 @@ public sealed partial class OutputPump
     private volatile bool _processing;
     private long _lastRead = Stopwatch.GetTimestamp();
     private long _lastFullRead;
+    private long _bytesRead;
 
     public OutputPump(Stream stream, LogSink sink)
     {
@@ -48,6 +49,9 @@ public sealed partial class OutputPump
             return Available(_fd) <= 0;
         }
     }
+
+    /// <summary>Bytes read from the runtime so far.</summary>
+    public long BytesRead => Interlocked.Read(ref _bytesRead);
 
     /// <summary>Time since bytes last arrived from the runtime.</summary>
     public TimeSpan SinceLastRead => Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastRead));
@@ -90,6 +94,7 @@ public sealed partial class OutputPump
                 var read = await _stream.ReadAsync(buffer).ConfigureAwait(false);
                 _processing = true;
                 Interlocked.Exchange(ref _lastRead, Stopwatch.GetTimestamp());
+                Interlocked.Add(ref _bytesRead, read);
                 if (read == buffer.Length)
                 {
                     Interlocked.Exchange(ref _lastFullRead, Stopwatch.GetTimestamp());

@@ -19,6 +19,7 @@ public sealed partial class RuntimeInstance
     private readonly OutputPump[] _pumps;
     private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _nextPolled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _bytesAtDispatch;
 
     private RuntimeInstance(Process process, bool ownGroup, LogSink sink, long startTimestamp)
     {
@@ -89,8 +90,14 @@ public sealed partial class RuntimeInstance
     }
 
     /// <summary>Starts waiting for the runtime's next `GET next` (called as an invocation is handed to it).</summary>
-    public void ExpectNextPoll() =>
+    public void ExpectNextPoll()
+    {
         Volatile.Write(ref _nextPolled, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        _bytesAtDispatch = _pumps.Sum(p => p.BytesRead);
+    }
+
+    /// <summary>True when the runtime wrote output since <see cref="ExpectNextPoll"/> (so some may still be on its way).</summary>
+    public bool WroteSinceDispatch => _pumps.Sum(p => p.BytesRead) != _bytesAtDispatch || !_pumps.All(p => p.IsIdle);
 
     /// <summary>Completes when the runtime asked for work again after <see cref="ExpectNextPoll"/>: its invocation is over.</summary>
     public Task NextPolled => Volatile.Read(ref _nextPolled).Task;

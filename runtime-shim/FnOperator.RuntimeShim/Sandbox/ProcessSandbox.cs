@@ -11,7 +11,7 @@ namespace FnOperator.Sandboxing;
 /// (<see cref="BecomeSubreaper"/>), every other child is an orphan of a tracked process (a double fork, a `setsid`
 /// child left behind) and <see cref="KillOrphans"/> kills it with all its descendants; a 1 s timer reaps the zombies.
 /// </summary>
-public static class ProcessSandbox
+internal static class ProcessSandbox
 {
     private static readonly Lock Gate = new();
     private static readonly HashSet<int> Tracked = [];

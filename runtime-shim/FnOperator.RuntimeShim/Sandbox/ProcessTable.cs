@@ -9,7 +9,7 @@ namespace FnOperator.Sandboxing;
 /// runtime-shim (for its runtime) and by local mode (for its shims). Linux only: elsewhere <see cref="IsSupported"/> is
 /// false and the callers keep to what .NET offers (killing the process tree they started).
 /// </summary>
-public static partial class ProcessTable
+internal static partial class ProcessTable
 {
     private const int PrSetChildSubreaper = 36;
     private const int Sigkill = 9;
