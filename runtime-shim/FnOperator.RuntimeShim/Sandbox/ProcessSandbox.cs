@@ -95,17 +95,15 @@ internal static class ProcessSandbox
         var killed = 0;
         for (var round = 0; round < 20; round++)
         {
-            List<int> victims;
+            List<int> victims = [];
             lock (Gate)
             {
-                var table = ProcessTable.Snapshot();
-                victims = [];
-                foreach (var (pid, (parent, state)) in table)
+                foreach (var pid in ProcessTable.Children(self))
                 {
-                    if (parent == self && !Tracked.Contains(pid) && state is not ('Z' or 'X'))
+                    if (!Tracked.Contains(pid) && ProcessTable.Stat(pid) is { State: not ('Z' or 'X') })
                     {
                         victims.Add(pid);
-                        victims.AddRange(ProcessTable.Descendants(pid, table));
+                        victims.AddRange(ProcessTable.Descendants(pid));
                     }
                 }
             }

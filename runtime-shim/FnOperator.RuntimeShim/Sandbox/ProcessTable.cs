@@ -27,50 +27,60 @@ internal static partial class ProcessTable
     /// <summary>True when this process runs as root (effective uid 0).</summary>
     public static bool IsRoot => IsSupported && geteuid() == 0;
 
-    /// <summary>Parent pid and state letter of every process, from /proc/&lt;pid&gt;/stat.</summary>
-    public static Dictionary<int, (int Parent, char State)> Snapshot()
+    /// <summary>
+    /// Direct children of a process, from /proc/&lt;pid&gt;/task/*/children (one small file per thread, instead of a scan of
+    /// the whole process table); empty when it is gone.
+    /// </summary>
+    public static List<int> Children(int pid)
     {
-        var table = new Dictionary<int, (int, char)>();
-        if (!IsSupported)
+        var children = new List<int>();
+        string[] tasks;
+        try
         {
-            return table;
+            tasks = IsSupported ? Directory.GetDirectories($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/task") : [];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return children;
         }
 
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        foreach (var task in tasks)
         {
-            if (int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && Stat(pid) is { } stat)
+            try
             {
-                table[pid] = stat;
+                foreach (var part in File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    if (int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var child))
+                    {
+                        children.Add(child);
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The thread ended while we looked.
             }
         }
 
-        return table;
+        return children;
     }
 
     /// <summary>Every live descendant of <paramref name="root"/> (not the root itself), parents before children.</summary>
-    public static List<int> Descendants(int root, Dictionary<int, (int Parent, char State)>? table = null)
+    public static List<int> Descendants(int root)
     {
-        table ??= Snapshot();
-        var children = new Dictionary<int, List<int>>();
-        foreach (var (pid, (parent, _)) in table)
-        {
-            if (!children.TryGetValue(parent, out var list))
-            {
-                children[parent] = list = [];
-            }
-
-            list.Add(pid);
-        }
-
         var result = new List<int>();
+        var seen = new HashSet<int> { root };
         var pending = new Queue<int>();
         pending.Enqueue(root);
         while (pending.Count > 0 && result.Count < 65536)
         {
-            foreach (var child in children.GetValueOrDefault(pending.Dequeue()) ?? [])
+            foreach (var child in Children(pending.Dequeue()))
             {
-                result.Add(child);
-                pending.Enqueue(child);
+                if (seen.Add(child))
+                {
+                    result.Add(child);
+                    pending.Enqueue(child);
+                }
             }
         }
 
@@ -103,11 +113,10 @@ internal static partial class ProcessTable
             return 0;
         }
 
-        var self = Environment.ProcessId;
         var reaped = 0;
-        foreach (var (pid, (parent, state)) in Snapshot())
+        foreach (var pid in Children(Environment.ProcessId))
         {
-            if (parent == self && state is 'Z' or 'X' && !tracked.Contains(pid) && waitpid(pid, out _, Wnohang) == pid)
+            if (!tracked.Contains(pid) && Stat(pid) is { State: 'Z' or 'X' } && waitpid(pid, out _, Wnohang) == pid)
             {
                 reaped++;
             }
