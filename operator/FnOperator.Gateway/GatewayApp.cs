@@ -27,6 +27,11 @@ public static class GatewayApp
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = null;
+
+            // A connection cap (docs/gateway.md "Limits"): past it Kestrel closes new connections at accept and keeps serving.
+            var limits = kestrel.ApplicationServices.GetRequiredService<GatewayLimits>();
+            kestrel.Limits.MaxConcurrentConnections = limits.MaxConnections;
+            kestrel.Limits.MaxConcurrentUpgradedConnections = limits.MaxConnections;
             foreach (var address in options.Listen.Append(options.MetricsListen).OfType<string>())
             {
                 ListenAddress.TryParse(address, out var endpoint);
@@ -43,6 +48,8 @@ public static class GatewayApp
         services.TryAddSingleton(_ => new DestinationQueues(options.DestinationQueueCapacity));
         services.TryAddSingleton<GatewayMetrics>();
         services.TryAddSingleton<ConcurrencyGate>();
+        services.TryAddSingleton(_ => GatewayLimits.FromEnvironment(Environment.GetEnvironmentVariables()));
+        services.TryAddSingleton<AdmissionBudget>();
         services.TryAddSingleton<GatewayReadiness>();
         services.TryAddSingleton<AsyncInvocationProcessor>();
         services.TryAddSingleton<InvocationCompletion>();

@@ -14,6 +14,9 @@ namespace FnOperator.RuntimeShim;
 public sealed partial class InvocationRunner(
     ShimOptions options, RuntimeSupervisor supervisor, InvocationSlot slot, LogSink sink, MemorySampler memory, ILogger<InvocationRunner> logger)
 {
+    /// <summary>How long the end of a successful invocation waits for the runtime's next `GET next` before draining its output.</summary>
+    public static readonly TimeSpan NextPollWait = TimeSpan.FromSeconds(1);
+
     /// <summary>Runs the invocation; null when <paramref name="stopping"/> fired before it reached the runtime (release it).</summary>
     public async Task<InvocationResult?> RunAsync(Invocation invocation, CancellationToken stopping)
     {
@@ -35,13 +38,13 @@ public sealed partial class InvocationRunner(
 
         sink.WriteLine($"START RequestId: {id} Version: {options.FunctionVersion}");
         var started = Stopwatch.GetTimestamp();
-        var outcome = ready.IsReady
+        var (outcome, peakMb) = ready.IsReady
             ? await InvokeAsync(ready.Instance!, invocation, started).ConfigureAwait(false)
-            : Failed(ready.Failure!, id);
+            : (Failed(ready.Failure!, id), (int?)null);
 
         var duration = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         var billed = (long)Math.Ceiling(duration);
-        var maxMemory = memory.PeakMb();
+        var maxMemory = peakMb ?? memory.PeakMb();
         sink.WriteLine($"END RequestId: {id}");
         var init = ready.InitDurationMs is { } ms ? string.Create(CultureInfo.InvariantCulture, $"\tInit Duration: {ms:0.00} ms") : "";
         sink.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -61,10 +64,15 @@ public sealed partial class InvocationRunner(
         };
     }
 
-    private async Task<InvocationResult> InvokeAsync(RuntimeInstance runtime, Invocation invocation, long started)
+    /// <summary>
+    /// Hands the invocation to the runtime and waits for its reply, its exit or the timeout. Returns the result and, when the
+    /// runtime was replaced, the peak memory of the runtime that ran it (read before the fresh one resets the sampler).
+    /// </summary>
+    private async Task<(InvocationResult Result, int? PeakMb)> InvokeAsync(RuntimeInstance runtime, Invocation invocation, long started)
     {
         var id = invocation.RequestId;
         var remaining = options.Timeout - Stopwatch.GetElapsedTime(started);
+        runtime.ExpectNextPoll();
         var active = slot.Dispatch(invocation, DateTimeOffset.UtcNow + remaining);
         using var timer = new CancellationTokenSource(remaining);
         var timeout = Task.Delay(Timeout.Infinite, timer.Token);
@@ -73,25 +81,40 @@ public sealed partial class InvocationRunner(
 
         if (active.Reply.Task.IsCompletedSuccessfully)
         {
+            // Lambda attributes a runtime's output to the invocation until the runtime asks for the next one. An invocation
+            // that wrote nothing has nothing in flight (what a runtime writes first lands in the pipe), so it does not wait.
+            if (runtime.WroteSinceDispatch)
+            {
+                await Task.WhenAny(runtime.NextPolled, runtime.Exited, Task.Delay(NextPollWait)).ConfigureAwait(false);
+            }
+
             await runtime.FlushOutputAsync().ConfigureAwait(false);
-            return FromReply(active.Reply.Task.Result, id);
+            return (FromReply(active.Reply.Task.Result, id), null);
         }
 
         if (runtime.Exited.IsCompleted)
         {
             await runtime.FlushOutputAsync().ConfigureAwait(false);
             var code = runtime.Exited.Result;
+            var outOfMemory = memory.LimitReached;
+
+            // Lambda's REPORT never shows more than the memory size: at the limit it shows the limit.
+            var peak = outOfMemory ? Math.Min(memory.PeakMb(), options.MemorySizeMb) : memory.PeakMb();
+            var message = $"RequestId: {id} Error: Runtime exited with error: {RuntimeInstance.ExitDescription(code)}";
+            var errorType = outOfMemory ? "Runtime.OutOfMemory" : "Runtime.ExitError";
             LogRuntimeExited(logger, id, code);
-            sink.WriteLine($"RequestId: {id} Error: Runtime exited with error: exit status {code}");
-            await supervisor.ResetAsync("runtime exited").ConfigureAwait(false);
-            return Failed(new RuntimeFailure("Runtime.ExitError", $"RequestId: {id} Error: Runtime exited with error: exit status {code}"), id);
+            sink.WriteLine(message);
+            sink.WriteLine(errorType);
+            await supervisor.ResetAsync(outOfMemory ? "out of memory" : "runtime exited").ConfigureAwait(false);
+            return (Failed(new RuntimeFailure(errorType, message), id), peak);
         }
 
         var seconds = options.TimeoutSeconds.ToString("0.00", CultureInfo.InvariantCulture);
         sink.WriteLine($"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {id} Task timed out after {seconds} seconds");
+        var timedOutPeak = memory.PeakMb();
         await supervisor.ResetAsync("timeout").ConfigureAwait(false);
         ShimMetrics.Timeouts.Inc();
-        return Failed(new RuntimeFailure("Sandbox.Timedout", $"RequestId: {id} Error: Task timed out after {seconds} seconds"), id);
+        return (Failed(new RuntimeFailure("Sandbox.Timedout", $"RequestId: {id} Error: Task timed out after {seconds} seconds"), id), timedOutPeak);
     }
 
     private InvocationResult FromReply(RuntimeReply reply, string id)

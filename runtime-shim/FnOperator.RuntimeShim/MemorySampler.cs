@@ -7,15 +7,22 @@ namespace FnOperator.RuntimeShim;
 /// Measures the runtime's memory for REPORT's "Max Memory Used": the container's cgroup (memory.current) when the shim is
 /// the container's first process, else the summed RSS of the runtime's process tree from /proc. Sampled every 50 ms while a
 /// runtime lives; the peak is kept for the runtime's lifetime, as Lambda's figure is for its execution environment.
+/// With a limit (the function's memory size) the sampler is also the RSS watchdog: a /proc sample over the limit calls the
+/// tracked runtime's kill action at once (a cgroup's limit is the kernel's to enforce; its oom_kill count is read instead).
 /// </summary>
 public sealed class MemorySampler : IDisposable
 {
     private const string CgroupCurrent = "/sys/fs/cgroup/memory.current";
+    private const string CgroupEvents = "/sys/fs/cgroup/memory.events";
     private readonly bool _useCgroup;
     private readonly Timer _timer;
     private int _rootPid;
     private long _peakBytes;
     private long _lastSample;
+    private long _limitBytes;
+    private long _oomKillsAtStart;
+    private Action? _onLimit;
+    private int _limitHit;
 
     public MemorySampler(ShimOptions options)
     {
@@ -28,13 +35,24 @@ public sealed class MemorySampler : IDisposable
         _timer = new Timer(_ => Sample(), null, Timeout.Infinite, Timeout.Infinite);
     }
 
-    /// <summary>Starts measuring a new runtime process (resets the peak).</summary>
-    public void Track(int rootPid)
+    /// <summary>
+    /// Starts measuring a new runtime process (resets the peak). With <paramref name="limitBytes"/>, a sample over it calls
+    /// <paramref name="onLimit"/> once (the watchdog kills the runtime there).
+    /// </summary>
+    public void Track(int rootPid, long limitBytes = 0, Action? onLimit = null)
     {
+        Volatile.Write(ref _onLimit, onLimit);
+        Interlocked.Exchange(ref _limitBytes, limitBytes);
+        Interlocked.Exchange(ref _limitHit, 0);
+        Interlocked.Exchange(ref _oomKillsAtStart, _useCgroup ? OomKills() : 0);
         Volatile.Write(ref _rootPid, rootPid);
         Interlocked.Exchange(ref _peakBytes, 0);
         _timer.Change(TimeSpan.Zero, TimeSpan.FromMilliseconds(50));
     }
+
+    /// <summary>True when the tracked runtime reached its memory limit: the watchdog fired, or the cgroup's OOM killer did.</summary>
+    public bool LimitReached =>
+        Volatile.Read(ref _limitHit) != 0 || (_useCgroup && OomKills() > Interlocked.Read(ref _oomKillsAtStart));
 
     /// <summary>Returns the peak so far in MB (rounded up), sampling first unless a sample is under 20 ms old.</summary>
     public int PeakMb()
@@ -64,6 +82,31 @@ public sealed class MemorySampler : IDisposable
         while (bytes > (current = Interlocked.Read(ref _peakBytes)) && Interlocked.CompareExchange(ref _peakBytes, bytes, current) != current)
         {
         }
+
+        var limit = Interlocked.Read(ref _limitBytes);
+        if (!_useCgroup && limit > 0 && bytes > limit && Interlocked.Exchange(ref _limitHit, 1) == 0)
+        {
+            Volatile.Read(ref _onLimit)?.Invoke();
+        }
+    }
+
+    private static long OomKills()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines(CgroupEvents))
+            {
+                if (line.StartsWith("oom_kill ", StringComparison.Ordinal))
+                {
+                    return long.Parse(line.AsSpan("oom_kill ".Length), CultureInfo.InvariantCulture);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
+        {
+        }
+
+        return 0;
     }
 
     private static long ReadCgroup()

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.IO.Pipes;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -17,6 +18,9 @@ public sealed partial class OutputPump
     private readonly StringBuilder _partial = new();
     private readonly Lock _lock = new();
     private volatile bool _processing;
+    private long _lastRead = Stopwatch.GetTimestamp();
+    private long _lastFullRead;
+    private long _bytesRead;
 
     public OutputPump(Stream stream, LogSink sink)
     {
@@ -45,6 +49,18 @@ public sealed partial class OutputPump
             return Available(_fd) <= 0;
         }
     }
+
+    /// <summary>Bytes read from the runtime so far.</summary>
+    public long BytesRead => Interlocked.Read(ref _bytesRead);
+
+    /// <summary>Time since bytes last arrived from the runtime.</summary>
+    public TimeSpan SinceLastRead => Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastRead));
+
+    /// <summary>
+    /// True when a read filled the whole buffer within the last second: the runtime writes faster than it is read, so it
+    /// may hold a backlog of its own (Node.js buffers what a full pipe does not take) even while the pipe looks empty.
+    /// </summary>
+    public bool Flooded => Interlocked.Read(ref _lastFullRead) != 0 && Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastFullRead)) < TimeSpan.FromSeconds(1);
 
     /// <summary>The pipe's file descriptor on Linux, else -1.</summary>
     internal static int FileDescriptor(Stream stream) =>
@@ -77,6 +93,13 @@ public sealed partial class OutputPump
             {
                 var read = await _stream.ReadAsync(buffer).ConfigureAwait(false);
                 _processing = true;
+                Interlocked.Exchange(ref _lastRead, Stopwatch.GetTimestamp());
+                Interlocked.Add(ref _bytesRead, read);
+                if (read == buffer.Length)
+                {
+                    Interlocked.Exchange(ref _lastFullRead, Stopwatch.GetTimestamp());
+                }
+
                 if (read == 0)
                 {
                     break;

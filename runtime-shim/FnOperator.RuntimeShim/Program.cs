@@ -5,6 +5,9 @@ if (args.Length > 0 && args[0] == "install")
     return Installer.Run(args, Console.Out, Console.Error);
 }
 
+// The sandbox: orphans of the runtime (setsid, double fork) are re-parented to the shim, which kills them with it.
+FnOperator.Sandboxing.ProcessSandbox.BecomeSubreaper();
+
 ShimOptions options;
 ShimHost host;
 try

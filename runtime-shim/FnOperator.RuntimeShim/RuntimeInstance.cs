@@ -18,6 +18,8 @@ public sealed partial class RuntimeInstance
     private readonly bool _ownGroup;
     private readonly OutputPump[] _pumps;
     private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _nextPolled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _bytesAtDispatch;
 
     private RuntimeInstance(Process process, bool ownGroup, LogSink sink, long startTimestamp)
     {
@@ -44,10 +46,11 @@ public sealed partial class RuntimeInstance
     /// <summary>True until the first invocation after init has been reported (it carries the Init Duration).</summary>
     public bool ColdStartPending { get; set; } = true;
 
-    public static RuntimeInstance Start(string file, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment, string workingDirectory, LogSink sink)
+    public static RuntimeInstance Start(
+        string file, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment, string workingDirectory, LogSink sink, SandboxSettings? sandbox = null)
     {
-        var ownGroup = File.Exists(RuntimeLaunch.SetsidPath);
-        var info = new ProcessStartInfo(ownGroup ? RuntimeLaunch.SetsidPath : file)
+        var (program, argv, ownGroup) = (sandbox ?? new SandboxSettings()).Wrap(file, arguments);
+        var info = new ProcessStartInfo(program)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -55,12 +58,7 @@ public sealed partial class RuntimeInstance
             UseShellExecute = false,
             WorkingDirectory = Directory.Exists(workingDirectory) ? workingDirectory : AppContext.BaseDirectory,
         };
-        if (ownGroup)
-        {
-            info.ArgumentList.Add(file);
-        }
-
-        foreach (var argument in arguments)
+        foreach (var argument in argv)
         {
             info.ArgumentList.Add(argument);
         }
@@ -74,7 +72,8 @@ public sealed partial class RuntimeInstance
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var process = Process.Start(info) ?? throw new RuntimeLaunchException("Runtime.InvalidEntrypoint", $"Could not start {file}.");
+            var process = new Process { StartInfo = info };
+            FnOperator.Sandboxing.ProcessSandbox.Start(process);
             return new RuntimeInstance(process, ownGroup, sink, started);
         }
         catch (System.ComponentModel.Win32Exception e)
@@ -84,25 +83,49 @@ public sealed partial class RuntimeInstance
     }
 
     /// <summary>The runtime asked for work: initialisation is over.</summary>
-    public void MarkReady() => Ready.TrySetResult(Stopwatch.GetElapsedTime(StartTimestamp).TotalMilliseconds);
+    public void MarkReady()
+    {
+        Ready.TrySetResult(Stopwatch.GetElapsedTime(StartTimestamp).TotalMilliseconds);
+        Volatile.Read(ref _nextPolled).TrySetResult();
+    }
+
+    /// <summary>Starts waiting for the runtime's next `GET next` (called as an invocation is handed to it).</summary>
+    public void ExpectNextPoll()
+    {
+        Volatile.Write(ref _nextPolled, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        _bytesAtDispatch = _pumps.Sum(p => p.BytesRead);
+    }
+
+    /// <summary>True when the runtime wrote output since <see cref="ExpectNextPoll"/> (so some may still be on its way).</summary>
+    public bool WroteSinceDispatch => _pumps.Sum(p => p.BytesRead) != _bytesAtDispatch || !_pumps.All(p => p.IsIdle);
+
+    /// <summary>Completes when the runtime asked for work again after <see cref="ExpectNextPoll"/>: its invocation is over.</summary>
+    public Task NextPolled => Volatile.Read(ref _nextPolled).Task;
 
     /// <summary>Lambda refuses /init/error once the runtime is past init.</summary>
     public bool ReportInitError(RuntimeFailure failure) => !Ready.Task.IsCompleted && InitFailed.TrySetResult(failure);
 
-    /// <summary>Waits (bounded) until everything the runtime has written so far has reached the log sink.</summary>
+    /// <summary>
+    /// Waits (bounded by <see cref="DrainLimit"/>) until everything the runtime has written so far has reached the log
+    /// sink: both pipes idle (no unread bytes, no read in progress) twice in a row and, after a flood (a read that filled
+    /// the pump's buffer), no byte read for <see cref="QuietPeriod"/>: a runtime that buffers its output, as Node.js does
+    /// for a pipe it cannot write fast enough, is still writing while its pipe is momentarily empty. Ordinary logging
+    /// pays no quiet period.
+    /// </summary>
     public async Task FlushOutputAsync()
     {
-        // Two idle observations in a row, the second after yielding so a pump continuation already scheduled can run.
+        var started = Stopwatch.GetTimestamp();
         var confirmed = false;
-        for (var attempt = 0; attempt < 500; attempt++)
+        while (Stopwatch.GetElapsedTime(started) < DrainLimit)
         {
-            if (_pumps.All(p => p.IsIdle))
+            if (_pumps.All(p => p.IsIdle) && _pumps.All(p => !p.Flooded || p.SinceLastRead >= QuietPeriod))
             {
                 if (confirmed)
                 {
                     break;
                 }
 
+                // The second observation after a yield, so a pump continuation already scheduled can run.
                 confirmed = true;
                 await Task.Yield();
                 continue;
@@ -117,6 +140,50 @@ public sealed partial class RuntimeInstance
             pump.FlushPartialLine();
         }
     }
+
+    /// <summary>The longest an invocation's end waits for the runtime's output to drain.</summary>
+    public static readonly TimeSpan DrainLimit = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long the pipes must have been silent for the output to count as complete.</summary>
+    public static readonly TimeSpan QuietPeriod = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Kills the runtime's process group and tree at once without waiting (the memory watchdog's action).</summary>
+    public void KillNow()
+    {
+        Signal(Sigkill);
+        try
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+    }
+
+    /// <summary>
+    /// How Lambda words a runtime's end: "exit status N", or for a process ended by a signal (.NET reports 128 + N) the Go
+    /// name Lambda prints, e.g. "signal: killed" after SIGKILL.
+    /// </summary>
+    public static string ExitDescription(int code) => code switch
+    {
+        > 128 and < 160 => (code - 128) switch
+        {
+            1 => "signal: hangup",
+            2 => "signal: interrupt",
+            3 => "signal: quit",
+            4 => "signal: illegal instruction",
+            6 => "signal: aborted",
+            7 => "signal: bus error",
+            8 => "signal: floating point exception",
+            9 => "signal: killed",
+            11 => "signal: segmentation fault",
+            13 => "signal: broken pipe",
+            15 => "signal: terminated",
+            var n => $"signal: {n}",
+        },
+        _ => $"exit status {code}",
+    };
 
     /// <summary>Kills the runtime's whole process tree and waits for it to exit.</summary>
     public async Task KillAsync(TimeSpan grace)
@@ -157,7 +224,11 @@ public sealed partial class RuntimeInstance
     {
         await _process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
         var code = _process.ExitCode;
-        InitFailed.TrySetResult(new RuntimeFailure("Runtime.ExitError", $"Runtime exited with error: exit status {code}"));
+
+        // Whatever the runtime left behind (children re-parented to the shim, setsid'ed or double-forked) dies with it.
+        FnOperator.Sandboxing.ProcessSandbox.Untrack(_process.Id);
+        FnOperator.Sandboxing.ProcessSandbox.KillOrphans();
+        InitFailed.TrySetResult(new RuntimeFailure("Runtime.ExitError", $"Runtime exited with error: {ExitDescription(code)}"));
         _exited.TrySetResult(code);
     }
 

@@ -68,19 +68,45 @@ public static class RuntimeLaunch
             $"Runtime '{runtime}' has no built-in launcher in the runtime-shim (nodejs*, python3.*, dotnet*, provided*); set FNOP_RUNTIME_COMMAND.");
     }
 
-    /// <summary>The runtime's environment: the shim's own minus FNOP_* settings, plus the Lambda variables.</summary>
+    /// <summary>Names (comma-separated) of the function's own variables among the shim's environment; set by local mode and the operator.</summary>
+    public const string FunctionEnvVariable = "FNOP_FUNCTION_ENV";
+
+    /// <summary>Names (comma-separated) of further shim variables the runtime may see: the documented opt-in (local mode's FNOP_PASS_ENV).</summary>
+    public const string PassEnvVariable = "FNOP_PASS_ENV";
+
+    /// <summary>
+    /// Variables taken from the shim's environment when present, besides the function's own: the search paths and locale an
+    /// image defines (as Lambda's do), and the execution role's credentials as a platform injects them (Lambda sets the
+    /// first three; IRSA / EKS Pod Identity set the others).
+    /// </summary>
+    public static readonly IReadOnlySet<string> MinimalInherited = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "PATH", "LD_LIBRARY_PATH", "LANG", "TZ", "LAMBDA_RUNTIME_DIR", "AWS_EXECUTION_ENV",
+        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+        "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    };
+
+    /// <summary>
+    /// The runtime's environment, built from nothing (a clean Lambda environment): the Lambda variables, the function's own
+    /// (<see cref="FunctionEnvVariable"/>), <see cref="MinimalInherited"/>, and the names listed in <see cref="PassEnvVariable"/>.
+    /// Nothing else of the shim's environment reaches the runtime.
+    /// </summary>
     public static Dictionary<string, string> Environment(ShimOptions options, string runtimeApiAddress, IDictionary inherited)
     {
+        var allowed = new HashSet<string>(MinimalInherited, StringComparer.Ordinal);
+        allowed.UnionWith(Names(inherited[FunctionEnvVariable] as string));
+        allowed.UnionWith(Names(inherited[PassEnvVariable] as string));
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (DictionaryEntry entry in inherited)
         {
-            if (entry.Key is string key && entry.Value is string value && !key.StartsWith("FNOP_", StringComparison.Ordinal))
+            if (entry.Key is string key && entry.Value is string value && allowed.Contains(key) && !key.StartsWith("FNOP_", StringComparison.Ordinal))
             {
                 env[key] = value;
             }
         }
 
         var name = options.FunctionName;
+        env.TryAdd("PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin");
         env["AWS_LAMBDA_RUNTIME_API"] = runtimeApiAddress;
         env["_HANDLER"] = options.Handler;
         env["LAMBDA_TASK_ROOT"] = options.TaskRoot;
@@ -109,6 +135,9 @@ public static class RuntimeLaunch
 
         return env;
     }
+
+    private static IEnumerable<string> Names(string? list) =>
+        (list ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     private static string RequireFile(string path) =>
         File.Exists(path) ? path : throw new RuntimeLaunchException("Runtime.InvalidEntrypoint", $"The runtime bootstrap {path} is missing from the shim's installation.");

@@ -164,8 +164,14 @@ public sealed partial class RuntimeSupervisor(ShimOptions options, LogSink sink,
         {
             var (file, arguments) = RuntimeLaunch.Resolve(options);
             var environment = RuntimeLaunch.Environment(options, _runtimeApi, InheritedEnvironment);
-            _current = RuntimeInstance.Start(file, arguments, environment, options.TaskRoot, sink);
-            memory.Track(_current.ProcessId);
+            var sandbox = SandboxSettings.From(InheritedEnvironment);
+            var instance = RuntimeInstance.Start(file, arguments, environment, options.TaskRoot, sink, sandbox);
+            _current = instance;
+            memory.Track(instance.ProcessId, sandbox.EnforceMemory ? options.MemorySizeMb * 1024L * 1024L : 0, () =>
+            {
+                LogMemoryLimit(logger, instance.ProcessId, options.MemorySizeMb);
+                instance.KillNow();
+            });
             LogRuntimeStarted(logger, file, _current.ProcessId);
             return null;
         }
@@ -185,6 +191,9 @@ public sealed partial class RuntimeSupervisor(ShimOptions options, LogSink sink,
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Runtime initialisation failed, errorType={ErrorType} message={Message}")]
     private static partial void LogInitFailed(ILogger logger, string errorType, string message);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Killed runtime over its memory size, pid={Pid} memorySizeMb={MemorySizeMb}")]
+    private static partial void LogMemoryLimit(ILogger logger, int pid, int memorySizeMb);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reset runtime, reason={Reason}")]
     private static partial void LogRuntimeReset(ILogger logger, string reason);

@@ -14,11 +14,15 @@ public sealed partial class InvokeEndpoints(
     GatewayMetrics metrics,
     GatewayOptions options,
     Async.AsyncInvocationProcessor asyncProcessor,
+    AdmissionBudget budget,
     TimeProvider time,
     ILogger<InvokeEndpoints> logger)
 {
     public const string ReservedLimitReason = "ReservedFunctionConcurrentInvocationLimitExceeded";
     public const string ConcurrentLimitReason = "ConcurrentInvocationLimitExceeded";
+
+    /// <summary>The reason a 429 carries when the async byte budget is spent (Lambda's closest throttle reason).</summary>
+    public const string AsyncBudgetReason = "FunctionInvocationRateLimitExceeded";
     private const int LogTailBytes = 4096;
 
     /// <summary>A sync invocation whose worker died is handed out at most this many times before the caller gets a timeout.</summary>
@@ -37,7 +41,6 @@ public sealed partial class InvokeEndpoints(
         var requestId = Guid.NewGuid().ToString();
         context.Response.Headers[LambdaErrors.RequestIdHeader] = requestId;
         var request = context.Request;
-        var ct = context.RequestAborted;
         var name = functionName.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
         string? qualifier = request.Query["Qualifier"];
 
@@ -55,6 +58,36 @@ public sealed partial class InvokeEndpoints(
         }
 
         var limit = type == InvocationType.Event ? options.MaxAsyncPayloadBytes : options.MaxSyncPayloadBytes;
+
+        // The byte budget is taken before the body is read, so concurrent callers cannot make the gateway buffer past it.
+        var reserved = RequestBody.Reservation(request, limit);
+        if (!budget.TryReserve(type, fn.Key, reserved))
+        {
+            var reason = type == InvocationType.Event ? AsyncBudgetReason : ConcurrentLimitReason;
+            metrics.Throttled(fn.Key, reason);
+            return LambdaErrors.TooManyRequests(reason);
+        }
+
+        var admitted = false;
+        try
+        {
+            var result = await AdmitAsync(fn, type, requestId, limit, context).ConfigureAwait(false);
+            admitted = type == InvocationType.Event && result is Microsoft.AspNetCore.Http.HttpResults.StatusCodeHttpResult { StatusCode: StatusCodes.Status202Accepted };
+            return result;
+        }
+        finally
+        {
+            if (!admitted)
+            {
+                budget.Release(type, fn.Key, reserved);
+            }
+        }
+    }
+
+    private async Task<IResult> AdmitAsync(ResolvedFunction fn, InvocationType type, string requestId, long limit, HttpContext context)
+    {
+        var request = context.Request;
+        var ct = context.RequestAborted;
         var payload = await RequestBody.ReadAsync(request, limit, ct).ConfigureAwait(false);
         if (payload is null)
         {
@@ -68,7 +101,14 @@ public sealed partial class InvokeEndpoints(
             return LambdaErrors.InvalidContent($"Could not parse request body into json: {jsonError}");
         }
 
-        if (!TryDecodeClientContext(request.Headers["X-Amz-Client-Context"], out var clientContext))
+        if (request.Headers["X-Amz-Client-Context"].ToString() is { Length: > GatewayLimits.MaxClientContextBytes } tooLong)
+        {
+            metrics.Rejected("InvalidParameterValueException");
+            return LambdaErrors.InvalidParameter(
+                $"Client context must be at most {GatewayLimits.MaxClientContextBytes} bytes of base64-encoded data; got {tooLong.Length} bytes.");
+        }
+
+        if (!RequestBody.TryDecodeClientContext(request.Headers["X-Amz-Client-Context"], out var clientContext))
         {
             metrics.Rejected("InvalidRequestContentException");
             return LambdaErrors.InvalidContent("Client context must be a valid Base64-encoded JSON object.");
@@ -209,31 +249,6 @@ public sealed partial class InvokeEndpoints(
     {
         type = InvocationType.RequestResponse;
         return string.IsNullOrEmpty(header) || (Enum.GetNames<InvocationType>().Contains(header, StringComparer.Ordinal) && Enum.TryParse(header, out type));
-    }
-
-    private static bool TryDecodeClientContext(string? header, out string? clientContext)
-    {
-        clientContext = null;
-        if (string.IsNullOrEmpty(header))
-        {
-            return true;
-        }
-
-        try
-        {
-            var bytes = Convert.FromBase64String(header);
-            if (!LambdaErrors.IsJson(bytes, out _))
-            {
-                return false;
-            }
-
-            clientContext = Encoding.UTF8.GetString(bytes);
-            return true;
-        }
-        catch (FormatException)
-        {
-            return false;
-        }
     }
 
     private string NewTraceId()

@@ -80,6 +80,9 @@ public static partial class LocalMode
 
 
         var loggerFactory = gateway.LoggerFactory;
+
+        // Orphans a dead shim leaves behind are re-parented to local mode, which kills them (see ShimInstance).
+        FnOperator.Sandboxing.ProcessSandbox.BecomeSubreaper();
         var source = new QueueLoadSource(gateway.Queue);
         var dotnet = ShimLocator.DotnetHost();
         var pools = manifests.Functions.Select(fn => new FunctionPool(

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using FnOperator.Sandboxing;
 
 namespace FnOperator.Gateway.Local;
 
@@ -47,7 +48,8 @@ public sealed partial class ShimInstance : IAsyncDisposable
             UseShellExecute = false,
         };
         info.ArgumentList.Add(launch.ShimDll);
-        foreach (var (key, value) in launch.Environment)
+        info.Environment.Clear();
+        foreach (var (key, value) in LocalSandbox.ShimEnvironment(launch.Environment, launch.ShimDll, Environment.GetEnvironmentVariables()))
         {
             info.Environment[key] = value;
         }
@@ -57,7 +59,7 @@ public sealed partial class ShimInstance : IAsyncDisposable
         process.OutputDataReceived += (_, e) => instance.OnLine(e.Data, launch.Label, output);
         process.ErrorDataReceived += (_, e) => instance.OnLine(e.Data, launch.Label, output);
         process.Exited += (_, _) => instance.OnExited();
-        process.Start();
+        ProcessSandbox.Start(process);
         process.StandardInput.Close();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -135,6 +137,11 @@ public sealed partial class ShimInstance : IAsyncDisposable
         // Give the redirected output a moment to drain, but never hang on a pipe a leftover grandchild still holds.
         process.WaitForExit(5000);
         var code = process.ExitCode;
+
+        // The shim's runtime dies with it (PR_SET_PDEATHSIG); anything the runtime left behind was re-parented to local
+        // mode (a subreaper) and dies here.
+        ProcessSandbox.Untrack(process.Id);
+        ProcessSandbox.KillOrphans();
         ready.TrySetException(new InvalidOperationException($"runtime-shim exited with code {code} before it was listening"));
         _ = ready.Task.Exception; // observed: a shim that never became ready is reported through Exited
         exited.TrySetResult(code);

@@ -45,6 +45,12 @@ public static class EnvironmentBuilder
             env.Add(Literal(LambdaVariables.Handler, spec.Handler));
         }
 
+        // The shim passes the runtime only these of the container's variables (plus Lambda's): a clean Lambda environment.
+        if (spec.Environment is { Count: > 0 } own)
+        {
+            env.Add(Literal("FNOP_FUNCTION_ENV", string.Join(',', own.Select(v => v.Name))));
+        }
+
         foreach (var variable in spec.Environment ?? [])
         {
             env.Add(new V1EnvVar
