@@ -36,7 +36,7 @@ public static partial class RuntimeWarnings
             var peak = int.Parse(used.Groups[1].Value, CultureInfo.InvariantCulture);
             return peak <= limit || !warned.TryAdd(function, true)
                 ? null
-                : $"warning: Max Memory Used {peak} MB exceeds memoryMiB {limit}; local mode does not enforce memory, " +
+                : $"warning: Max Memory Used {peak} MB exceeds memoryMiB {limit}; memory enforcement is off (FNOP_MEMORY_LIMIT=off), " +
                   "in a cluster the container's memory limit would kill this invocation (raise spec.memoryMiB). Shown once per function.";
         };
     }

@@ -35,7 +35,7 @@ public sealed class RuntimeWarningsTests : IDisposable
 
         Assert.Null(warn("a", under));
         Assert.Equal(
-            "warning: Max Memory Used 300 MB exceeds memoryMiB 128; local mode does not enforce memory, in a cluster the container's " +
+            "warning: Max Memory Used 300 MB exceeds memoryMiB 128; memory enforcement is off (FNOP_MEMORY_LIMIT=off), in a cluster the container's " +
             "memory limit would kill this invocation (raise spec.memoryMiB). Shown once per function.",
             warn("a", over));
         Assert.Null(warn("a", over));
@@ -44,7 +44,7 @@ public sealed class RuntimeWarningsTests : IDisposable
     }
 
     [Fact]
-    public async Task Local_mode_warns_after_the_REPORT_of_an_invocation_that_used_more_than_memoryMiB_and_notes_the_node_version()
+    public async Task Local_mode_with_memory_enforcement_off_warns_after_the_REPORT_of_an_invocation_that_used_more_than_memoryMiB_and_notes_the_node_version()
     {
         var name = "mem-" + Guid.NewGuid().ToString("N")[..8];
         dir.NodeFunction(name, name, "timeoutSeconds: 20", """
@@ -55,14 +55,14 @@ public sealed class RuntimeWarningsTests : IDisposable
               return { ok: true };
             };
             """);
-        await using var local = await LocalModeProcess.StartAsync(dir.Root);
+        await using var local = await LocalModeProcess.StartAsync(dir.Root, new Dictionary<string, string> { ["FNOP_MEMORY_LIMIT"] = "off" });
         using var http = new HttpClient { Timeout = Wait };
         var response = await http.PostAsync($"{local.Endpoint}/2015-03-31/functions/{name}/invocations", new StringContent("{}", Encoding.UTF8, "application/json"));
         Assert.True(response.IsSuccessStatusCode, local.Output);
 
         var warning = await local.WaitForLineAsync(l => l.StartsWith($"[{name}] warning: Max Memory Used ", StringComparison.Ordinal), Wait);
 
-        Assert.Contains("exceeds memoryMiB 128; local mode does not enforce memory", warning, StringComparison.Ordinal);
+        Assert.Contains("exceeds memoryMiB 128; memory enforcement is off (FNOP_MEMORY_LIMIT=off)", warning, StringComparison.Ordinal);
         var report = local.Lines(l => l.StartsWith($"[{name}] REPORT RequestId", StringComparison.Ordinal)).Single();
         Assert.Equal(local.Lines(_ => true).ToList().IndexOf(report) + 1, local.Lines(_ => true).ToList().IndexOf(warning));
         Assert.Single(local.Lines(l => l.StartsWith($"[{name}] [shim] Started runtime, command=node pid=", StringComparison.Ordinal)));
