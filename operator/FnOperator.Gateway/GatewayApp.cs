@@ -49,6 +49,7 @@ public static class GatewayApp
         services.TryAddSingleton<InvokeEndpoints>();
         services.TryAddSingleton<PullEndpoints>();
         services.AddHostedService<EventAgeReaper>();
+        Auth.InvokeAuth.AddServices(services, options.Auth);
     }
 
     public static WebApplication Map(WebApplication app)
@@ -65,6 +66,7 @@ public static class GatewayApp
         }
 
         app.Use(GuardAsync);
+        Auth.InvokeAuth.Use(app, app.Services.GetRequiredService<GatewayOptions>().Auth);
         InvokeEndpoints.Map(app);
         PullEndpoints.Map(app);
         FunctionEndpoints.Map(app);
