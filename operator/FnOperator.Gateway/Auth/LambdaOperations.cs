@@ -36,8 +36,10 @@ public static class LambdaOperations
             };
         }
 
-        var (ns, name, arn) = Locate(Uri.UnescapeDataString(parts[2]), functions);
-        var rest = parts[3..].Where(p => p.Length > 0).ToArray();
+        // The gateway also serves /functions/{namespace}/{name}/…: a second segment that is not a Lambda sub-resource is the name.
+        var namespaced = parts.Length >= 4 && parts[3].Length > 0 && !SubResources.Contains(parts[3]);
+        var (ns, name, arn) = Locate(Uri.UnescapeDataString(namespaced ? $"{parts[2]}/{parts[3]}" : parts[2]), functions);
+        var rest = parts[(namespaced ? 4 : 3)..].Where(p => p.Length > 0).ToArray();
         LambdaOperation Fn(string action, string verb, bool named = true) => new(action, verb, "functions", ns, named ? name : null, arn);
         // Alias objects have their own metadata.name (spec.name is the qualifier), so alias calls are not name-scoped.
         LambdaOperation Alias(string action, string verb, string? alias) => new(action, verb, "aliases", ns, null, arn);
@@ -56,9 +58,15 @@ public static class LambdaOperations
             ("GET", ["aliases", var a]) => Alias("lambda:GetAlias", "get", a),
             ("PUT", ["aliases", var a]) => Alias("lambda:UpdateAlias", "update", a),
             ("DELETE", ["aliases", var a]) => Alias("lambda:DeleteAlias", "delete", a),
-            _ => null,
+            // A Lambda route not in this table needs cluster-wide get: new routes are never open by omission.
+            _ => new LambdaOperation("lambda:" + string.Join('/', rest), "get", "functions", null, null, null),
         };
     }
+
+    private static readonly HashSet<string> SubResources = new(StringComparer.Ordinal)
+    {
+        "invocations", "invoke-async", "configuration", "code", "versions", "concurrency", "event-invoke-config", "aliases", "policy", "url",
+    };
 
     /// <summary>
     /// The function's namespace and name as the Invoke API would resolve it: the registry decides between
