@@ -2,7 +2,7 @@
 // credentials: Invoke calls (optionally with a skewed clock, or with the body or a signed header changed after signing)
 // and presigned Invoke URLs from @smithy/signature-v4. Plan on stdin, JSON array of results on stdout.
 // plan: {"endpoint": "...", "calls": [{"name", "accessKeyId", "secretAccessKey", "functionName", "payload"?, "invocationType"?,
-//        "clockOffsetMs"?, "tamper"?: "body"|"header"}], "presign": [{"name", "accessKeyId", "secretAccessKey", "functionName", "expiresIn"}]}
+//        "clockOffsetMs"?, "tamper"?: "body"|"header"}], "presign": [{"name", "accessKeyId", "secretAccessKey", "functionName", "payload", "expiresIn"}]}
 'use strict';
 const crypto = require('crypto');
 const { LambdaClient, InvokeCommand } = require('@aws-sdk/client-lambda');
@@ -26,7 +26,11 @@ async function invoke(endpoint, call) {
     // The deserialize step runs after finalizeRequest (where the request is signed) and before it is sent.
     client.middlewareStack.add((next) => async (args) => {
       if (call.tamper === 'body') args.request.body = Buffer.from('{"tampered":true}');
-      if (call.tamper === 'header') args.request.headers['x-amz-invocation-type'] = 'DryRun';
+      if (call.tamper === 'header') {
+        // Change a header the signature covers (the caller sets InvocationType, so it is sent and signed).
+        const name = Object.keys(args.request.headers).find((h) => h.toLowerCase() === 'x-amz-invocation-type');
+        args.request.headers[name] = 'DryRun';
+      }
       if (call.tamper === 'body') args.request.headers['content-length'] = String(args.request.body.length);
       return next(args);
     }, { step: 'deserialize', name: 'fnopTamper' });
@@ -62,6 +66,7 @@ async function presign(endpoint, item) {
     path: `/2015-03-31/functions/${encodeURIComponent(item.functionName)}/invocations`,
     query: {},
     headers: { host: url.host },
+    body: item.payload, // the payload hash goes into the canonical request: the URL is good for this body only
   };
   const signed = await signer.presign(request, { expiresIn: item.expiresIn ?? 300 });
   const query = Object.entries(signed.query).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
