@@ -72,6 +72,23 @@ public sealed record AuthOptions
         return errors;
     }
 
+    /// <summary>Serve mode's settings from its command line: <c>--auth</c> (default required), <c>--access-key-namespace</c>, <c>--anonymous-namespaces a,b</c>.</summary>
+    public static AuthOptions ForServe(IReadOnlyDictionary<string, string> values)
+    {
+        var mode = AuthMode.Required;
+        if (values.TryGetValue("auth", out var text) && (!TryParseMode(text, out mode) || mode == AuthMode.SigV4))
+        {
+            throw new UsageException($"--auth: '{text}' is not required or off");
+        }
+
+        return new AuthOptions
+        {
+            Mode = mode,
+            AccessKeyNamespace = values.GetValueOrDefault("access-key-namespace") ?? Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? "default",
+            AnonymousNamespaces = (values.GetValueOrDefault("anonymous-namespaces") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+        };
+    }
+
     /// <summary>Parses a mode name: off, sigv4, required.</summary>
     public static bool TryParseMode(string text, out AuthMode mode) =>
         Enum.TryParse(text, ignoreCase: true, out mode) && Enum.IsDefined(mode) && !int.TryParse(text, out _);
