@@ -45,7 +45,7 @@ public sealed class AuthCluster : IAsyncDisposable
         KeyRefreshMinInterval = TimeSpan.Zero,
     };
 
-    public static async Task<AuthCluster> StartAsync(AuthOptions? auth = null, TimeProvider? time = null)
+    public static async Task<AuthCluster> StartAsync(AuthOptions? auth = null, TimeProvider? time = null, Action<WebApplicationBuilder>? configure = null)
     {
         var server = await KubeApiTestServer.StartAsync();
         var client = server.CreateClient();
@@ -57,6 +57,8 @@ public sealed class AuthCluster : IAsyncDisposable
             {
                 builder.Services.TryAddSingleton(time);
             }
+
+            configure?.Invoke(builder);
         });
         await app.StartAsync();
         return new AuthCluster(server, client, app);
