@@ -58,6 +58,10 @@ public sealed record AuthOptions
         {
             errors.Add("--auth sigv4 needs --credentials FILE");
         }
+        else if (Mode == AuthMode.SigV4 && !File.Exists(CredentialsFile))
+        {
+            errors.Add($"--credentials: '{CredentialsFile}' does not exist");
+        }
 
         if (MaxSkew <= TimeSpan.Zero || TokenCacheTtl < TimeSpan.Zero || DecisionCacheTtl < TimeSpan.Zero || KeyRefreshInterval <= TimeSpan.Zero)
         {

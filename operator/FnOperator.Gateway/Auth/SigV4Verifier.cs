@@ -94,7 +94,9 @@ public sealed class SigV4Verifier(SigV4Settings settings, IAccessKeyStore keys)
         var payloadHashes = PayloadHashes(request, bodyHash);
         if (payloadHashes.Count == 0)
         {
-            return SigV4Result.Fail(AuthErrors.InvalidSignature, "The payload must be signed: UNSIGNED-PAYLOAD is not accepted in the Authorization header here.");
+            return SigV4Result.Fail(AuthErrors.InvalidSignature, request.Header("x-amz-content-sha256") == SigV4Canonical.UnsignedPayload
+                ? "The payload must be signed: UNSIGNED-PAYLOAD is not accepted in the Authorization header here."
+                : AuthErrors.InvalidSignatureMessage);
         }
 
         var signingKey = SigV4Canonical.SigningKey(key.SecretAccessKey, scope[1], scope[2], scope[3]);
@@ -113,7 +115,7 @@ public sealed class SigV4Verifier(SigV4Settings settings, IAccessKeyStore keys)
         return matched ? new SigV4Result(key, null, null) : SigV4Result.Fail(AuthErrors.InvalidSignature, AuthErrors.InvalidSignatureMessage);
     }
 
-    /// <summary>The payload hashes the signer may have used: the claimed x-amz-content-sha256 must match the body unless unsigned.</summary>
+    /// <summary>The payload hashes the signer may have used (none: reject); a claimed x-amz-content-sha256 must match the body unless unsigned.</summary>
     private List<string> PayloadHashes(SignedRequest request, string? bodyHash)
     {
         var claimed = request.Header("x-amz-content-sha256");
@@ -127,10 +129,9 @@ public sealed class SigV4Verifier(SigV4Settings settings, IAccessKeyStore keys)
             return settings.AllowUnsignedPayload ? [SigV4Canonical.UnsignedPayload] : [];
         }
 
-        // A claimed hash that is not the body's still goes into the canonical request, and then cannot match: the
-        // signature covers the claimed hash, so the body must be the one the hash was computed over.
+        // A claimed x-amz-content-sha256 that is not the body's hash: the signature covers the claim, not this body.
         return claimed is not null && bodyHash is not null && !string.Equals(claimed, bodyHash, StringComparison.OrdinalIgnoreCase)
-            ? ["tampered:" + bodyHash]
+            ? []
             : [bodyHash ?? claimed ?? SigV4Canonical.EmptyPayloadHash];
     }
 

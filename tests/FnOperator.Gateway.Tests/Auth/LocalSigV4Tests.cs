@@ -44,7 +44,7 @@ public sealed class LocalSigV4Tests
 
     [Theory]
     [InlineData(new[] { "--functions", "f" }, AuthMode.Off, null)]
-    [InlineData(new[] { "--functions", "f", "--auth", "sigv4", "--credentials", "creds" }, AuthMode.SigV4, null)]
+    [InlineData(new[] { "--functions", "f", "--auth", "sigv4", "--credentials", "/nonexistent/creds" }, AuthMode.Off, "--credentials: '/nonexistent/creds' does not exist")]
     [InlineData(new[] { "--functions", "f", "--auth", "sigv4" }, AuthMode.Off, "--auth sigv4 needs --credentials FILE")]
     [InlineData(new[] { "--functions", "f", "--auth", "required" }, AuthMode.Off, "--auth: 'required' is not off or sigv4")]
     public void Local_options_parse_the_auth_mode(string[] args, AuthMode mode, string? error)
@@ -56,6 +56,21 @@ public sealed class LocalSigV4Tests
         if (ok)
         {
             Assert.Equal(mode, options.Auth.Mode);
+        }
+    }
+
+    [Fact]
+    public void Local_options_accept_sigv4_with_an_existing_credentials_file()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            Assert.True(LocalOptions.TryParse(["--functions", "f", "--auth", "SigV4", "--credentials", file], out var options, out var error), error);
+            Assert.Equal((AuthMode.SigV4, file), (options.Auth.Mode, options.Auth.CredentialsFile));
+        }
+        finally
+        {
+            File.Delete(file);
         }
     }
 
