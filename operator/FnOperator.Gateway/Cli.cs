@@ -12,6 +12,9 @@ public static class Cli
                   --metrics-listen <host:port>  (default 0.0.0.0:9090)
                   --namespace <ns>              watch one namespace only (default: all namespaces)
                   --region <region>             region in function ARNs (default us-east-1, or AWS_REGION)
+                  --auth required|off           invoke auth: SigV4 keys in Secrets or ServiceAccount tokens, then RBAC (default required)
+                  --access-key-namespace <ns>   namespace of the access-key Secrets (default: POD_NAMESPACE, else default)
+                  --anonymous-namespaces <a,b>  namespaces whose functions anyone may invoke without credentials (default none)
           local   Local mode: --functions <dir|file> --listen <host:port>
         """;
 

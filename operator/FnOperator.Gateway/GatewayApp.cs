@@ -56,6 +56,7 @@ public static class GatewayApp
         services.TryAddSingleton<InvokeEndpoints>();
         services.TryAddSingleton<PullEndpoints>();
         services.AddHostedService<EventAgeReaper>();
+        Auth.InvokeAuth.AddServices(services, options.Auth);
     }
 
     public static WebApplication Map(WebApplication app)
@@ -72,6 +73,7 @@ public static class GatewayApp
         }
 
         app.Use(GuardAsync);
+        Auth.InvokeAuth.Use(app, app.Services.GetRequiredService<GatewayOptions>().Auth);
         InvokeEndpoints.Map(app);
         PullEndpoints.Map(app);
         FunctionEndpoints.Map(app);

@@ -44,6 +44,9 @@ public sealed record GatewayOptions
     /// <summary>Interval of the queue's lease/delay sweep.</summary>
     public TimeSpan SweepInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>Invoke authentication and authorization (Auth/; docs/security.md). Off unless serve mode or --auth turns it on.</summary>
+    public global::FnOperator.Gateway.Auth.AuthOptions Auth { get; init; } = global::FnOperator.Gateway.Auth.AuthOptions.Off;
+
     /// <summary>Returns the problems with these options, empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -77,6 +80,7 @@ public sealed record GatewayOptions
             errors.Add("queue bounds must be at least 1");
         }
 
+        errors.AddRange(Auth.Validate());
         return errors;
     }
 }

@@ -9,12 +9,13 @@ public static class ServeMode
 {
     public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
     {
-        var values = Cli.ParseOptions(args, "listen", "metrics-listen", "namespace", "region");
+        var values = Cli.ParseOptions(args, "listen", "metrics-listen", "namespace", "region", "auth", "access-key-namespace", "anonymous-namespaces");
         var options = new GatewayOptions
         {
             Listen = [values.GetValueOrDefault("listen", "0.0.0.0:8080")],
             MetricsListen = values.GetValueOrDefault("metrics-listen", "0.0.0.0:9090"),
             Region = values.GetValueOrDefault("region") ?? Environment.GetEnvironmentVariable("AWS_REGION") ?? FunctionRegistry.DefaultRegion,
+            Auth = Auth.AuthOptions.ForServe(values),
         };
         var errors = options.Validate();
         if (errors.Count > 0)

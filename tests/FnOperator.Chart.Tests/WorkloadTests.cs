@@ -46,7 +46,7 @@ public sealed class WorkloadTests
         var gateway = manifests.Single("Deployment", "fn-operator-gateway");
         Assert.True(Selects((JsonObject)service["spec"]!["selector"]!, (JsonObject)gateway["spec"]!["template"]!["metadata"]!["labels"]!));
         var container = gateway["spec"]!["template"]!["spec"]!["containers"]![0]!;
-        Assert.Equal(["serve", "--listen", "0.0.0.0:8080", "--metrics-listen", "0.0.0.0:9090", "--region", "us-east-1"], Manifests.Strings(container["args"]));
+        Assert.Equal(["serve", "--listen", "0.0.0.0:8080", "--metrics-listen", "0.0.0.0:9090", "--region", "us-east-1", "--auth", "required"], Manifests.Strings(container["args"]));
         var containerPorts = container["ports"]!.AsArray().ToDictionary(p => (string)p!["name"]!, p => (long)p!["containerPort"]!);
         Assert.Equal(8080L, containerPorts[(string)ports["http"]["targetPort"]!]);
         Assert.Equal(9090L, containerPorts[(string)ports["metrics"]["targetPort"]!]);

@@ -25,6 +25,7 @@ public class KubeApiTestServer : IAsyncDisposable
     private readonly WatchHandler watches;
     private readonly DeploymentSimulator deploymentSimulator;
     private readonly GarbageCollector garbageCollector;
+    private readonly ReviewHandlers reviews;
     private readonly List<Task> background = [];
     private CancellationTokenSource connections = new();
     private WebApplication? app;
@@ -40,6 +41,7 @@ public class KubeApiTestServer : IAsyncDisposable
         watches = new WatchHandler(Store, Faults, options);
         deploymentSimulator = new DeploymentSimulator(Store, Writer, Registry.Find("apps", "v1", "deployments")!, TimeProvider.System) { Enabled = options.SimulateDeployments };
         garbageCollector = new GarbageCollector(Store, Writer, Registry);
+        reviews = new ReviewHandlers(Store);
         if (options.CrdDirectory is not null)
         {
             LoadCrds(options.CrdDirectory);
@@ -57,6 +59,12 @@ public class KubeApiTestServer : IAsyncDisposable
     }
 
     public KubeApiServerOptions Options { get; }
+
+    /// <summary>TokenReview/SubjectAccessReview/TokenRequest (Auth/ReviewHandlers.cs): issue tokens, count reviews.</summary>
+    public ReviewHandlers Reviews => reviews;
+
+    /// <summary>A bearer token the TokenReview API accepts for this user (ServiceAccounts: system:serviceaccount:ns:name).</summary>
+    public string IssueToken(string user, IEnumerable<string>? groups = null) => reviews.Issue(user, groups);
 
     public ObjectStore Store { get; } = new();
 
@@ -161,7 +169,7 @@ public class KubeApiTestServer : IAsyncDisposable
     {
         try
         {
-            if (await Discovery.TryHandleAsync(context, Registry))
+            if (await Discovery.TryHandleAsync(context, Registry) || await reviews.TryHandleAsync(context))
             {
                 return;
             }

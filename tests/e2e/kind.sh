@@ -28,6 +28,9 @@ SYSTEM_NS=fn-system
 FUNCTION_NS=fnop-e2e
 FUNCTION=hello-node
 EXAMPLE="$ROOT/examples/hello-node"
+# The access key the AWS CLI signs with (a test key: the cluster is thrown away).
+E2E_KEY_ID=AKIAFNOPE2E000000001
+E2E_SECRET=fnop-e2e-secret-access-key-0000000000000
 TAG="$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' "$CHART/Chart.yaml")"
 IMAGES=(
   "fnoperator/operator:$TAG operator/Dockerfile.operator"
@@ -134,6 +137,16 @@ apply_function() {
   run kubectl -n "$FUNCTION_NS" wait "function/$FUNCTION" --for condition=Ready --timeout 5m
 }
 
+# Invoke auth is required by default: an access key in a labelled Secret, and invoke granted in the function namespace.
+create_access_key() {
+  log "creating an access key for user e2e and granting it fnoperator-invoker in $FUNCTION_NS"
+  run kubectl -n "$SYSTEM_NS" create secret generic e2e-access-key \
+    --from-literal=accessKeyId="$E2E_KEY_ID" --from-literal=secretAccessKey="$E2E_SECRET"
+  run kubectl -n "$SYSTEM_NS" label secret e2e-access-key fnoperator.io/access-key=true
+  run kubectl -n "$SYSTEM_NS" annotate secret e2e-access-key fnoperator.io/username=e2e
+  run kubectl -n "$FUNCTION_NS" create rolebinding e2e-invoker --clusterrole=fnoperator-invoker --user=e2e
+}
+
 port_forward() {
   log "port-forwarding the gateway to 127.0.0.1:$LOCAL_PORT"
   if [ "$MODE" = plan ]; then
@@ -156,7 +169,7 @@ port_forward() {
 
 invoke() {
   log "invoking $FUNCTION_NS/$FUNCTION with the AWS CLI"
-  local -a aws=(env AWS_ACCESS_KEY_ID=e2e AWS_SECRET_ACCESS_KEY=e2e AWS_REGION=us-east-1 AWS_PAGER=""
+  local -a aws=(env AWS_ACCESS_KEY_ID="$E2E_KEY_ID" AWS_SECRET_ACCESS_KEY="$E2E_SECRET" AWS_REGION=us-east-1 AWS_PAGER=""
     "$AWS_CLI" lambda invoke --endpoint-url "http://127.0.0.1:$LOCAL_PORT" --function-name "$FUNCTION_NS/$FUNCTION"
     --cli-binary-format raw-in-base64-out)
   if [ "$MODE" = plan ]; then
@@ -194,6 +207,7 @@ main() {
   build_and_load_images
   install_chart
   apply_function
+  create_access_key
   port_forward
   invoke
   if [ "$MODE" = plan ]; then

@@ -39,7 +39,7 @@ public sealed class LocalGateway : IAsyncDisposable
 
     public static async Task<LocalGateway> StartAsync(LocalOptions options, FunctionRegistry registry, CancellationToken cancellationToken)
     {
-        var gatewayOptions = new GatewayOptions { Listen = [options.Listen], Region = registry.Region, AccountId = registry.AccountId };
+        var gatewayOptions = new GatewayOptions { Listen = [options.Listen], Region = registry.Region, AccountId = registry.AccountId, Auth = options.Auth };
         if (options.RetryBaseDelay is { } retry)
         {
             gatewayOptions = gatewayOptions with { RetryBaseDelay = retry };

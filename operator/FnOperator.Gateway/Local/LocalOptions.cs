@@ -16,7 +16,9 @@ public sealed record LocalOptions
         "  --idle-seconds              scale a function to zero after N idle seconds, for every function\n" +
         "                              (default: each function's spec.scaling.scaleToZeroAfterSeconds)\n" +
         "  --retry-base-delay-seconds  delay before the first async retry (Lambda: 60; the second waits twice as long)\n" +
-        "  --shim                      the runtime-shim (default: FNOP_SHIM_DLL, else found in this build tree)";
+        "  --shim                      the runtime-shim (default: FNOP_SHIM_DLL, else found in this build tree)\n" +
+        "  --auth off|sigv4            invoke authentication (default off: any credentials); sigv4 needs --credentials\n" +
+        "  --credentials               AWS credentials file ([profile] aws_access_key_id/aws_secret_access_key) for --auth sigv4";
 
     public required string Functions { get; init; }
 
@@ -28,12 +30,16 @@ public sealed record LocalOptions
 
     public string? ShimDll { get; init; }
 
+    /// <summary>Invoke auth: off (default) or SigV4 against <c>--credentials</c> (docs/security.md).</summary>
+    public Auth.AuthOptions Auth { get; init; } = global::FnOperator.Gateway.Auth.AuthOptions.Off;
+
     /// <summary>Parses the arguments after the <c>local</c> subcommand (a leading "local" is skipped).</summary>
     public static bool TryParse(IReadOnlyList<string> args, out LocalOptions options, out string error)
     {
         options = null!;
         error = "";
-        string? functions = null, listen = null, shim = null;
+        string? functions = null, listen = null, shim = null, credentials = null;
+        var authMode = global::FnOperator.Gateway.Auth.AuthMode.Off;
         TimeSpan? idle = null, retry = null;
         var start = args.Count > 0 && args[0] == "local" ? 1 : 0;
         for (var i = start; i < args.Count; i++)
@@ -62,6 +68,14 @@ public sealed record LocalOptions
                     break;
                 case "--shim":
                     shim = value;
+                    break;
+                case "--auth" when global::FnOperator.Gateway.Auth.AuthOptions.TryParseMode(value, out authMode) && authMode != global::FnOperator.Gateway.Auth.AuthMode.Required:
+                    break;
+                case "--auth":
+                    error = $"--auth: '{value}' is not off or sigv4";
+                    return false;
+                case "--credentials":
+                    credentials = value;
                     break;
                 case "--idle-seconds" or "--retry-base-delay-seconds":
                     if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || seconds < 0 || seconds > 86400)
@@ -92,7 +106,14 @@ public sealed record LocalOptions
             return false;
         }
 
-        options = new LocalOptions { Functions = functions, Listen = listen ?? "127.0.0.1:9000", IdleOverride = idle, RetryBaseDelay = retry, ShimDll = shim };
+        var auth = new global::FnOperator.Gateway.Auth.AuthOptions { Mode = authMode, CredentialsFile = credentials };
+        if (auth.Validate() is [var authError, ..])
+        {
+            error = authError;
+            return false;
+        }
+
+        options = new LocalOptions { Functions = functions, Listen = listen ?? "127.0.0.1:9000", IdleOverride = idle, RetryBaseDelay = retry, ShimDll = shim, Auth = auth };
         return true;
     }
 }

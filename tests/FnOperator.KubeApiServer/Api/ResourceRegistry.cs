@@ -84,6 +84,10 @@ public sealed class ResourceRegistry
         new("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", Namespaced: true, HasStatus: true, HasGeneration: true),
         new("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", Namespaced: true, HasGeneration: true),
         new("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", Namespaced: true, HasStatus: true),
+        new("rbac.authorization.k8s.io", "v1", "roles", "Role", Namespaced: true),
+        new("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", Namespaced: true),
+        new("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", Namespaced: false),
+        new("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", Namespaced: false),
         new("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", Namespaced: false, HasStatus: true, HasGeneration: true),
     ];
 }
