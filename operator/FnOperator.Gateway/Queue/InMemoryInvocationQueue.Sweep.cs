@@ -32,7 +32,16 @@ public sealed partial class InMemoryInvocationQueue
         var arrived = new List<FunctionKey>();
         foreach (var expired in _inFlight.Values.Where(e => e.LeaseExpiresAt <= now).ToList())
         {
-            Requeue(expired);
+            if (expired.Sync)
+            {
+                // The worker died with it: answer the caller instead of running it a second time.
+                Finish(expired);
+                expired.SetResult(LeaseLost.Result(expired.Invocation));
+            }
+            else
+            {
+                Requeue(expired);
+            }
         }
 
         foreach (var (key, fn) in _functions)
