@@ -36,6 +36,7 @@ public static class GatewayApp
         // Per-request framework logs at Information would cost more than the gateway's own work on every invoke and poll.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         var services = builder.Services;
+        services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout);
         services.AddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(_ => new FunctionRegistry(options.Region, options.AccountId));

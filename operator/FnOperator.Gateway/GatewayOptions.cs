@@ -57,6 +57,12 @@ public sealed record GatewayOptions
     /// <summary>The durable queue on NATS JetStream; null = the in-memory queue (one replica only).</summary>
     public Queue.JetStream.JetStreamOptions? JetStream { get; init; }
 
+    /// <summary>
+    /// How long a stopping gateway waits for in-flight requests (sync callers) before it exits; serve mode sets it below
+    /// the pod's terminationGracePeriodSeconds (the chart's gateway.terminationGracePeriodSeconds).
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Returns the problems with these options, empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {

@@ -16,7 +16,8 @@ public static class ServeMode
             MetricsListen = values.GetValueOrDefault("metrics-listen", "0.0.0.0:9090"),
             Region = values.GetValueOrDefault("region") ?? Environment.GetEnvironmentVariable("AWS_REGION") ?? FunctionRegistry.DefaultRegion,
         };
-        var errors = options.Validate();
+        options = GatewayEnvironment.Apply(options, Environment.GetEnvironmentVariables(), out var environmentErrors);
+        var errors = environmentErrors.Concat(options.Validate()).ToList();
         if (errors.Count > 0)
         {
             throw new UsageException(string.Join("; ", errors));

@@ -4,19 +4,23 @@ namespace FnOperator.Gateway.Local;
 
 /// <summary>
 /// Command line of <c>FnOperator.Gateway local</c>:
-/// <c>--functions &lt;dir|file&gt; --listen &lt;host:port&gt; [--idle-seconds N] [--retry-base-delay-seconds S] [--shim &lt;FnOperator.RuntimeShim.dll&gt;]</c>.
+/// <c>--functions &lt;dir|file&gt; --listen &lt;host:port&gt; [--idle-seconds N] [--retry-base-delay-seconds S] [--shim &lt;FnOperator.RuntimeShim.dll&gt;]
+/// [--queue memory|nats://host:port]</c>.
 /// </summary>
 public sealed record LocalOptions
 {
     public const string Usage =
         "usage: FnOperator.Gateway local --functions <folder|file> [--listen 127.0.0.1:9000] [--idle-seconds N]\n" +
         "                               [--retry-base-delay-seconds S] [--shim path/to/FnOperator.RuntimeShim.dll]\n" +
+        "                               [--queue memory|nats://host:port]\n" +
         "  --functions                 Function manifests (YAML, as for kubectl apply); a folder is read recursively\n" +
         "  --listen                    address of the Lambda Invoke API (port 0 = any free port)\n" +
         "  --idle-seconds              scale a function to zero after N idle seconds, for every function\n" +
         "                              (default: each function's spec.scaling.scaleToZeroAfterSeconds)\n" +
         "  --retry-base-delay-seconds  delay before the first async retry (Lambda: 60; the second waits twice as long)\n" +
-        "  --shim                      the runtime-shim (default: FNOP_SHIM_DLL, else found in this build tree)";
+        "  --shim                      the runtime-shim (default: FNOP_SHIM_DLL, else found in this build tree)\n" +
+        "  --queue                     memory (default: lost when local mode stops) or nats://[user:password@]host:port, a\n" +
+        "                              NATS JetStream server (nats-server -js): queued async events survive a restart";
 
     public required string Functions { get; init; }
 
@@ -28,12 +32,16 @@ public sealed record LocalOptions
 
     public string? ShimDll { get; init; }
 
+    /// <summary>The durable queue (<c>--queue nats://…</c>); null = the in-memory queue.</summary>
+    public Queue.JetStream.JetStreamOptions? JetStream { get; init; }
+
     /// <summary>Parses the arguments after the <c>local</c> subcommand (a leading "local" is skipped).</summary>
     public static bool TryParse(IReadOnlyList<string> args, out LocalOptions options, out string error)
     {
         options = null!;
         error = "";
         string? functions = null, listen = null, shim = null;
+        Queue.JetStream.JetStreamOptions? jetStream = null;
         TimeSpan? idle = null, retry = null;
         var start = args.Count > 0 && args[0] == "local" ? 1 : 0;
         for (var i = start; i < args.Count; i++)
@@ -62,6 +70,18 @@ public sealed record LocalOptions
                     break;
                 case "--shim":
                     shim = value;
+                    break;
+                case "--queue" when value == "memory":
+                    jetStream = null;
+                    break;
+                case "--queue":
+                    if (!Queue.JetStream.JetStreamOptions.TryParse(value, out var parsed, out var queueError))
+                    {
+                        error = $"--queue: {queueError}; or 'memory'";
+                        return false;
+                    }
+
+                    jetStream = parsed;
                     break;
                 case "--idle-seconds" or "--retry-base-delay-seconds":
                     if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || seconds < 0 || seconds > 86400)
@@ -92,7 +112,7 @@ public sealed record LocalOptions
             return false;
         }
 
-        options = new LocalOptions { Functions = functions, Listen = listen ?? "127.0.0.1:9000", IdleOverride = idle, RetryBaseDelay = retry, ShimDll = shim };
+        options = new LocalOptions { Functions = functions, Listen = listen ?? "127.0.0.1:9000", IdleOverride = idle, RetryBaseDelay = retry, ShimDll = shim, JetStream = jetStream };
         return true;
     }
 }

@@ -59,6 +59,7 @@ public sealed partial class JetStreamInvocationQueue : IInvocationQueue, IHosted
             ReconnectJitter = TimeSpan.FromMilliseconds(200),
             RetryOnInitialConnect = true,
             RequestTimeout = TimeSpan.FromSeconds(10),
+            TlsOpts = options.CaFile is null ? NatsTlsOpts.Default : new NatsTlsOpts { CaFile = options.CaFile, Mode = TlsMode.Require },
         });
         _js = new NatsJSContext(_nats);
     }

@@ -11,6 +11,9 @@ public sealed record JetStreamOptions
 
     public string? Password { get; init; }
 
+    /// <summary>PEM file of the CA that signed the server's certificate (an external NATS with TLS); null = the system's CAs.</summary>
+    public string? CaFile { get; init; }
+
     /// <summary>The work-queue stream holding accepted invocations (subjects <c>{SubjectPrefix}.&gt;</c>).</summary>
     public string Stream { get; init; } = "FNOP_INVOCATIONS";
 
