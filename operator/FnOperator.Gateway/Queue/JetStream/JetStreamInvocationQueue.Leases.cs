@@ -161,10 +161,10 @@ public sealed partial class JetStreamInvocationQueue
     /// <summary>Events for this replica's sync callers (started, result, lost, requeued), sent by whichever replica acted.</summary>
     private async Task ReadEventsAsync(INatsSub<byte[]> events, CancellationToken cancellationToken)
     {
-        await using var sub = events;
+        // Not disposed here: unsubscribing waits for a connection; disposing the connection ends the subscription.
         try
         {
-            await foreach (var msg in sub.Msgs.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            await foreach (var msg in events.Msgs.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 var kind = msg.Headers is { } h && h.TryGetValue(JetStreamNames.EventHeader, out var k) ? k.ToString() : "";
                 var requestId = msg.Headers is { } h2 && h2.TryGetValue(JetStreamNames.RequestIdHeader, out var id) ? id.ToString() : "";
@@ -228,7 +228,7 @@ public sealed partial class JetStreamInvocationQueue
                     {
                         await KeepOrEndAsync(held, now, cancellationToken).ConfigureAwait(false);
                     }
-                    catch (Exception ex) when (ex is NatsException or TimeoutException)
+                    catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
                     {
                         LogLeaseUpkeepFailed(_logger, held.Invocation.RequestId, ex.Message);
                     }

@@ -84,8 +84,9 @@ public sealed partial class JetStreamInvocationQueue
             {
                 return;
             }
-            catch (Exception ex) when (ex is NatsException or TimeoutException)
+            catch (Exception ex)
             {
+                // Anything (a NATS timeout surfaces as a cancellation of its own): the loop must outlive an outage.
                 LogStatsFailed(_logger, ex.Message);
                 // Jittered backoff up to 10 s while NATS is away.
                 var next = Math.Min(10_000, backoff.TotalMilliseconds * 2);

@@ -20,6 +20,9 @@ namespace FnOperator.Gateway.Queue.JetStream;
 public sealed partial class JetStreamInvocationQueue : IInvocationQueue, IHostedService, IAsyncDisposable
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>An enqueue that JetStream has not acknowledged within this fails (500 to the caller; an event is then not accepted).</summary>
+    private static readonly TimeSpan PublishTimeout = TimeSpan.FromSeconds(10);
     private readonly JetStreamOptions _options;
     private readonly byte[] _leaseKey;
     private readonly Func<FunctionKey, TimeSpan> _ackWaitOf;
@@ -30,7 +33,11 @@ public sealed partial class JetStreamInvocationQueue : IInvocationQueue, IHosted
     private readonly NatsJSContext _js;
     private readonly string _replySubject = $"{JetStreamNames.ReplyPrefix}.{Guid.NewGuid():N}";
     private readonly ConcurrentDictionary<string, SyncHandle> _callers = new(StringComparer.Ordinal);
+    /// <summary>Cancelled when the replica stops leasing (ApplicationStopping); its callers are still served.</summary>
     private readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>Cancelled when the queue itself stops (after the web server): the background loops end.</summary>
+    private readonly CancellationTokenSource _shutdown = new();
     private readonly List<Task> _loops = [];
     private int _disposed;
 
@@ -58,6 +65,8 @@ public sealed partial class JetStreamInvocationQueue : IInvocationQueue, IHosted
             ReconnectWaitMax = TimeSpan.FromSeconds(5),
             ReconnectJitter = TimeSpan.FromMilliseconds(200),
             RetryOnInitialConnect = true,
+            // While disconnected a publish fails (the caller gets 500, never a 202 for an event not stored) instead of waiting.
+            PublishTimeoutOnDisconnected = true,
             RequestTimeout = TimeSpan.FromSeconds(10),
             TlsOpts = options.CaFile is null ? NatsTlsOpts.Default : new NatsTlsOpts { CaFile = options.CaFile, Mode = TlsMode.Require },
         });
@@ -82,10 +91,10 @@ public sealed partial class JetStreamInvocationQueue : IInvocationQueue, IHosted
         }, cancellationToken).ConfigureAwait(false);
         var replies = await _nats.SubscribeCoreAsync<byte[]>(_replySubject, cancellationToken: cancellationToken).ConfigureAwait(false);
         var work = await _nats.SubscribeCoreAsync<byte[]>(_options.WorkPrefix + ".>", cancellationToken: cancellationToken).ConfigureAwait(false);
-        _loops.Add(Task.Run(() => ReadEventsAsync(replies, _stopping.Token), CancellationToken.None));
-        _loops.Add(Task.Run(() => ReadWorkAsync(work, _stopping.Token), CancellationToken.None));
-        _loops.Add(Task.Run(() => StatsLoopAsync(_stopping.Token), CancellationToken.None));
-        _loops.Add(Task.Run(() => LeaseLoopAsync(_stopping.Token), CancellationToken.None));
+        _loops.Add(Task.Run(() => ReadEventsAsync(replies, _shutdown.Token), CancellationToken.None));
+        _loops.Add(Task.Run(() => ReadWorkAsync(work, _shutdown.Token), CancellationToken.None));
+        _loops.Add(Task.Run(() => StatsLoopAsync(_shutdown.Token), CancellationToken.None));
+        _loops.Add(Task.Run(() => LeaseLoopAsync(_shutdown.Token), CancellationToken.None));
         LogConnected(_logger, _options.Url, _options.Stream, _replySubject);
     }
 
@@ -95,7 +104,15 @@ public sealed partial class JetStreamInvocationQueue : IInvocationQueue, IHosted
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(_loops).WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _shutdown.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(_loops).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The host's shutdown budget is spent; disposing the connection ends the loops.
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -107,6 +124,7 @@ public sealed partial class JetStreamInvocationQueue : IInvocationQueue, IHosted
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
+        await _shutdown.CancelAsync().ConfigureAwait(false);
         await _nats.DisposeAsync().ConfigureAwait(false);
         _refresh.Dispose();
     }
@@ -153,9 +171,20 @@ public sealed partial class JetStreamInvocationQueue : IInvocationQueue, IHosted
         var key = Key(invocation);
         var subject = JetStreamNames.Subject(_options.SubjectPrefix, key, invocation.Version);
         var wasIdle = IsIdle(key, invocation.Version);
-        await EnsureConsumerAsync(key, invocation.Version, cancellationToken).ConfigureAwait(false);
-        var ack = await _js.PublishAsync(subject, JsonSerializer.SerializeToUtf8Bytes(invocation with { LeaseToken = null }, Json),
-            opts: new NatsJSPubOpts { MsgId = messageId }, headers: headers, cancellationToken: cancellationToken).ConfigureAwait(false);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(PublishTimeout);
+        PubAckResponse ack;
+        try
+        {
+            await EnsureConsumerAsync(key, invocation.Version, timeout.Token).ConfigureAwait(false);
+            ack = await _js.PublishAsync(subject, JsonSerializer.SerializeToUtf8Bytes(invocation with { LeaseToken = null }, Json),
+                opts: new NatsJSPubOpts { MsgId = messageId }, headers: headers, cancellationToken: timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"JetStream did not acknowledge the invocation within {PublishTimeout.TotalSeconds:0} s (is NATS reachable?)");
+        }
+
         ack.EnsureSuccess();
         NoteQueued(key, invocation.Version);
         if (wasIdle)
@@ -229,10 +258,10 @@ public sealed partial class JetStreamInvocationQueue : IInvocationQueue, IHosted
     /// <summary>"Work arrived at zero" pushes from any replica, raised here as <see cref="WorkArrived"/>.</summary>
     private async Task ReadWorkAsync(INatsSub<byte[]> pushes, CancellationToken cancellationToken)
     {
-        await using var sub = pushes;
+        // Not disposed here: unsubscribing waits for a connection; disposing the connection ends the subscription.
         try
         {
-            await foreach (var msg in sub.Msgs.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            await foreach (var msg in pushes.Msgs.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 if (JetStreamNames.TryParse(_options.WorkPrefix, msg.Subject, out var key, out _))
                 {
