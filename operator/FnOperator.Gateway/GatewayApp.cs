@@ -87,6 +87,7 @@ public static class GatewayApp
         app.Use(QueueInspectionGuard(app.Services.GetRequiredService<GatewayOptions>()));
         InvokeEndpoints.Map(app);
         PullEndpoints.Map(app);
+        QueueStatsEndpoint.Map(app);
         FunctionEndpoints.Map(app);
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapGet("/readyz", (GatewayReadiness readiness) => readiness.IsReady && queue is not Queue.JetStream.JetStreamInvocationQueue { Connected: false }
@@ -115,7 +116,8 @@ public static class GatewayApp
     private static Func<HttpContext, RequestDelegate, Task> QueueInspectionGuard(GatewayOptions options) => async (context, next) =>
     {
         if (options is { ProtectQueueInspection: true, ClusterKey: { } key }
-            && context.Request.Path.StartsWithSegments(FnOperator.Contracts.PullProtocol.Prefix + "/queues", StringComparison.Ordinal))
+            && (context.Request.Path.StartsWithSegments(FnOperator.Contracts.PullProtocol.Prefix + "/queues", StringComparison.Ordinal)
+                || context.Request.Path.StartsWithSegments(QueueStatsEndpoint.Path, StringComparison.Ordinal)))
         {
             string? header = context.Request.Headers.Authorization;
             var presented = header is not null && header.StartsWith("Bearer ", StringComparison.Ordinal) ? header[7..].Trim() : null;

@@ -98,6 +98,9 @@ public interface IInvocationQueue
     /// <summary>Counters of the function (all versions). A distributed queue answers from a snapshot refreshed in the background.</summary>
     QueueStats GetStats(FunctionKey key);
 
+    /// <summary>The same counters per version of the function (the autoscaler scales each version's Deployment); versions without work may be absent.</summary>
+    IReadOnlyDictionary<string, QueueStats> GetVersionStats(FunctionKey key);
+
     /// <summary>
     /// Removes and returns the queued (not leased) invocations of the function that match <paramref name="predicate"/>,
     /// e.g. events past their maximum age that no worker will take. An implementation that cannot scan (JetStream) may

@@ -189,7 +189,7 @@ public sealed partial class JetStreamInvocationQueue
             case "started":
                 if (!handle.Started.IsCompleted)
                 {
-                    Waiting(key, -1);
+                    Waiting(handle.Invocation, -1);
                 }
 
                 handle.OnStarted();
@@ -202,7 +202,7 @@ public sealed partial class JetStreamInvocationQueue
                 {
                     if (!handle.Started.IsCompleted)
                     {
-                        Waiting(key, -1);
+                        Waiting(handle.Invocation, -1);
                     }
 
                     handle.OnResult(result);

@@ -12,7 +12,7 @@ namespace FnOperator.Gateway.Queue.JetStream;
 /// </summary>
 public sealed partial class JetStreamInvocationQueue
 {
-    private readonly ConcurrentDictionary<FunctionKey, StrongBox> _waiting = new();
+    private readonly ConcurrentDictionary<(FunctionKey Key, string Version), StrongBox> _waiting = new();
     private readonly SemaphoreSlim _refresh = new(0, 1);
     private volatile IReadOnlyDictionary<(FunctionKey Key, string Version), (int Depth, int InFlight)> _snapshot =
         new Dictionary<(FunctionKey, string), (int, int)>();
@@ -35,13 +35,34 @@ public sealed partial class JetStreamInvocationQueue
             }
         }
 
-        return new QueueStats(depth, inFlight, _waiting.TryGetValue(key, out var w) ? Math.Max(0, Volatile.Read(ref w.Value)) : 0);
+        var waiting = _waiting.Where(w => w.Key.Key == key).Sum(w => Math.Max(0, Volatile.Read(ref w.Value.Value)));
+        return new QueueStats(depth, inFlight, waiting);
     }
 
-    /// <summary>Per-version counters (depth, in flight) for the autoscaler endpoint.</summary>
-    public IReadOnlyDictionary<(FunctionKey Key, string Version), (int Depth, int InFlight)> Snapshot => _snapshot;
+    public IReadOnlyDictionary<string, QueueStats> GetVersionStats(FunctionKey key)
+    {
+        var versions = new Dictionary<string, QueueStats>(StringComparer.Ordinal);
+        foreach (var ((k, version), counts) in _snapshot)
+        {
+            if (k == key)
+            {
+                versions[version] = new QueueStats(counts.Depth, counts.InFlight, 0);
+            }
+        }
 
-    private void Waiting(FunctionKey key, int delta) => Interlocked.Add(ref _waiting.GetOrAdd(key, _ => new StrongBox()).Value, delta);
+        foreach (var ((k, version), box) in _waiting)
+        {
+            if (k == key && Math.Max(0, Volatile.Read(ref box.Value)) is var waiting and > 0)
+            {
+                versions[version] = (versions.TryGetValue(version, out var s) ? s : new QueueStats(0, 0, 0)) with { WaitingSync = waiting };
+            }
+        }
+
+        return versions;
+    }
+
+    private void Waiting(Contracts.Invocation invocation, int delta) =>
+        Interlocked.Add(ref _waiting.GetOrAdd((Key(invocation), invocation.Version), _ => new StrongBox()).Value, delta);
 
     private bool IsIdle(FunctionKey key, string version) => !_snapshot.TryGetValue((key, version), out var c) || c.Depth + c.InFlight == 0;
 

@@ -149,7 +149,7 @@ public sealed partial class JetStreamInvocationQueue : IInvocationQueue, IHosted
             [JetStreamNames.StartByHeader] = UnixMs(_time.GetUtcNow() + _maxStartWait),
         };
         var key = Key(invocation);
-        Waiting(key, +1);
+        Waiting(invocation, +1);
         var handle = new SyncHandle(invocation, 0, TryWithdraw);
         _callers[invocation.RequestId] = handle;
         try
@@ -161,7 +161,7 @@ public sealed partial class JetStreamInvocationQueue : IInvocationQueue, IHosted
         catch
         {
             _callers.TryRemove(invocation.RequestId, out _);
-            Waiting(key, -1);
+            Waiting(invocation, -1);
             throw;
         }
     }
@@ -207,7 +207,7 @@ public sealed partial class JetStreamInvocationQueue : IInvocationQueue, IHosted
 
         if (!handle.Started.IsCompleted)
         {
-            Waiting(Key(handle.Invocation), -1);
+            Waiting(handle.Invocation, -1);
         }
 
         handle.Cancel();
