@@ -9,6 +9,8 @@ export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 FUNCTIONS ?= examples
 # Local-mode listen address.
 LISTEN ?= 127.0.0.1:9000
+# Local-mode queue: memory (default) or nats://host:port (a nats-server -js), so queued async events survive a restart.
+QUEUE ?= memory
 # Benchmark filter: empty runs every benchmark; otherwise a name such as shim, gateway, operator.
 BENCH ?=
 # Extra arguments for dotnet test, e.g. TEST_ARGS='--filter FullyQualifiedName~Shim'.
@@ -38,7 +40,7 @@ test: test-deps
 run:
 	$(DOTNET) build runtime-shim/FnOperator.RuntimeShim -c Release
 	$(DOTNET) build operator/FnOperator.Gateway -c Release
-	$(DOTNET) operator/FnOperator.Gateway/bin/Release/net10.0/FnOperator.Gateway.dll local --functions "$(FUNCTIONS)" --listen "$(LISTEN)"
+	$(DOTNET) operator/FnOperator.Gateway/bin/Release/net10.0/FnOperator.Gateway.dll local --functions "$(FUNCTIONS)" --listen "$(LISTEN)" --queue "$(QUEUE)"
 
 bench: test-deps
 	$(DOTNET) run -c Release --project tests/FnOperator.Benchmarks -- $(BENCH)
