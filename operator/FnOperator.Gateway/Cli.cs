@@ -12,7 +12,10 @@ public static class Cli
                   --metrics-listen <host:port>  (default 0.0.0.0:9090)
                   --namespace <ns>              watch one namespace only (default: all namespaces)
                   --region <region>             region in function ARNs (default us-east-1, or AWS_REGION)
-          local   Local mode: --functions <dir|file> --listen <host:port>
+                  environment: Gateway__ClusterKeyFile (required: pull-protocol credentials), Gateway__Queue=memory|nats,
+                  Gateway__NatsUrl, Gateway__NatsUser, Gateway__NatsPassword, Gateway__NatsCaFile,
+                  Gateway__NatsStreamReplicas, Gateway__ShutdownTimeoutSeconds (docs/gateway.md)
+          local   Local mode: --functions <dir|file> --listen <host:port> [--queue memory|nats://host:port]
         """;
 
     public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
