@@ -74,6 +74,19 @@ public sealed class GatewayQueueChartTests
         Assert.Contains(volumes, v => (string?)v!["secret"]?["secretName"] == "shared-nats-ca");
     }
 
+    [Theory]
+    [MemberData(nameof(ValueSets.Names), MemberType = typeof(ValueSets))]
+    public async Task Every_gateway_setting_the_chart_sets_is_read_by_serve_mode(string valueSet)
+    {
+        var reader = File.ReadAllText(Repo.At("operator", "FnOperator.Gateway", "GatewayEnvironment.cs"));
+        var manifests = await ValueSets.RenderAsync(valueSet);
+        var settings = WorkloadTests.Env(manifests.Single("Deployment", "fn-operator-gateway")).Keys
+            .Where(k => k.StartsWith("Gateway__", StringComparison.Ordinal)).ToList();
+
+        Assert.Contains("Gateway__ClusterKeyFile", settings);
+        Assert.All(settings, key => Assert.True(reader.Contains($"Get(\"{key}\")", StringComparison.Ordinal), $"{key}: GatewayEnvironment does not read it"));
+    }
+
     [Fact]
     public async Task More_than_one_gateway_replica_without_nats_is_refused()
     {
