@@ -3,7 +3,7 @@ using FnOperator.Gateway.Functions;
 
 namespace FnOperator.Gateway.Queue;
 
-/// <summary>Lease expiry and delayed retries of <see cref="InMemoryInvocationQueue"/>.</summary>
+/// <summary>Lease expiry, delayed retries, scans and per-version counters of <see cref="InMemoryInvocationQueue"/>.</summary>
 public sealed partial class InMemoryInvocationQueue
 {
     private void Sweep()
@@ -99,5 +99,24 @@ public sealed partial class InMemoryInvocationQueue
         }
 
         return taken.Select(e => e.Invocation).ToList();
+    }
+
+    public IReadOnlyDictionary<string, QueueStats> GetVersionStats(FunctionKey key)
+    {
+        lock (_gate)
+        {
+            if (!_functions.TryGetValue(key, out var fn))
+            {
+                return new Dictionary<string, QueueStats>();
+            }
+
+            return fn.Lanes.ToDictionary(
+                lane => lane.Key,
+                lane => new QueueStats(
+                    lane.Value.Ready.Count + lane.Value.Delayed.Count,
+                    _inFlight.Values.Count(e => e.Invocation.Version == lane.Key && Key(e.Invocation) == key),
+                    lane.Value.Ready.Count(e => e.Sync && !e.Started.IsCompleted)),
+                StringComparer.Ordinal);
+        }
     }
 }

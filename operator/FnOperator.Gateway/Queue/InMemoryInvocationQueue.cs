@@ -135,25 +135,6 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
         }
     }
 
-    public IReadOnlyDictionary<string, QueueStats> GetVersionStats(FunctionKey key)
-    {
-        lock (_gate)
-        {
-            if (!_functions.TryGetValue(key, out var fn))
-            {
-                return new Dictionary<string, QueueStats>();
-            }
-
-            return fn.Lanes.ToDictionary(
-                lane => lane.Key,
-                lane => new QueueStats(
-                    lane.Value.Ready.Count + lane.Value.Delayed.Count,
-                    _inFlight.Values.Count(e => e.Invocation.Version == lane.Key && Key(e.Invocation) == key),
-                    lane.Value.Ready.Count(e => e.Sync && !e.Started.IsCompleted)),
-                StringComparer.Ordinal);
-        }
-    }
-
     public async Task WaitForWorkAsync(FunctionKey key, CancellationToken cancellationToken)
     {
         var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

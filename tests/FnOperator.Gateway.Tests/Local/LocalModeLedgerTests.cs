@@ -23,7 +23,7 @@ public sealed class LocalModeLedgerTests(ITestOutputHelper output) : IDisposable
     public async Task Every_accepted_event_has_exactly_one_terminal_record_through_replica_shim_runtime_and_nats_crashes()
     {
         await using var nats = await NatsServer.StartAsync();
-        var ledger = Directory.CreateDirectory(Path.Combine(dir.Root, "ledger")).FullName;
+        var ledger = Directory.CreateDirectory(Path.Combine(dir.Root, "records")).FullName;
         WriteFunctions(ledger);
         string[] args = ["--queue", nats.Url, "--retry-base-delay-seconds", "0.2"];
         await using var a = await LocalModeProcess.StartAsync(dir.Root, args);
@@ -68,9 +68,9 @@ public sealed class LocalModeLedgerTests(ITestOutputHelper output) : IDisposable
         }
 
         await SendBatchAsync(300);
-        await FunctionProcesses.WaitUntilAsync("flaky", _ => Pids("flaky", shim: true).Count > 0 && Pids("flaky", shim: false).Count > 0, Wait);
-        KillOne(Pids("flaky", shim: true));
-        KillOne(Pids("flaky", shim: false));
+        // A runtime first (its shim reports Runtime.ExitError and starts it again), then a shim (its runtime goes with it).
+        await KillOneAsync("flaky", shim: false);
+        await KillOneAsync("flaky", shim: true);
         await SendBatchAsync(200);
 
         // Sync callers on the replica about to die: answered or disconnected, never left hanging.
@@ -98,7 +98,18 @@ public sealed class LocalModeLedgerTests(ITestOutputHelper output) : IDisposable
         await SendBatchAsync(Invocations - sent);
 
         var sync = await Task.WhenAll(syncOnA);
-        await TestWait.UntilAsync(() => accepted.Keys.All(id => File.Exists(Path.Combine(ledger, id))), Wait);
+        try
+        {
+            await TestWait.UntilAsync(() => accepted.Keys.All(id => File.Exists(Path.Combine(ledger, id))), Wait);
+        }
+        catch (TimeoutException)
+        {
+            var missing = accepted.Where(kv => !File.Exists(Path.Combine(ledger, kv.Key))).ToList();
+            output.WriteLine($"missing {missing.Count}: {string.Join(", ", missing.Take(20).Select(kv => $"{kv.Key} n={kv.Value}"))}");
+            output.WriteLine(string.Join("\n", b.Lines(l => l.Contains("warn", StringComparison.OrdinalIgnoreCase) || l.Contains("fail", StringComparison.OrdinalIgnoreCase)).TakeLast(40)));
+            throw;
+        }
+
         // Late duplicates (redeliveries after the kills) would arrive after the first records: give them time.
         await Task.Delay(TimeSpan.FromSeconds(10));
 
@@ -113,8 +124,8 @@ public sealed class LocalModeLedgerTests(ITestOutputHelper output) : IDisposable
         Assert.All(records, r => Assert.Equal(
             accepted[r.Key] % 3 == 0 ? "RetriesExhausted" : "Success", (string?)r.Value["condition"]));
         Assert.All(sync, s => Assert.True(s.Elapsed < TimeSpan.FromSeconds(60), $"a sync caller of the killed replica waited {s.Elapsed}"));
-        // Records for events whose 202 was lost with the killed replica are allowed (accepted, but the caller never heard).
-        Assert.True(unexpected.Count <= 25, $"{unexpected.Count} records for events never accepted");
+        // A record for an event whose 202 was lost (the caller's connection failed) is allowed, no more than those.
+        Assert.True(unexpected.Count <= refused.Count, $"{unexpected.Count} records for events never accepted");
     }
 
     private void WriteFunctions(string ledger)
@@ -175,11 +186,19 @@ public sealed class LocalModeLedgerTests(ITestOutputHelper output) : IDisposable
         }
     }).ToList();
 
-    private static void KillOne(List<int> pids)
+    private static async Task KillOneAsync(string function, bool shim)
     {
+        var deadline = DateTime.UtcNow + Wait;
+        var pids = Pids(function, shim);
+        while (pids.Count == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+            pids = Pids(function, shim);
+        }
+
         Assert.NotEmpty(pids);
         using var kill = Process.Start("kill", ["-9", pids[0].ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        kill.WaitForExit();
+        await kill.WaitForExitAsync();
     }
 
     public void Dispose() => dir.Dispose();

@@ -14,6 +14,9 @@ public sealed partial class JetStreamInvocationQueue
     /// <summary>One pull request waits at most this long; a longer wait is several (cancellation is looked at between them).</summary>
     private static readonly TimeSpan PullChunk = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long after its expiry a pull is given up on (the server never answered it).</summary>
+    private static readonly TimeSpan PullGrace = TimeSpan.FromSeconds(5);
+
     private readonly ConcurrentDictionary<(FunctionKey Key, string Version), Task<INatsJSConsumer>> _consumers = new();
     private readonly ConcurrentDictionary<FunctionKey, int?> _limits = new();
 
@@ -33,7 +36,21 @@ public sealed partial class JetStreamInvocationQueue
             // The pull itself is not cancelled: a message the server sends to an abandoned pull would sit leased until
             // its ack wait, and a sync one would then count as lost. Pulls are short instead (at least 1 s, NATS's floor).
             var expires = remaining < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : remaining > PullChunk ? PullChunk : remaining;
-            var msg = await consumer.NextAsync<byte[]>(opts: new NatsJSNextOpts { Expires = expires }, cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            INatsJSMsg<byte[]>? msg;
+            // A pull the server forgot (it restarted mid-pull) must not hang the caller: give up well after its expiry.
+            using (var guard = new CancellationTokenSource(expires + PullGrace))
+            {
+                try
+                {
+                    msg = await consumer.NextAsync<byte[]>(opts: new NatsJSNextOpts { Expires = expires }, cancellationToken: guard.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (guard.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    LogPullAbandoned(_logger, key.Namespace, key.Name, version);
+                    continue;
+                }
+            }
+
             if (msg is { } m)
             {
                 var invocation = await HandOutAsync(key, m, cancellationToken).ConfigureAwait(false);
@@ -161,6 +178,9 @@ public sealed partial class JetStreamInvocationQueue
             _consumers[(k, version)] = CreateConsumerAsync(k, version);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Abandoned a pull the server did not answer namespace={Namespace} function={Function} version={Version}")]
+    private static partial void LogPullAbandoned(ILogger logger, string @namespace, string function, string version);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Dropped unreadable queue message subject={Subject} error={Error}")]
     private static partial void LogBadMessage(ILogger logger, string subject, string error);
