@@ -187,7 +187,7 @@ public sealed partial class JetStreamInvocationQueue
         switch (kind)
         {
             case "started":
-                if (!handle.Started.IsCompleted)
+                if (handle.TryLeaveWaiting())
                 {
                     Waiting(handle.Invocation, -1);
                 }
@@ -200,7 +200,7 @@ public sealed partial class JetStreamInvocationQueue
             case "result" or "lost":
                 if (JsonSerializer.Deserialize<InvocationResult>(data, Json) is { } result && _callers.TryRemove(handle.Invocation.RequestId, out _))
                 {
-                    if (!handle.Started.IsCompleted)
+                    if (handle.TryLeaveWaiting())
                     {
                         Waiting(handle.Invocation, -1);
                     }

@@ -155,7 +155,7 @@ public sealed partial class JetStreamInvocationQueue : IInvocationQueue, IHosted
         try
         {
             var sequence = await PublishAsync(invocation, headers, invocation.RequestId, cancellationToken).ConfigureAwait(false);
-            handle.OnRequeued(sequence);
+            handle.SetSequence(sequence);
             return handle;
         }
         catch
@@ -205,7 +205,7 @@ public sealed partial class JetStreamInvocationQueue : IInvocationQueue, IHosted
             return false;
         }
 
-        if (!handle.Started.IsCompleted)
+        if (handle.TryLeaveWaiting())
         {
             Waiting(handle.Invocation, -1);
         }

@@ -13,6 +13,7 @@ internal sealed class SyncHandle(Invocation invocation, ulong sequence, Func<Syn
     private readonly TaskCompletionSource<InvocationResult> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _running;
+    private int _leftWaiting;
     private int _deliveries;
 
     public Invocation Invocation { get; } = invocation;
@@ -59,10 +60,22 @@ internal sealed class SyncHandle(Invocation invocation, ulong sequence, Func<Syn
 
     public bool TryWithdraw() => withdraw(this);
 
+    /// <summary>True the first time only: the caller stops counting as waiting for a worker (started, answered or withdrawn).</summary>
+    public bool TryLeaveWaiting() => Interlocked.Exchange(ref _leftWaiting, 1) == 0;
+
     public void OnStarted()
     {
         Update(running: true, delivered: true);
         _started.TrySetResult();
+    }
+
+    /// <summary>The sequence the PubAck gave; a worker may already have started it (its event can beat the PubAck).</summary>
+    public void SetSequence(ulong sequence)
+    {
+        lock (_gate)
+        {
+            Sequence = sequence;
+        }
     }
 
     public void OnRequeued(ulong sequence)
