@@ -11,6 +11,8 @@ FUNCTIONS ?= examples
 LISTEN ?= 127.0.0.1:9000
 # More local-mode options, e.g. ARGS='--idle-seconds 30 --retry-base-delay-seconds 1' (see docs/local-mode.md).
 ARGS ?=
+# Local-mode queue: memory (default) or nats://host:port (a nats-server -js), so queued async events survive a restart.
+QUEUE ?= memory
 # Benchmark filter: empty runs every benchmark; otherwise a name such as shim, gateway, operator.
 BENCH ?=
 # Extra arguments for dotnet test, e.g. TEST_ARGS='--filter FullyQualifiedName~Shim'.
@@ -42,7 +44,7 @@ run:
 	$(DOTNET) build runtime-shim/FnOperator.RuntimeShim -c Release
 	$(DOTNET) publish examples/hello-dotnet/src -c Release -o examples/hello-dotnet/publish
 	$(DOTNET) build operator/FnOperator.Gateway -c Release
-	$(DOTNET) operator/FnOperator.Gateway/bin/Release/net10.0/FnOperator.Gateway.dll local --functions "$(FUNCTIONS)" --listen "$(LISTEN)" $(ARGS)
+	$(DOTNET) operator/FnOperator.Gateway/bin/Release/net10.0/FnOperator.Gateway.dll local --functions "$(FUNCTIONS)" --listen "$(LISTEN)" --queue "$(QUEUE)" $(ARGS)
 
 bench: test-deps
 	$(DOTNET) run -c Release --project tests/FnOperator.Benchmarks -- $(BENCH)

@@ -53,6 +53,13 @@ public sealed record Invocation
 
     /// <summary>When the gateway accepted the invocation (for maximum event age and queue-time metrics).</summary>
     public required DateTimeOffset AcceptedAt { get; init; }
+
+    /// <summary>
+    /// Set by the queue when it hands the invocation out: identifies this lease (not just the request id). The shim sends
+    /// it back with the result or release (<see cref="PullProtocol.LeaseTokenHeader"/>); a result for an older lease of a
+    /// redelivered invocation does not match the current one. Null while queued.
+    /// </summary>
+    public string? LeaseToken { get; init; }
 }
 
 /// <summary>What became of an invocation attempt.</summary>

@@ -15,7 +15,10 @@ public static class Cli
                   --auth required|off           invoke auth: SigV4 keys in Secrets or ServiceAccount tokens, then RBAC (default required)
                   --access-key-namespace <ns>   namespace of the access-key Secrets (default: POD_NAMESPACE, else default)
                   --anonymous-namespaces <a,b>  namespaces whose functions anyone may invoke without credentials (default none)
-          local   Local mode: --functions <dir|file> --listen <host:port>
+                  environment: Gateway__ClusterKeyFile (required: pull-protocol credentials), Gateway__Queue=memory|nats,
+                  Gateway__NatsUrl, Gateway__NatsUser, Gateway__NatsPassword, Gateway__NatsCaFile,
+                  Gateway__NatsStreamReplicas, Gateway__ShutdownTimeoutSeconds (docs/gateway.md)
+          local   Local mode: --functions <dir|file> --listen <host:port> [--queue memory|nats://host:port]
         """;
 
     public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)

@@ -41,10 +41,23 @@ public static class GatewayApp
         // Per-request framework logs at Information would cost more than the gateway's own work on every invoke and poll.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         var services = builder.Services;
+        services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout);
         services.AddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(_ => new FunctionRegistry(options.Region, options.AccountId));
-        services.TryAddSingleton<IInvocationQueue>(sp => new InMemoryInvocationQueue(sp.GetRequiredService<TimeProvider>(), options.SweepInterval));
+        if (options.JetStream is { } jetStream)
+        {
+            services.TryAddSingleton<IInvocationQueue>(sp => new Queue.JetStream.JetStreamInvocationQueue(jetStream, options.ClusterKey,
+                key => sp.GetRequiredService<AsyncInvocationProcessor>().AckWait(key), options.MaxStartWait,
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<Queue.JetStream.JetStreamInvocationQueue>>()));
+            // Started before Kestrel (hosted services start in order, the server last), stopped after it.
+            services.AddHostedService(sp => (Queue.JetStream.JetStreamInvocationQueue)sp.GetRequiredService<IInvocationQueue>());
+        }
+        else
+        {
+            services.TryAddSingleton<IInvocationQueue>(sp => new InMemoryInvocationQueue(sp.GetRequiredService<TimeProvider>(), options.SweepInterval));
+        }
+
         services.TryAddSingleton(_ => new DestinationQueues(options.DestinationQueueCapacity));
         services.TryAddSingleton<GatewayMetrics>();
         services.TryAddSingleton<ConcurrencyGate>();
@@ -72,13 +85,23 @@ public static class GatewayApp
             ApplyLimit(key);
         }
 
+        if (queue is Queue.JetStream.JetStreamInvocationQueue jetStream)
+        {
+            // A stopping replica stops leasing at once (pending long-polls answer 204); what it handed out stays completable by any replica.
+            app.Lifetime.ApplicationStopping.Register(jetStream.StopLeasing);
+        }
+
         app.Use(GuardAsync);
         Auth.InvokeAuth.Use(app, app.Services.GetRequiredService<GatewayOptions>().Auth);
+        app.Use(QueueInspectionGuard(app.Services.GetRequiredService<GatewayOptions>()));
         InvokeEndpoints.Map(app);
         PullEndpoints.Map(app);
+        QueueStatsEndpoint.Map(app);
         FunctionEndpoints.Map(app);
         app.MapGet("/healthz", () => Results.Text("ok"));
-        app.MapGet("/readyz", (GatewayReadiness readiness) => readiness.IsReady ? Results.Text("ready") : Results.Text("not ready", statusCode: 503));
+        app.MapGet("/readyz", (GatewayReadiness readiness) => readiness.IsReady && queue is not Queue.JetStream.JetStreamInvocationQueue { Connected: false }
+            ? Results.Text("ready")
+            : Results.Text("not ready", statusCode: 503));
         app.MapGet("/metrics", (HttpContext context, GatewayMetrics metrics) => metrics.WriteAsync(context));
         return app;
     }
@@ -97,6 +120,28 @@ public static class GatewayApp
             await LambdaErrors.Service("The gateway failed to process the request.").ExecuteAsync(context).ConfigureAwait(false);
         }
     }
+
+    /// <summary>With <see cref="GatewayOptions.ProtectQueueInspection"/>, <c>/_fnop/v1/queues…</c> needs <c>Authorization: Bearer</c> + the inspection credential.</summary>
+    private static Func<HttpContext, RequestDelegate, Task> QueueInspectionGuard(GatewayOptions options) => async (context, next) =>
+    {
+        if (options is { ProtectQueueInspection: true, ClusterKey: { } key }
+            && (context.Request.Path.StartsWithSegments(FnOperator.Contracts.PullProtocol.Prefix + "/queues", StringComparison.Ordinal)
+                || context.Request.Path.StartsWithSegments(QueueStatsEndpoint.Path, StringComparison.Ordinal)))
+        {
+            string? header = context.Request.Headers.Authorization;
+            var presented = header is not null && header.StartsWith("Bearer ", StringComparison.Ordinal) ? header[7..].Trim() : null;
+            if (presented is null
+                || !System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+                    System.Text.Encoding.ASCII.GetBytes(FnOperator.Contracts.PullProtocol.InspectionCredential(key)), System.Text.Encoding.ASCII.GetBytes(presented)))
+            {
+                await LambdaErrors.Error(presented is null ? 401 : 403, presented is null ? "UnauthorizedException" : "AccessDeniedException",
+                    "The queue-inspection endpoints need Authorization: Bearer <inspection credential> (docs/security.md).").ExecuteAsync(context).ConfigureAwait(false);
+                return;
+            }
+        }
+
+        await next(context).ConfigureAwait(false);
+    };
 
     /// <summary>Configure + Build + Map in one call.</summary>
     public static WebApplication Build(GatewayOptions options, Action<WebApplicationBuilder>? configure = null, string[]? args = null)

@@ -47,6 +47,25 @@ public sealed record GatewayOptions
     /// <summary>Invoke authentication and authorization (Auth/; docs/security.md). Off unless serve mode or --auth turns it on.</summary>
     public global::FnOperator.Gateway.Auth.AuthOptions Auth { get; init; } = global::FnOperator.Gateway.Auth.AuthOptions.Off;
 
+    /// <summary>
+    /// The cluster key: when set, the pull protocol requires each function version's credential
+    /// (<see cref="FnOperator.Contracts.PullProtocol.Credential"/>) and lease tokens are signed with it (every replica must
+    /// have the same key). Null: the pull protocol is open (tests and benchmarks only; serve mode requires a key).
+    /// </summary>
+    public byte[]? ClusterKey { get; init; }
+
+    /// <summary>When true (serve mode) the queue-inspection endpoints (<c>/_fnop/v1/queues…</c>) need the inspection credential too.</summary>
+    public bool ProtectQueueInspection { get; init; }
+
+    /// <summary>The durable queue on NATS JetStream; null = the in-memory queue (one replica only).</summary>
+    public Queue.JetStream.JetStreamOptions? JetStream { get; init; }
+
+    /// <summary>
+    /// How long a stopping gateway waits for in-flight requests (sync callers) before it exits; serve mode sets it below
+    /// the pod's terminationGracePeriodSeconds (the chart's gateway.terminationGracePeriodSeconds).
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Returns the problems with these options, empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -73,6 +92,11 @@ public sealed record GatewayOptions
             || EventAgeCheckInterval <= TimeSpan.Zero || SweepInterval <= TimeSpan.Zero)
         {
             errors.Add("delays must not be negative and waits must be positive");
+        }
+
+        if (ClusterKey is { Length: < FnOperator.Contracts.PullProtocol.MinClusterKeyBytes })
+        {
+            errors.Add($"the cluster key must be at least {FnOperator.Contracts.PullProtocol.MinClusterKeyBytes} bytes");
         }
 
         if (MaxWaitingSyncPerFunction < 1 || DestinationQueueCapacity < 1)

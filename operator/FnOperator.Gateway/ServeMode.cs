@@ -17,7 +17,8 @@ public static class ServeMode
             Region = values.GetValueOrDefault("region") ?? Environment.GetEnvironmentVariable("AWS_REGION") ?? FunctionRegistry.DefaultRegion,
             Auth = Auth.AuthOptions.ForServe(values),
         };
-        var errors = options.Validate();
+        options = GatewayEnvironment.Apply(options, Environment.GetEnvironmentVariables(), out var environmentErrors);
+        var errors = environmentErrors.Concat(options.Validate()).ToList();
         if (errors.Count > 0)
         {
             throw new UsageException(string.Join("; ", errors));

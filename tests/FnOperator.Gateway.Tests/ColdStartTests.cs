@@ -8,17 +8,18 @@ namespace FnOperator.Gateway.Tests;
 /// <summary>Sync requests that arrive before any worker exists are held (bounded), not failed.</summary>
 public sealed class ColdStartTests
 {
-    [Fact]
-    public async Task Sync_request_is_held_until_a_worker_starts_then_answered()
+    [Theory]
+    [MemberData(nameof(Queues.Both), MemberType = typeof(Queues))]
+    public async Task Sync_request_is_held_until_a_worker_starts_then_answered(QueueKind kind)
     {
-        await using var gateway = await TestGateway.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(queue: kind);
         var key = gateway.Add("cold");
         var queue = gateway.App.Services.GetRequiredService<IInvocationQueue>();
         var workArrived = queue.WaitForWorkAsync(key, CancellationToken.None);
 
         var pending = gateway.Client.SendAsync(TestGateway.Invoke("cold", """{"wait":true}"""));
         await workArrived.WaitAsync(TimeSpan.FromSeconds(60));
-        Assert.Equal(new QueueStats(1, 0, 1), queue.GetStats(key));
+        await TestWait.UntilAsync(() => queue.GetStats(key) == new QueueStats(1, 0, 1));
         Assert.False(pending.IsCompleted);
         await using var worker = new TestWorker(gateway.BaseAddress, key, TestWorker.Echo);
 
@@ -27,10 +28,11 @@ public sealed class ColdStartTests
         Assert.Equal("""{"wait":true}""", await response.Content.ReadAsStringAsync());
     }
 
-    [Fact]
-    public async Task Sync_request_no_worker_starts_within_the_start_wait_gets_429_and_is_withdrawn()
+    [Theory]
+    [MemberData(nameof(Queues.Both), MemberType = typeof(Queues))]
+    public async Task Sync_request_no_worker_starts_within_the_start_wait_gets_429_and_is_withdrawn(QueueKind kind)
     {
-        await using var gateway = await TestGateway.StartAsync(TestGateway.FastOptions with { MaxStartWait = TimeSpan.FromMilliseconds(300) });
+        await using var gateway = await TestGateway.StartAsync(TestGateway.FastOptions with { MaxStartWait = TimeSpan.FromMilliseconds(300) }, queue: kind);
         var key = gateway.Add("never");
 
         using var response = await gateway.Client.SendAsync(TestGateway.Invoke("never"));
@@ -38,7 +40,7 @@ public sealed class ColdStartTests
         Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
         var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
         Assert.Equal("ConcurrentInvocationLimitExceeded", (string?)body["Reason"]);
-        Assert.Equal(new QueueStats(0, 0, 0), gateway.App.Services.GetRequiredService<IInvocationQueue>().GetStats(key));
+        await TestWait.UntilAsync(() => gateway.App.Services.GetRequiredService<IInvocationQueue>().GetStats(key) == new QueueStats(0, 0, 0));
     }
 
     [Fact]
@@ -59,10 +61,11 @@ public sealed class ColdStartTests
         Assert.Equal(2, worker.Received.Count);
     }
 
-    [Fact]
-    public async Task Caller_that_disconnects_before_a_worker_starts_withdraws_its_invocation()
+    [Theory]
+    [MemberData(nameof(Queues.Both), MemberType = typeof(Queues))]
+    public async Task Caller_that_disconnects_before_a_worker_starts_withdraws_its_invocation(QueueKind kind)
     {
-        await using var gateway = await TestGateway.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(queue: kind);
         var key = gateway.Add("impatient");
         var queue = gateway.App.Services.GetRequiredService<IInvocationQueue>();
         using var cts = new CancellationTokenSource();

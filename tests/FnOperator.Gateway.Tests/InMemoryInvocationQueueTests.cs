@@ -22,22 +22,43 @@ public sealed class InMemoryInvocationQueueTests
     };
 
     [Fact]
-    public async Task Expired_lease_puts_the_invocation_back_at_the_head_of_the_queue()
+    public async Task Expired_lease_puts_the_event_back_at_the_head_and_the_old_lease_no_longer_completes()
     {
         var time = new FakeTimeProvider();
         using var queue = new InMemoryInvocationQueue(time);
         await queue.EnqueueAsync(Invocation("a"), new EnqueueOptions(TimeSpan.FromSeconds(10)), default);
         await queue.EnqueueAsync(Invocation("b"), new EnqueueOptions(TimeSpan.FromSeconds(10)), default);
 
-        Assert.Equal("a", (await queue.NextAsync(Key, "$LATEST", NoWait, default))?.RequestId);
+        var first = await queue.NextAsync(Key, "$LATEST", NoWait, default);
+        Assert.Equal("a", first?.RequestId);
         Assert.Equal(new QueueStats(1, 1, 0), queue.GetStats(Key));
         time.Advance(TimeSpan.FromSeconds(11));
 
-        Assert.Equal("a", (await queue.NextAsync(Key, "$LATEST", NoWait, default))?.RequestId);
-        Assert.False(await queue.CompleteAsync("zzz", Result("zzz"), default));
-        Assert.True(await queue.CompleteAsync("a", Result("a"), default));
-        Assert.False(await queue.CompleteAsync("a", Result("a"), default));
+        var second = await queue.NextAsync(Key, "$LATEST", NoWait, default);
+        Assert.Equal("a", second?.RequestId);
+        Assert.NotEqual(first!.LeaseToken, second!.LeaseToken);
+        Assert.False(await queue.CompleteAsync("zzz", second.LeaseToken!, Result("zzz"), default));
+        Assert.False(await queue.CompleteAsync("a", first.LeaseToken!, Result("a"), default));
+        Assert.True(await queue.CompleteAsync("a", second.LeaseToken!, Result("a"), default));
+        Assert.False(await queue.CompleteAsync("a", second.LeaseToken!, Result("a"), default));
         Assert.Equal(new QueueStats(1, 0, 0), queue.GetStats(Key));
+    }
+
+    [Fact]
+    public async Task Expired_lease_of_a_sync_invocation_answers_the_caller_with_an_error_instead_of_running_it_again()
+    {
+        var time = new FakeTimeProvider();
+        using var queue = new InMemoryInvocationQueue(time);
+        var pending = await queue.EnqueueSyncAsync(Invocation("s", InvocationType.RequestResponse), new EnqueueOptions(TimeSpan.FromSeconds(10)), default);
+
+        var leased = await queue.NextAsync(Key, "$LATEST", NoWait, default);
+        time.Advance(TimeSpan.FromSeconds(11));
+
+        var result = await pending.Result.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(LeaseLost.ErrorType, result.ErrorType);
+        Assert.Null(await queue.NextAsync(Key, "$LATEST", NoWait, default));
+        Assert.False(await queue.CompleteAsync("s", leased!.LeaseToken!, Result("s"), default));
+        Assert.Equal(new QueueStats(0, 0, 0), queue.GetStats(Key));
     }
 
     [Fact]
@@ -62,10 +83,11 @@ public sealed class InMemoryInvocationQueueTests
         await queue.EnqueueAsync(Invocation("a"), new EnqueueOptions(TimeSpan.FromMinutes(1)), default);
         await queue.EnqueueAsync(Invocation("b"), new EnqueueOptions(TimeSpan.FromMinutes(1)), default);
 
-        Assert.Equal("a", (await queue.NextAsync(Key, "$LATEST", NoWait, default))?.RequestId);
+        var a = await queue.NextAsync(Key, "$LATEST", NoWait, default);
+        Assert.Equal("a", a?.RequestId);
         var second = queue.NextAsync(Key, "$LATEST", TimeSpan.FromSeconds(60), default).AsTask();
         Assert.False(second.IsCompleted);
-        await queue.CompleteAsync("a", Result("a"), default);
+        await queue.CompleteAsync("a", a!.LeaseToken!, Result("a"), default);
 
         Assert.Equal("b", (await second.WaitAsync(TimeSpan.FromSeconds(60)))?.RequestId);
     }
@@ -78,12 +100,12 @@ public sealed class InMemoryInvocationQueueTests
         var waiting = await queue.EnqueueSyncAsync(Invocation("s2", InvocationType.RequestResponse), new EnqueueOptions(TimeSpan.FromMinutes(1)), default);
         Assert.Equal(2, queue.GetStats(Key).WaitingSync);
 
-        await queue.NextAsync(Key, "$LATEST", NoWait, default);
+        var s1 = await queue.NextAsync(Key, "$LATEST", NoWait, default);
         Assert.True(running.Running);
         Assert.False(running.TryWithdraw());
         Assert.True(waiting.TryWithdraw());
         Assert.Equal(new QueueStats(0, 1, 0), queue.GetStats(Key));
-        await queue.CompleteAsync("s1", Result("s1"), default);
+        await queue.CompleteAsync("s1", s1!.LeaseToken!, Result("s1"), default);
 
         Assert.Equal([1], (await running.Result.WaitAsync(TimeSpan.FromSeconds(60))).Payload);
         Assert.True(waiting.Result.IsCanceled);

@@ -9,10 +9,11 @@ namespace FnOperator.Gateway.Tests;
 
 public sealed class InvokeApiTests
 {
-    [Fact]
-    public async Task Sync_invocation_returns_the_worker_response_with_request_id_and_executed_version()
+    [Theory]
+    [MemberData(nameof(Queues.Both), MemberType = typeof(Queues))]
+    public async Task Sync_invocation_returns_the_worker_response_with_request_id_and_executed_version(QueueKind kind)
     {
-        await using var gateway = await TestGateway.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(queue: kind);
         var key = gateway.Add("echo");
         await using var worker = new TestWorker(gateway.BaseAddress, key, TestWorker.Echo);
 
@@ -27,10 +28,11 @@ public sealed class InvokeApiTests
         Assert.Equal("arn:aws:lambda:us-east-1:000000000000:function:echo", worker.Received.Single().InvokedFunctionArn);
     }
 
-    [Fact]
-    public async Task Event_invocation_returns_202_before_any_worker_exists_and_runs_when_one_starts()
+    [Theory]
+    [MemberData(nameof(Queues.Both), MemberType = typeof(Queues))]
+    public async Task Event_invocation_returns_202_before_any_worker_exists_and_runs_when_one_starts(QueueKind kind)
     {
-        await using var gateway = await TestGateway.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(queue: kind);
         var key = gateway.Add("later");
 
         using var response = await gateway.Client.SendAsync(TestGateway.Invoke("later", """{"n":1}""", "Event"));
@@ -58,10 +60,11 @@ public sealed class InvokeApiTests
         Assert.Equal(new QueueStats(0, 0, 0), gateway.App.Services.GetRequiredService<IInvocationQueue>().GetStats(key));
     }
 
-    [Fact]
-    public async Task Tail_log_type_returns_the_last_4_KB_of_the_log_base64_encoded()
+    [Theory]
+    [MemberData(nameof(Queues.Both), MemberType = typeof(Queues))]
+    public async Task Tail_log_type_returns_the_last_4_KB_of_the_log_base64_encoded(QueueKind kind)
     {
-        await using var gateway = await TestGateway.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(queue: kind);
         var key = gateway.Add("logger");
         var log = new string('x', 5000) + "\nREPORT RequestId: abc Duration: 1.00 ms";
         await using var worker = new TestWorker(gateway.BaseAddress, key, inv => TestWorker.Ok(inv, "1", inv.TailLog ? log : null));
@@ -89,10 +92,11 @@ public sealed class InvokeApiTests
         Assert.Equal("""{"custom":{"a":"b"}}""", await response.Content.ReadAsStringAsync());
     }
 
-    [Fact]
-    public async Task Function_error_returns_200_with_function_error_header_and_error_payload()
+    [Theory]
+    [MemberData(nameof(Queues.Both), MemberType = typeof(Queues))]
+    public async Task Function_error_returns_200_with_function_error_header_and_error_payload(QueueKind kind)
     {
-        await using var gateway = await TestGateway.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(queue: kind);
         var key = gateway.Add("broken");
         await using var worker = new TestWorker(gateway.BaseAddress, key, inv => TestWorker.Fail(inv, "it broke"));
 
@@ -195,10 +199,11 @@ public sealed class InvokeApiTests
         Assert.Equal("ReservedFunctionConcurrentInvocationLimitExceeded", (string?)body["Reason"]);
     }
 
-    [Fact]
-    public async Task Reserved_concurrency_one_throttles_a_second_concurrent_sync_invocation()
+    [Theory]
+    [MemberData(nameof(Queues.Both), MemberType = typeof(Queues))]
+    public async Task Reserved_concurrency_one_throttles_a_second_concurrent_sync_invocation(QueueKind kind)
     {
-        await using var gateway = await TestGateway.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(queue: kind);
         var key = gateway.Add("one", new FunctionSpec { TimeoutSeconds = 30, Concurrency = new ConcurrencySpec { Reserved = 1 } });
         var release = new ManualResetEventSlim();
         await using var worker = new TestWorker(gateway.BaseAddress, key, inv =>

@@ -80,3 +80,17 @@ capabilities:
 seccompProfile:
   type: RuntimeDefault
 {{- end -}}
+
+{{/* The Secret holding the cluster key (key "cluster-key"), mounted into the gateway (and the operator, which mints per-Deployment pull credentials from it). */}}
+{{- define "fnop.clusterKeySecret" -}}{{ .Values.gateway.clusterKey.existingSecret | default (printf "%s-cluster-key" (include "fnop.fullname" .)) }}{{- end -}}
+
+{{/* The Secret holding the gateway's NATS credential (keys "user", "password"). */}}
+{{- define "fnop.natsAuthSecret" -}}{{ .Values.nats.auth.existingSecret | default (printf "%s-nats-auth" (include "fnop.fullname" .)) }}{{- end -}}
+
+{{/* GOMEMLIMIT for NATS: 90 % of its memory limit (Mi or Gi), so the Go runtime collects before the kernel kills. */}}
+{{- define "fnop.natsGoMemLimit" -}}
+{{- $limit := toString (dig "limits" "memory" "" .Values.nats.resources) -}}
+{{- if hasSuffix "Gi" $limit -}}{{ div (mul (trimSuffix "Gi" $limit | int) 9216) 10 }}MiB
+{{- else if hasSuffix "Mi" $limit -}}{{ div (mul (trimSuffix "Mi" $limit | int) 9) 10 }}MiB
+{{- end -}}
+{{- end -}}

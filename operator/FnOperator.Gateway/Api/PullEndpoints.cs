@@ -6,7 +6,11 @@ using FnOperator.Gateway.Queue;
 
 namespace FnOperator.Gateway.Api;
 
-/// <summary>The pull protocol runtime-shims use (see <see cref="PullProtocol"/>): next, result, release.</summary>
+/// <summary>
+/// The pull protocol runtime-shims use (see <see cref="PullProtocol"/>): next, result, release. With a cluster key
+/// configured every request must carry the function version's credential (401 without, 403 for another function's),
+/// and results and releases name the lease they are for.
+/// </summary>
 public sealed partial class PullEndpoints(
     FunctionRegistry functions,
     IInvocationQueue queue,
@@ -25,13 +29,18 @@ public sealed partial class PullEndpoints(
         app.MapPost(PullProtocol.Prefix + "/invocations/{requestId}/result",
             (string requestId, HttpContext context, PullEndpoints api) => api.ResultAsync(requestId, context));
         app.MapPost(PullProtocol.Prefix + "/invocations/{requestId}/release",
-            async (string requestId, HttpContext context, IInvocationQueue queue) =>
-                await queue.ReleaseAsync(requestId, context.RequestAborted).ConfigureAwait(false) ? Results.StatusCode(202) : NotInFlight(requestId));
+            (string requestId, HttpContext context, PullEndpoints api) => api.ReleaseAsync(requestId, context));
     }
 
     public async Task NextAsync(FunctionKey key, string version, HttpContext context)
     {
         var ct = context.RequestAborted;
+        if (Authorize(context, key.Namespace, key.Name, version) is { } refused)
+        {
+            await refused.ExecuteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
         if (!functions.HasVersion(key, version))
         {
             context.Response.StatusCode = StatusCodes.Status410Gone;
@@ -74,7 +83,7 @@ public sealed partial class PullEndpoints(
             catch (Exception ex) when (ex is OperationCanceledException or IOException)
             {
                 LogHandOutFailed(logger, invocation.RequestId);
-                await queue.ReleaseAsync(invocation.RequestId, CancellationToken.None).ConfigureAwait(false);
+                await queue.ReleaseAsync(invocation.RequestId, invocation.LeaseToken ?? "", CancellationToken.None).ConfigureAwait(false);
                 return;
             }
         }
@@ -104,13 +113,80 @@ public sealed partial class PullEndpoints(
         }
 
         // The result must be recorded even if the worker hangs up now: it is the only copy.
-        return await completion.CompleteAsync(requestId, result, CancellationToken.None).ConfigureAwait(false)
+        var (lease, refused) = await AuthorizeLeaseAsync(requestId, context, CancellationToken.None).ConfigureAwait(false);
+        if (refused is not null)
+        {
+            return refused;
+        }
+
+        return await completion.CompleteAsync(requestId, lease, result, CancellationToken.None).ConfigureAwait(false)
             ? Results.StatusCode(StatusCodes.Status202Accepted)
             : NotInFlight(requestId);
     }
 
+    public async Task<IResult> ReleaseAsync(string requestId, HttpContext context)
+    {
+        var (lease, refused) = await AuthorizeLeaseAsync(requestId, context, context.RequestAborted).ConfigureAwait(false);
+        if (refused is not null)
+        {
+            return refused;
+        }
+
+        return await queue.ReleaseAsync(requestId, lease, context.RequestAborted).ConfigureAwait(false) ? Results.StatusCode(202) : NotInFlight(requestId);
+    }
+
+    /// <summary>Null when the request may act for the function version; else 401 (no credential) or 403 (another function's).</summary>
+    private IResult? Authorize(HttpContext context, string ns, string name, string version)
+    {
+        if (options.ClusterKey is not { } clusterKey)
+        {
+            return null;
+        }
+
+        string? presented = context.Request.Headers[PullProtocol.CredentialHeader];
+        if (string.IsNullOrEmpty(presented))
+        {
+            LogRefused(logger, "no credential", ns, name, version);
+            return LambdaErrors.Error(401, "UnauthorizedException", $"The pull protocol needs the function version's credential in {PullProtocol.CredentialHeader}.");
+        }
+
+        if (!PullProtocol.Verify(clusterKey, ns, name, version, presented))
+        {
+            LogRefused(logger, "credential of another function version", ns, name, version);
+            return LambdaErrors.Error(403, "AccessDeniedException", "The credential is not valid for this function version.");
+        }
+
+        return null;
+    }
+
+    /// <summary>The lease token of a result or release, checked against the invocation's function version (404 first, so nothing leaks).</summary>
+    private async Task<(string Lease, IResult? Refused)> AuthorizeLeaseAsync(string requestId, HttpContext context, CancellationToken cancellationToken)
+    {
+        string lease = context.Request.Headers[PullProtocol.LeaseTokenHeader].FirstOrDefault() ?? "";
+        if (options.ClusterKey is null)
+        {
+            return (lease, null);
+        }
+
+        if (string.IsNullOrEmpty(context.Request.Headers[PullProtocol.CredentialHeader]))
+        {
+            return (lease, Authorize(context, "", "", ""));
+        }
+
+        var invocation = await queue.GetInFlightAsync(requestId, lease, cancellationToken).ConfigureAwait(false);
+        if (invocation is null)
+        {
+            return (lease, NotInFlight(requestId));
+        }
+
+        return (lease, Authorize(context, invocation.Namespace, invocation.FunctionName, invocation.Version));
+    }
+
     private static IResult NotInFlight(string requestId) =>
         LambdaErrors.Error(404, "ResourceNotFoundException", $"Invocation {requestId} is not in flight (completed, released or its lease expired).");
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused pull protocol request reason={Reason} namespace={Namespace} function={Function} version={Version}")]
+    private static partial void LogRefused(ILogger logger, string reason, string @namespace, string function, string version);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Released invocation whose hand-out to a worker failed requestId={RequestId}")]
     private static partial void LogHandOutFailed(ILogger logger, string requestId);

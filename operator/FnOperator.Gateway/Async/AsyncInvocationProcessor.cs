@@ -96,7 +96,9 @@ public sealed partial class AsyncInvocationProcessor(
             {
                 var next = new Invocation
                 {
-                    RequestId = Guid.NewGuid().ToString(),
+                    // Derived, not random: a follow-up sent twice (a result posted twice, a crash before the ack) is one
+                    // message to a queue that de-duplicates by request id and attempt (JetStream's duplicate window).
+                    RequestId = DerivedRequestId(invocation, condition),
                     Namespace = target.Key.Namespace,
                     FunctionName = target.Key.Name,
                     Version = target.Version,
@@ -116,6 +118,12 @@ public sealed partial class AsyncInvocationProcessor(
         }
 
         destinations.Publish(destination.Queue ?? DestinationQueues.DeadLetterQueueName(key), record);
+    }
+
+    private static string DerivedRequestId(Invocation source, string condition)
+    {
+        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{source.RequestId}/{source.Attempt}/{condition}"));
+        return new Guid(hash.AsSpan(0, 16)).ToString();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Scheduled async retry namespace={Namespace} function={Function} requestId={RequestId} attempt={Attempt} delay={Delay}")]

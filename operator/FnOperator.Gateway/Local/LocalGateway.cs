@@ -17,6 +17,7 @@ public sealed class LocalGateway : IAsyncDisposable
     private LocalGateway(WebApplication app, Uri address)
     {
         this.app = app;
+        ClusterKey = app.Services.GetRequiredService<GatewayOptions>().ClusterKey!;
         var host = address.Host is "0.0.0.0" or "[::]" or "::" ? "127.0.0.1" : address.Host;
         Endpoint = $"http://{host}:{address.Port}";
         Queue = app.Services.GetRequiredService<IInvocationQueue>();
@@ -32,6 +33,9 @@ public sealed class LocalGateway : IAsyncDisposable
 
     public IInvocationQueue Queue { get; }
 
+    /// <summary>This run's cluster key (pull credentials).</summary>
+    public byte[] ClusterKey { get; }
+
     public ILoggerFactory LoggerFactory { get; }
 
     /// <summary>Completes when the web server stops.</summary>
@@ -39,7 +43,12 @@ public sealed class LocalGateway : IAsyncDisposable
 
     public static async Task<LocalGateway> StartAsync(LocalOptions options, FunctionRegistry registry, CancellationToken cancellationToken)
     {
-        var gatewayOptions = new GatewayOptions { Listen = [options.Listen], Region = registry.Region, AccountId = registry.AccountId, Auth = options.Auth };
+        // A key of this run: each function's shims get their function's pull credential (LocalPullCredentials).
+        var gatewayOptions = new GatewayOptions
+        {
+            Listen = [options.Listen], Region = registry.Region, AccountId = registry.AccountId, JetStream = options.JetStream, ClusterKey = LocalPullCredentials.NewKey(),
+            Auth = options.Auth,
+        };
         if (options.RetryBaseDelay is { } retry)
         {
             gatewayOptions = gatewayOptions with { RetryBaseDelay = retry };

@@ -85,9 +85,10 @@ public static partial class LocalMode
         FnOperator.Sandboxing.ProcessSandbox.BecomeSubreaper();
         var source = new QueueLoadSource(gateway.Queue);
         var dotnet = ShimLocator.DotnetHost();
+        using var credentials = new LocalPullCredentials(gateway.ClusterKey);
         var pools = manifests.Functions.Select(fn => new FunctionPool(
             fn,
-            new ShimLaunch(dotnet, shim, StartupTable.InvokeName(fn), ShimEnvironment.For(fn, gateway.SourceUrl, registry.Region)),
+            new ShimLaunch(dotnet, shim, StartupTable.InvokeName(fn), credentials.Add(ShimEnvironment.For(fn, gateway.SourceUrl, registry.Region), fn.Namespace, fn.Name)),
             limits[fn],
             source,
             output,

@@ -4,13 +4,15 @@ namespace FnOperator.Gateway.Local;
 
 /// <summary>
 /// Command line of <c>FnOperator.Gateway local</c>:
-/// <c>--functions &lt;dir|file&gt; --listen &lt;host:port&gt; [--idle-seconds N] [--retry-base-delay-seconds S] [--shim &lt;FnOperator.RuntimeShim.dll&gt;]</c>.
+/// <c>--functions &lt;dir|file&gt; --listen &lt;host:port&gt; [--idle-seconds N] [--retry-base-delay-seconds S] [--shim &lt;FnOperator.RuntimeShim.dll&gt;]
+/// [--queue memory|nats://host:port]</c>.
 /// </summary>
 public sealed record LocalOptions
 {
     public const string Usage =
         "usage: FnOperator.Gateway local --functions <folder|file> [--listen 127.0.0.1:9000] [--idle-seconds N]\n" +
         "                               [--retry-base-delay-seconds S] [--shim path/to/FnOperator.RuntimeShim.dll]\n" +
+        "                               [--queue memory|nats://host:port] [--auth off|sigv4 --credentials FILE]\n" +
         "  --functions                 Function manifests (YAML, as for kubectl apply); a folder is read recursively\n" +
         "  --listen                    address of the Lambda Invoke API (port 0 = any free port)\n" +
         "  --idle-seconds              scale a function to zero after N idle seconds, for every function\n" +
@@ -18,7 +20,9 @@ public sealed record LocalOptions
         "  --retry-base-delay-seconds  delay before the first async retry (Lambda: 60; the second waits twice as long)\n" +
         "  --shim                      the runtime-shim (default: FNOP_SHIM_DLL, else found in this build tree)\n" +
         "  --auth off|sigv4            invoke authentication (default off: any credentials); sigv4 needs --credentials\n" +
-        "  --credentials               AWS credentials file ([profile] aws_access_key_id/aws_secret_access_key) for --auth sigv4";
+        "  --credentials               AWS credentials file ([profile] aws_access_key_id/aws_secret_access_key) for --auth sigv4\n" +
+        "  --queue                     memory (default: lost when local mode stops) or nats://[user:password@]host:port, a\n" +
+        "                              NATS JetStream server (nats-server -js): queued async events survive a restart";
 
     public required string Functions { get; init; }
 
@@ -33,6 +37,9 @@ public sealed record LocalOptions
     /// <summary>Invoke auth: off (default) or SigV4 against <c>--credentials</c> (docs/security.md).</summary>
     public Auth.AuthOptions Auth { get; init; } = global::FnOperator.Gateway.Auth.AuthOptions.Off;
 
+    /// <summary>The durable queue (<c>--queue nats://…</c>); null = the in-memory queue.</summary>
+    public Queue.JetStream.JetStreamOptions? JetStream { get; init; }
+
     /// <summary>Parses the arguments after the <c>local</c> subcommand (a leading "local" is skipped).</summary>
     public static bool TryParse(IReadOnlyList<string> args, out LocalOptions options, out string error)
     {
@@ -40,6 +47,7 @@ public sealed record LocalOptions
         error = "";
         string? functions = null, listen = null, shim = null, credentials = null;
         var authMode = global::FnOperator.Gateway.Auth.AuthMode.Off;
+        Queue.JetStream.JetStreamOptions? jetStream = null;
         TimeSpan? idle = null, retry = null;
         var start = args.Count > 0 && args[0] == "local" ? 1 : 0;
         for (var i = start; i < args.Count; i++)
@@ -77,6 +85,18 @@ public sealed record LocalOptions
                 case "--credentials":
                     credentials = value;
                     break;
+                case "--queue" when value == "memory":
+                    jetStream = null;
+                    break;
+                case "--queue":
+                    if (!Queue.JetStream.JetStreamOptions.TryParse(value, out var parsed, out var queueError))
+                    {
+                        error = $"--queue: {queueError}; or 'memory'";
+                        return false;
+                    }
+
+                    jetStream = parsed;
+                    break;
                 case "--idle-seconds" or "--retry-base-delay-seconds":
                     if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || seconds < 0 || seconds > 86400)
                     {
@@ -113,7 +133,7 @@ public sealed record LocalOptions
             return false;
         }
 
-        options = new LocalOptions { Functions = functions, Listen = listen ?? "127.0.0.1:9000", IdleOverride = idle, RetryBaseDelay = retry, ShimDll = shim, Auth = auth };
+        options = new LocalOptions { Functions = functions, Listen = listen ?? "127.0.0.1:9000", IdleOverride = idle, RetryBaseDelay = retry, ShimDll = shim, Auth = auth, JetStream = jetStream };
         return true;
     }
 }

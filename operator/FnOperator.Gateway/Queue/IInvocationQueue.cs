@@ -14,7 +14,11 @@ public sealed record QueueStats(int Depth, int InFlight, int WaitingSync);
 /// <param name="Delay">Not handed out before this much time has passed (async retry backoff).</param>
 public sealed record EnqueueOptions(TimeSpan AckWait, TimeSpan Delay = default);
 
-/// <summary>A synchronous invocation in the queue, whose caller is waiting.</summary>
+/// <summary>
+/// A synchronous invocation in the queue, whose caller is waiting. Sync invocations are executed at most once: when the
+/// worker holding one dies (its lease expires) the caller receives <see cref="LeaseLost"/>'s error result instead of a
+/// second run (Lambda answers a crashed sandbox with Runtime.ExitError); a released one is handed out again.
+/// </summary>
 public interface ISyncInvocation
 {
     /// <summary>Completes when a worker first leases the invocation.</summary>
@@ -36,14 +40,34 @@ public interface ISyncInvocation
     bool TryWithdraw();
 }
 
+/// <summary>The result a sync caller receives when the worker running its invocation was lost (lease expired).</summary>
+public static class LeaseLost
+{
+    public const string ErrorType = "Runtime.ExitError";
+
+    public static InvocationResult Result(Invocation invocation) => new()
+    {
+        RequestId = invocation.RequestId,
+        Outcome = InvocationOutcome.FunctionError,
+        FunctionError = "Unhandled",
+        ErrorType = ErrorType,
+        Payload = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            errorMessage = $"RequestId: {invocation.RequestId} Error: the function instance was lost before it returned a result (it was not run again)",
+            errorType = ErrorType,
+        }),
+        ExecutedVersion = invocation.Version,
+    };
+}
+
 /// <summary>
 /// The gateway's invocation queue. Delivery is at-least-once with leases: <see cref="NextAsync"/> hands an invocation out
 /// with an ack deadline; <see cref="CompleteAsync"/> acknowledges it, <see cref="ReleaseAsync"/> puts it back, and a lease
-/// that expires puts it back too. The shape maps onto NATS JetStream: one stream per namespace, a subject per
-/// function version (<c>fnop.{ns}.{name}.{version}</c>), a pull consumer per function version (<c>NextAsync</c> = fetch
+/// that expires puts an async invocation back too (a sync one is answered with <see cref="LeaseLost"/>). The shape maps onto NATS JetStream: one work-queue stream, a subject per
+/// function version (<c>fnop.inv.{ns}.{name}.{version}</c>), a pull consumer per function version (<c>NextAsync</c> = fetch
 /// with expiry, <c>CompleteAsync</c> = ack, <c>ReleaseAsync</c> = nak, lease = AckWait, redelivery = JetStream's),
 /// delayed retries as nak-with-delay, depth = consumer num_pending, in flight = num_ack_pending, sync results over a
-/// reply inbox. See docs/gateway.md.
+/// reply subject of the caller's replica (<see cref="JetStreamInvocationQueue"/>). See docs/gateway.md.
 /// </summary>
 public interface IInvocationQueue
 {
@@ -59,16 +83,23 @@ public interface IInvocationQueue
     /// <summary>Leases the next invocation of the function version, waiting up to <paramref name="wait"/>. Null when none arrived.</summary>
     ValueTask<Invocation?> NextAsync(FunctionKey key, string version, TimeSpan wait, CancellationToken cancellationToken);
 
-    /// <summary>The leased invocation with this request id, or null when it is not in flight.</summary>
-    Invocation? GetInFlight(string requestId);
+    /// <summary>
+    /// The leased invocation with this request id and lease token (<see cref="Invocation.LeaseToken"/>), or null when that
+    /// lease is not in flight (completed, released, expired, or the token is of an older lease).
+    /// </summary>
+    ValueTask<Invocation?> GetInFlightAsync(string requestId, string leaseToken, CancellationToken cancellationToken);
 
-    /// <summary>Acknowledges a leased invocation with its result. False when the request id is not in flight.</summary>
-    ValueTask<bool> CompleteAsync(string requestId, InvocationResult result, CancellationToken cancellationToken);
+    /// <summary>Acknowledges a leased invocation with its result (a sync caller receives it). False when the lease is not in flight.</summary>
+    ValueTask<bool> CompleteAsync(string requestId, string leaseToken, InvocationResult result, CancellationToken cancellationToken);
 
-    /// <summary>Puts a leased invocation back at the head of its queue. False when the request id is not in flight.</summary>
-    ValueTask<bool> ReleaseAsync(string requestId, CancellationToken cancellationToken);
+    /// <summary>Puts a leased invocation back at the head of its queue. False when the lease is not in flight.</summary>
+    ValueTask<bool> ReleaseAsync(string requestId, string leaseToken, CancellationToken cancellationToken);
 
+    /// <summary>Counters of the function (all versions). A distributed queue answers from a snapshot refreshed in the background.</summary>
     QueueStats GetStats(FunctionKey key);
+
+    /// <summary>The same counters per version of the function (the autoscaler scales each version's Deployment); versions without work may be absent.</summary>
+    IReadOnlyDictionary<string, QueueStats> GetVersionStats(FunctionKey key);
 
     /// <summary>
     /// Removes and returns the queued (not leased) invocations of the function that match <paramref name="predicate"/>,

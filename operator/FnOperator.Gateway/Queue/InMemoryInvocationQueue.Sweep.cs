@@ -3,7 +3,7 @@ using FnOperator.Gateway.Functions;
 
 namespace FnOperator.Gateway.Queue;
 
-/// <summary>Lease expiry and delayed retries of <see cref="InMemoryInvocationQueue"/>.</summary>
+/// <summary>Lease expiry, delayed retries, scans and per-version counters of <see cref="InMemoryInvocationQueue"/>.</summary>
 public sealed partial class InMemoryInvocationQueue
 {
     private void Sweep()
@@ -32,7 +32,16 @@ public sealed partial class InMemoryInvocationQueue
         var arrived = new List<FunctionKey>();
         foreach (var expired in _inFlight.Values.Where(e => e.LeaseExpiresAt <= now).ToList())
         {
-            Requeue(expired);
+            if (expired.Sync)
+            {
+                // The worker died with it: answer the caller instead of running it a second time.
+                Finish(expired);
+                expired.SetResult(LeaseLost.Result(expired.Invocation));
+            }
+            else
+            {
+                Requeue(expired);
+            }
         }
 
         foreach (var (key, fn) in _functions)
@@ -90,5 +99,24 @@ public sealed partial class InMemoryInvocationQueue
         }
 
         return taken.Select(e => e.Invocation).ToList();
+    }
+
+    public IReadOnlyDictionary<string, QueueStats> GetVersionStats(FunctionKey key)
+    {
+        lock (_gate)
+        {
+            if (!_functions.TryGetValue(key, out var fn))
+            {
+                return new Dictionary<string, QueueStats>();
+            }
+
+            return fn.Lanes.ToDictionary(
+                lane => lane.Key,
+                lane => new QueueStats(
+                    lane.Value.Ready.Count + lane.Value.Delayed.Count,
+                    _inFlight.Values.Count(e => e.Invocation.Version == lane.Key && Key(e.Invocation) == key),
+                    lane.Value.Ready.Count(e => e.Sync && !e.Started.IsCompleted)),
+                StringComparer.Ordinal);
+        }
     }
 }

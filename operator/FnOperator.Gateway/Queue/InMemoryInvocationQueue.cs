@@ -74,41 +74,37 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
         }
     }
 
-    public Invocation? GetInFlight(string requestId)
+    public ValueTask<Invocation?> GetInFlightAsync(string requestId, string leaseToken, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
-            return _inFlight.TryGetValue(requestId, out var entry) ? entry.Invocation : null;
+            return ValueTask.FromResult(Leased(requestId, leaseToken) is { } entry ? entry.Invocation with { LeaseToken = entry.LeaseToken } : null);
         }
     }
 
-    public ValueTask<bool> CompleteAsync(string requestId, InvocationResult result, CancellationToken cancellationToken)
+    public ValueTask<bool> CompleteAsync(string requestId, string leaseToken, InvocationResult result, CancellationToken cancellationToken)
     {
         QueueEntry? entry;
         lock (_gate)
         {
-            if (!_inFlight.Remove(requestId, out entry))
+            entry = Leased(requestId, leaseToken);
+            if (entry is null)
             {
                 return ValueTask.FromResult(false);
             }
 
-            entry.Finished = true;
-            entry.LeaseExpiresAt = null;
-            entry.SetRunning(false);
-            var fn = State(Key(entry.Invocation));
-            fn.Leased--;
-            PumpAll(fn);
+            Finish(entry);
         }
 
         entry.SetResult(result);
         return ValueTask.FromResult(true);
     }
 
-    public ValueTask<bool> ReleaseAsync(string requestId, CancellationToken cancellationToken)
+    public ValueTask<bool> ReleaseAsync(string requestId, string leaseToken, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
-            if (!_inFlight.TryGetValue(requestId, out var entry))
+            if (Leased(requestId, leaseToken) is not { } entry)
             {
                 return ValueTask.FromResult(false);
             }
@@ -180,6 +176,23 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
 
     private static FunctionKey Key(Invocation invocation) => new(invocation.Namespace, invocation.FunctionName);
 
+    /// <summary>The in-flight entry whose current lease has this token (an older lease's token does not match).</summary>
+    private QueueEntry? Leased(string requestId, string leaseToken) =>
+        _inFlight.TryGetValue(requestId, out var entry) && string.Equals(entry.LeaseToken, leaseToken, StringComparison.Ordinal) ? entry : null;
+
+    /// <summary>Takes a leased entry out of the queue for good (completed, or a sync entry whose worker was lost).</summary>
+    private void Finish(QueueEntry entry)
+    {
+        _inFlight.Remove(entry.Invocation.RequestId);
+        entry.Finished = true;
+        entry.LeaseExpiresAt = null;
+        entry.LeaseToken = null;
+        entry.SetRunning(false);
+        var fn = State(Key(entry.Invocation));
+        fn.Leased--;
+        PumpAll(fn);
+    }
+
     private void Add(QueueEntry entry)
     {
         var key = Key(entry.Invocation);
@@ -225,6 +238,7 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
     {
         _inFlight.Remove(entry.Invocation.RequestId);
         entry.LeaseExpiresAt = null;
+        entry.LeaseToken = null;
         entry.SetRunning(false);
         var fn = State(Key(entry.Invocation));
         fn.Leased--;
@@ -252,11 +266,12 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
             entry.LeaseExpiresAt = expires;
             _nextDeadline = expires < _nextDeadline ? expires : _nextDeadline;
             _inFlight[entry.Invocation.RequestId] = entry;
+            entry.LeaseToken = Guid.NewGuid().ToString("N");
             fn.Leased++;
             entry.Deliveries++;
             entry.SetRunning(true);
             entry.MarkStarted();
-            waiterNode.Value.TrySetResult(entry.Invocation);
+            waiterNode.Value.TrySetResult(entry.Invocation with { LeaseToken = entry.LeaseToken });
         }
     }
 

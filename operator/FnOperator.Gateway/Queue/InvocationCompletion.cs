@@ -11,10 +11,10 @@ namespace FnOperator.Gateway.Queue;
 /// </summary>
 public sealed class InvocationCompletion(IInvocationQueue queue, AsyncInvocationProcessor asyncProcessor, GatewayMetrics metrics)
 {
-    /// <summary>False when the request id is not in flight (already completed, released or expired).</summary>
-    public async Task<bool> CompleteAsync(string requestId, InvocationResult result, CancellationToken cancellationToken)
+    /// <summary>False when the lease is not in flight (already completed, released, expired, or an older lease's token).</summary>
+    public async Task<bool> CompleteAsync(string requestId, string leaseToken, InvocationResult result, CancellationToken cancellationToken)
     {
-        var invocation = queue.GetInFlight(requestId);
+        var invocation = await queue.GetInFlightAsync(requestId, leaseToken, cancellationToken).ConfigureAwait(false);
         if (invocation is null)
         {
             return false;
@@ -25,7 +25,7 @@ public sealed class InvocationCompletion(IInvocationQueue queue, AsyncInvocation
             await asyncProcessor.OnAttemptCompletedAsync(invocation, result, cancellationToken).ConfigureAwait(false);
         }
 
-        var completed = await queue.CompleteAsync(requestId, result, cancellationToken).ConfigureAwait(false);
+        var completed = await queue.CompleteAsync(requestId, leaseToken, result, cancellationToken).ConfigureAwait(false);
         if (completed)
         {
             metrics.Completed(new FunctionKey(invocation.Namespace, invocation.FunctionName), result);
@@ -34,7 +34,10 @@ public sealed class InvocationCompletion(IInvocationQueue queue, AsyncInvocation
         return completed;
     }
 
-    /// <summary>Acknowledges an Event invocation that exceeded its maximum age without running it, sending its record.</summary>
+    /// <summary>
+    /// Sends the EventAgeExceeded record of an Event invocation that exceeded its maximum age without running, and
+    /// acknowledges it when it is leased (it carries a lease token; one taken out of the queue has none).
+    /// </summary>
     public async Task ExpireAsync(Invocation invocation, CancellationToken cancellationToken)
     {
         await asyncProcessor.ExpireAsync(invocation, cancellationToken).ConfigureAwait(false);
@@ -46,6 +49,9 @@ public sealed class InvocationCompletion(IInvocationQueue queue, AsyncInvocation
             ErrorType = DestinationRecord.EventAgeExceeded,
             ExecutedVersion = invocation.Version,
         };
-        await queue.CompleteAsync(invocation.RequestId, result, cancellationToken).ConfigureAwait(false);
+        if (invocation.LeaseToken is { } lease)
+        {
+            await queue.CompleteAsync(invocation.RequestId, lease, result, cancellationToken).ConfigureAwait(false);
+        }
     }
 }

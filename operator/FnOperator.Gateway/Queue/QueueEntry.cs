@@ -17,6 +17,9 @@ internal sealed class QueueEntry(Invocation invocation, EnqueueOptions options, 
     /// <summary>Not handed out before this time (delayed retries).</summary>
     public DateTimeOffset DueAt { get; set; }
 
+    /// <summary>Set while leased: the current lease's token (<see cref="Invocation.LeaseToken"/>).</summary>
+    public string? LeaseToken { get; set; }
+
     /// <summary>Set while leased: when the lease expires.</summary>
     public DateTimeOffset? LeaseExpiresAt { get; set; }
 

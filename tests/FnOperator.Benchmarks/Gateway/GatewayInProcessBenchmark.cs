@@ -78,7 +78,7 @@ public sealed class GatewayInProcessBenchmark : IBenchmark
 
     private static string Verdict(bool met) => met ? "OK" : "MISSED";
 
-    private static async Task<double[]> RunCallsAsync(HttpClient client, int count, int concurrency, CancellationToken cancellationToken)
+    internal static async Task<double[]> RunCallsAsync(HttpClient client, int count, int concurrency, CancellationToken cancellationToken)
     {
         var latencies = new double[count];
         var next = -1;
@@ -103,7 +103,7 @@ public sealed class GatewayInProcessBenchmark : IBenchmark
         return latencies;
     }
 
-    private static async Task EchoWorkerAsync(HttpClient client, FunctionKey key, CancellationToken ct)
+    internal static async Task EchoWorkerAsync(HttpClient client, FunctionKey key, CancellationToken ct)
     {
         var next = PullProtocol.NextPath(key.Namespace, key.Name, FunctionRegistry.Latest) + "?waitMs=1000";
         while (!ct.IsCancellationRequested)
@@ -124,7 +124,9 @@ public sealed class GatewayInProcessBenchmark : IBenchmark
                     Payload = invocation.Payload,
                     ExecutedVersion = invocation.Version,
                 };
-                using var posted = await client.PostAsJsonAsync(PullProtocol.ResultPath(invocation.RequestId), result, Json, ct).ConfigureAwait(false);
+                using var post = new HttpRequestMessage(HttpMethod.Post, PullProtocol.ResultPath(invocation.RequestId)) { Content = JsonContent.Create(result, options: Json) };
+                post.Headers.Add(PullProtocol.LeaseTokenHeader, invocation.LeaseToken);
+                using var posted = await client.SendAsync(post, ct).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -133,8 +135,8 @@ public sealed class GatewayInProcessBenchmark : IBenchmark
         }
     }
 
-    private static string LoadAverage() =>
+    internal static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown";
 
-    private static double Percentile(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+    internal static double Percentile(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 }

@@ -35,9 +35,18 @@ public sealed class TestGateway : IAsyncDisposable
         SweepInterval = TimeSpan.FromMilliseconds(50),
     };
 
-    public static async Task<TestGateway> StartAsync(GatewayOptions? options = null, TimeProvider? time = null)
+    /// <summary>The cluster key of gateways started with <see cref="StartAsync"/> (pull-protocol credentials, lease tokens).</summary>
+    public static readonly byte[] ClusterKey = System.Text.Encoding.ASCII.GetBytes("test-cluster-key-0123456789abcdef0123456789");
+
+    public static async Task<TestGateway> StartAsync(GatewayOptions? options = null, TimeProvider? time = null, QueueKind queue = QueueKind.InMemory)
     {
-        var app = GatewayApp.Build(options ?? FastOptions, builder =>
+        options ??= FastOptions with { ClusterKey = ClusterKey };
+        if (queue == QueueKind.JetStream && options.JetStream is null)
+        {
+            options = options with { JetStream = (await NatsServer.Shared.ConfigureAwait(false)).Options() };
+        }
+
+        var app = GatewayApp.Build(options, builder =>
         {
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             if (time is not null)
@@ -47,6 +56,14 @@ public sealed class TestGateway : IAsyncDisposable
         });
         await app.StartAsync().ConfigureAwait(false);
         return new TestGateway(app, GatewayApp.Addresses(app)[0]);
+    }
+
+    /// <summary>A client for the pull protocol carrying the function version's credential.</summary>
+    public HttpClient PullClient(FunctionKey key, string version = FunctionRegistry.Latest)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+        client.DefaultRequestHeaders.Add(FnOperator.Contracts.PullProtocol.CredentialHeader, FnOperator.Contracts.PullProtocol.Credential(ClusterKey, key.Namespace, key.Name, version));
+        return client;
     }
 
     public FunctionKey Add(string name, FunctionSpec? spec = null, string ns = FunctionKey.DefaultNamespace)

@@ -22,6 +22,7 @@ public sealed class TestWorker : IAsyncDisposable
     public TestWorker(Uri gateway, FunctionKey key, Func<Invocation, InvocationResult?> handler, int concurrency = 1, string version = FunctionRegistry.Latest)
     {
         _client = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromMinutes(2) };
+        _client.DefaultRequestHeaders.Add(PullProtocol.CredentialHeader, PullProtocol.Credential(TestGateway.ClusterKey, key.Namespace, key.Name, version));
         for (var i = 0; i < concurrency; i++)
         {
             _loops.Add(Task.Run(() => LoopAsync(key, version, handler, _stop.Token)));
@@ -80,7 +81,9 @@ public sealed class TestWorker : IAsyncDisposable
                     continue;
                 }
 
-                using var posted = await _client.PostAsJsonAsync(PullProtocol.ResultPath(invocation.RequestId), result, Json, ct).ConfigureAwait(false);
+                using var post = new HttpRequestMessage(HttpMethod.Post, PullProtocol.ResultPath(invocation.RequestId)) { Content = JsonContent.Create(result, options: Json) };
+                post.Headers.Add(PullProtocol.LeaseTokenHeader, invocation.LeaseToken);
+                using var posted = await _client.SendAsync(post, ct).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {

@@ -1,0 +1,28 @@
+using FnOperator.Gateway.Functions;
+using FnOperator.Gateway.Queue;
+
+namespace FnOperator.Gateway.Api;
+
+/// <summary>
+/// <c>GET /_fnop/v1/stats</c>: the autoscaler's inputs per function version (depth, in flight, waiting sync callers).
+/// With JetStream, depth and in flight are the cluster's; waiting sync callers are this replica's (sum over replicas).
+/// Protected like the queue-inspection endpoints.
+/// </summary>
+public static class QueueStatsEndpoint
+{
+    public const string Path = FnOperator.Contracts.PullProtocol.Prefix + "/stats";
+
+    public static void Map(IEndpointRouteBuilder app) =>
+        app.MapGet(Path, (FunctionRegistry functions, IInvocationQueue queue) => Results.Json(new
+        {
+            versions = functions.All.SelectMany(f => queue.GetVersionStats(f.Key).Select(v => new
+            {
+                @namespace = f.Key.Namespace,
+                name = f.Key.Name,
+                version = v.Key,
+                depth = v.Value.Depth,
+                inFlight = v.Value.InFlight,
+                waitingSync = v.Value.WaitingSync,
+            })).ToList(),
+        }));
+}

@@ -1,0 +1,40 @@
+using System.Security.Cryptography;
+using FnOperator.Contracts;
+
+namespace FnOperator.Gateway.Local;
+
+/// <summary>
+/// Local mode's pull credentials: a random cluster key per run, and per function a file (mode 0600, in a private temp
+/// directory removed at the end) holding its credential, named to the shims by <see cref="PullProtocol.CredentialFileEnv"/>.
+/// </summary>
+public sealed class LocalPullCredentials(byte[] clusterKey) : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("fnop-pull-");
+
+    public static byte[] NewKey() => RandomNumberGenerator.GetBytes(32);
+
+    /// <summary>The shim environment plus the credential file of the function's $LATEST.</summary>
+    public IReadOnlyDictionary<string, string> Add(IReadOnlyDictionary<string, string> environment, string ns, string name)
+    {
+        var path = Path.Combine(_dir.FullName, $"{ns}.{name}.credential");
+        File.WriteAllText(path, PullProtocol.Credential(clusterKey, ns, name, Functions.FunctionRegistry.Latest));
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        return new Dictionary<string, string>(environment, StringComparer.Ordinal) { [PullProtocol.CredentialFileEnv] = path };
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            _dir.Delete(recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort: a temp directory.
+        }
+    }
+}

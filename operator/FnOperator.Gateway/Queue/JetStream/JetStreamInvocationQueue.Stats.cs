@@ -1,0 +1,149 @@
+using System.Collections.Concurrent;
+using FnOperator.Gateway.Functions;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+
+namespace FnOperator.Gateway.Queue.JetStream;
+
+/// <summary>
+/// Depth and in-flight per function version from JetStream (stream subject counts and consumer num_ack_pending),
+/// refreshed in the background and on local changes; waiting sync callers are this replica's own.
+/// </summary>
+public sealed partial class JetStreamInvocationQueue
+{
+    private readonly ConcurrentDictionary<(FunctionKey Key, string Version), StrongBox> _waiting = new();
+    private readonly SemaphoreSlim _refresh = new(0, 1);
+    private volatile IReadOnlyDictionary<(FunctionKey Key, string Version), (int Depth, int InFlight)> _snapshot =
+        new Dictionary<(FunctionKey, string), (int, int)>();
+
+    private sealed class StrongBox
+    {
+        public int Value;
+    }
+
+    public QueueStats GetStats(FunctionKey key)
+    {
+        var depth = 0;
+        var inFlight = 0;
+        foreach (var ((k, _), counts) in _snapshot)
+        {
+            if (k == key)
+            {
+                depth += counts.Depth;
+                inFlight += counts.InFlight;
+            }
+        }
+
+        var waiting = _waiting.Where(w => w.Key.Key == key).Sum(w => Math.Max(0, Volatile.Read(ref w.Value.Value)));
+        return new QueueStats(depth, inFlight, waiting);
+    }
+
+    public IReadOnlyDictionary<string, QueueStats> GetVersionStats(FunctionKey key)
+    {
+        var versions = new Dictionary<string, QueueStats>(StringComparer.Ordinal);
+        foreach (var ((k, version), counts) in _snapshot)
+        {
+            if (k == key)
+            {
+                versions[version] = new QueueStats(counts.Depth, counts.InFlight, 0);
+            }
+        }
+
+        foreach (var ((k, version), box) in _waiting)
+        {
+            if (k == key && Math.Max(0, Volatile.Read(ref box.Value)) is var waiting and > 0)
+            {
+                versions[version] = (versions.TryGetValue(version, out var s) ? s : new QueueStats(0, 0, 0)) with { WaitingSync = waiting };
+            }
+        }
+
+        return versions;
+    }
+
+    private void Waiting(Contracts.Invocation invocation, int delta) =>
+        Interlocked.Add(ref _waiting.GetOrAdd((Key(invocation), invocation.Version), _ => new StrongBox()).Value, delta);
+
+    private bool IsIdle(FunctionKey key, string version) => !_snapshot.TryGetValue((key, version), out var c) || c.Depth + c.InFlight == 0;
+
+    /// <summary>Counts an enqueue in the snapshot at once (the next refresh corrects it) and asks for a refresh.</summary>
+    private void NoteQueued(FunctionKey key, string version)
+    {
+        var next = new Dictionary<(FunctionKey, string), (int, int)>(_snapshot);
+        next[(key, version)] = next.TryGetValue((key, version), out var c) ? (c.Item1 + 1, c.Item2) : (1, 0);
+        _snapshot = next;
+        NoteChanged();
+    }
+
+    private void NoteChanged()
+    {
+        if (_refresh.CurrentCount == 0)
+        {
+            try
+            {
+                _refresh.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+                // Already signalled.
+            }
+        }
+    }
+
+    private async Task StatsLoopAsync(CancellationToken cancellationToken)
+    {
+        var backoff = _options.StatsInterval;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await _refresh.WaitAsync(backoff, cancellationToken).ConfigureAwait(false);
+                _snapshot = await ReadCountsAsync(cancellationToken).ConfigureAwait(false);
+                backoff = _options.StatsInterval;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                // Anything (a NATS timeout surfaces as a cancellation of its own): the loop must outlive an outage.
+                LogStatsFailed(_logger, ex.Message);
+                // Jittered backoff up to 10 s while NATS is away.
+                var next = Math.Min(10_000, backoff.TotalMilliseconds * 2);
+                backoff = TimeSpan.FromMilliseconds(next * (0.8 + (Random.Shared.NextDouble() * 0.4)));
+            }
+        }
+    }
+
+    private async Task<IReadOnlyDictionary<(FunctionKey, string), (int, int)>> ReadCountsAsync(CancellationToken cancellationToken)
+    {
+        var stream = await _js.GetStreamAsync(_options.Stream, new StreamInfoRequest { SubjectsFilter = _options.SubjectPrefix + ".>" }, cancellationToken).ConfigureAwait(false);
+        var counts = new Dictionary<(FunctionKey, string), (int, int)>();
+        foreach (var (subject, messages) in stream.Info.State.Subjects ?? new Dictionary<string, long>())
+        {
+            if (!JetStreamNames.TryParse(_options.SubjectPrefix, subject, out var key, out var version))
+            {
+                continue;
+            }
+
+            var inFlight = 0;
+            try
+            {
+                var consumer = await _js.GetConsumerAsync(_options.Stream, JetStreamNames.Consumer(key, version), cancellationToken).ConfigureAwait(false);
+                inFlight = (int)consumer.Info.NumAckPending;
+            }
+            catch (NatsJSApiException ex) when (ex.Error.Code == 404)
+            {
+                // No consumer yet: nothing leased.
+            }
+
+            counts[(key, version)] = ((int)Math.Max(0, messages - inFlight), inFlight);
+        }
+
+        return counts;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Failed to read queue counters from JetStream error={Error}")]
+    private static partial void LogStatsFailed(ILogger logger, string error);
+}

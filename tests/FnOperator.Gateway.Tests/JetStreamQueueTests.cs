@@ -1,0 +1,179 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using FnOperator.Contracts;
+using FnOperator.Gateway.Queue;
+using FnOperator.Gateway.Tests.Support;
+
+namespace FnOperator.Gateway.Tests;
+
+/// <summary>What only the shared, durable queue does: several replicas, restarts of a gateway and of nats-server.</summary>
+public sealed class JetStreamQueueTests
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private static async Task<TestGateway> ReplicaAsync(Queue.JetStream.JetStreamOptions queue, GatewayOptions? options = null) =>
+        await TestGateway.StartAsync((options ?? TestGateway.FastOptions) with { ClusterKey = TestGateway.ClusterKey, JetStream = queue });
+
+    [Fact]
+    public async Task Sync_caller_on_one_replica_is_answered_by_a_worker_pulling_from_the_other()
+    {
+        var queue = (await NatsServer.Shared).Options();
+        await using var a = await ReplicaAsync(queue);
+        await using var b = await ReplicaAsync(queue);
+        var key = a.Add("shared");
+        b.Add("shared");
+        await using var worker = new TestWorker(b.BaseAddress, key, TestWorker.Echo, concurrency: 2);
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 20).Select(async i =>
+        {
+            using var response = await a.Client.SendAsync(TestGateway.Invoke("shared", $$"""{"i":{{i}}}"""));
+            return await response.Content.ReadAsStringAsync();
+        }));
+
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => $$"""{"i":{{i}}}"""), answers);
+    }
+
+    [Fact]
+    public async Task Result_can_be_posted_to_a_replica_other_than_the_one_that_handed_the_invocation_out()
+    {
+        var queue = (await NatsServer.Shared).Options();
+        await using var a = await ReplicaAsync(queue);
+        await using var b = await ReplicaAsync(queue);
+        var key = a.Add("cross");
+        b.Add("cross");
+        using var fromB = b.PullClient(key);
+        using var toA = a.PullClient(key);
+        var call = a.Client.SendAsync(TestGateway.Invoke("cross", "1"));
+        var invocation = await LeaseAsync(fromB, key.Name);
+
+        using var tampered = await PostResultAsync(toA, invocation, invocation.LeaseToken![..^2] + "xx", "\"tampered\"");
+        using var posted = await PostResultAsync(toA, invocation, invocation.LeaseToken, "\"via a\"");
+        using var response = await call;
+
+        Assert.Equal(HttpStatusCode.NotFound, tampered.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
+        Assert.Equal("\"via a\"", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Events_accepted_by_a_gateway_survive_its_restart_and_run_exactly_once()
+    {
+        var queue = (await NatsServer.Shared).Options();
+        var first = await ReplicaAsync(queue);
+        var key = first.Add("durable");
+        for (var i = 0; i < 20; i++)
+        {
+            using var accepted = await first.Client.SendAsync(TestGateway.Invoke("durable", $$"""{"i":{{i}}}""", "Event"));
+            Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        }
+
+        await first.DisposeAsync();
+        await using var second = await ReplicaAsync(queue);
+        second.Add("durable");
+        var ran = new ConcurrentDictionary<string, int>();
+        await using var worker = new TestWorker(second.BaseAddress, key, inv =>
+        {
+            ran.AddOrUpdate(System.Text.Encoding.UTF8.GetString(inv.Payload), 1, (_, n) => n + 1);
+            return TestWorker.Ok(inv, "null");
+        });
+
+        await TestWait.UntilAsync(() => ran.Count == 20);
+        await TestWait.UntilAsync(() => second.App.Services.GetRequiredService<IInvocationQueue>().GetStats(key) == new QueueStats(0, 0, 0));
+        Assert.All(ran.Values, n => Assert.Equal(1, n));
+    }
+
+    [Fact]
+    public async Task Events_survive_a_nats_server_crash_and_no_event_is_accepted_while_it_is_down()
+    {
+        await using var server = await NatsServer.StartAsync();
+        await using var gateway = await ReplicaAsync(server.Options());
+        var key = gateway.Add("crash");
+        for (var i = 0; i < 10; i++)
+        {
+            using var accepted = await gateway.Client.SendAsync(TestGateway.Invoke("crash", $"{i}", "Event"));
+            Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        }
+
+        server.Kill();
+        using var whileDown = await gateway.Client.SendAsync(TestGateway.Invoke("crash", "99", "Event"));
+        await server.RestartAsync();
+        var queue = gateway.App.Services.GetRequiredService<IInvocationQueue>();
+        await TestWait.UntilAsync(() => queue.GetStats(key).Depth == 10);
+        var ran = new ConcurrentBag<string>();
+        await using var worker = new TestWorker(gateway.BaseAddress, key, inv =>
+        {
+            ran.Add(System.Text.Encoding.UTF8.GetString(inv.Payload));
+            return TestWorker.Ok(inv, "null");
+        });
+
+        Assert.Equal(HttpStatusCode.InternalServerError, whileDown.StatusCode);
+        await TestWait.UntilAsync(() => ran.Distinct().Count() == 10);
+        Assert.DoesNotContain("99", ran);
+    }
+
+    [Fact]
+    public async Task Stopping_replica_stops_leasing_and_still_answers_its_waiting_caller()
+    {
+        var queue = (await NatsServer.Shared).Options();
+        var a = await ReplicaAsync(queue, TestGateway.FastOptions with { ShutdownTimeout = TimeSpan.FromSeconds(60) });
+        await using var b = await ReplicaAsync(queue);
+        var key = a.Add("draining");
+        b.Add("draining");
+        using var fromB = b.PullClient(key);
+        using var caller = new HttpClient { BaseAddress = a.BaseAddress };
+        var call = caller.SendAsync(TestGateway.Invoke("draining", "7"));
+        var invocation = await LeaseAsync(fromB, key.Name);
+
+        var stopping = a.App.StopAsync();
+        using var posted = await PostResultAsync(fromB, invocation, invocation.LeaseToken, "\"finished\"");
+        using var response = await call;
+        await stopping;
+        await a.DisposeAsync();
+
+        Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
+        Assert.Equal("\"finished\"", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Work_arriving_for_a_version_at_zero_is_pushed_to_every_replica()
+    {
+        var queue = (await NatsServer.Shared).Options();
+        await using var a = await ReplicaAsync(queue);
+        await using var b = await ReplicaAsync(queue);
+        var key = a.Add("cold");
+        b.Add("cold");
+        var arrivedAtB = b.App.Services.GetRequiredService<IInvocationQueue>().WaitForWorkAsync(key, CancellationToken.None);
+
+        using var accepted = await a.Client.SendAsync(TestGateway.Invoke("cold", "{}", "Event"));
+
+        await arrivedAtB.WaitAsync(TimeSpan.FromSeconds(60));
+        await TestWait.UntilAsync(() => b.App.Services.GetRequiredService<IInvocationQueue>().GetStats(key).Depth == 1);
+    }
+
+    private static async Task<Invocation> LeaseAsync(HttpClient client, string name)
+    {
+        for (var i = 0; i < 60; i++)
+        {
+            using var response = await client.GetAsync(PullProtocol.NextPath("default", name, "$LATEST") + "?waitMs=1000");
+            Assert.True(response.IsSuccessStatusCode, $"next answered {response.StatusCode}");
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                return (await response.Content.ReadFromJsonAsync<Invocation>(Json))!;
+            }
+        }
+
+        throw new TimeoutException("nothing leased");
+    }
+
+    private static Task<HttpResponseMessage> PostResultAsync(HttpClient client, Invocation invocation, string? lease, string payload)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, PullProtocol.ResultPath(invocation.RequestId))
+        {
+            Content = JsonContent.Create(TestWorker.Ok(invocation, payload), options: Json),
+        };
+        request.Headers.Add(PullProtocol.LeaseTokenHeader, lease);
+        return client.SendAsync(request);
+    }
+}
