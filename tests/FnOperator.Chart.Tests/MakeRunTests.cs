@@ -10,6 +10,6 @@ public sealed class MakeRunTests
 
         Assert.True(result.ExitCode == 0, result.Describe());
         var local = result.StdOut.Split('\n').Single(l => l.Contains("FnOperator.Gateway.dll local", StringComparison.Ordinal));
-        Assert.EndsWith("local --functions \"examples\" --listen \"127.0.0.1:9100\" --idle-seconds 5 --retry-base-delay-seconds 1", local.Trim(), StringComparison.Ordinal);
+        Assert.EndsWith("local --functions \"examples\" --listen \"127.0.0.1:9100\" --queue \"memory\" --idle-seconds 5 --retry-base-delay-seconds 1", local.Trim(), StringComparison.Ordinal);
     }
 }

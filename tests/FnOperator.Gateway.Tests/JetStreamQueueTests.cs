@@ -85,6 +85,41 @@ public sealed class JetStreamQueueTests
     }
 
     [Fact]
+    public async Task Event_published_twice_under_one_message_id_is_accepted_both_times_and_runs_once()
+    {
+        var queue = (await NatsServer.Shared).Options();
+        await using var gateway = await ReplicaAsync(queue);
+        var key = gateway.Add("twice");
+        var invocations = gateway.App.Services.GetRequiredService<IInvocationQueue>();
+        var invocation = new Invocation
+        {
+            RequestId = Guid.NewGuid().ToString(),
+            Namespace = key.Namespace,
+            FunctionName = key.Name,
+            Version = "$LATEST",
+            InvokedFunctionArn = "arn:aws:lambda:us-east-1:000000000000:function:twice",
+            Type = InvocationType.Event,
+            Payload = "{}"u8.ToArray(),
+            AcceptedAt = DateTimeOffset.UtcNow,
+        };
+        var options = new EnqueueOptions(TimeSpan.FromSeconds(30));
+
+        // As when the answer to the first publish was lost and the follow-up is published again.
+        await invocations.EnqueueAsync(invocation, options, CancellationToken.None);
+        await invocations.EnqueueAsync(invocation, options, CancellationToken.None);
+        var ran = new ConcurrentDictionary<string, int>();
+        await using var worker = new TestWorker(gateway.BaseAddress, key, inv =>
+        {
+            ran.AddOrUpdate(inv.RequestId, 1, (_, n) => n + 1);
+            return TestWorker.Ok(inv, "null");
+        });
+
+        await TestWait.UntilAsync(() => ran.ContainsKey(invocation.RequestId));
+        await TestWait.UntilAsync(() => invocations.GetStats(key) == new QueueStats(0, 0, 0));
+        Assert.Equal(1, ran[invocation.RequestId]);
+    }
+
+    [Fact]
     public async Task Events_survive_a_nats_server_crash_and_no_event_is_accepted_while_it_is_down()
     {
         await using var server = await NatsServer.StartAsync();

@@ -15,7 +15,7 @@ public sealed class LocalModeJetStreamTests : IDisposable
     public async Task Queued_events_survive_a_local_mode_restart_with_a_nats_queue_and_function_code_cannot_lease()
     {
         await using var nats = await NatsServer.StartAsync();
-        var marker = Path.Combine(dir.Root, "ran.txt");
+        var marker = Path.Combine(dir.SharedWritableFolder("out"), "ran.txt");
         var port = FreePort();
         var gateway = $"http://127.0.0.1:{port}";
         WriteFunctions(marker, gateway, blocked: true);

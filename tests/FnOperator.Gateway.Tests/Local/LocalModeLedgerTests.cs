@@ -23,7 +23,7 @@ public sealed class LocalModeLedgerTests(ITestOutputHelper output) : IDisposable
     public async Task Every_accepted_event_has_exactly_one_terminal_record_through_replica_shim_runtime_and_nats_crashes()
     {
         await using var nats = await NatsServer.StartAsync();
-        var ledger = Directory.CreateDirectory(Path.Combine(dir.Root, "records")).FullName;
+        var ledger = dir.SharedWritableFolder("records");
         WriteFunctions(ledger);
         string[] args = ["--queue", nats.Url, "--retry-base-delay-seconds", "0.2"];
         await using var a = await LocalModeProcess.StartAsync(dir.Root, args);

@@ -26,6 +26,21 @@ public sealed class TempManifests : IDisposable
         return path;
     }
 
+    /// <summary>
+    /// A folder any user may write to: local mode running as root runs each function's runtime as its own uid (the
+    /// sandbox), so a handler that records what it ran needs a place outside its own read-only view.
+    /// </summary>
+    public string SharedWritableFolder(string relativePath)
+    {
+        var path = Folder(relativePath);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, (UnixFileMode)0x1FF); // rwxrwxrwx
+        }
+
+        return path;
+    }
+
     /// <summary>A nodejs function manifest with code folder "src" next to it; <paramref name="extraSpec"/> is appended to spec.</summary>
     public string NodeFunction(string folder, string name, string extraSpec = "", string handlerCode = DefaultNodeHandler)
     {

@@ -185,7 +185,13 @@ public sealed partial class JetStreamInvocationQueue : IInvocationQueue, IHosted
             throw new TimeoutException($"JetStream did not acknowledge the invocation within {PublishTimeout.TotalSeconds:0} s (is NATS reachable?)");
         }
 
-        ack.EnsureSuccess();
+        // A duplicate is a publish JetStream already stored under this message id (a retry after an answer that was
+        // lost or came too late): the invocation is queued, once, which is what the caller asked for.
+        if (!ack.Duplicate)
+        {
+            ack.EnsureSuccess();
+        }
+
         NoteQueued(key, invocation.Version);
         if (wasIdle)
         {
