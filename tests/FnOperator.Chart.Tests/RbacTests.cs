@@ -43,7 +43,10 @@ public sealed class RbacTests
             ["fnoperator.io/functions/status"] = ["get", "update"],
             ["fnoperator.io/functions/finalizers"] = ["update"],
             ["fnoperator.io/layers"] = ["list", "watch"],
-            ["apps/deployments"] = ["create", "get", "list", "update", "watch"],
+            ["fnoperator.io/aliases"] = ["get", "list", "watch"],
+            ["fnoperator.io/aliases/status"] = ["get", "update"],
+            ["apps/deployments"] = ["create", "delete", "get", "list", "update", "watch"],
+            ["apps/controllerrevisions"] = ["create", "delete", "get", "list", "watch"],
             ["/configmaps"] = ["get"],
             ["/events"] = ["create", "patch"],
         };
