@@ -48,6 +48,7 @@ public static class GatewayApp
         services.TryAddSingleton<InvocationCompletion>();
         services.TryAddSingleton<InvokeEndpoints>();
         services.TryAddSingleton<PullEndpoints>();
+        services.TryAddSingleton<IVersionWriter, RegistryVersionWriter>();
         services.AddHostedService<EventAgeReaper>();
     }
 
@@ -68,6 +69,7 @@ public static class GatewayApp
         InvokeEndpoints.Map(app);
         PullEndpoints.Map(app);
         FunctionEndpoints.Map(app);
+        LambdaApiEndpoints.Map(app);
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapGet("/readyz", (GatewayReadiness readiness) => readiness.IsReady ? Results.Text("ready") : Results.Text("not ready", statusCode: 503));
         app.MapGet("/metrics", (HttpContext context, GatewayMetrics metrics) => metrics.WriteAsync(context));

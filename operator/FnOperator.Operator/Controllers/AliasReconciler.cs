@@ -64,40 +64,8 @@ public sealed class AliasReconciler(
             : ReconcileResult.Retry("Alias changed while its status was written.");
     }
 
-    /// <summary>Lambda's routing rules; null when the routing is valid, else the message.</summary>
-    public static string? RoutingError(AliasSpec spec)
-    {
-        var weights = spec.RoutingConfig?.AdditionalVersionWeights;
-        if (weights is null || weights.Count == 0)
-        {
-            return null;
-        }
-
-        if (weights.Count > 1)
-        {
-            return "Number of items in AdditionalVersionWeights cannot be greater than 1";
-        }
-
-        var (version, weight) = weights.First();
-        if (spec.FunctionVersion == FunctionVersions.Latest)
-        {
-            return "$LATEST is not supported for an alias pointing to more than 1 version";
-        }
-
-        if (!FunctionVersions.IsPublished(version))
-        {
-            return $"Invalid function version {version}: the additional version must be a published version number.";
-        }
-
-        if (version == spec.FunctionVersion)
-        {
-            return $"Invalid function version {version}. Function version {version} is already included in routing configuration.";
-        }
-
-        return weight is < 0 or >= 1 || double.IsNaN(weight)
-            ? $"Invalid weight {weight.ToString(CultureInfo.InvariantCulture)} for version {version}: a weight is at least 0.0 and less than 1.0."
-            : null;
-    }
+    /// <summary>Lambda's routing rules (<see cref="AliasRules"/>); null when the routing is valid, else the message.</summary>
+    public static string? RoutingError(AliasSpec spec) => AliasRules.RoutingError(spec.FunctionVersion, spec.RoutingConfig?.AdditionalVersionWeights);
 
     private Task<Problem?> FindFunctionAsync(State state, CancellationToken cancellationToken)
     {
