@@ -45,7 +45,8 @@ public class RegistryVersionWriter(FunctionRegistry functions) : IVersionWriter
                 return Task.FromResult(versions[^1]);
             }
 
-            var number = Math.Max(highest.GetValueOrDefault(key), versions.Count == 0 ? 0 : int.Parse(versions[^1].Version, System.Globalization.CultureInfo.InvariantCulture)) + 1;
+            var number = Math.Max(Math.Max(highest.GetValueOrDefault(key), HighestEver(key)),
+                versions.Count == 0 ? 0 : int.Parse(versions[^1].Version, System.Globalization.CultureInfo.InvariantCulture)) + 1;
             highest[key] = number;
             var version = number.ToString(System.Globalization.CultureInfo.InvariantCulture);
             var frozen = Freeze(key, version, latest);
@@ -62,6 +63,9 @@ public class RegistryVersionWriter(FunctionRegistry functions) : IVersionWriter
 
     public virtual Task<bool> DeleteAliasAsync(FunctionKey key, string name, CancellationToken cancellationToken) =>
         Task.FromResult(functions.RemoveAlias(key, name));
+
+    /// <summary>The highest number a durable store ever handed out (none here: the process remembers its own).</summary>
+    protected virtual int HighestEver(FunctionKey key) => 0;
 
     /// <summary>The spec a new version keeps (a copy, so later edits of $LATEST do not reach it); local mode also copies the code.</summary>
     protected virtual FunctionSpec Freeze(FunctionKey key, string version, FunctionSpec latest) =>

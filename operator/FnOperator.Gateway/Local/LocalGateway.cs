@@ -37,7 +37,7 @@ public sealed class LocalGateway : IAsyncDisposable
     /// <summary>Completes when the web server stops.</summary>
     public Task Completion { get; }
 
-    public static async Task<LocalGateway> StartAsync(LocalOptions options, FunctionRegistry registry, CancellationToken cancellationToken)
+    public static async Task<LocalGateway> StartAsync(LocalOptions options, FunctionRegistry registry, CancellationToken cancellationToken, Api.IVersionWriter? versions = null)
     {
         var gatewayOptions = new GatewayOptions { Listen = [options.Listen], Region = registry.Region, AccountId = registry.AccountId };
         if (options.RetryBaseDelay is { } retry)
@@ -49,6 +49,10 @@ public sealed class LocalGateway : IAsyncDisposable
         var app = GatewayApp.Build(gatewayOptions, builder =>
         {
             builder.Services.AddSingleton(registry);
+            if (versions is not null)
+            {
+                builder.Services.AddSingleton(versions);
+            }
             builder.Services.AddSingleton<IHostLifetime, OwnerStoppedLifetime>();
             builder.Logging.ClearProviders();
             builder.Logging.AddSimpleConsole(console =>

@@ -33,7 +33,11 @@ public sealed partial class LocalModeProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<LocalModeProcess> StartAsync(string functions, params string[] extraArgs)
+    public static Task<LocalModeProcess> StartAsync(string functions, params string[] extraArgs) =>
+        StartAsync(functions, new Dictionary<string, string>(), extraArgs);
+
+    /// <param name="environment">Extra environment variables of the process (e.g. FNOP_LOCAL_STATE).</param>
+    public static async Task<LocalModeProcess> StartAsync(string functions, IReadOnlyDictionary<string, string> environment, params string[] extraArgs)
     {
         Assert.True(File.Exists(RepoPaths.GatewayDll), $"gateway not built: {RepoPaths.GatewayDll}");
         Assert.True(File.Exists(RepoPaths.ShimDll), $"runtime-shim not built: {RepoPaths.ShimDll}");
@@ -51,6 +55,11 @@ public sealed partial class LocalModeProcess : IAsyncDisposable
         }
 
         info.Environment["FNOP_SHIM_DLL"] = RepoPaths.ShimDll;
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+
         var local = new LocalModeProcess(new Process { StartInfo = info, EnableRaisingEvents = true });
         local.process.OutputDataReceived += (_, e) => local.OnLine(e.Data);
         local.process.ErrorDataReceived += (_, e) => local.OnLine(e.Data);
