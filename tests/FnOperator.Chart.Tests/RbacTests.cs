@@ -58,12 +58,21 @@ public sealed class RbacTests
     }
 
     [Fact]
-    public async Task Gateway_only_lists_and_watches_functions()
+    public async Task Gateway_grants_exactly_what_the_gateway_calls()
     {
         var manifests = await Helm.RenderAsync();
         var grants = Grants(manifests.Single("ClusterRole", "fn-operator-gateway"));
-        Assert.Equal(["fnoperator.io/functions"], grants.Keys);
-        Assert.Equal(["list", "watch"], grants["fnoperator.io/functions"].Order());
+        var expected = new Dictionary<string, string[]>
+        {
+            ["fnoperator.io/functions"] = ["get", "list", "patch", "watch"],
+            ["fnoperator.io/aliases"] = ["create", "delete", "list", "update", "watch"],
+            ["apps/controllerrevisions"] = ["list", "watch"],
+        };
+        Assert.Equal(expected.Keys.Order(), grants.Keys.Order());
+        foreach (var (resource, verbs) in expected)
+        {
+            Assert.Equal(verbs.Order(), grants[resource].Order());
+        }
     }
 
     [Fact]
