@@ -83,4 +83,20 @@ public sealed class AliasStatus : IConditionedStatus
     [JsonPropertyName("aliasArn")]
     [Description("The ARN-like identifier of the alias that the Invoke API accepts as FunctionName.")]
     public string? AliasArn { get; set; }
+
+    [JsonPropertyName("resolvedVersions")]
+    [Description("The versions invocations through the alias go to, with their shares (they add up to 1), once every named version exists.")]
+    public List<AliasVersionWeight>? ResolvedVersions { get; set; }
+}
+
+[Description("A version an alias routes to and its share of invocations.")]
+public sealed class AliasVersionWeight
+{
+    [JsonPropertyName("version")]
+    [Description("$LATEST or a published version number.")]
+    public string Version { get; set; } = "";
+
+    [JsonPropertyName("weight")]
+    [Description("Share of invocations, 0.0-1.0.")]
+    public double Weight { get; set; }
 }

@@ -91,6 +91,10 @@ public sealed class FunctionSpec
     [JsonPropertyName("async")]
     [Description("Asynchronous invocation configuration: retries, event age and destinations.")]
     public AsyncSpec? Async { get; set; }
+
+    [JsonPropertyName("versioning")]
+    [Description("Publishing of immutable versions: autoPublish publishes the next version on every code or configuration change.")]
+    public VersioningSpec? Versioning { get; set; }
 }
 
 [Description("Source of a function's or layer's code. Exactly one of image, url, configMap, path.")]
@@ -231,4 +235,16 @@ public sealed class FunctionStatus : IConditionedStatus
     [JsonPropertyName("invokeUrl")]
     [Description("Gateway URL that invokes this function.")]
     public string? InvokeUrl { get; set; }
+
+    [JsonPropertyName("versions")]
+    [Description("Published versions that still exist, oldest first.")]
+    public List<FunctionVersionStatus>? Versions { get; set; }
+
+    [JsonPropertyName("publishRequest")]
+    [Description("The last publish request (annotation fnoperator.io/publish-request) the operator handled.")]
+    public string? PublishRequest { get; set; }
+
+    [JsonPropertyName("publishedVersion")]
+    [Description("The version the last handled publish request resolved to (new, or the last version when nothing changed).")]
+    public string? PublishedVersion { get; set; }
 }

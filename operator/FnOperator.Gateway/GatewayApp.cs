@@ -68,6 +68,7 @@ public static class GatewayApp
         services.TryAddSingleton<InvocationCompletion>();
         services.TryAddSingleton<InvokeEndpoints>();
         services.TryAddSingleton<PullEndpoints>();
+        services.TryAddSingleton<IVersionWriter, RegistryVersionWriter>();
         services.AddHostedService<EventAgeReaper>();
         Auth.InvokeAuth.AddServices(services, options.Auth);
     }
@@ -98,6 +99,7 @@ public static class GatewayApp
         PullEndpoints.Map(app);
         QueueStatsEndpoint.Map(app);
         FunctionEndpoints.Map(app);
+        LambdaApiEndpoints.Map(app);
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapGet("/readyz", (GatewayReadiness readiness) => readiness.IsReady && queue is not Queue.JetStream.JetStreamInvocationQueue { Connected: false }
             ? Results.Text("ready")

@@ -40,6 +40,8 @@ public static class ServeMode
         {
             builder.Services.AddSingleton<IKubernetes>(client);
             Cluster.FunctionWatcher.Register(builder, values.GetValueOrDefault("namespace"));
+            Cluster.VersionWatcher.Register(builder.Services);
+            Cluster.ClusterVersionWriter.Register(builder.Services);
         });
         await app.RunAsync(cancellationToken).ConfigureAwait(false);
         return 0;

@@ -34,6 +34,16 @@ public static class ListWatch
             : client.CoreV1.WatchListNamespacedConfigMapAsync(
                 ns, allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct));
 
+    public static IListWatch<V1ControllerRevision> ControllerRevisions(IKubernetes client, string? labelSelector, string? ns) => new BuiltInListWatch<V1ControllerRevision>(
+        async ct => string.IsNullOrEmpty(ns)
+            ? Result(await client.AppsV1.ListControllerRevisionForAllNamespacesAsync(labelSelector: labelSelector, cancellationToken: ct).ConfigureAwait(false))
+            : Result(await client.AppsV1.ListNamespacedControllerRevisionAsync(ns, labelSelector: labelSelector, cancellationToken: ct).ConfigureAwait(false)),
+        (rv, timeout, onError, ct) => string.IsNullOrEmpty(ns)
+            ? client.AppsV1.WatchListControllerRevisionForAllNamespacesAsync(
+                allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct)
+            : client.AppsV1.WatchListNamespacedControllerRevisionAsync(
+                ns, allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct));
+
     private static ListResult<T> Result<T>(IItems<T> list)
         where T : IKubernetesObject<V1ObjectMeta> =>
         new([.. list.Items], (list as IMetadata<V1ListMeta>)?.Metadata?.ResourceVersion ?? "");

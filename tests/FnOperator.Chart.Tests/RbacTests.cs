@@ -45,7 +45,10 @@ public sealed class RbacTests
             ["fnoperator.io/functions/status"] = ["get", "update"],
             ["fnoperator.io/functions/finalizers"] = ["update"],
             ["fnoperator.io/layers"] = ["list", "watch"],
-            ["apps/deployments"] = ["create", "get", "list", "update", "watch"],
+            ["fnoperator.io/aliases"] = ["get", "list", "watch"],
+            ["fnoperator.io/aliases/status"] = ["get", "update"],
+            ["apps/deployments"] = ["create", "delete", "get", "list", "update", "watch"],
+            ["apps/controllerrevisions"] = ["create", "delete", "get", "list", "watch"],
             ["/configmaps"] = ["get"],
             ["/events"] = ["create", "patch"],
         };
@@ -57,12 +60,21 @@ public sealed class RbacTests
     }
 
     [Fact]
-    public async Task Gateway_only_lists_and_watches_functions()
+    public async Task Gateway_grants_exactly_what_the_gateway_calls()
     {
         var manifests = await Helm.RenderAsync();
         var grants = Grants(manifests.Single("ClusterRole", "fn-operator-gateway"));
-        Assert.Equal(["fnoperator.io/functions"], grants.Keys);
-        Assert.Equal(["list", "watch"], grants["fnoperator.io/functions"].Order());
+        var expected = new Dictionary<string, string[]>
+        {
+            ["fnoperator.io/functions"] = ["get", "list", "patch", "watch"],
+            ["fnoperator.io/aliases"] = ["create", "delete", "list", "update", "watch"],
+            ["apps/controllerrevisions"] = ["list", "watch"],
+        };
+        Assert.Equal(expected.Keys.Order(), grants.Keys.Order());
+        foreach (var (resource, verbs) in expected)
+        {
+            Assert.Equal(verbs.Order(), grants[resource].Order());
+        }
     }
 
     [Fact]

@@ -12,24 +12,23 @@ public static class FunctionEndpoints
     {
         app.MapGet("/2015-03-31/functions/", (FunctionRegistry functions) =>
             Results.Json(new JsonObject { ["Functions"] = new JsonArray([.. functions.All.Select(f => Configuration(functions, f.Key, f.Value))]) }));
-        app.MapGet("/2015-03-31/functions/{functionName}", (string functionName, string? Qualifier, FunctionRegistry functions) =>
-            GetFunction(functions, functionName.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase), Qualifier));
-        app.MapGet("/2015-03-31/functions/{ns}/{functionName}", (string ns, string functionName, string? Qualifier, FunctionRegistry functions) =>
-            GetFunction(functions, $"{ns}/{functionName}", Qualifier));
+        app.MapGet("/2015-03-31/functions/{functionName}", (string functionName, string? Qualifier, FunctionRegistry functions, IVersionWriter writer) =>
+            GetFunction(functions, writer, functionName.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase), Qualifier));
+        app.MapGet("/2015-03-31/functions/{ns}/{functionName}", (string ns, string functionName, string? Qualifier, FunctionRegistry functions, IVersionWriter writer) =>
+            GetFunction(functions, writer, $"{ns}/{functionName}", Qualifier));
         app.MapGet("/_fnop/v1/queues", (DestinationQueues queues) =>
             Results.Json(new JsonObject { ["queues"] = new JsonObject([.. queues.Depths().Select(q => KeyValuePair.Create(q.Key, (JsonNode?)q.Value))]) }));
         app.MapGet("/_fnop/v1/queues/{name}/messages", (string name, string? max, DestinationQueues queues) => Receive(queues, name, max));
     }
 
-    private static IResult GetFunction(FunctionRegistry functions, string name, string? qualifier)
+    private static IResult GetFunction(FunctionRegistry functions, IVersionWriter writer, string name, string? qualifier)
     {
         if (!functions.TryResolve(name, qualifier, out var fn))
         {
             return LambdaErrors.NotFound(name, functions.SameNameInOtherNamespaces(name));
         }
 
-        var configuration = Configuration(functions, fn.Key, fn.Spec);
-        configuration["Version"] = fn.Version;
+        var configuration = VersionEndpoints.Configuration(functions, writer, fn.Key, fn.Version);
         var body = new JsonObject
         {
             ["Configuration"] = configuration,

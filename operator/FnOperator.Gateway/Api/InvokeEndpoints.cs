@@ -50,6 +50,12 @@ public sealed partial class InvokeEndpoints(
             return LambdaErrors.InvalidParameter("Invalid X-Amz-Invocation-Type: expected RequestResponse, Event or DryRun.");
         }
 
+        if (FunctionRegistry.QualifierConflict(name, qualifier) is { } conflict)
+        {
+            metrics.Rejected("InvalidParameterValueException");
+            return LambdaErrors.InvalidParameter(conflict);
+        }
+
         if (!functions.TryResolve(name, qualifier, out var fn))
         {
             metrics.Rejected("ResourceNotFoundException");

@@ -8,7 +8,7 @@ namespace FnOperator.Gateway.Functions;
 /// its aliases. Fed by local mode (manifests) or by the cluster watch in serve mode. Name forms accepted by
 /// <see cref="TryResolve"/> are described in docs/gateway.md.
 /// </summary>
-public sealed class FunctionRegistry(
+public sealed partial class FunctionRegistry(
     string region = FunctionRegistry.DefaultRegion,
     string accountId = FunctionRegistry.DefaultAccountId,
     Random? random = null)
@@ -37,20 +37,21 @@ public sealed class FunctionRegistry(
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(spec);
-        _entries.AddOrUpdate(key, _ => new Entry(spec, new Dictionary<string, FunctionSpec>(), new Dictionary<string, AliasRoute>()),
+        _entries.AddOrUpdate(key, _ => new Entry(spec, new Dictionary<string, PublishedVersion>(), new Dictionary<string, AliasRoute>()),
             (_, old) => old with { Latest = spec });
         Changed?.Invoke(key);
     }
 
     /// <summary>Records an immutable published version (a number) of a registered function.</summary>
-    public void PublishVersion(FunctionKey key, string version, FunctionSpec spec)
+    public void PublishVersion(FunctionKey key, string version, FunctionSpec spec, string? codeSha256 = null, string? description = null)
     {
         if (!int.TryParse(version, out var n) || n < 1)
         {
             throw new ArgumentException($"Version must be a positive number, got '{version}'.", nameof(version));
         }
 
-        Update(key, e => e with { Versions = new Dictionary<string, FunctionSpec>(e.Versions) { [version] = spec } });
+        var published = new PublishedVersion(version, spec, codeSha256 ?? spec.Code.Sha256, description);
+        Update(key, e => e with { Versions = new Dictionary<string, PublishedVersion>(e.Versions) { [version] = published } });
     }
 
     /// <summary>Points an alias (a name that is not a number and not $LATEST) at a version of a registered function.</summary>
@@ -190,9 +191,9 @@ public sealed class FunctionRegistry(
             return true;
         }
 
-        if (entry.Versions.TryGetValue(version, out var spec))
+        if (entry.Versions.TryGetValue(version, out var published))
         {
-            resolved = new ResolvedFunction(key, version, spec, arn, invokedArn);
+            resolved = new ResolvedFunction(key, version, published.Spec, arn, invokedArn);
             return true;
         }
 
@@ -216,12 +217,15 @@ public sealed class FunctionRegistry(
         }
     }
 
-    private sealed record Entry(FunctionSpec Latest, IReadOnlyDictionary<string, FunctionSpec> Versions, IReadOnlyDictionary<string, AliasRoute> Aliases);
+    private sealed record Entry(FunctionSpec Latest, IReadOnlyDictionary<string, PublishedVersion> Versions, IReadOnlyDictionary<string, AliasRoute> Aliases);
 }
 
 /// <summary>Where an alias sends invocations: <see cref="Version"/>, except a share <see cref="AdditionalWeight"/> sent to <see cref="AdditionalVersion"/>.</summary>
 public sealed record AliasRoute(string Version, string? AdditionalVersion = null, double AdditionalWeight = 0)
 {
+    /// <summary>The alias's description (Lambda's Description).</summary>
+    public string? Description { get; init; }
+
     /// <summary>The version for one invocation, given a uniform sample in [0, 1).</summary>
     public string Pick(double sample) => AdditionalVersion is not null && sample < AdditionalWeight ? AdditionalVersion : Version;
 }

@@ -41,7 +41,7 @@ public sealed class LocalGateway : IAsyncDisposable
     /// <summary>Completes when the web server stops.</summary>
     public Task Completion { get; }
 
-    public static async Task<LocalGateway> StartAsync(LocalOptions options, FunctionRegistry registry, CancellationToken cancellationToken)
+    public static async Task<LocalGateway> StartAsync(LocalOptions options, FunctionRegistry registry, CancellationToken cancellationToken, Api.IVersionWriter? versions = null)
     {
         // A key of this run: each function's shims get their function's pull credential (LocalPullCredentials).
         var gatewayOptions = new GatewayOptions
@@ -58,6 +58,10 @@ public sealed class LocalGateway : IAsyncDisposable
         var app = GatewayApp.Build(gatewayOptions, builder =>
         {
             builder.Services.AddSingleton(registry);
+            if (versions is not null)
+            {
+                builder.Services.AddSingleton(versions);
+            }
             builder.Services.AddSingleton<IHostLifetime, OwnerStoppedLifetime>();
             builder.Logging.ClearProviders();
             builder.Logging.AddSimpleConsole(console =>

@@ -53,10 +53,11 @@ public static partial class LocalMode
             registry.Upsert(new FunctionKey(fn.Namespace, fn.Name), fn.Function.Spec);
         }
 
+        var versions = new VersionStore(registry, VersionStore.DefaultFolder, manifests.Functions.ToDictionary(f => new FunctionKey(f.Namespace, f.Name)));
         LocalGateway started;
         try
         {
-            started = await LocalGateway.StartAsync(options, registry, ct).ConfigureAwait(false);
+            started = await LocalGateway.StartAsync(options, registry, ct, versions).ConfigureAwait(false);
         }
         catch (ListenAddressInUseException e)
         {
@@ -102,10 +103,22 @@ public static partial class LocalMode
         running.AddRange(manifests.Functions.Select((fn, i) =>
             new CodeWatcher(fn, pools[i], output, TimeProvider.System, loggerFactory.CreateLogger<CodeWatcher>()).RunAsync(signals.Graceful)));
         output.Line("Code folders are watched: an edit restarts the function's warm instances.");
+        var versionPools = new VersionPools((fn, label, env) => new FunctionPool(
+            fn, new ShimLaunch(dotnet, shim, label, env), FunctionPool.LimitsFor(fn.Function.Spec, options.IdleOverride), source, output,
+            TimeProvider.System, loggerFactory.CreateLogger<FunctionPool>()), signals.Graceful, signals.Now);
+        versions.VersionAdded += (fn, version, code) => versionPools.Start(fn, version, code, gateway.SourceUrl, registry.Region);
+        versions.Load();
+        foreach (var note in VersionAliasManifests.Register(registry, VersionAliasManifests.Load(options.Functions).Aliases))
+        {
+            output.Line(note);
+        }
+
+        output.Line($"Published versions and aliases are kept in {versions.Folder} (docs/versions.md).");
         await Task.WhenAny(gateway.Completion, Task.Delay(Timeout.Infinite, signals.Graceful).ContinueWith(_ => { }, TaskScheduler.Default)).ConfigureAwait(false);
 
         output.Line(StopReport.Waiting(manifests.Functions, pools, source));
         await Task.WhenAll(running).ConfigureAwait(false);
+        await versionPools.StoppedAsync().ConfigureAwait(false);
         var discarded = StopReport.Discarded(manifests.Functions, gateway.Queue);
         if (discarded is not null)
         {

@@ -19,9 +19,12 @@ public sealed partial class DeploymentApplier(IKubernetes client, Informer<V1Dep
     private const int Attempts = 4;
 
     /// <summary>The Deployment phase: sets <see cref="FunctionState.Deployment"/>, or a Deployment of another owner in the way.</summary>
-    public async Task<Problem?> ApplyAsync(FunctionState state, V1Deployment desired, CancellationToken cancellationToken)
+    public Task<Problem?> ApplyAsync(FunctionState state, V1Deployment desired, CancellationToken cancellationToken) =>
+        ApplyAsync(state.Function, desired, applied => state.Deployment = applied, cancellationToken);
+
+    /// <summary>Applies one Deployment of <paramref name="fn"/> (any version); <paramref name="applied"/> receives the live object.</summary>
+    public async Task<Problem?> ApplyAsync(Function fn, V1Deployment desired, Action<V1Deployment> applied, CancellationToken cancellationToken)
     {
-        var fn = state.Function;
         var ns = desired.Metadata.NamespaceProperty;
         var name = desired.Metadata.Name;
         var existing = cache.Get(new ObjectKey(ns, name));
@@ -34,7 +37,7 @@ public sealed partial class DeploymentApplier(IKubernetes client, Informer<V1Dep
                     var created = await client.AppsV1.CreateNamespacedDeploymentAsync(desired, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
                     LogCreated(ns, name, fn.Metadata.Name);
                     events.Record(fn, EventType.Normal, FunctionReasons.CreatedDeployment, $"Created Deployment {name}");
-                    state.Deployment = created;
+                    applied(created);
                     return null;
                 }
 
@@ -48,14 +51,14 @@ public sealed partial class DeploymentApplier(IKubernetes client, Informer<V1Dep
                 var merged = Merge(existing, desired);
                 if (JsonSubset.Contains(existing, merged))
                 {
-                    state.Deployment = existing;
+                    applied(existing);
                     return null;
                 }
 
                 var replaced = await client.AppsV1.ReplaceNamespacedDeploymentAsync(merged, name, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
                 LogUpdated(ns, name, fn.Metadata.Name, desired.Spec.Template.Metadata.Annotations[Names.AnnotationTemplateHash]);
                 events.Record(fn, EventType.Normal, FunctionReasons.UpdatedDeployment, $"Updated Deployment {name}");
-                state.Deployment = replaced;
+                applied(replaced);
                 return null;
             }
             catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict && attempt < Attempts)

@@ -7,8 +7,9 @@ using Microsoft.Extensions.Options;
 namespace FnOperator.Operator.Controllers;
 
 /// <summary>
-/// Function → Deployment of $LATEST. Phases: validate spec → resolve code → resolve layers → apply Deployment →
-/// status from the Deployment. The first problem ends the reconcile: its condition is marked, a Warning Event recorded,
+/// Function → Deployment of $LATEST and of each referenced published version. Phases: validate spec → resolve code →
+/// resolve layers → publish (<see cref="VersionPublisher"/>) → apply $LATEST's Deployment → apply the versions'
+/// Deployments (<see cref="VersionDeployments"/>) → status from $LATEST's Deployment. The first problem ends the reconcile: its condition is marked, a Warning Event recorded,
 /// and its retry class decides what happens next (spec problems are terminal; a missing ConfigMap, Layer or a foreign
 /// Deployment is looked at again after DependencyRetry, and Layers re-enqueue the Function as soon as they change).
 /// </summary>
@@ -23,7 +24,7 @@ public sealed class FunctionReconciler : IReconciler
 
     public FunctionReconciler(
         Informer<Function> functions, CodeResolver codeResolver, LayerResolver layerResolver, DeploymentApplier applier,
-        StatusWriter statusWriter, IEventRecorder events, IOptions<OperatorOptions> optionsAccessor, TimeProvider time)
+        VersionPublisher publisher, VersionDeployments versionDeployments, StatusWriter statusWriter, IEventRecorder events, IOptions<OperatorOptions> optionsAccessor, TimeProvider time)
     {
         this.functions = functions;
         this.statusWriter = statusWriter;
@@ -36,7 +37,9 @@ public sealed class FunctionReconciler : IReconciler
             codeResolver.ResolveAsync,
             layerResolver.ResolveAsync,
             MarkCodeReadyAsync,
+            publisher.PublishAsync,
             (state, ct) => applier.ApplyAsync(state, DeploymentBuilder.Build(state.Function, state.Code, state.Layers, options), ct),
+            versionDeployments.ApplyAsync,
             MapDeploymentAsync,
         ];
     }
@@ -54,7 +57,7 @@ public sealed class FunctionReconciler : IReconciler
         var status = Clone(fn.Status);
         var conditions = FunctionConditions.Set.Manage(status, fn.Metadata.Generation, time.GetUtcNow());
         conditions.BeginGeneration();
-        status.LatestVersion = Names.LatestVersion;
+        status.LatestVersion ??= Names.LatestVersion;
         status.InvokeUrl = Names.InvokeUrl(options.InvokeBaseUrl, fn);
         var state = new FunctionState(fn, status, conditions);
 

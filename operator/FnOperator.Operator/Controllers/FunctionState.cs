@@ -27,6 +27,9 @@ public sealed class FunctionState(Function fn, FunctionStatus status, ConditionM
     /// <summary>Set by the layer phase.</summary>
     public IReadOnlyList<ResolvedLayer> Layers { get; set; } = [];
 
+    /// <summary>Set by the publish phase: the published versions that exist, oldest first.</summary>
+    public IReadOnlyList<VersionSnapshot> Versions { get; set; } = [];
+
     /// <summary>Set by the Deployment phase: the live Deployment after apply.</summary>
     public V1Deployment Deployment
     {

@@ -94,8 +94,11 @@ public static class OperatorApp
         services.TryAddSingleton<CodeResolver>();
         services.TryAddSingleton<LayerResolver>();
         services.TryAddSingleton<DeploymentApplier>();
+        services.AddVersioning();
         services.AddController<FunctionReconciler, Function>(b => b
             .Owns<V1Deployment>()
+            .Owns<V1ControllerRevision>()
+            .Watches<Alias>(VersioningRegistration.FunctionOf)
             .Watches<Layer>(byIndex: LayerResolver.ByLayer)
             .When(Predicates.GenerationOrMetadataChanged));
     }

@@ -63,6 +63,13 @@ public static class Names
     /// <summary>The Deployment of a function version: <c>&lt;fn&gt;-latest</c>, <c>&lt;fn&gt;-v3</c> (<see cref="ChildName"/>).</summary>
     public static string Deployment(FunctionVersion version) => ChildName(version.FunctionName, VersionSuffix(version.Version));
 
+    /// <summary>The ControllerRevision holding published version <paramref name="number"/>'s snapshot: <c>&lt;fn&gt;-v3</c>.</summary>
+    public static string Revision(string functionName, int number) =>
+        ChildName(functionName, "v" + number.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>On a version's ControllerRevision: SHA-256 of its snapshot (spec without versioning, resolved code and layers).</summary>
+    public const string AnnotationSnapshotHash = "fnoperator.io/snapshot-hash";
+
     /// <summary>"latest" for $LATEST ('$' is not allowed in names or label values), else "v" + the number.</summary>
     public static string VersionSuffix(string version) => version == LatestVersion ? LatestVersionLabel : "v" + version;
 

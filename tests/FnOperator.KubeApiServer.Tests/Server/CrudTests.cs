@@ -73,7 +73,7 @@ public sealed class CrudTests : ServerTest
     public async Task Leases_controller_revisions_secrets_and_services_round_trip()
     {
         var lease = await Client.CoordinationV1.CreateNamespacedLeaseAsync(new V1Lease { Metadata = new V1ObjectMeta { Name = "l" }, Spec = new V1LeaseSpec { HolderIdentity = "me" } }, "default");
-        await Client.AppsV1.CreateNamespacedControllerRevisionAsync(new V1ControllerRevision { Metadata = new V1ObjectMeta { Name = "r" }, Revision = 3 }, "default");
+        await Client.AppsV1.CreateNamespacedControllerRevisionAsync(new V1ControllerRevision { Metadata = new V1ObjectMeta { Name = "r" }, Revision = 3, Data = new Dictionary<string, string> { ["k"] = "v" } }, "default");
         await Client.CoreV1.CreateNamespacedSecretAsync(new V1Secret { Metadata = new V1ObjectMeta { Name = "s" }, StringData = new Dictionary<string, string> { ["a"] = "b" } }, "default");
         await Client.CoreV1.CreateNamespacedServiceAsync(new V1Service { Metadata = new V1ObjectMeta { Name = "svc" }, Spec = new V1ServiceSpec { Ports = [new V1ServicePort { Port = 80 }] } }, "default");
 

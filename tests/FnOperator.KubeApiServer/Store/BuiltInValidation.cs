@@ -13,6 +13,7 @@ internal static class BuiltInValidation
     {
         ("apps", "deployments" or "replicasets" or "statefulsets") => ValidateWorkload(obj, old),
         ("" or "events.k8s.io", "events") => EventValidation.Validate(type.Group, obj, old),
+        ("apps", "controllerrevisions") => ValidateControllerRevision(obj, old),
         _ => [],
     };
 
@@ -53,6 +54,26 @@ internal static class BuiltInValidation
         if (old?["spec"]?["selector"] is { } oldSelector && !JsonNode.DeepEquals(oldSelector, selector))
         {
             yield return FieldError.Invalid("spec.selector", selector.DeepClone(), "field is immutable");
+        }
+    }
+
+    // k8s.io/kubernetes pkg/apis/apps/validation: ValidateControllerRevision (data mandatory, revision >= 0) and
+    // ValidateControllerRevisionUpdate (data is immutable; revision may change).
+    private static IEnumerable<FieldError> ValidateControllerRevision(JsonObject obj, JsonObject? old)
+    {
+        if (obj["data"] is null)
+        {
+            yield return FieldError.Required("data", "data is mandatory");
+        }
+
+        if (obj["revision"] is JsonValue revision && revision.TryGetValue<long>(out var number) && number < 0)
+        {
+            yield return FieldError.Invalid("revision", revision.DeepClone(), "must be greater than or equal to 0");
+        }
+
+        if (old is not null && !JsonNode.DeepEquals(old["data"], obj["data"]))
+        {
+            yield return FieldError.Invalid("data", obj["data"]?.DeepClone(), "field is immutable");
         }
     }
 }

@@ -1,0 +1,144 @@
+using System.Text.Json.Nodes;
+using FnOperator.Gateway.Functions;
+using FnOperator.Gateway.Tests.Support;
+
+namespace FnOperator.Gateway.Tests.Versions;
+
+/// <summary>Versions and aliases through the gateway with the real AWS CLI v2 and the AWS SDK for JavaScript.</summary>
+public sealed class VersionApiTests
+{
+    [Fact]
+    public async Task Aws_cli_publishes_versions_checks_sha256_and_revision_and_returns_the_last_version_when_unchanged()
+    {
+        await using var world = await VersionWorkers.StartAsync("pub");
+        var (wrongExit, _, wrongErr) = await world.AwsAsync("lambda", "publish-version", "--function-name", "pub", "--code-sha256", new string('0', 64));
+        var (firstExit, firstOut, firstErr) = await world.AwsAsync("lambda", "publish-version", "--function-name", "pub", "--description", "first",
+            "--code-sha256", VersionWorkers.Sha);
+        var (againExit, againOut, _) = await world.AwsAsync("lambda", "publish-version", "--function-name", "pub");
+        var (latestExit, latestOut, _) = await world.AwsAsync("lambda", "get-function-configuration", "--function-name", "pub");
+        var revision = (string)JsonNode.Parse(latestOut)!["RevisionId"]!;
+        world.Gateway.Add("pub", VersionWorkers.Spec(512));
+        var (staleExit, _, staleErr) = await world.AwsAsync("lambda", "publish-version", "--function-name", "pub", "--revision-id", revision);
+        var (secondExit, secondOut, _) = await world.AwsAsync("lambda", "publish-version", "--function-name", "pub");
+        var (listExit, listOut, _) = await world.AwsAsync("lambda", "list-versions-by-function", "--function-name", "pub");
+        var (v1Exit, v1Out, _) = await world.AwsAsync("lambda", "get-function-configuration", "--function-name", "pub", "--qualifier", "1");
+        var (fnExit, fnOut, _) = await world.AwsAsync("lambda", "get-function", "--function-name", "pub", "--qualifier", "2");
+        var (missingExit, _, missingErr) = await world.AwsAsync("lambda", "get-function-configuration", "--function-name", "pub", "--qualifier", "9");
+
+        Assert.NotEqual(0, wrongExit);
+        Assert.Contains("InvalidParameterValueException", wrongErr, StringComparison.Ordinal);
+        Assert.Contains($"CodeSHA256 ({new string('0', 64)}) is different from current CodeSHA256 in $LATEST ({VersionWorkers.Sha}). Please try again with the CodeSHA256 in $LATEST.", wrongErr, StringComparison.Ordinal);
+        Assert.True(firstExit == 0, firstErr);
+        var first = JsonNode.Parse(firstOut)!;
+        Assert.Equal("1", (string?)first["Version"]);
+        Assert.Equal("first", (string?)first["Description"]);
+        Assert.Equal("arn:aws:lambda:us-east-1:000000000000:function:pub:1", (string?)first["FunctionArn"]);
+        Assert.Equal((0, "1"), (againExit, (string?)JsonNode.Parse(againOut)!["Version"])); // unchanged: the last version, no new number
+        Assert.Equal(0, latestExit);
+        Assert.NotEqual(0, staleExit);
+        Assert.Contains("PreconditionFailedException", staleErr, StringComparison.Ordinal);
+        Assert.Contains("The Revision Id provided does not match the latest Revision Id.", staleErr, StringComparison.Ordinal);
+        Assert.Equal((0, "2"), (secondExit, (string?)JsonNode.Parse(secondOut)!["Version"]));
+        Assert.Equal(0, listExit);
+        Assert.Equal(["$LATEST", "1", "2"], JsonNode.Parse(listOut)!["Versions"]!.AsArray().Select(v => (string)v!["Version"]!));
+        Assert.Equal((0, 128), (v1Exit, (int)JsonNode.Parse(v1Out)!["MemorySize"]!)); // version 1 kept its configuration
+        Assert.Equal(0, fnExit);
+        Assert.Equal(("2", 512), ((string?)JsonNode.Parse(fnOut)!["Configuration"]!["Version"], (int)JsonNode.Parse(fnOut)!["Configuration"]!["MemorySize"]!));
+        Assert.NotEqual(0, missingExit);
+        Assert.Contains("Function not found: arn:aws:lambda:us-east-1:000000000000:function:pub:9", missingErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Aws_cli_invokes_by_each_qualifier_form_and_the_executed_version_is_the_one_that_ran()
+    {
+        await using var world = await VersionWorkers.StartAsync("shop", ns: "team");
+        world.Gateway.Functions.PublishVersion(world.Key, "1", VersionWorkers.Spec(128));
+        world.Gateway.Functions.PublishVersion(world.Key, "2", VersionWorkers.Spec(256));
+        world.Serve("1");
+        world.Serve("2");
+        var (aliasExit, aliasOut, aliasErr) = await world.AwsAsync("lambda", "create-alias", "--function-name", "team/shop", "--name", "live", "--function-version", "2");
+        Assert.True(aliasExit == 0, aliasErr);
+        Assert.Equal("arn:aws:lambda:us-east-1:000000000000:function:team.shop:live", (string?)JsonNode.Parse(aliasOut)!["AliasArn"]);
+
+        var cases = new (string Name, string[] Extra, string Expected)[]
+        {
+            ("team/shop", ["--qualifier", "1"], "1"),
+            ("team/shop:2", [], "2"),
+            ("team/shop:live", [], "2"),
+            ("team.shop:1", [], "1"),
+            ("arn:aws:lambda:us-east-1:000000000000:function:team.shop:1", [], "1"),
+            ("arn:aws:lambda:us-east-1:000000000000:function:team.shop:live", [], "2"),
+            ("team/shop", [], "$LATEST"),
+        };
+        foreach (var (name, extra, expected) in cases)
+        {
+            var result = await AwsCli.InvokeAsync(world.Endpoint, name, "{}", extra);
+            Assert.True(result.ExitCode == 0, $"{name}: {result.Stderr}");
+            Assert.Equal(expected, (string?)result.Json["ExecutedVersion"]);
+            Assert.Equal(JsonValue.Create(expected).ToJsonString(), result.OutFile);
+        }
+
+        var unknown = await AwsCli.InvokeAsync(world.Endpoint, "team/shop", "{}", "--qualifier", "7");
+        Assert.NotEqual(0, unknown.ExitCode);
+        Assert.Contains("ResourceNotFoundException", unknown.Stderr, StringComparison.Ordinal);
+        Assert.Contains("Function not found: arn:aws:lambda:us-east-1:000000000000:function:team/shop:7", unknown.Stderr, StringComparison.Ordinal);
+        var conflict = await AwsCli.InvokeAsync(world.Endpoint, "team/shop:1", "{}", "--qualifier", "2");
+        Assert.Contains("The derived qualifier from the function name does not match the specified qualifier.", conflict.Stderr, StringComparison.Ordinal);
+        var unknownAlias = await AwsCli.InvokeAsync(world.Endpoint, "team/shop:blue", "{}");
+        Assert.Contains("Function not found: arn:aws:lambda:us-east-1:000000000000:function:team/shop:blue", unknownAlias.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Sdk_weighted_alias_splits_2000_invocations_within_3_points_and_alias_calls_round_trip()
+    {
+        await using var world = await VersionWorkers.StartAsync("canary");
+        world.Gateway.Functions.PublishVersion(world.Key, "1", VersionWorkers.Spec(128));
+        world.Gateway.Functions.PublishVersion(world.Key, "2", VersionWorkers.Spec(256));
+        world.Serve("1", concurrency: 8);
+        world.Serve("2", concurrency: 8);
+
+        var result = await world.SdkAsync("canary", 2000);
+
+        Assert.Equal(["$LATEST", "1", "2"], result["versions"]!["Versions"]!.AsArray().Select(v => (string)v!["Version"]!));
+        Assert.Equal("arn:aws:lambda:us-east-1:000000000000:function:canary:canary", (string?)result["create"]!["AliasArn"]);
+        Assert.Equal(0.25, (double)result["get"]!["RoutingConfig"]!["AdditionalVersionWeights"]!["2"]!);
+        Assert.Equal(("ResourceConflictException", 409), ((string?)result["duplicate"]!["error"], (int)result["duplicate"]!["httpStatus"]!));
+        var counts = result["counts"]!.AsObject();
+        Assert.Equal(2000, counts.Sum(c => (int)c.Value!));
+        var share = (int)counts["2"]! / 2000.0;
+        Assert.InRange(share, 0.22, 0.28);
+        Assert.Equal(0, (int)result["mismatched"]!);
+        Assert.Equal("2", (string?)result["update"]!["FunctionVersion"]);
+        Assert.Null(result["update"]!["RoutingConfig"]);
+        Assert.Equal("2", (string?)result["afterShift"]);
+        Assert.Equal(["canary"], result["list"]!["Aliases"]!.AsArray().Select(a => (string)a!["Name"]!));
+        Assert.Equal(("ResourceNotFoundException", 404), ((string?)result["unknownAlias"]!["error"], (int)result["unknownAlias"]!["httpStatus"]!));
+        Assert.Equal("Cannot find alias arn: arn:aws:lambda:us-east-1:000000000000:function:canary:nope", (string?)result["unknownAlias"]!["message"]);
+        Assert.Equal("Function not found: arn:aws:lambda:us-east-1:000000000000:function:canary:42", (string?)result["unknownVersion"]!["message"]);
+        Assert.Null(result["deleted"]!["error"]);
+        Assert.Equal("ResourceNotFoundException", (string?)result["afterDelete"]!["error"]);
+    }
+
+    [Fact]
+    public async Task Alias_rules_and_unserved_calls_answer_lambda_shaped_errors()
+    {
+        await using var world = await VersionWorkers.StartAsync("rules");
+        world.Gateway.Functions.PublishVersion(world.Key, "1", VersionWorkers.Spec(128));
+        var (latestExit, _, latestErr) = await world.AwsAsync("lambda", "create-alias", "--function-name", "rules", "--name", "x", "--function-version", "$LATEST",
+            "--routing-config", """{"AdditionalVersionWeights":{"1":0.5}}""");
+        var (missingExit, _, missingErr) = await world.AwsAsync("lambda", "create-alias", "--function-name", "rules", "--name", "x", "--function-version", "3");
+        var (updateExit, _, updateErr) = await world.AwsAsync("lambda", "update-alias", "--function-name", "rules", "--name", "ghost", "--function-version", "1");
+        var (createFnExit, _, createFnErr) = await world.AwsAsync("lambda", "delete-function", "--function-name", "rules");
+
+        Assert.NotEqual(0, latestExit);
+        Assert.Contains("$LATEST is not supported for an alias pointing to more than 1 version", latestErr, StringComparison.Ordinal);
+        Assert.NotEqual(0, missingExit);
+        Assert.Contains("Function not found: arn:aws:lambda:us-east-1:000000000000:function:rules:3", missingErr, StringComparison.Ordinal);
+        Assert.NotEqual(0, updateExit);
+        Assert.Contains("Alias not found: arn:aws:lambda:us-east-1:000000000000:function:rules:ghost", updateErr, StringComparison.Ordinal);
+        Assert.NotEqual(0, createFnExit);
+        Assert.Contains("NotImplementedException", createFnErr, StringComparison.Ordinal);
+        Assert.Contains("FnOperator does not implement DeleteFunction", createFnErr, StringComparison.Ordinal);
+        Assert.True(world.Gateway.Functions.Contains(new FunctionKey("default", "rules")));
+    }
+}
