@@ -104,7 +104,8 @@ public static partial class LocalMode
             new CodeWatcher(fn, pools[i], output, TimeProvider.System, loggerFactory.CreateLogger<CodeWatcher>()).RunAsync(signals.Graceful)));
         output.Line("Code folders are watched: an edit restarts the function's warm instances.");
         var versionPools = new VersionPools((fn, label, env) => new FunctionPool(
-            fn, new ShimLaunch(dotnet, shim, label, env), FunctionPool.LimitsFor(fn.Function.Spec, options.IdleOverride), source, output,
+            fn, new ShimLaunch(dotnet, shim, label, credentials.Add(env, fn.Namespace, fn.Name, env[FnOperator.Contracts.LambdaVariables.FunctionVersion])),
+            FunctionPool.LimitsFor(fn.Function.Spec, options.IdleOverride), source, output,
             TimeProvider.System, loggerFactory.CreateLogger<FunctionPool>()), signals.Graceful, signals.Now);
         versions.VersionAdded += (fn, version, code) => versionPools.Start(fn, version, code, gateway.SourceUrl, registry.Region);
         versions.Load();

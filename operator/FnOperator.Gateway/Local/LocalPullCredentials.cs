@@ -13,11 +13,13 @@ public sealed class LocalPullCredentials(byte[] clusterKey) : IDisposable
 
     public static byte[] NewKey() => RandomNumberGenerator.GetBytes(32);
 
-    /// <summary>The shim environment plus the credential file of the function's $LATEST.</summary>
-    public IReadOnlyDictionary<string, string> Add(IReadOnlyDictionary<string, string> environment, string ns, string name)
+    /// <summary>The shim environment plus the credential file of the function's <paramref name="version"/> ($LATEST or a published number).</summary>
+    public IReadOnlyDictionary<string, string> Add(
+        IReadOnlyDictionary<string, string> environment, string ns, string name, string version = Functions.FunctionRegistry.Latest)
     {
-        var path = Path.Combine(_dir.FullName, $"{ns}.{name}.credential");
-        File.WriteAllText(path, PullProtocol.Credential(clusterKey, ns, name, Functions.FunctionRegistry.Latest));
+        var file = version == Functions.FunctionRegistry.Latest ? $"{ns}.{name}.credential" : $"{ns}.{name}.v{version}.credential";
+        var path = Path.Combine(_dir.FullName, file);
+        File.WriteAllText(path, PullProtocol.Credential(clusterKey, ns, name, version));
         if (!OperatingSystem.IsWindows())
         {
             File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
