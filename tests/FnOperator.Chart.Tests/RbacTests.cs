@@ -43,8 +43,9 @@ public sealed class RbacTests
             ["fnoperator.io/functions/status"] = ["get", "update"],
             ["fnoperator.io/functions/finalizers"] = ["update"],
             ["fnoperator.io/layers"] = ["list", "watch"],
+            ["fnoperator.io/layers/status"] = ["get", "update"],
             ["apps/deployments"] = ["create", "get", "list", "update", "watch"],
-            ["/configmaps"] = ["get"],
+            ["/configmaps"] = ["create", "delete", "get"],
             ["/events"] = ["create", "patch"],
         };
         Assert.Equal(expected.Keys.Order(), grants.Keys.Order());
