@@ -119,7 +119,7 @@ public sealed class LayerReconcilerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Incompatible_runtime_and_too_large_layers_each_give_their_condition_and_no_deployment()
+    public async Task Incompatible_runtime_and_too_large_layers_each_give_their_condition_and_no_deployment_until_fixed()
     {
         var py = zips.Serve("py.zip", ZipServer.Zip(("python/mod.py", "X = 1\n")));
         await harness.CreateLayerAsync("py-only", LayerObjects.Url(py), ["python3.12"]);
@@ -128,6 +128,11 @@ public sealed class LayerReconcilerTests : IAsyncLifetime
         await harness.WaitConditionAsync("wrong-runtime", "CodeReady", ConditionStatus.False, FunctionReasons.IncompatibleLayer);
         Assert.Contains("nodejs22.x", (await harness.GetAsync("wrong-runtime"))!.Status!.Condition("Ready")!.Message, StringComparison.Ordinal);
         Assert.Null(await harness.DeploymentAsync("wrong-runtime"));
+
+        // Naming the runtime publishes version 2 (same files, new metadata), which the watch brings to the Function.
+        await harness.UpdateLayerAsync("py-only", s => s.CompatibleRuntimes = ["python3.12", "nodejs22.x"]);
+        await harness.WaitLayerAsync("py-only", l => l.Status!.LatestVersion == 2, "version 2 for the new runtimes");
+        await harness.WaitReadyAsync("wrong-runtime");
 
         // More than 50 MB zipped: the download stops, no version.
         var big = new byte[LayerLimits.MaxZippedBytes + 1];
