@@ -29,6 +29,7 @@ public sealed class LayerSpec
 
     [JsonPropertyName("compatibleRuntimes")]
     [MaxLength(15)]
+    [ItemMaxLength(64)]
     [Description("Runtimes the layer works with (at most 15), e.g. nodejs22.x. When set, a Function of another runtime that lists the layer is not deployed (CodeReady=False IncompatibleLayer).")]
     public List<string>? CompatibleRuntimes { get; set; }
 
@@ -143,6 +144,7 @@ public sealed class LayerVersion
 
     [JsonPropertyName("compatibleRuntimes")]
     [MaxLength(15)]
+    [ItemMaxLength(64)]
     [Description("spec.compatibleRuntimes when the version was published.")]
     public List<string>? CompatibleRuntimes { get; set; }
 
