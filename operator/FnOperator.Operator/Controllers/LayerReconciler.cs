@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using FnOperator.Api;
+using FnOperator.Operator.Resources;
 using FnOperator.Operator.Runtime;
 using k8s;
 using k8s.Autorest;
@@ -17,7 +18,7 @@ namespace FnOperator.Operator.Controllers;
 /// A failed fetch leaves the published versions as they were: Functions keep using them.
 /// </summary>
 public sealed class LayerReconciler(
-    Informer<Layer> layers, Informer<Function> functions, LayerContentFetcher fetcher, LayerSnapshots snapshots,
+    Informer<Layer> layers, Informer<Function> functions, Informer<V1Deployment> deployments, LayerContentFetcher fetcher, LayerSnapshots snapshots,
     StatusWriter statusWriter, IEventRecorder events, IOptions<OperatorOptions> optionsAccessor, TimeProvider time) : IReconciler
 {
     private readonly OperatorOptions options = optionsAccessor.Value;
@@ -140,13 +141,16 @@ public sealed class LayerReconciler(
 
         var layer = state.Layer;
         var key = new ObjectKey(layer.Metadata.NamespaceProperty ?? "", layer.Metadata.Name).ToString();
-        var pinned = functions.ByIndex(LayerResolver.ByLayer, key)
+        var users = functions.ByIndex(LayerResolver.ByLayer, key).ToList();
+        var pinned = users
             .SelectMany(fn => fn.Spec.Layers ?? [])
             .Where(l => l.Name == layer.Metadata.Name && l.Version is not null)
             .Select(l => l.Version!.Value)
             .ToHashSet();
+        var deployed = DeployedContent(users);
         var keep = versions.OrderByDescending(v => v.Version).Take(options.LayerVersionRetention).Select(v => v.Version).ToHashSet();
-        foreach (var old in versions.Where(v => !keep.Contains(v.Version) && !pinned.Contains(v.Version)).ToList())
+        foreach (var old in versions.Where(v => !keep.Contains(v.Version) && !pinned.Contains(v.Version)
+            && !deployed.Contains(v.CodeSha256) && (v.ConfigMap is null || !deployed.Contains(v.ConfigMap))).ToList())
         {
             if (old.ConfigMap is { } snapshot)
             {
@@ -157,6 +161,25 @@ public sealed class LayerReconciler(
             events.Record(layer, EventType.Normal, LayerReasons.PrunedVersion,
                 string.Create(CultureInfo.InvariantCulture, $"Pruned version {old.Version}: past the newest {options.LayerVersionRetention} and used by no Function"));
         }
+    }
+
+    // What the users' Deployments still place (archive checksums, snapshot ConfigMaps): a version a Deployment runs, or
+    // rolls away from, is not pruned under it.
+    private HashSet<string> DeployedContent(IEnumerable<Function> users)
+    {
+        var found = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var fn in users)
+        {
+            var pod = deployments.Get(new ObjectKey(fn.Metadata.NamespaceProperty ?? "", Names.Deployment(FunctionVersion.Latest(fn))))?.Spec?.Template?.Spec;
+            foreach (var init in pod?.InitContainers ?? [])
+            {
+                found.UnionWith((init.Env ?? []).Where(e => e.Name == "FNOP_SHA256" && e.Value is not null).Select(e => e.Value));
+            }
+
+            found.UnionWith((pod?.Volumes ?? []).Where(v => v.ConfigMap?.Name is not null).Select(v => v.ConfigMap.Name));
+        }
+
+        return found;
     }
 
     private sealed class LayerState(Layer layer, LayerStatus status, ConditionManager conditions)

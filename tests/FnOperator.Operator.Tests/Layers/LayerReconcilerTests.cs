@@ -69,8 +69,12 @@ public sealed class LayerReconcilerTests : IAsyncLifetime
         Assert.Equal([1, 2], layer.Status!.Versions!.Select(v => v.Version).Order());
         var v3 = zips.Serve("shared-3.zip", ZipServer.Zip(("nodejs/node_modules/greet/index.js", "module.exports = 3;")));
         await harness.UpdateLayerAsync("shared", s => s.Content = LayerObjects.Url(v3));
-        layer = await harness.WaitLayerAsync("shared", l => l.Status!.LatestVersion == 3, "version 3");
-        Assert.Equal([1, 3], layer.Status!.Versions!.Select(v => v.Version).Order());
+        await harness.WaitLayerAsync("shared", l => l.Status!.LatestVersion == 3, "version 3");
+        // Version 2 goes once the follower's Deployment no longer places it (a version under a rollout is kept).
+        await Eventually.True(async () => TemplateHash((await harness.DeploymentAsync("follows"))!) != follows
+            && KubernetesJson.Serialize((await harness.DeploymentAsync("follows"))!.Spec.Template.Spec.InitContainers).Contains(v3.Sha256, StringComparison.Ordinal), "follower on version 3");
+        layer = await harness.WaitLayerAsync("shared", l => l.Status!.Versions!.Select(v => v.Version).Order().SequenceEqual([1, 3]), "version 2 pruned");
+        await harness.WaitEventAsync("shared", "Normal", LayerReasons.PrunedVersion);
         Assert.Equal(pinned, TemplateHash((await harness.DeploymentAsync("pinned"))!));
     }
 
@@ -95,7 +99,7 @@ public sealed class LayerReconcilerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Missing_config_map_is_content_not_found_until_it_appears_then_a_snapshot_version_is_published()
+    public async Task Missing_config_map_is_content_not_found_until_it_appears_then_each_edit_is_an_immutable_snapshot_version()
     {
         await harness.CreateLayerAsync("small", new LayerContent { ConfigMap = new ConfigMapCodeSource { Name = "small-files" } });
         var layer = await harness.WaitLayerReasonAsync("small", ConditionStatus.False, LayerReasons.ContentNotFound);
@@ -116,6 +120,20 @@ public sealed class LayerReconcilerTests : IAsyncLifetime
         await harness.WaitReadyAsync("uses-small");
         var pod = (await harness.DeploymentAsync("uses-small"))!.Spec.Template.Spec;
         Assert.Contains(pod.Volumes, v => v.ConfigMap?.Name == snapshotName);
+
+        // Editing the source publishes version 2 in a new snapshot; version 1 (pinned, so past retention 1 it is kept)
+        // keeps its snapshot's data.
+        await harness.CreateAsync(TestFunctions.Node("pinned-small", change: s => s.Layers = [new LayerReference { Name = "small", Version = 1 }]));
+        await harness.WaitReadyAsync("pinned-small");
+        await harness.Client.CoreV1.ReplaceNamespacedConfigMapAsync(
+            new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "small-files" }, Data = new Dictionary<string, string> { ["greeting.txt"] = "hello" } }, "small-files", "default");
+        await harness.UpdateLayerAsync("small", s => s.Description = "edited");
+        layer = await harness.WaitLayerAsync("small", l => l.Status!.LatestVersion == 2, "version 2");
+        var second = layer.Status!.Versions!.Single(v => v.Version == 2).ConfigMap!;
+        Assert.NotEqual(snapshotName, second);
+        Assert.Equal("hello", (await harness.Client.CoreV1.ReadNamespacedConfigMapAsync(second, "default")).Data["greeting.txt"]);
+        Assert.Equal("hi", (await harness.Client.CoreV1.ReadNamespacedConfigMapAsync(snapshotName, "default")).Data["greeting.txt"]);
+        await Eventually.True(async () => (await harness.DeploymentAsync("uses-small"))!.Spec.Template.Spec.Volumes.Any(v => v.ConfigMap?.Name == second), "rolled to version 2's snapshot");
     }
 
     [Fact]
