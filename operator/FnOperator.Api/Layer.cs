@@ -29,7 +29,8 @@ public sealed class LayerSpec
 
     [JsonPropertyName("compatibleRuntimes")]
     [MaxLength(15)]
-    [Description("Runtimes the layer works with (at most 15), e.g. nodejs22.x. Informational, as in Lambda; functions of other runtimes may still use it.")]
+    [ItemMaxLength(64)]
+    [Description("Runtimes the layer works with (at most 15), e.g. nodejs22.x. When set, a Function of another runtime that lists the layer is not deployed (CodeReady=False IncompatibleLayer).")]
     public List<string>? CompatibleRuntimes { get; set; }
 
     [JsonPropertyName("description")]
@@ -120,8 +121,32 @@ public sealed class LayerVersion
 
     [JsonPropertyName("url")]
     [MaxLength(2048)]
-    [Description("Where the version's archive is kept; the operator fetches it from here into /opt of each function using this version.")]
+    [Description("Where the version's archive is kept; an init container fetches it from here into /opt of each function using this version and checks codeSha256.")]
     public string? Url { get; set; }
+
+    [JsonPropertyName("configMap")]
+    [MaxLength(253)]
+    [Description("For configMap content: the immutable snapshot ConfigMap (owned by the Layer) copied into /opt of each function using this version.")]
+    public string? ConfigMap { get; set; }
+
+    [JsonPropertyName("image")]
+    [MaxLength(512)]
+    [Description("For image content: the image whose /opt is copied into /opt of each function using this version.")]
+    public string? Image { get; set; }
+
+    [JsonPropertyName("size")]
+    [Description("Size of the version's content in bytes: the zipped archive (url), the data (configMap); 0 for an image (not measured).")]
+    public long Size { get; set; }
+
+    [JsonPropertyName("unzippedSize")]
+    [Description("Size of the extracted files in bytes (counted towards the 250 MB limit of a function and its layers); 0 for an image.")]
+    public long UnzippedSize { get; set; }
+
+    [JsonPropertyName("compatibleRuntimes")]
+    [MaxLength(15)]
+    [ItemMaxLength(64)]
+    [Description("spec.compatibleRuntimes when the version was published.")]
+    public List<string>? CompatibleRuntimes { get; set; }
 
     [JsonPropertyName("createdAt")]
     [Required]

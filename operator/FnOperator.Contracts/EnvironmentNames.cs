@@ -41,6 +41,16 @@ public static class ShimVariables
     /// <summary>Local mode only: the shim stops once this process is gone.</summary>
     public const string ParentPid = "FNOP_PARENT_PID";
 
+    /// <summary>
+    /// The directory holding the function's merged layers (Lambda's /opt): the provided* bootstrap fallback and the root of
+    /// the layer paths on NODE_PATH, PYTHONPATH, PATH and LD_LIBRARY_PATH. Unset: /opt (pods). Local mode points it at a
+    /// per-function directory, since the host's /opt cannot differ per function (docs/layers.md).
+    /// </summary>
+    public const string LayersRoot = "FNOP_LAYERS_ROOT";
+
+    /// <summary>Where a pod's layers are extracted (<see cref="LayersRoot"/> unset).</summary>
+    public const string ClusterLayersRoot = "/opt";
+
     /// <summary>The Runtime API address the operator's pods use: loopback only (docs/security.md).</summary>
     public const string ClusterRuntimeApiAddress = "127.0.0.1:9001";
 

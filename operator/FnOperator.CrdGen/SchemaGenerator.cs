@@ -78,7 +78,13 @@ public static class SchemaGenerator
         }
         else if (ListItemType(type) is { } item)
         {
-            schema = new V1JSONSchemaProps { Type = "array", Description = description, Items = ForType(item, EntryDescription(item, property), where) };
+            var itemSchema = ForType(item, EntryDescription(item, property), where);
+            if (property.GetCustomAttribute<ItemMaxLengthAttribute>() is { } itemMax)
+            {
+                itemSchema.MaxLength = itemMax.Length;
+            }
+
+            schema = new V1JSONSchemaProps { Type = "array", Description = description, Items = itemSchema };
             ApplyListAttributes(schema, property);
         }
         else if (DictionaryValueType(type) is { } value)

@@ -69,6 +69,9 @@ public sealed record OperatorOptions
     /// <summary>How soon a function waiting on something outside our watches (a missing ConfigMap or Layer) is looked at again.</summary>
     public TimeSpan DependencyRetry { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Layer versions kept besides those a Function names: the newest N (docs/layers.md "Versions and pruning").</summary>
+    public int LayerVersionRetention { get; init; } = 10;
+
     /// <summary>The shared runtime list's images (<see cref="LambdaRuntimes"/>).</summary>
     public static IReadOnlyDictionary<string, string> DefaultRuntimeImages => LambdaRuntimes.DefaultImages;
 }

@@ -57,7 +57,7 @@ public static class RuntimeLaunch
 
         if (runtime.StartsWith("provided", StringComparison.Ordinal))
         {
-            string[] candidates = [Path.Combine(options.TaskRoot, "bootstrap"), "/opt/bootstrap"];
+            string[] candidates = [Path.Combine(options.TaskRoot, "bootstrap"), Path.Combine(options.LayersRoot, "bootstrap")];
             var bootstrap = candidates.FirstOrDefault(File.Exists)
                 ?? throw new RuntimeLaunchException("Runtime.InvalidEntrypoint", $"Couldn't find valid bootstrap(s): [{string.Join(" ", candidates)}]");
             return (bootstrap, []);
@@ -122,16 +122,12 @@ public static class RuntimeLaunch
         env["AWS_DEFAULT_REGION"] = options.Region;
         env.TryAdd("TZ", ":UTC");
         env.TryAdd("LANG", "en_US.UTF-8");
-        if (options.Runtime.StartsWith("nodejs", StringComparison.Ordinal))
-        {
-            env.TryAdd("NODE_PATH", "/opt/nodejs/node_modules:" + Path.Combine(options.TaskRoot, "node_modules"));
-        }
-
         if (options.Runtime.StartsWith("python3", StringComparison.Ordinal))
         {
             env["PYTHONUNBUFFERED"] = "1";
-            env.TryAdd("PYTHONPATH", $"{options.TaskRoot}:/opt/python");
         }
+
+        LayerEnvironment.Apply(env, options);
 
         return env;
     }

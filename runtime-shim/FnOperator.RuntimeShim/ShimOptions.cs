@@ -54,6 +54,9 @@ public sealed record ShimOptions
     /// <summary>From FNOP_PARENT_PID: the shim stops (as on SIGTERM) once this process is gone. Unset: no watch (cluster mode).</summary>
     public int? ParentPid { get; init; }
 
+    /// <summary>From FNOP_LAYERS_ROOT: the merged layers (Lambda's /opt); /opt when unset.</summary>
+    public string LayersRoot { get; init; } = ShimVariables.ClusterLayersRoot;
+
     public TimeSpan Timeout => TimeSpan.FromSeconds(TimeoutSeconds);
 
     public TimeSpan InitTimeout => TimeSpan.FromSeconds(InitTimeoutSeconds);
@@ -127,6 +130,7 @@ public sealed record ShimOptions
             MemorySource = memorySource,
             LogLevel = logLevel,
             ParentPid = parentPid,
+            LayersRoot = Get(ShimVariables.LayersRoot) ?? ShimVariables.ClusterLayersRoot,
         };
     }
 

@@ -49,7 +49,8 @@ public sealed class RbacTests
             ["fnoperator.io/aliases/status"] = ["get", "update"],
             ["apps/deployments"] = ["create", "delete", "get", "list", "update", "watch"],
             ["apps/controllerrevisions"] = ["create", "delete", "get", "list", "watch"],
-            ["/configmaps"] = ["get"],
+            ["fnoperator.io/layers/status"] = ["get", "update"],
+            ["/configmaps"] = ["create", "delete", "get"],
             ["/events"] = ["create", "patch"],
         };
         Assert.Equal(expected.Keys.Order(), grants.Keys.Order());

@@ -94,6 +94,21 @@ public sealed class EnvironmentContractTests
     }
 
     [Fact]
+    public void Local_mode_hands_a_functions_merged_layers_to_the_shim_as_its_layers_root()
+    {
+        var written = new Dictionary<string, string>(
+            ShimEnvironment.For(new LocalFunction(Fn("nodejs22.x"), "fn.yaml", "/code"), "http://127.0.0.1:9000", "eu-west-1", "/state/opt/team-a/greeter"),
+            StringComparer.Ordinal);
+
+        var (options, read) = ShimReads(written);
+
+        Assert.Equal("/state/opt/team-a/greeter", written[ShimVariables.LayersRoot]);
+        Assert.Contains(ShimVariables.LayersRoot, read);
+        Assert.Equal("/state/opt/team-a/greeter", options.LayersRoot);
+        Assert.Equal(ShimVariables.ClusterLayersRoot, ShimReads(OperatorWrites(FunctionVersion.Latest(Fn("nodejs22.x")))).Options.LayersRoot);
+    }
+
+    [Fact]
     public void Every_declared_shim_variable_is_read_by_the_shim()
     {
         var declared = Constants(typeof(ShimVariables))

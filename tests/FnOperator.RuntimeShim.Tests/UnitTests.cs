@@ -84,7 +84,7 @@ public sealed class ShimOptionsTests
         Assert.Equal("512", env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]);
         Assert.Equal("us-east-1", env["AWS_REGION"]);
         Assert.Equal(":UTC", env["TZ"]);
-        Assert.Equal("/usr/bin", env["PATH"]);
+        Assert.Equal("/usr/bin:/opt/bin", env["PATH"]); // Lambda puts the layers' bin last
         Assert.False(env.ContainsKey("FNOP_SOURCE_URL"));
     }
 

@@ -62,6 +62,13 @@ public sealed class ListMapKeysAttribute(params string[] keys) : Attribute
     public IReadOnlyList<string> Keys { get; } = keys;
 }
 
+/// <summary>The maxLength of each string item of a list property (a bound CEL cost estimation needs).</summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class ItemMaxLengthAttribute(int length) : Attribute
+{
+    public int Length { get; } = length;
+}
+
 /// <summary>Bounds on the number of entries of a map property (minProperties / maxProperties).</summary>
 [AttributeUsage(AttributeTargets.Property, Inherited = false)]
 public sealed class MapSizeAttribute(int min, int max) : Attribute

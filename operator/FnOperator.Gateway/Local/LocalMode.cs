@@ -30,7 +30,23 @@ public static partial class LocalMode
             return 2;
         }
 
-        var manifests = ManifestLoader.Load(options.Functions);
+        // Layers: versions published into a per-run state folder, merged per function (docs/layers.md "Local mode").
+        var state = Directory.CreateTempSubdirectory("fnop-layers-").FullName;
+        using var layerHttp = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
+        var layers = await Layers.LoadAsync(options.Functions, state, new LayersCache(LayersCache.DefaultDirectory, layerHttp), ct).ConfigureAwait(false);
+        try
+        {
+            return await RunWithLayersAsync(options, shim, layers, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            LayersStore.TryDelete(state);
+        }
+    }
+
+    private static async Task<int> RunWithLayersAsync(LocalOptions options, string shim, Layers layers, CancellationToken ct)
+    {
+        var manifests = layers.Bind(ManifestLoader.Load(options.Functions));
         var limits = manifests.Functions.ToDictionary(f => f, f => FunctionPool.LimitsFor(f.Function.Spec, options.IdleOverride));
         var output = new ProcessOutput(Console.Out, RuntimeWarnings.MemoryWarner());
         if (manifests.Functions.Count == 0)
@@ -40,11 +56,11 @@ public static partial class LocalMode
             return 1;
         }
 
-        return await ServeAsync(options, shim, manifests, limits, output, ct).ConfigureAwait(false);
+        return await ServeAsync(options, shim, manifests, layers, limits, output, ct).ConfigureAwait(false);
     }
 
     private static async Task<int> ServeAsync(
-        LocalOptions options, string shim, ManifestSet manifests, Dictionary<LocalFunction, ScalingLimits> limits, ProcessOutput output, CancellationToken ct)
+        LocalOptions options, string shim, ManifestSet manifests, Layers layers, Dictionary<LocalFunction, ScalingLimits> limits, ProcessOutput output, CancellationToken ct)
     {
         // The gateway composition is the seam with the gateway core: LocalGateway builds it from the registry.
         var registry = new FunctionRegistry();
@@ -74,6 +90,11 @@ public static partial class LocalMode
         await using var gateway = started;
         var endpoint = gateway.Endpoint;
         output.Line(StartupTable.Render(manifests, limits, endpoint, options.Functions));
+        foreach (var line in layers.TableLines())
+        {
+            output.Line(line);
+        }
+
         foreach (var note in await RuntimeWarnings.VersionNotesAsync(manifests.Functions, ct).ConfigureAwait(false))
         {
             output.Line(note);
@@ -89,7 +110,7 @@ public static partial class LocalMode
         using var credentials = new LocalPullCredentials(gateway.ClusterKey);
         var pools = manifests.Functions.Select(fn => new FunctionPool(
             fn,
-            new ShimLaunch(dotnet, shim, StartupTable.InvokeName(fn), credentials.Add(ShimEnvironment.For(fn, gateway.SourceUrl, registry.Region), fn.Namespace, fn.Name)),
+            new ShimLaunch(dotnet, shim, StartupTable.InvokeName(fn), credentials.Add(ShimEnvironment.For(fn, gateway.SourceUrl, registry.Region, layers.OptFor(fn)), fn.Namespace, fn.Name)),
             limits[fn],
             source,
             output,
@@ -102,6 +123,8 @@ public static partial class LocalMode
         var running = pools.Select(p => p.RunAsync(signals.Graceful, signals.Now)).ToList();
         running.AddRange(manifests.Functions.Select((fn, i) =>
             new CodeWatcher(fn, pools[i], output, TimeProvider.System, loggerFactory.CreateLogger<CodeWatcher>()).RunAsync(signals.Graceful)));
+        running.Add(new LayersWatcher(layers, manifests.Functions.Select((fn, i) => (fn, pools[i])).ToDictionary(p => p.fn, p => p.Item2),
+            output, TimeProvider.System, loggerFactory.CreateLogger<LayersWatcher>()).RunAsync(signals.Graceful));
         output.Line("Code folders are watched: an edit restarts the function's warm instances.");
         var versionPools = new VersionPools((fn, label, env) => new FunctionPool(
             fn, new ShimLaunch(dotnet, shim, label, credentials.Add(env, fn.Namespace, fn.Name, env[FnOperator.Contracts.LambdaVariables.FunctionVersion])),

@@ -24,11 +24,6 @@ public static class LocalSupport
             return "its code comes from spec.code.url or spec.code.configMap, which need a cluster; local mode runs spec.code.path";
         }
 
-        if (spec.Layers is { Count: > 0 })
-        {
-            return "uses layers, which local mode does not serve (deploy it to a cluster)";
-        }
-
         var fromCluster = spec.Environment?.FindIndex(e => e.SecretKeyRef is not null || e.ConfigMapKeyRef is not null) ?? -1;
         if (fromCluster >= 0)
         {
@@ -48,7 +43,8 @@ public static class LocalSupport
                 $"needs {Language(runtime.Family)}: no '{runtime.LocalProgram}' on PATH",
             LocalLaunch.ShimBootstrap => null,
             LocalLaunch.PublishedAssembly => WhyNotPublished(spec.Handler ?? "", codeDir),
-            LocalLaunch.CodeBootstrap => File.Exists(Path.Combine(codeDir, "bootstrap")) ? null : $"no 'bootstrap' file in {ManifestLoader.DisplayPath(codeDir)}",
+            // With layers, the bootstrap may come from one (/opt/bootstrap): Layers.Bind checks once they are merged.
+            LocalLaunch.CodeBootstrap => File.Exists(Path.Combine(codeDir, "bootstrap")) || spec.Layers is { Count: > 0 } ? null : $"no 'bootstrap' file in {ManifestLoader.DisplayPath(codeDir)}",
             _ => $"runtime {runtime.Id} has no local runtime; deploy it to a cluster (its AWS base image {runtime.Image} carries the runtime)",
         };
     }

@@ -9,7 +9,8 @@ namespace FnOperator.Gateway.Local;
 /// </summary>
 public static class ShimEnvironment
 {
-    public static IReadOnlyDictionary<string, string> For(LocalFunction fn, string sourceUrl, string region)
+    /// <param name="layersRoot">The function's merged layers (local mode's per-function /opt), when it lists layers.</param>
+    public static IReadOnlyDictionary<string, string> For(LocalFunction fn, string sourceUrl, string region, string? layersRoot = null)
     {
         var spec = fn.Function.Spec;
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -30,6 +31,10 @@ public static class ShimEnvironment
         env[ShimVariables.RuntimeApiAddress] = "127.0.0.1:0";
         env[ShimVariables.HttpAddress] = "127.0.0.1:0";
         env[LambdaVariables.Region] = region;
+        if (layersRoot is not null)
+        {
+            env[ShimVariables.LayersRoot] = layersRoot;
+        }
 
         // The shim stops (and kills its runtime) when local mode is gone, even after a SIGKILL that left no time to stop it.
         env[ShimVariables.ParentPid] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);

@@ -8,6 +8,9 @@ public static class FunctionReasons
     public const string InvalidCode = "InvalidCode";
     public const string ConfigMapNotFound = "ConfigMapNotFound";
     public const string LayerNotFound = "LayerNotFound";
+    public const string TooManyLayers = "TooManyLayers";
+    public const string IncompatibleLayer = "IncompatibleLayer";
+    public const string LayersTooLarge = "LayersTooLarge";
 
     // DeploymentReady (and Ready for spec problems)
     public const string Deployed = "Deployed";

@@ -1,13 +1,17 @@
 using FnOperator.Api;
+using FnOperator.Contracts;
 using FnOperator.Operator.Resources;
 using FnOperator.Operator.Runtime;
 
 namespace FnOperator.Operator.Controllers;
 
 /// <summary>
-/// Resolves spec.layers to the immutable layer versions whose archives go into /opt, from the Layer informer's cache:
-/// the requested version, or the highest when none is named, from status.versions[]. A Layer that is missing or has
-/// no such version re-enqueues the Function when it changes (the Function informer's <see cref="ByLayer"/> index).
+/// Resolves spec.layers to the immutable layer versions that go into /opt, from the Layer informer's cache: the requested
+/// version, or the latest when none is named, from status.versions[]. Then Lambda's limits: at most
+/// <see cref="LayerLimits.MaxLayers"/> layers, each compatible with the function's runtime (when the version names
+/// runtimes), and at most <see cref="LayerLimits.MaxUnzippedBytes"/> extracted. A problem stops the reconcile before the
+/// Deployment phase, so nothing rolls. A Layer that is missing or changes re-enqueues the Function (the Function
+/// informer's <see cref="ByLayer"/> index).
 /// </summary>
 public sealed class LayerResolver(Informer<Layer> layers)
 {
@@ -17,51 +21,79 @@ public sealed class LayerResolver(Informer<Layer> layers)
     public static IEnumerable<string> LayerKeys(Function fn) =>
         (fn.Spec.Layers ?? []).Select(l => new ObjectKey(fn.Metadata.NamespaceProperty ?? "", l.Name).ToString());
 
-    /// <summary>The layer phase: sets <see cref="FunctionState.Layers"/>, or the first layer that cannot be resolved.</summary>
-    public Task<Problem?> ResolveAsync(FunctionState state, CancellationToken cancellationToken)
+    /// <summary>The layer phase: sets <see cref="FunctionState.Layers"/>, or the first problem.</summary>
+    public Task<Problem?> ResolveAsync(FunctionState state, CancellationToken cancellationToken) => Task.FromResult(Resolve(state));
+
+    private Problem? Resolve(FunctionState state)
     {
         var fn = state.Function;
         var ns = fn.Metadata.NamespaceProperty ?? "";
+        var references = fn.Spec.Layers ?? [];
+        if (references.Count > LayerLimits.MaxLayers)
+        {
+            return Problem.Terminal(FunctionConditions.CodeReady, FunctionReasons.TooManyLayers, LayerLimits.TooManyLayers(references.Count));
+        }
+
         var resolved = new List<ResolvedLayer>();
-        foreach (var reference in fn.Spec.Layers ?? [])
+        foreach (var reference in references)
         {
             var layer = layers.Get(new ObjectKey(ns, reference.Name));
             if (layer is null)
             {
-                return Task.FromResult<Problem?>(NotFound($"Layer {ns}/{reference.Name} does not exist."));
+                return NotFound($"Layer {ns}/{reference.Name} does not exist.");
             }
 
             if (PickVersion(layer.Status, reference.Version) is not { } version)
             {
                 var which = reference.Version is int v ? $"version {v}" : "a published version";
-                return Task.FromResult<Problem?>(NotFound($"Layer {ns}/{reference.Name} has no {which}."));
+                return NotFound($"Layer {ns}/{reference.Name} has no {which}.");
+            }
+
+            if (fn.Spec.Runtime is { } runtime && version.CompatibleRuntimes.Count > 0 && !version.CompatibleRuntimes.Contains(runtime, StringComparer.Ordinal))
+            {
+                return Problem.Terminal(FunctionConditions.CodeReady, FunctionReasons.IncompatibleLayer,
+                    LayerLimits.Incompatible($"{ns}/{reference.Name}:{version.Version}", runtime, version.CompatibleRuntimes));
             }
 
             resolved.Add(version with { Name = reference.Name });
         }
 
+        var unzipped = resolved.Sum(l => l.UnzippedSize);
+        if (unzipped > LayerLimits.MaxUnzippedBytes)
+        {
+            return Problem.Terminal(FunctionConditions.CodeReady, FunctionReasons.LayersTooLarge,
+                LayerLimits.Unzipped($"the function's {resolved.Count} layers together", unzipped));
+        }
+
         state.Layers = resolved;
-        return Task.FromResult<Problem?>(null);
+        return null;
     }
 
-    /// <summary>The named version, or the highest complete one (with url and codeSha256) when none is named.</summary>
+    /// <summary>The named version, or the latest (highest) when none is named; only versions with content to place.</summary>
     internal static ResolvedLayer? PickVersion(LayerStatus? status, int? wanted)
     {
-        ResolvedLayer? best = null;
+        LayerVersion? best = null;
         foreach (var entry in status?.Versions ?? [])
         {
-            if (string.IsNullOrEmpty(entry.Url) || string.IsNullOrEmpty(entry.CodeSha256))
+            if (string.IsNullOrEmpty(entry.CodeSha256) || (entry.Url, entry.ConfigMap, entry.Image) is (null or "", null or "", null or ""))
             {
                 continue;
             }
 
             if (wanted is int w ? entry.Version == w : best is null || entry.Version > best.Version)
             {
-                best = new ResolvedLayer("", entry.Version, entry.Url, entry.CodeSha256);
+                best = entry;
             }
         }
 
-        return best;
+        return best is null ? null : new ResolvedLayer("", best.Version, best.CodeSha256)
+        {
+            Url = string.IsNullOrEmpty(best.Url) ? null : best.Url,
+            ConfigMap = best.ConfigMap,
+            Image = best.Image,
+            UnzippedSize = best.UnzippedSize,
+            CompatibleRuntimes = best.CompatibleRuntimes ?? [],
+        };
     }
 
     private static Problem NotFound(string message) => Problem.AfterDependency(FunctionConditions.CodeReady, FunctionReasons.LayerNotFound, message);

@@ -74,6 +74,7 @@ public static class OperatorApp
         services.AddHostedService<InformerService>();
         services.AddHostedService<LeaderElectionService>();
         AddFunctions(services);
+        AddLayers(services);
     }
 
     /// <summary>The Function controller: its informers, its helpers and one registration.</summary>
@@ -100,6 +101,16 @@ public static class OperatorApp
             .Owns<V1ControllerRevision>()
             .Watches<Alias>(VersioningRegistration.FunctionOf)
             .Watches<Layer>(byIndex: LayerResolver.ByLayer)
+            .When(Predicates.GenerationOrMetadataChanged));
+    }
+
+    /// <summary>The Layer controller: publishes versions; a Function change re-enqueues its Layers (pruning keeps what is used).</summary>
+    public static void AddLayers(IServiceCollection services)
+    {
+        services.TryAddSingleton(_ => new LayerContentFetcher(new HttpClient { Timeout = TimeSpan.FromMinutes(5) }));
+        services.TryAddSingleton<LayerSnapshots>();
+        services.AddController<LayerReconciler, Layer>(b => b
+            .Watches<Function>(LayerReconciler.UsedLayers)
             .When(Predicates.GenerationOrMetadataChanged));
     }
 

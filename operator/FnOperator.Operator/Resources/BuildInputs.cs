@@ -22,5 +22,19 @@ public enum CodeSource
     Image,
 }
 
-/// <summary>One layer version to extract into /opt, in spec order.</summary>
-public sealed record ResolvedLayer(string Name, int Version, string Url, string Sha256);
+/// <summary>
+/// One layer version to place into /opt, in spec order: an archive (<see cref="Url"/> + <see cref="Sha256"/>), an immutable
+/// snapshot ConfigMap, or an image whose /opt is copied.
+/// </summary>
+public sealed record ResolvedLayer(string Name, int Version, string Sha256)
+{
+    public string? Url { get; init; }
+
+    public string? ConfigMap { get; init; }
+
+    public string? Image { get; init; }
+
+    public long UnzippedSize { get; init; }
+
+    public IReadOnlyList<string> CompatibleRuntimes { get; init; } = [];
+}

@@ -47,9 +47,10 @@ public static class PodSpecBuilder
         {
             volumes.Add(EmptyDir(Names.LayersVolume, null));
             mounts.Add(new() { Name = Names.LayersVolume, MountPath = Names.LayersMountPath, ReadOnlyProperty = true });
+            // In spec order into one emptyDir: a later layer's file replaces an earlier one's (unzip -o, cp).
             for (var i = 0; i < layers.Count; i++)
             {
-                init.Add(Fetcher(Names.LayerContainerPrefix + i, layers[i].Url, layers[i].Sha256, Names.LayersVolume, Names.LayersMountPath, options));
+                init.Add(LayerPlacer.Container(i, layers[i], volumes, options));
             }
         }
 
@@ -106,7 +107,7 @@ public static class PodSpecBuilder
     };
 
     // Downloads a zip, rejects it unless its SHA-256 matches (the pod then fails to start), and extracts it.
-    private static V1Container Fetcher(string name, string url, string sha256, string volume, string path, OperatorOptions options) => new()
+    internal static V1Container Fetcher(string name, string url, string sha256, string volume, string path, OperatorOptions options) => new()
     {
         Name = name,
         Image = options.FetchImage,
@@ -142,7 +143,7 @@ public static class PodSpecBuilder
         SecurityContext = Restricted(),
     };
 
-    private static V1SecurityContext Restricted() => new()
+    internal static V1SecurityContext Restricted() => new()
     {
         AllowPrivilegeEscalation = false,
         Capabilities = new V1Capabilities { Drop = ["ALL"] },
@@ -151,7 +152,7 @@ public static class PodSpecBuilder
         SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
     };
 
-    private static V1ResourceRequirements InitResources()
+    internal static V1ResourceRequirements InitResources()
     {
         var resources = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("100m"), ["memory"] = new("64Mi") };
         return new V1ResourceRequirements { Requests = resources, Limits = new Dictionary<string, ResourceQuantity>(resources) };

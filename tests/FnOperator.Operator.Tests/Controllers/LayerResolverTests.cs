@@ -39,3 +39,21 @@ public sealed class LayerResolverTests
     public void Layer_without_status_has_no_version() =>
         Assert.Null(LayerResolver.PickVersion(KubernetesJson.Deserialize<Layer>("""{"spec":{}}""").Status, null));
 }
+
+public sealed class LayerLimitTests
+{
+    [Fact]
+    public async Task More_than_five_layers_is_refused_with_the_count_before_any_layer_is_looked_up()
+    {
+        // The CRD already rejects six (maxItems 5); the reconciler checks too, for objects stored before that rule.
+        var fn = TestFunctions.Node(change: s => s.Layers = [.. Enumerable.Range(0, 6).Select(i => new LayerReference { Name = "l" + i })]);
+        var status = new FunctionStatus();
+        var state = new FunctionState(fn, status, FnOperator.Operator.FunctionConditions.Set.Manage(status, 1, DateTimeOffset.UnixEpoch));
+        var resolver = new LayerResolver(new Informer<Layer>("Layer", null!, TimeProvider.System, new FnOperator.Operator.Runtime.OperatorMetrics(Prometheus.Metrics.NewCustomRegistry()), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
+
+        var problem = await resolver.ResolveAsync(state, CancellationToken.None);
+
+        Assert.NotNull(problem);
+        Assert.Equal((FnOperator.Operator.FunctionReasons.TooManyLayers, "Cannot reference more than 5 layers: the function lists 6."), (problem.Reason, problem.Message));
+    }
+}

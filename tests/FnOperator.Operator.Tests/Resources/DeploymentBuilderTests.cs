@@ -123,19 +123,6 @@ public sealed class DeploymentBuilderTests
         Assert.Equal("hello-code", d.Spec.Template.Spec.Volumes.Single(v => v.Name == Names.CodeSourceVolume).ConfigMap.Name);
     }
 
-    [Fact]
-    public void Layers_are_fetched_in_order_into_opt()
-    {
-        var layers = new[] { new ResolvedLayer("base", 3, "https://l/base.zip", new string('a', 64)), new ResolvedLayer("extra", 1, "https://l/extra.zip", new string('b', 64)) };
-        var d = Build(TestFunctions.Node(), layers: layers);
-        var init = d.Spec.Template.Spec.InitContainers;
-
-        Assert.Equal(["install-shim", "fetch-code", "fetch-layer-0", "fetch-layer-1"], init.Select(c => c.Name));
-        Assert.Equal("https://l/extra.zip", init[3].Env.Single(e => e.Name == "FNOP_URL").Value);
-        Assert.Equal("/opt", init[2].VolumeMounts.Single().MountPath);
-        Assert.Contains(Runtime(d).VolumeMounts, m => m.MountPath == "/opt" && m.ReadOnlyProperty == true);
-    }
-
     [Theory]
     [InlineData(512, "512Mi")]
     [InlineData(10240, "10Gi")]
@@ -150,7 +137,7 @@ public sealed class DeploymentBuilderTests
     [Fact]
     public void Every_container_meets_the_restricted_pod_security_standard()
     {
-        var pod = Build(TestFunctions.Node(), layers: [new ResolvedLayer("l", 1, "https://l/l.zip", new string('a', 64))]).Spec.Template.Spec;
+        var pod = Build(TestFunctions.Node(), layers: [new ResolvedLayer("l", 1, new string('a', 64)) { Url = "https://l/l.zip" }, new ResolvedLayer("c", 1, "c") { ConfigMap = "c-v1" }, new ResolvedLayer("i", 1, "i") { Image = "registry.example/layer:1" }]).Spec.Template.Spec;
 
         Assert.True(pod.SecurityContext.RunAsNonRoot);
         Assert.Equal("RuntimeDefault", pod.SecurityContext.SeccompProfile.Type);
