@@ -106,7 +106,7 @@ public static class RuntimeLaunch
         }
 
         var name = options.FunctionName;
-        env.TryAdd("PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin");
+        env.TryAdd("PATH", LayerEnvironment.DefaultPath); // LayerEnvironment appends the layers' bin (/opt/bin in a pod)
         env["AWS_LAMBDA_RUNTIME_API"] = runtimeApiAddress;
         env["_HANDLER"] = options.Handler;
         env["LAMBDA_TASK_ROOT"] = options.TaskRoot;

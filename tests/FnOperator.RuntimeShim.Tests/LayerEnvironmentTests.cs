@@ -56,6 +56,7 @@ public sealed class LayerEnvironmentTests
             ["PATH"] = "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin", // the AWS base image's, already with /opt/bin
             ["LD_LIBRARY_PATH"] = "/var/lang/lib:/lib64",
             ["NODE_PATH"] = "/custom/node_modules", // the function's own wins, as in Lambda
+            ["FNOP_FUNCTION_ENV"] = "NODE_PATH", // how the operator and local mode name the function's own variables
         };
 
         var env = RuntimeEnv("nodejs22.x", null, inherited);

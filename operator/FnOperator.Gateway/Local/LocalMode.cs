@@ -32,6 +32,13 @@ public static partial class LocalMode
 
         // Layers: versions published into a per-run state folder, merged per function (docs/layers.md "Local mode").
         var state = Directory.CreateTempSubdirectory("fnop-layers-").FullName;
+        if (!OperatingSystem.IsWindows())
+        {
+            // Readable by every function's own uid (the sandbox runs each function's runtime as its own user); the
+            // layers are the functions' /opt, read-only to them as in Lambda.
+            File.SetUnixFileMode(state, (UnixFileMode)0x1ED); // rwxr-xr-x
+        }
+
         using var layerHttp = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
         var layers = await Layers.LoadAsync(options.Functions, state, new LayersCache(LayersCache.DefaultDirectory, layerHttp), ct).ConfigureAwait(false);
         try
