@@ -31,7 +31,7 @@ public sealed class SandboxUnitTests
             [RuntimeLaunch.PassEnvVariable] = "AWS_PROFILE",
         });
 
-        Assert.Equal("/usr/bin", env["PATH"]);
+        Assert.Equal("/usr/bin:/opt/bin", env["PATH"]); // the image's PATH, with the layers' bin last as Lambda puts it
         Assert.Equal("hi", env["GREETING"]);
         Assert.Equal("dev", env["AWS_PROFILE"]);
         Assert.Equal("t", env["AWS_SESSION_TOKEN"]);
