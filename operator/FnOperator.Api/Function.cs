@@ -91,6 +91,10 @@ public sealed class FunctionSpec
     [JsonPropertyName("async")]
     [Description("Asynchronous invocation configuration: retries, event age and destinations.")]
     public AsyncSpec? Async { get; set; }
+
+    [JsonPropertyName("logging")]
+    [Description("Log format (Text or JSON) and, with JSON, log levels: Lambda's LoggingConfig.")]
+    public LoggingSpec? Logging { get; set; }
 }
 
 [Description("Source of a function's or layer's code. Exactly one of image, url, configMap, path.")]

@@ -54,6 +54,12 @@ public sealed record ShimOptions
     /// <summary>From FNOP_PARENT_PID: the shim stops (as on SIGTERM) once this process is gone. Unset: no watch (cluster mode).</summary>
     public int? ParentPid { get; init; }
 
+    /// <summary>The function's log format (AWS_LAMBDA_LOG_FORMAT, Text or JSON), handed on to the runtime as Lambda sets it.</summary>
+    public string? LogFormat { get; init; }
+
+    /// <summary>The function's application log level (AWS_LAMBDA_LOG_LEVEL), handed on to the runtime.</summary>
+    public string? ApplicationLogLevel { get; init; }
+
     public TimeSpan Timeout => TimeSpan.FromSeconds(TimeoutSeconds);
 
     public TimeSpan InitTimeout => TimeSpan.FromSeconds(InitTimeoutSeconds);
@@ -127,6 +133,8 @@ public sealed record ShimOptions
             MemorySource = memorySource,
             LogLevel = logLevel,
             ParentPid = parentPid,
+            LogFormat = Get(LambdaVariables.LogFormat),
+            ApplicationLogLevel = Get(LambdaVariables.LogLevel),
         };
     }
 

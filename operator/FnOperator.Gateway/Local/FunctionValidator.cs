@@ -105,6 +105,11 @@ public static partial class FunctionValidator
             }
         }
 
+        if (FunctionLogging.Problem(spec.Logging) is { } loggingProblem)
+        {
+            errors.Add(new FieldError("spec.logging.logFormat", loggingProblem));
+        }
+
         if (spec.Concurrency is { Reserved: { } reserved, Provisioned: { } provisioned } && provisioned > reserved)
         {
             errors.Add(new FieldError("spec.concurrency.provisioned", $"must not exceed spec.concurrency.reserved ({provisioned} > {reserved})"));

@@ -30,6 +30,10 @@ public static class ShimEnvironment
         env[ShimVariables.RuntimeApiAddress] = "127.0.0.1:0";
         env[ShimVariables.HttpAddress] = "127.0.0.1:0";
         env[LambdaVariables.Region] = region;
+        foreach (var (name, value) in FnOperator.Api.FunctionLogging.Variables(spec.Logging))
+        {
+            env[name] = value;
+        }
 
         // The shim stops (and kills its runtime) when local mode is gone, even after a SIGKILL that left no time to stop it.
         env[ShimVariables.ParentPid] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
