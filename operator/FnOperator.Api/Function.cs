@@ -95,6 +95,10 @@ public sealed class FunctionSpec
     [JsonPropertyName("versioning")]
     [Description("Publishing of immutable versions: autoPublish publishes the next version on every code or configuration change.")]
     public VersioningSpec? Versioning { get; set; }
+
+    [JsonPropertyName("logging")]
+    [Description("Log format (Text or JSON) and, with JSON, log levels: Lambda's LoggingConfig.")]
+    public LoggingSpec? Logging { get; set; }
 }
 
 [Description("Source of a function's or layer's code. Exactly one of image, url, configMap, path.")]

@@ -59,6 +59,7 @@ public static class ShimVariables
     [
         LambdaVariables.FunctionName, LambdaVariables.FunctionVersion, LambdaVariables.FunctionMemorySize,
         LambdaVariables.Handler, LambdaVariables.TaskRoot, LambdaVariables.Region,
+        LambdaVariables.LogFormat, LambdaVariables.LogLevel,
     ];
 
     /// <summary>Names every writer must set; the shim refuses to start without them (plus one of Runtime, RuntimeCommand).</summary>
@@ -87,6 +88,12 @@ public static class LambdaVariables
     public const string DefaultRegion = "AWS_DEFAULT_REGION";
     public const string TraceId = "_X_AMZN_TRACE_ID";
     public const string TimeZone = "TZ";
+
+    /// <summary>Text or JSON: the runtime's log format (a Function's spec.logging.logFormat).</summary>
+    public const string LogFormat = "AWS_LAMBDA_LOG_FORMAT";
+
+    /// <summary>JSON format only: the lowest level of the function's logs the runtime prints (spec.logging.applicationLogLevel).</summary>
+    public const string LogLevel = "AWS_LAMBDA_LOG_LEVEL";
 
     /// <summary>Where the code is in a cluster (the code volume's mount path).</summary>
     public const string ClusterTaskRoot = "/var/task";

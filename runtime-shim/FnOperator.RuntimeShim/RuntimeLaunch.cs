@@ -1,4 +1,5 @@
 using System.Collections;
+using FnOperator.Contracts;
 
 namespace FnOperator.RuntimeShim;
 
@@ -122,6 +123,17 @@ public static class RuntimeLaunch
         env["AWS_DEFAULT_REGION"] = options.Region;
         env.TryAdd("TZ", ":UTC");
         env.TryAdd("LANG", "en_US.UTF-8");
+
+        // Lambda's advanced logging controls (the function's LoggingConfig), which the bootstraps read.
+        if (options.LogFormat is { } format)
+        {
+            env[LambdaVariables.LogFormat] = format;
+        }
+
+        if (options.ApplicationLogLevel is { } level)
+        {
+            env[LambdaVariables.LogLevel] = level;
+        }
         if (options.Runtime.StartsWith("python3", StringComparison.Ordinal))
         {
             env["PYTHONUNBUFFERED"] = "1";

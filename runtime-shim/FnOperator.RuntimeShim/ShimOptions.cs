@@ -57,6 +57,12 @@ public sealed record ShimOptions
     /// <summary>From FNOP_LAYERS_ROOT: the merged layers (Lambda's /opt); /opt when unset.</summary>
     public string LayersRoot { get; init; } = ShimVariables.ClusterLayersRoot;
 
+    /// <summary>The function's log format (AWS_LAMBDA_LOG_FORMAT, Text or JSON), handed on to the runtime as Lambda sets it.</summary>
+    public string? LogFormat { get; init; }
+
+    /// <summary>The function's application log level (AWS_LAMBDA_LOG_LEVEL), handed on to the runtime.</summary>
+    public string? ApplicationLogLevel { get; init; }
+
     public TimeSpan Timeout => TimeSpan.FromSeconds(TimeoutSeconds);
 
     public TimeSpan InitTimeout => TimeSpan.FromSeconds(InitTimeoutSeconds);
@@ -131,6 +137,8 @@ public sealed record ShimOptions
             LogLevel = logLevel,
             ParentPid = parentPid,
             LayersRoot = Get(ShimVariables.LayersRoot) ?? ShimVariables.ClusterLayersRoot,
+            LogFormat = Get(LambdaVariables.LogFormat),
+            ApplicationLogLevel = Get(LambdaVariables.LogLevel),
         };
     }
 

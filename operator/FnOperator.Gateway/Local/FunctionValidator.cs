@@ -105,6 +105,11 @@ public static partial class FunctionValidator
             }
         }
 
+        if (FunctionLogging.Problem(spec.Logging) is { } loggingProblem)
+        {
+            errors.Add(new FieldError("spec.logging.logFormat", loggingProblem));
+        }
+
         if (spec.Concurrency is { Reserved: { } reserved, Provisioned: { } provisioned } && provisioned > reserved)
         {
             errors.Add(new FieldError("spec.concurrency.provisioned", $"must not exceed spec.concurrency.reserved ({provisioned} > {reserved})"));
@@ -124,7 +129,7 @@ public static partial class FunctionValidator
         }
     }
 
-    /// <summary>Checks [Required], [Range], [MaxLength] (strings and lists) and [RegularExpression] on every model object below <paramref name="value"/>.</summary>
+    /// <summary>Checks [Required], [Range], [MaxLength] (strings and lists), [RegularExpression] and [AllowedValues] on every model object below <paramref name="value"/>.</summary>
     private static void ValidateAnnotated(object value, string path, List<FieldError> errors)
     {
         foreach (var property in value.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance))
@@ -155,6 +160,11 @@ public static partial class FunctionValidator
             if (property.GetCustomAttribute<RegularExpressionAttribute>() is { } regex && v is string s && !Regex.IsMatch(s, regex.Pattern, RegexOptions.None, TimeSpan.FromSeconds(1)))
             {
                 errors.Add(new FieldError(field, $"must match {regex.Pattern} (got '{s}')"));
+            }
+
+            if (property.GetCustomAttribute<AllowedValuesAttribute>() is { } allowed && v is string choice && !allowed.Values.Contains(choice))
+            {
+                errors.Add(new FieldError(field, $"must be one of {string.Join(", ", allowed.Values)} (got '{choice}')"));
             }
 
             if (property.GetCustomAttribute<MaxLengthAttribute>() is { } maxLength)

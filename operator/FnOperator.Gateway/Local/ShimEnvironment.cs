@@ -36,6 +36,11 @@ public static class ShimEnvironment
             env[ShimVariables.LayersRoot] = layersRoot;
         }
 
+        foreach (var (name, value) in FnOperator.Api.FunctionLogging.Variables(spec.Logging))
+        {
+            env[name] = value;
+        }
+
         // The shim stops (and kills its runtime) when local mode is gone, even after a SIGKILL that left no time to stop it.
         env[ShimVariables.ParentPid] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         return env;

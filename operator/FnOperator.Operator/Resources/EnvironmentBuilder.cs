@@ -1,4 +1,5 @@
 using System.Globalization;
+using FnOperator.Api;
 using FnOperator.Contracts;
 using k8s.Models;
 
@@ -44,6 +45,8 @@ public static class EnvironmentBuilder
         {
             env.Add(Literal(LambdaVariables.Handler, spec.Handler));
         }
+
+        env.AddRange(FunctionLogging.Variables(spec.Logging).Select(v => Literal(v.Key, v.Value)));
 
         // The shim passes the runtime only these of the container's variables (plus Lambda's): a clean Lambda environment.
         if (spec.Environment is { Count: > 0 } own)

@@ -6,14 +6,18 @@ import path from "node:path";
 import fs from "node:fs";
 import { pathToFileURL } from "node:url";
 import { errorDocument, runHandler } from "./invoke.mjs";
-import { exitQuietly, logError, patchConsole, setRequestId } from "./logging.mjs";
+import { exitQuietly, flushed, logError, patchConsole, setRequestId } from "./logging.mjs";
 
 const [host, port] = (process.env.AWS_LAMBDA_RUNTIME_API || "127.0.0.1:9001").split(":");
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 const base = "/2018-06-01/runtime";
 let currentId;
 
-function request(method, urlPath, body, headers = {}) {
+// A POST (response, error, init error) ends the function's part of the invocation: its output must have reached the
+// shim first, so the shim attributes all of it to this invocation and loses none of it (Lambda's runtimes log
+// synchronously).
+async function request(method, urlPath, body, headers = {}) {
+  if (method === "POST") await flushed();
   return new Promise((resolve, reject) => {
     const req = http.request({ host, port, method, path: urlPath, agent, headers }, (res) => {
       const chunks = [];

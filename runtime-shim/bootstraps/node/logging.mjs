@@ -68,6 +68,28 @@ export function exitQuietly(code) {
   process.exit(code);
 }
 
+/**
+ * Resolves once stdout and stderr have handed everything written so far to their pipes. Node.js writes a pipe
+ * asynchronously: what a full pipe does not take waits in the process (megabytes, after a burst of logging), and
+ * process.exit or a Runtime API call made before it drains would lose it or let it outlive its invocation. The empty
+ * write's callback runs after every earlier write has been flushed; a dead stream ends the wait (and the process).
+ */
+export function flushed() {
+  const streams = [process.stdout, process.stderr].filter((s) => s.writableLength > 0 && !s.destroyed);
+  return Promise.all(
+    streams.map(
+      (s) =>
+        new Promise((resolve) => {
+          s.once("close", resolve);
+          s.write("", () => {
+            s.off("close", resolve);
+            resolve();
+          });
+        }),
+    ),
+  );
+}
+
 function guardStream(stream) {
   stream.on("error", () => exitQuietly(141)); // 128 + SIGPIPE, as a shell reports a broken pipe
 }

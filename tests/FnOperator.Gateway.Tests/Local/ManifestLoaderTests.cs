@@ -78,6 +78,8 @@ public sealed class ManifestLoaderTests : IDisposable
         { "environment:\n  - name: AWS_REGION\n    value: x", "spec.environment[0].name", "'AWS_REGION' is reserved by Lambda" },
         { "environment:\n  - name: 1bad\n    value: x", "spec.environment[0].name", "must match ^[a-zA-Z_][a-zA-Z0-9_]*$ (got '1bad')" },
         { "async:\n  destinations:\n    onFailure: {}", "spec.async.destinations.onFailure", "exactly one of function, queue must be set" },
+        { "logging:\n  applicationLogLevel: DEBUG", "spec.logging.logFormat", "applicationLogLevel and systemLogLevel require logFormat JSON" },
+        { "logging:\n  logFormat: json", "spec.logging.logFormat", "must be one of Text, JSON (got 'json')" },
         { "timeout: 5", "spec.timeout", "unknown field 'timeout' (did you mean 'timeoutSeconds'?)" },
         { "memoryMiB: lots", "spec.memoryMiB", "must be an integer, got the string \"lots\"" },
     };
