@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace FnOperator.Operator.Controllers;
 
 /// <summary>
-/// Function → Deployment of $LATEST. Phases: validate spec → resolve code → resolve layers → apply Deployment →
+/// Function → Deployment of $LATEST. Phases: validate spec → resolve code → resolve layers → apply the pull-credential Secret → apply Deployment →
 /// status from the Deployment. The first problem ends the reconcile: its condition is marked, a Warning Event recorded,
 /// and its retry class decides what happens next (spec problems are terminal; a missing ConfigMap, Layer or a foreign
 /// Deployment is looked at again after DependencyRetry, and Layers re-enqueue the Function as soon as they change).
@@ -23,6 +23,7 @@ public sealed class FunctionReconciler : IReconciler
 
     public FunctionReconciler(
         Informer<Function> functions, CodeResolver codeResolver, LayerResolver layerResolver, DeploymentApplier applier,
+        PullCredentialApplier pullCredentials,
         StatusWriter statusWriter, IEventRecorder events, IOptions<OperatorOptions> optionsAccessor, TimeProvider time)
     {
         this.functions = functions;
@@ -36,6 +37,7 @@ public sealed class FunctionReconciler : IReconciler
             codeResolver.ResolveAsync,
             layerResolver.ResolveAsync,
             MarkCodeReadyAsync,
+            (state, ct) => pullCredentials.ApplyAsync(state.Function, FunctionVersion.Latest(state.Function), ct),
             (state, ct) => applier.ApplyAsync(state, DeploymentBuilder.Build(state.Function, state.Code, state.Layers, options), ct),
             MapDeploymentAsync,
         ];

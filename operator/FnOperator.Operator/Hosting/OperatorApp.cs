@@ -94,6 +94,8 @@ public static class OperatorApp
         services.TryAddSingleton<CodeResolver>();
         services.TryAddSingleton<LayerResolver>();
         services.TryAddSingleton<DeploymentApplier>();
+        services.TryAddSingleton(sp => ClusterKey.FromFile(sp.GetRequiredService<IOptions<OperatorOptions>>().Value.ClusterKeyFile));
+        services.TryAddSingleton<PullCredentialApplier>();
         services.AddController<FunctionReconciler, Function>(b => b
             .Owns<V1Deployment>()
             .Watches<Layer>(byIndex: LayerResolver.ByLayer)
