@@ -27,6 +27,12 @@ public sealed record OperatorOptions
     /// <summary>Base URL of the gateway's pull protocol, handed to every shim as FNOP_SOURCE_URL.</summary>
     public string GatewayUrl { get; init; } = "http://fn-gateway.fn-system.svc.cluster.local:8080";
 
+    /// <summary>
+    /// File holding the cluster key (the chart mounts the cluster-key Secret at /etc/fnop/cluster-key/cluster-key): the
+    /// operator mints each function version's pull credential from it. Required; read once at start.
+    /// </summary>
+    public string ClusterKeyFile { get; init; } = "";
+
     /// <summary>Public base URL of the gateway's Invoke API, for status.invokeUrl.</summary>
     public string InvokeBaseUrl { get; init; } = "http://fn-gateway.fn-system.svc.cluster.local:8080";
 

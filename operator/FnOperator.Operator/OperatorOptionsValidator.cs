@@ -18,6 +18,11 @@ public sealed class OperatorOptionsValidator : IValidateOptions<OperatorOptions>
             failures.Add($"Operator:InvokeBaseUrl must be an absolute URL (was '{options.InvokeBaseUrl}').");
         }
 
+        if (ClusterKey.Problem(options.ClusterKeyFile) is { } keyProblem)
+        {
+            failures.Add(keyProblem);
+        }
+
         Require(failures, options.PodNamespace, "PodNamespace (env POD_NAMESPACE)");
         Require(failures, options.PodName, "PodName (env POD_NAME)");
         Require(failures, options.LeaseName, "LeaseName");

@@ -26,7 +26,11 @@ public sealed class RbacTests
                 Assert.True(rule["nonResourceURLs"] is null, $"{where}: nonResourceURLs");
                 // The one exception: the gateway lists the access-key Secrets of its own namespace (invoke auth, RbacInvokeAuthTests).
                 var accessKeys = Manifests.Kind(role) == "Role" && Manifests.Name(role) == "fn-operator-gateway-access-keys" && Manifests.Namespace(role) == "fn-system";
-                Assert.True(accessKeys || !Manifests.Strings(rule["resources"]).Any(r => r.StartsWith("secrets", StringComparison.Ordinal)), $"{where}: secrets");
+                // And the operator's pull-credential Secrets (get/create/update one by name, never list or watch).
+                var pullCredentials = Manifests.Name(role) == "fn-operator"
+                    && Manifests.Strings(rule["resources"]).SequenceEqual(["secrets"])
+                    && Manifests.Strings(rule["verbs"]).Order().SequenceEqual(["create", "get", "update"]);
+                Assert.True(accessKeys || pullCredentials || !Manifests.Strings(rule["resources"]).Any(r => r.StartsWith("secrets", StringComparison.Ordinal)), $"{where}: secrets");
                 Assert.True(!Manifests.Strings(rule["verbs"]).Intersect(DangerousVerbs).Any(), $"{where}: dangerous verb");
                 Assert.NotEmpty(Manifests.Strings(rule["verbs"]));
             }
@@ -51,6 +55,7 @@ public sealed class RbacTests
             ["apps/controllerrevisions"] = ["create", "delete", "get", "list", "watch"],
             ["fnoperator.io/layers/status"] = ["get", "update"],
             ["/configmaps"] = ["create", "delete", "get"],
+            ["/secrets"] = ["create", "get", "update"],
             ["/events"] = ["create", "patch"],
         };
         Assert.Equal(expected.Keys.Order(), grants.Keys.Order());

@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Reflection;
 using FnOperator.Api;
+using FnOperator.Contracts;
 using FnOperator.Gateway.Local;
 using FnOperator.Operator;
 using FnOperator.Operator.Resources;
@@ -39,7 +40,14 @@ public sealed class EnvironmentContractTests
     private static (ShimOptions Options, HashSet<string> Read) ShimReads(IEnumerable<KeyValuePair<string, string>> written)
     {
         var environment = new RecordingEnvironment(written);
-        return (ShimOptions.FromEnvironment(environment), environment.Read);
+        var options = ShimOptions.FromEnvironment(environment);
+        // The pull source reads the credential file's name itself (PullInvocationSource, with this constant), not via ShimOptions.
+        if (written.Any(w => w.Key == PullProtocol.CredentialFileEnv))
+        {
+            environment.Read.Add(PullProtocol.CredentialFileEnv);
+        }
+
+        return (options, environment.Read);
     }
 
     /// <summary>Every constant of a names class (public const string fields), by reflection.</summary>

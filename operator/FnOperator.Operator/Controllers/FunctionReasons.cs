@@ -18,11 +18,16 @@ public static class FunctionReasons
     public const string UnknownRuntime = "UnknownRuntime";
     public const string InvalidEnvironment = "InvalidEnvironment";
     public const string DeploymentConflict = "DeploymentConflict";
+    public const string PullCredentialConflict = "PullCredentialConflict";
     public const string ProgressDeadlineExceeded = "ProgressDeadlineExceeded";
 
     // Events about the Deployment
     public const string CreatedDeployment = "CreatedDeployment";
     public const string UpdatedDeployment = "UpdatedDeployment";
+
+    // Events about the pull-credential Secret
+    public const string CreatedPullCredential = "CreatedPullCredential";
+    public const string UpdatedPullCredential = "UpdatedPullCredential";
 
     // Available
     public const string MinimumReplicasAvailable = "MinimumReplicasAvailable";

@@ -8,8 +8,8 @@ namespace FnOperator.Operator.Controllers;
 
 /// <summary>
 /// Function → Deployment of $LATEST and of each referenced published version. Phases: validate spec → resolve code →
-/// resolve layers → publish (<see cref="VersionPublisher"/>) → apply $LATEST's Deployment → apply the versions'
-/// Deployments (<see cref="VersionDeployments"/>) → status from $LATEST's Deployment. The first problem ends the reconcile: its condition is marked, a Warning Event recorded,
+/// resolve layers → apply $LATEST's pull-credential Secret → publish (<see cref="VersionPublisher"/>) → apply $LATEST's Deployment → apply the versions'
+/// pull-credential Secrets and Deployments (<see cref="VersionDeployments"/>) → status from $LATEST's Deployment. The first problem ends the reconcile: its condition is marked, a Warning Event recorded,
 /// and its retry class decides what happens next (spec problems are terminal; a missing ConfigMap, Layer or a foreign
 /// Deployment is looked at again after DependencyRetry, and Layers re-enqueue the Function as soon as they change).
 /// </summary>
@@ -24,7 +24,8 @@ public sealed class FunctionReconciler : IReconciler
 
     public FunctionReconciler(
         Informer<Function> functions, CodeResolver codeResolver, LayerResolver layerResolver, DeploymentApplier applier,
-        VersionPublisher publisher, VersionDeployments versionDeployments, StatusWriter statusWriter, IEventRecorder events, IOptions<OperatorOptions> optionsAccessor, TimeProvider time)
+        VersionPublisher publisher, VersionDeployments versionDeployments, PullCredentialApplier pullCredentials,
+        StatusWriter statusWriter, IEventRecorder events, IOptions<OperatorOptions> optionsAccessor, TimeProvider time)
     {
         this.functions = functions;
         this.statusWriter = statusWriter;
@@ -37,6 +38,7 @@ public sealed class FunctionReconciler : IReconciler
             codeResolver.ResolveAsync,
             layerResolver.ResolveAsync,
             MarkCodeReadyAsync,
+            (state, ct) => pullCredentials.ApplyAsync(state.Function, FunctionVersion.Latest(state.Function), ct),
             publisher.PublishAsync,
             (state, ct) => applier.ApplyAsync(state, DeploymentBuilder.Build(state.Function, state.Code, state.Layers, options), ct),
             versionDeployments.ApplyAsync,

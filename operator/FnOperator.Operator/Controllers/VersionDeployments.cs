@@ -18,7 +18,7 @@ namespace FnOperator.Operator.Controllers;
 /// </summary>
 public sealed partial class VersionDeployments(
     IKubernetes client, Informer<V1Deployment> deployments, DeploymentApplier applier, VersionPublisher publisher,
-    IEventRecorder events, IOptions<OperatorOptions> options, ILogger<VersionDeployments> logger)
+    PullCredentialApplier pullCredentials, IEventRecorder events, IOptions<OperatorOptions> options, ILogger<VersionDeployments> logger)
 {
     public const string DeletedDeployment = "DeletedDeployment";
 
@@ -33,7 +33,13 @@ public sealed partial class VersionDeployments(
         var wanted = new HashSet<string>(StringComparer.Ordinal) { Names.Deployment(FunctionVersion.Latest(fn)) };
         foreach (var version in referenced)
         {
-            var desired = DeploymentBuilder.Build(FunctionVersion.Published(fn, version.Number, version.Spec), version.Code, version.Layers, options.Value);
+            var published = FunctionVersion.Published(fn, version.Number, version.Spec);
+            if (await pullCredentials.ApplyAsync(fn, published, cancellationToken).ConfigureAwait(false) is { } credentialProblem)
+            {
+                return credentialProblem;
+            }
+
+            var desired = DeploymentBuilder.Build(published, version.Code, version.Layers, options.Value);
             wanted.Add(desired.Metadata.Name);
             if (await applier.ApplyAsync(fn, desired, _ => { }, cancellationToken).ConfigureAwait(false) is { } problem)
             {

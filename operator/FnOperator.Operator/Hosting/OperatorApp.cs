@@ -96,6 +96,8 @@ public static class OperatorApp
         services.TryAddSingleton<LayerResolver>();
         services.TryAddSingleton<DeploymentApplier>();
         services.AddVersioning();
+        services.TryAddSingleton(sp => ClusterKey.FromFile(sp.GetRequiredService<IOptions<OperatorOptions>>().Value.ClusterKeyFile));
+        services.TryAddSingleton<PullCredentialApplier>();
         services.AddController<FunctionReconciler, Function>(b => b
             .Owns<V1Deployment>()
             .Owns<V1ControllerRevision>()

@@ -27,6 +27,7 @@ public static class EnvironmentBuilder
             Literal(ShimVariables.HttpAddress, $"0.0.0.0:{Names.ShimHttpPort}"),
             Literal(LambdaVariables.TaskRoot, Names.TaskRoot),
             Literal(LambdaVariables.Region, options.Region),
+            Literal(PullProtocol.CredentialFileEnv, $"{Names.PullCredentialMountPath}/{PullProtocol.CredentialSecretKey}"),
         };
         // provided.* with zip or ConfigMap code: Lambda runs the code's own bootstrap ($LAMBDA_TASK_ROOT/bootstrap, else
         // /opt/bootstrap), which the shim's built-in launcher does; the base image's entrypoint would look in /var/runtime.

@@ -50,12 +50,14 @@ public static class Names
     public const string CodeSourceVolume = "code-source";
     public const string LayersVolume = "layers";
     public const string TmpVolume = "tmp";
+    public const string PullCredentialVolume = "pull-credential";
 
     public const string ShimMountPath = "/fnop-bin";
     public const string TaskRoot = LambdaVariables.ClusterTaskRoot;
     public const string CodeSourceMountPath = "/fnop-code-source";
     public const string LayersMountPath = "/opt";
     public const string TmpMountPath = "/tmp";
+    public const string PullCredentialMountPath = "/var/run/fnoperator/pull";
 
     public const int ShimHttpPort = 9100;
     public const string ShimHttpPortName = "http-shim";
@@ -69,6 +71,9 @@ public static class Names
 
     /// <summary>On a version's ControllerRevision: SHA-256 of its snapshot (spec without versioning, resolved code and layers).</summary>
     public const string AnnotationSnapshotHash = "fnoperator.io/snapshot-hash";
+
+    /// <summary>The pull-credential Secret of a version's Deployment: <c>&lt;deployment&gt;-pull</c> (<see cref="ChildName"/>).</summary>
+    public static string PullCredential(FunctionVersion version) => ChildName(version.FunctionName, VersionSuffix(version.Version) + "-pull");
 
     /// <summary>"latest" for $LATEST ('$' is not allowed in names or label values), else "v" + the number.</summary>
     public static string VersionSuffix(string version) => version == LatestVersion ? LatestVersionLabel : "v" + version;

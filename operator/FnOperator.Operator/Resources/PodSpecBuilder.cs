@@ -17,11 +17,13 @@ public static class PodSpecBuilder
         {
             EmptyDir(Names.ShimVolume, 256),
             EmptyDir(Names.TmpVolume, spec.EphemeralStorageMiB),
+            PullCredential(version),
         };
         var mounts = new List<V1VolumeMount>
         {
             new() { Name = Names.ShimVolume, MountPath = Names.ShimMountPath, ReadOnlyProperty = true },
             new() { Name = Names.TmpVolume, MountPath = Names.TmpMountPath },
+            new() { Name = Names.PullCredentialVolume, MountPath = Names.PullCredentialMountPath, ReadOnlyProperty = true },
         };
 
         if (code.Source != CodeSource.Image)
@@ -163,6 +165,22 @@ public static class PodSpecBuilder
         HttpGet = new V1HTTPGetAction { Path = path, Port = Names.ShimHttpPortName },
         PeriodSeconds = periodSeconds,
         FailureThreshold = 3,
+    };
+
+    /// <summary>
+    /// The version's pull credential (<see cref="Names.PullCredential"/>). Mode 0400 as given; with the pod's fsGroup the
+    /// kubelet makes the file root:<see cref="RunAsGroup"/> 0440, so the runtime container (gid <see cref="RunAsGroup"/>)
+    /// can read it and other users cannot.
+    /// </summary>
+    private static V1Volume PullCredential(FunctionVersion version) => new()
+    {
+        Name = Names.PullCredentialVolume,
+        Secret = new V1SecretVolumeSource
+        {
+            SecretName = Names.PullCredential(version),
+            DefaultMode = Convert.ToInt32("400", 8),
+            Items = [new V1KeyToPath { Key = FnOperator.Contracts.PullProtocol.CredentialSecretKey, Path = FnOperator.Contracts.PullProtocol.CredentialSecretKey }],
+        },
     };
 
     private static V1Volume EmptyDir(string name, int? sizeLimitMiB) => new()

@@ -26,7 +26,9 @@ public sealed class LayerWatchAndEventTests : IAsyncLifetime
         await harness.WaitReadyAsync("described");
         await harness.WaitEventAsync("described", "Normal", FunctionReasons.CreatedDeployment);
         await harness.WaitEventAsync("invalid", "Warning", FunctionReasons.UnknownRuntime);
-        var created = Assert.Single(await harness.EventsAsync("described"));
+        var events = await harness.EventsAsync("described");
+        Assert.Single(events, e => e.Reason == FunctionReasons.CreatedPullCredential);
+        var created = Assert.Single(events, e => e.Reason == FunctionReasons.CreatedDeployment);
         Assert.Equal(("Function", (await harness.GetAsync("described"))!.Metadata.Uid), (created.InvolvedObject.Kind, created.InvolvedObject.Uid));
         Assert.Equal("Created Deployment described-latest", created.Message);
         Assert.Equal(1, Assert.Single(await harness.EventsAsync("invalid")).Count);

@@ -75,6 +75,7 @@ public sealed class OperatorHarness : IAsyncDisposable
                 "--Operator:GatewayUrl", "http://gateway.test:8080",
                 "--Operator:InvokeBaseUrl", "http://invoke.test",
                 "--Logging:LogLevel:Default", "Warning",
+                .. TestClusterKey.Settings,
                 .. settings,
             ],
             registrations =>

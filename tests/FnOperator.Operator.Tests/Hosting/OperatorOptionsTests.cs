@@ -10,7 +10,7 @@ public sealed class OperatorOptionsTests
 {
     private static OperatorOptions Bind(params string[] args)
     {
-        var app = OperatorApp.Build(["--urls", "http://127.0.0.1:0", .. args], services => services.AddSingleton<IKubernetes>(new k8s.Kubernetes(new KubernetesClientConfiguration { Host = "http://127.0.0.1:1" })));
+        var app = OperatorApp.Build(["--urls", "http://127.0.0.1:0", .. TestClusterKey.Settings, .. args], services => services.AddSingleton<IKubernetes>(new k8s.Kubernetes(new KubernetesClientConfiguration { Host = "http://127.0.0.1:1" })));
         return app.Services.GetRequiredService<IOptions<OperatorOptions>>().Value;
     }
 
@@ -58,5 +58,35 @@ public sealed class OperatorOptionsTests
         Assert.Contains(error.Failures, f => f.Contains("Operator:Workers must be between 1 and 256", StringComparison.Ordinal));
         Assert.Contains(error.Failures, f => f.Contains("Operator:RuntimeImages:nodejs22.x must name an image", StringComparison.Ordinal));
         Assert.Contains(error.Failures, f => f.Contains("Operator:ShimInstallCommand must not contain empty arguments", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("missing", "cannot be read")]
+    [InlineData("empty", "is empty")]
+    [InlineData("short", "at least 32")]
+    [InlineData("unset", "Operator:ClusterKeyFile is required")]
+    public void A_missing_unreadable_empty_or_short_cluster_key_file_stops_the_operator(string kind, string expected)
+    {
+        var dir = Directory.CreateTempSubdirectory("fnop-key-");
+        var path = Path.Combine(dir.FullName, "cluster-key");
+        if (kind == "empty")
+        {
+            File.WriteAllText(path, "\n");
+        }
+        else if (kind == "short")
+        {
+            File.WriteAllText(path, "short-key\n");
+        }
+
+        var error = Assert.Throws<OptionsValidationException>(() => Bind("--Operator:ClusterKeyFile", kind == "unset" ? "" : path));
+        Assert.Contains(error.Failures, f => f.Contains(expected, StringComparison.Ordinal));
+        dir.Delete(recursive: true);
+    }
+
+    [Fact]
+    public void The_cluster_key_is_read_once_at_start_without_its_trailing_newline()
+    {
+        var app = OperatorApp.Build(["--urls", "http://127.0.0.1:0", .. TestClusterKey.Settings], services => services.AddSingleton<IKubernetes>(new k8s.Kubernetes(new KubernetesClientConfiguration { Host = "http://127.0.0.1:1" })));
+        Assert.Equal(TestClusterKey.Key, app.Services.GetRequiredService<ClusterKey>().Bytes.ToArray());
     }
 }
