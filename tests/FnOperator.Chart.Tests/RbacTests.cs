@@ -43,6 +43,8 @@ public sealed class RbacTests
             ["fnoperator.io/functions/status"] = ["get", "update"],
             ["fnoperator.io/functions/finalizers"] = ["update"],
             ["fnoperator.io/layers"] = ["list", "watch"],
+            ["fnoperator.io/eventsourcemappings"] = ["list", "watch"],
+            ["fnoperator.io/eventsourcemappings/status"] = ["get", "update"],
             ["apps/deployments"] = ["create", "get", "list", "update", "watch"],
             ["/configmaps"] = ["get"],
             ["/events"] = ["create", "patch"],

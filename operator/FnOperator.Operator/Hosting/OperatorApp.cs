@@ -1,4 +1,5 @@
 using FnOperator.Api;
+using FnOperator.Contracts;
 using FnOperator.Operator.Controllers;
 using FnOperator.Operator.Resources;
 using FnOperator.Operator.Runtime;
@@ -74,6 +75,7 @@ public static class OperatorApp
         services.AddHostedService<InformerService>();
         services.AddHostedService<LeaderElectionService>();
         AddFunctions(services);
+        AddEventSourceMappings(services);
     }
 
     /// <summary>The Function controller: its informers, its helpers and one registration.</summary>
@@ -98,6 +100,18 @@ public static class OperatorApp
             .Owns<V1Deployment>()
             .Watches<Layer>(byIndex: LayerResolver.ByLayer)
             .When(Predicates.GenerationOrMetadataChanged));
+    }
+
+    /// <summary>EventSourceMappings: the status reconciler and the pollers as leader-only workers (restarted on spec change).</summary>
+    public static void AddEventSourceMappings(IServiceCollection services)
+    {
+        services.AddInformer<EventSourceMapping>(o => o.Index(EventSourceMappingReconciler.ByFunction, EventSourceMappingReconciler.FunctionKeys));
+        services.TryAddSingleton<EventSourceMappingRuntime>();
+        services.TryAddSingleton<IFunctionInvoker>(sp => new InvokeClient(new HttpClient { BaseAddress = new Uri(sp.GetRequiredService<IOptions<OperatorOptions>>().Value.GatewayUrl), Timeout = TimeSpan.FromMinutes(16) }));
+        services.AddController<EventSourceMappingReconciler, EventSourceMapping>(b => b
+            .Watches<Function>(byIndex: EventSourceMappingReconciler.ByFunction)
+            .When(Predicates.GenerationOrMetadataChanged));
+        services.AddLeaderWorker<EventSourceMappingWorker, EventSourceMapping>();
     }
 
     private static void MapEndpoints(WebApplication app)
