@@ -43,7 +43,7 @@ public sealed class EventSourceMappingReconciler(
             state, [ValidateAsync, FunctionAsync, SourceAsync], conditions, p => events.Record(mapping, EventType.Warning, p.Reason, p.Message),
             options.Value.DependencyRetry, cancellationToken).ConfigureAwait(false);
         status.State = !mapping.Spec.Enabled ? EventSourceMappingStates.Disabled
-            : state.Poller?.Connected == true || mapping.Spec.Source.Schedule is not null ? EventSourceMappingStates.Enabled
+            : state.Poller?.Connected == true ? EventSourceMappingStates.Enabled
             : status.ObservedGeneration is null ? EventSourceMappingStates.Creating : EventSourceMappingStates.Updating;
         if (state.Poller is { LastResult: { } result })
         {
@@ -64,7 +64,7 @@ public sealed class EventSourceMappingReconciler(
         }
 
         // An enabled mapping follows its poller (and a missing Function or source) every StatusInterval.
-        return mapping.Spec.Enabled && mapping.Spec.Source.Schedule is null ? ReconcileResult.After(StatusInterval) : failed ?? ReconcileResult.Done;
+        return mapping.Spec.Enabled ? ReconcileResult.After(StatusInterval) : failed ?? ReconcileResult.Done;
     }
 
     private static Task<Problem?> ValidateAsync(State s, CancellationToken cancellationToken)
@@ -72,7 +72,16 @@ public sealed class EventSourceMappingReconciler(
         try
         {
             _ = new RecordFilter(s.Mapping.Spec.FilterCriteria?.Filters?.Select(f => f.Pattern));
+            if (s.Mapping.Spec.Source.Schedule is { } schedule)
+            {
+                _ = FnOperator.EventSources.Schedules.Schedule.Parse(schedule.Expression, schedule.Timezone, DateTimeOffset.UnixEpoch);
+            }
+
             return Task.FromResult<Problem?>(null);
+        }
+        catch (FormatException e)
+        {
+            return Task.FromResult<Problem?>(Problem.Terminal(EventSourceMappingConditions.SourceReady, EventSourceMappingReasons.InvalidSource, e.Message));
         }
         catch (FilterPatternException e)
         {
@@ -99,10 +108,6 @@ public sealed class EventSourceMappingReconciler(
         if (!s.Mapping.Spec.Enabled)
         {
             c.MarkFalse(Type, EventSourceMappingReasons.Disabled, "enabled is false: not polling; the position is kept");
-        }
-        else if (s.Mapping.Spec.Source.Schedule is not null)
-        {
-            c.MarkFalse(Type, EventSourceMappingReasons.InvalidSource, "schedule sources are not run yet");
         }
         else if (s.Poller?.Error is { } e)
         {

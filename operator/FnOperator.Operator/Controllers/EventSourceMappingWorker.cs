@@ -2,6 +2,7 @@ using System.Net;
 using FnOperator.Api;
 using FnOperator.Contracts;
 using FnOperator.EventSources;
+using FnOperator.EventSources.Schedules;
 using FnOperator.Operator.Hosting;
 using FnOperator.Operator.Runtime;
 using k8s;
@@ -17,7 +18,7 @@ namespace FnOperator.Operator.Controllers;
 /// starts once the Function exists and invokes it through the gateway's Invoke API (<c>Operator:GatewayUrl</c>).
 /// </summary>
 public sealed partial class EventSourceMappingWorker(
-    Informer<Function> functions, IKubernetes client, IFunctionInvoker invoker, EventSourceMappingRuntime runtime,
+    Informer<Function> functions, Informer<EventSourceMapping> mappings, IKubernetes client, IFunctionInvoker invoker, EventSourceMappingRuntime runtime,
     IEventRecorder events, TimeProvider time, ILogger<EventSourceMappingWorker> logger) : IObjectWorker<EventSourceMapping>
 {
     private static readonly TimeSpan FunctionWait = TimeSpan.FromSeconds(5);
@@ -26,15 +27,21 @@ public sealed partial class EventSourceMappingWorker(
     {
         var key = ObjectKey.Of(mapping);
         var generation = mapping.Metadata.Generation ?? 0;
-        if (!mapping.Spec.Enabled || mapping.Spec.Source.Schedule is not null)
+        if (!mapping.Spec.Enabled)
         {
-            return; // disabled: nothing polls; schedules are not run by this worker
+            return; // disabled: nothing polls; the position stays in the source (or the last fired tick in the annotation)
         }
 
         var functionKey = new ObjectKey(key.Namespace, FunctionName(mapping));
         while (functions.Get(functionKey) is null)
         {
             await Task.Delay(FunctionWait, time, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (mapping.Spec.Source.Schedule is { } schedule)
+        {
+            await RunScheduleAsync(mapping, schedule, key, generation, cancellationToken).ConfigureAwait(false);
+            return;
         }
 
         PollerSettings settings;
@@ -63,6 +70,28 @@ public sealed partial class EventSourceMappingWorker(
     }
 
     public static string FunctionName(EventSourceMapping mapping) => mapping.Spec.FunctionName.Split(':')[0];
+
+    private async Task RunScheduleAsync(EventSourceMapping mapping, ScheduleSource source, ObjectKey key, long generation, CancellationToken cancellationToken)
+    {
+        Schedule schedule;
+        try
+        {
+            schedule = Schedule.Parse(source.Expression, source.Timezone, mapping.Metadata.CreationTimestamp is { } c ? new DateTimeOffset(DateTime.SpecifyKind(c, DateTimeKind.Utc)) : time.GetUtcNow());
+        }
+        catch (FormatException e)
+        {
+            runtime.Update(key, generation, s => s with { Connected = false, Error = new SourceException(SourceFailure.Invalid, e.Message) });
+            return;
+        }
+
+        var parts = mapping.Spec.FunctionName.Split(':');
+        var target = new ScheduleTarget($"{key.Namespace}/{parts[0]}", parts.Length > 1 ? parts[1] : null, source.Input, key.Namespace, key.Name,
+            mapping.Spec.MaximumRetryAttempts, mapping.Spec.DestinationConfig?.OnFailure?.Function);
+        var observer = new Observer(runtime, events, this, mapping, key, generation);
+        observer.Connected(new SourceIdentity(SourceKind.Queue, "schedule", key.Name, key.Namespace));
+        LogPollerStarted(key.Namespace, key.Name, mapping.Spec.FunctionName);
+        await new ScheduleRunner(schedule, target, new ScheduleTickStore(client, mappings, key), invoker, observer, time).RunAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     private async Task<SourceCredentials> CredentialsAsync(EventSourceMapping mapping, CancellationToken cancellationToken)
     {
