@@ -70,7 +70,7 @@ public static class ManifestLoader
         return relative.StartsWith("..", StringComparison.Ordinal) ? fullPath : relative;
     }
 
-    private static IEnumerable<string> ManifestFiles(string full)
+    internal static IEnumerable<string> ManifestFiles(string full)
     {
         if (File.Exists(full))
         {
