@@ -27,8 +27,6 @@ public sealed class EventSourceMapping() : CustomResource<EventSourceMappingSpec
     "bisectBatchOnFunctionError applies only to a stream source", FieldPath = ".bisectBatchOnFunctionError", Reason = "FieldValueForbidden")]
 [CelRule("!has(self.maximumRecordAgeInSeconds) || self.maximumRecordAgeInSeconds == -1 || self.maximumRecordAgeInSeconds >= 60",
     "maximumRecordAgeInSeconds is -1 or 60-604800", FieldPath = ".maximumRecordAgeInSeconds")]
-[CelRule("!has(self.functionResponseTypes) || self.functionResponseTypes.all(t, t == 'ReportBatchItemFailures')",
-    "functionResponseTypes may only hold ReportBatchItemFailures", FieldPath = ".functionResponseTypes")]
 [CelRule("self.batchSize <= 10 || self.maximumBatchingWindowInSeconds > 0",
     "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10", FieldPath = ".maximumBatchingWindowInSeconds")]
 public sealed class EventSourceMappingSpec
@@ -81,6 +79,7 @@ public sealed class EventSourceMappingSpec
 
     [JsonPropertyName("functionResponseTypes")]
     [MaxLength(1)]
+    [AllowedValues(ReportBatchItemFailures)]
     [Description("[\"ReportBatchItemFailures\"]: the function returns {\"batchItemFailures\":[{\"itemIdentifier\":id}]} and only those records are retried (messageId for queues, sequenceNumber for streams).")]
     public List<string>? FunctionResponseTypes { get; set; }
 

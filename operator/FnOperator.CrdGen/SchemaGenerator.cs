@@ -78,7 +78,13 @@ public static class SchemaGenerator
         }
         else if (ListItemType(type) is { } item)
         {
-            schema = new V1JSONSchemaProps { Type = "array", Description = description, Items = ForType(item, EntryDescription(item, property), where) };
+            var items = ForType(item, EntryDescription(item, property), where);
+            if (item == typeof(string) && property.GetCustomAttribute<AllowedValuesAttribute>() is { } allowedItems)
+            {
+                items.EnumProperty = [.. allowedItems.Values]; // a list of strings with [AllowedValues]: each entry is one of them
+            }
+
+            schema = new V1JSONSchemaProps { Type = "array", Description = description, Items = items };
             ApplyListAttributes(schema, property);
         }
         else if (DictionaryValueType(type) is { } value)
