@@ -74,6 +74,7 @@ public static class LocalEventSources
 
         var connect = SourceFactory.For(m, SourceCredentials.None, TimeProvider.System)!;
         var settings = PollerSettings.From(m);
+        var reachable = false;
         await using (var probe = connect())
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -82,6 +83,7 @@ public static class LocalEventSources
             {
                 await probe.ConnectAsync(timeout.Token).ConfigureAwait(false);
                 line($"{name}: polling {probe.Identity.Arn} → {m.Spec.FunctionName} (batch {settings.BatchSize})");
+                reachable = true;
             }
             catch (Exception e) when (e is SourceException or OperationCanceledException && !ct.IsCancellationRequested)
             {
@@ -89,7 +91,7 @@ public static class LocalEventSources
             }
         }
 
-        return Run(() => new Poller(connect, settings, invoker, new Printer(name, line), TimeProvider.System).RunAsync(ct));
+        return Run(() => new Poller(connect, settings, invoker, new Printer(name, line, failed: !reachable), TimeProvider.System).RunAsync(ct));
     }
 
     private static Task Run(Func<Task> run) => Task.Run(async () =>
@@ -144,9 +146,8 @@ public static class LocalEventSources
         }
     }
 
-    private sealed class Printer(string name, Action<string> line) : IPollerObserver
+    private sealed class Printer(string name, Action<string> line, bool failed = false) : IPollerObserver
     {
-        private bool failed;
 
         public void Connected(SourceIdentity source)
         {
