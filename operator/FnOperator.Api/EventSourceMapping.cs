@@ -25,8 +25,14 @@ public sealed class EventSourceMapping() : CustomResource<EventSourceMappingSpec
     "filterCriteria and bisectBatchOnFunctionError do not apply to a schedule source", FieldPath = ".source.schedule", Reason = "FieldValueForbidden")]
 [CelRule("!has(self.bisectBatchOnFunctionError) || !self.bisectBatchOnFunctionError || has(self.source.stream)",
     "bisectBatchOnFunctionError applies only to a stream source", FieldPath = ".bisectBatchOnFunctionError", Reason = "FieldValueForbidden")]
+[CelRule("!has(self.maximumRecordAgeInSeconds) || self.maximumRecordAgeInSeconds == -1 || self.maximumRecordAgeInSeconds >= 60",
+    "maximumRecordAgeInSeconds is -1 or 60-604800", FieldPath = ".maximumRecordAgeInSeconds")]
+[CelRule("self.batchSize <= 10 || self.maximumBatchingWindowInSeconds > 0",
+    "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10", FieldPath = ".maximumBatchingWindowInSeconds")]
 public sealed class EventSourceMappingSpec
 {
+    public const string ReportBatchItemFailures = "ReportBatchItemFailures";
+
     [JsonPropertyName("functionName")]
     [Required]
     [MinLength(1)]
@@ -71,8 +77,24 @@ public sealed class EventSourceMappingSpec
     [Description("Stream sources only: on a function error, split the batch in two and retry each half.")]
     public bool? BisectBatchOnFunctionError { get; set; }
 
+    [JsonPropertyName("functionResponseTypes")]
+    [MaxLength(1)]
+    [AllowedValues(ReportBatchItemFailures)]
+    [Description("[\"ReportBatchItemFailures\"]: the function returns {\"batchItemFailures\":[{\"itemIdentifier\":id}]} and only those records are retried (messageId for queues, sequenceNumber for streams).")]
+    public List<string>? FunctionResponseTypes { get; set; }
+
+    [JsonPropertyName("maximumRecordAgeInSeconds")]
+    [Range(-1, 604800)]
+    [DefaultValue(-1)]
+    [Description("Stream sources: records older than this (60-604800 seconds; -1 = never) are discarded to destinationConfig.onFailure instead of invoked.")]
+    public int MaximumRecordAgeInSeconds { get; set; } = -1;
+
+    [JsonPropertyName("scalingConfig")]
+    [Description("Queue sources: how many batches are processed at once.")]
+    public EventSourceScalingConfig? ScalingConfig { get; set; }
+
     [JsonPropertyName("destinationConfig")]
-    [Description("Where records of discarded batches go.")]
+    [Description("Where records of discarded batches go: queue sources send the original message (a dead-letter), stream sources Lambda's failure record (KinesisBatchInfo). A destination queue is a subject / list on the source's server; a function is invoked asynchronously.")]
     public EventSourceDestinationConfig? DestinationConfig { get; set; }
 }
 
@@ -96,20 +118,20 @@ public sealed class EventSource
 
 [Description("A message queue source.")]
 [CelRule("self.type != 'nats' || has(self.subject)", "a nats queue needs subject", FieldPath = ".subject", Reason = "FieldValueRequired")]
-[CelRule("self.type == 'nats' || has(self.queueName)", "redis, rabbitmq and sqs-like queues need queueName", FieldPath = ".queueName", Reason = "FieldValueRequired")]
+[CelRule("self.type == 'nats' || has(self.queueName)", "redis queues need queueName", FieldPath = ".queueName", Reason = "FieldValueRequired")]
 public sealed class QueueSource
 {
     [JsonPropertyName("type")]
     [Required]
-    [AllowedValues("nats", "redis", "rabbitmq", "sqs-like")]
-    [Description("Queue technology: nats (JetStream work queue), redis (list), rabbitmq (AMQP 0-9-1 queue) or sqs-like (an HTTP API compatible with Amazon SQS).")]
+    [AllowedValues("nats", "redis")]
+    [Description("Queue technology: nats (a JetStream work-queue consumer) or redis (a list). rabbitmq and sqs-like (an SQS-compatible HTTP API) are not implemented yet and are rejected.")]
     public string Type { get; set; } = "";
 
     [JsonPropertyName("url")]
     [Required]
     [MinLength(1)]
     [MaxLength(2048)]
-    [Description("Server URL, e.g. nats://nats:4222, redis://redis:6379, amqp://rabbitmq:5672 or http://sqs:9324.")]
+    [Description("Server URL, e.g. nats://nats:4222 or redis://redis:6379.")]
     public string Url { get; set; } = "";
 
     [JsonPropertyName("subject")]
@@ -119,7 +141,7 @@ public sealed class QueueSource
 
     [JsonPropertyName("queueName")]
     [MaxLength(256)]
-    [Description("redis, rabbitmq, sqs-like: the name of the queue (the list key for redis).")]
+    [Description("redis: the list key of the queue.")]
     public string? QueueName { get; set; }
 
     [JsonPropertyName("credentialsSecretRef")]
@@ -218,6 +240,15 @@ public sealed class EventFilter
     [MaxLength(4096)]
     [Description("A Lambda/EventBridge filter pattern as a JSON string, e.g. {\"body\": {\"kind\": [\"order\"]}}.")]
     public string Pattern { get; set; } = "";
+}
+
+[Description("Queue scaling of a mapping, as Lambda's ScalingConfig.")]
+public sealed class EventSourceScalingConfig
+{
+    [JsonPropertyName("maximumConcurrency")]
+    [Range(2, 1000)]
+    [Description("Most batches in flight at once (2-1000, default 2).")]
+    public int? MaximumConcurrency { get; set; }
 }
 
 [Description("Destinations of an event source mapping.")]

@@ -84,6 +84,11 @@ public static class SchemaGenerator
                 itemSchema.MaxLength = itemMax.Length;
             }
 
+            if (item == typeof(string) && property.GetCustomAttribute<AllowedValuesAttribute>() is { } allowedItems)
+            {
+                itemSchema.EnumProperty = [.. allowedItems.Values]; // a list of strings with [AllowedValues]: each entry is one of them
+            }
+
             schema = new V1JSONSchemaProps { Type = "array", Description = description, Items = itemSchema };
             ApplyListAttributes(schema, property);
         }

@@ -56,6 +56,8 @@ public sealed class RbacTests
             ["fnoperator.io/layers/status"] = ["get", "update"],
             ["/configmaps"] = ["create", "delete", "get"],
             ["/secrets"] = ["create", "get", "update"],
+            ["fnoperator.io/eventsourcemappings"] = ["list", "watch"],
+            ["fnoperator.io/eventsourcemappings/status"] = ["get", "update"],
             ["/events"] = ["create", "patch"],
         };
         Assert.Equal(expected.Keys.Order(), grants.Keys.Order());

@@ -128,6 +128,7 @@ public static partial class LocalMode
         // the still running gateway), then the gateway; a second Ctrl-C kills what is still draining.
         using var signals = new StopSignals(ct, () => output.Line("Stopping now: killing the function instances."));
         var running = pools.Select(p => p.RunAsync(signals.Graceful, signals.Now)).ToList();
+        running.Add(LocalEventSources.RunAsync(options.Functions, manifests, endpoint, output.Line, signals.Graceful));
         running.AddRange(manifests.Functions.Select((fn, i) =>
             new CodeWatcher(fn, pools[i], output, TimeProvider.System, loggerFactory.CreateLogger<CodeWatcher>()).RunAsync(signals.Graceful)));
         running.Add(new LayersWatcher(layers, manifests.Functions.Select((fn, i) => (fn, pools[i])).ToDictionary(p => p.fn, p => p.Item2),

@@ -160,7 +160,7 @@ public static class ManifestLoader
 
         if (kind != Function.KindName)
         {
-            skipped.Add(new SkippedResource(where, kind, name, "not served in local mode"));
+            skipped.Add(new SkippedResource(where, kind, name, kind == EventSourceMapping.KindName ? "run by the event source pollers (see the EventSourceMapping lines below)" : "not served in local mode"));
             return;
         }
 

@@ -1,4 +1,5 @@
 using FnOperator.Api;
+using FnOperator.Contracts;
 using FnOperator.Operator.Controllers;
 using FnOperator.Operator.Resources;
 using FnOperator.Operator.Runtime;
@@ -75,6 +76,7 @@ public static class OperatorApp
         services.AddHostedService<LeaderElectionService>();
         AddFunctions(services);
         AddLayers(services);
+        AddEventSourceMappings(services);
     }
 
     /// <summary>The Function controller: its informers, its helpers and one registration.</summary>
@@ -114,6 +116,18 @@ public static class OperatorApp
         services.AddController<LayerReconciler, Layer>(b => b
             .Watches<Function>(LayerReconciler.UsedLayers)
             .When(Predicates.GenerationOrMetadataChanged));
+    }
+
+    /// <summary>EventSourceMappings: the status reconciler and the pollers as leader-only workers (restarted on spec change).</summary>
+    public static void AddEventSourceMappings(IServiceCollection services)
+    {
+        services.AddInformer<EventSourceMapping>(o => o.Index(EventSourceMappingReconciler.ByFunction, EventSourceMappingReconciler.FunctionKeys));
+        services.TryAddSingleton<EventSourceMappingRuntime>();
+        services.TryAddSingleton<IFunctionInvoker>(sp => new InvokeClient(new HttpClient { BaseAddress = new Uri(sp.GetRequiredService<IOptions<OperatorOptions>>().Value.GatewayUrl), Timeout = TimeSpan.FromMinutes(16) }));
+        services.AddController<EventSourceMappingReconciler, EventSourceMapping>(b => b
+            .Watches<Function>(byIndex: EventSourceMappingReconciler.ByFunction)
+            .When(Predicates.GenerationOrMetadataChanged));
+        services.AddLeaderWorker<EventSourceMappingWorker, EventSourceMapping>();
     }
 
     private static void MapEndpoints(WebApplication app)

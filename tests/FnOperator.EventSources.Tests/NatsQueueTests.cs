@@ -1,0 +1,169 @@
+using System.Text;
+using FnOperator.Api;
+using FnOperator.EventSources.Sources;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+
+namespace FnOperator.EventSources.Tests;
+
+public sealed class NatsQueueTests : IAsyncLifetime
+{
+    private ServerProcess nats = null!;
+    private NatsConnection client = null!;
+    private NatsJSContext js = null!;
+
+    public async Task InitializeAsync()
+    {
+        nats = await ServerProcess.NatsAsync();
+        client = new NatsConnection(NatsOpts.Default with { Url = nats.NatsUrl });
+        js = new NatsJSContext(client);
+        await js.CreateStreamAsync(new StreamConfig("ORDERS", ["orders"]) { Retention = StreamConfigRetention.Workqueue });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await client.DisposeAsync();
+        await nats.DisposeAsync();
+    }
+
+    private async Task PublishAsync(params string[] bodies)
+    {
+        foreach (var body in bodies)
+        {
+            (await js.PublishAsync("orders", Encoding.UTF8.GetBytes(body))).EnsureSuccess();
+        }
+    }
+
+    private NatsQueueSource Source(string consumer = "esm-orders") => new(nats.NatsUrl, "orders", consumer, "default", SourceCredentials.None, TimeSpan.FromSeconds(30));
+
+    private static async Task<CancellationTokenSource> RunAsync(Poller poller)
+    {
+        var cts = new CancellationTokenSource();
+        _ = Task.Run(() => poller.RunAsync(cts.Token));
+        await Task.Yield();
+        return cts;
+    }
+
+    private Poller Poller(TestFunction function, PollerSettings settings, string consumer = "esm-orders") =>
+        new(() => Source(consumer), settings, function, NullPollerObserver.Instance, TimeProvider.System);
+
+    private static PollerSettings Settings(int batchSize = 10, int window = 0) => new()
+    {
+        FunctionName = "default/f", BatchSize = batchSize, BatchingWindow = TimeSpan.FromSeconds(window), MaximumConcurrency = 1,
+    };
+
+    [Fact]
+    public async Task Nats_queue_batches_by_size()
+    {
+        await PublishAsync([.. Enumerable.Range(0, 7).Select(i => $"m{i}")]);
+        var function = new TestFunction();
+        using var cts = await RunAsync(Poller(function, Settings(batchSize: 3, window: 5)));
+        await Eventually.TrueAsync(() => function.Bodies().Sum(b => b.Count) == 7, "7 messages");
+        Assert.All(function.Bodies(), b => Assert.True(b.Count <= 3));
+        Assert.Equal(3, function.Bodies()[0].Count);
+        cts.Cancel();
+    }
+
+    [Fact]
+    public async Task Nats_queue_batches_by_window()
+    {
+        var function = new TestFunction();
+        using var cts = await RunAsync(Poller(function, Settings(batchSize: 100, window: 2)));
+        await PublishAsync("a", "b");
+        await Eventually.TrueAsync(() => function.Batches.Count == 1, "a batch after the window");
+        Assert.Equal(["a", "b"], function.Bodies()[0].Order());
+        cts.Cancel();
+    }
+
+    [Fact]
+    public async Task Nats_queue_event_has_the_sqs_shape()
+    {
+        var function = new TestFunction();
+        using var cts = await RunAsync(Poller(function, Settings()));
+        await PublishAsync("""{"id":1}""");
+        await Eventually.TrueAsync(() => function.Batches.Count == 1, "a batch");
+        var r = function.Batches.First().RootElement.GetProperty("Records")[0];
+        Assert.Equal("""{"id":1}""", r.GetProperty("body").GetString());
+        Assert.Equal("aws:sqs", r.GetProperty("eventSource").GetString());
+        Assert.Equal("arn:fnoperator:nats:local:default:queue/orders", r.GetProperty("eventSourceARN").GetString());
+        Assert.Equal("1", r.GetProperty("attributes").GetProperty("ApproximateReceiveCount").GetString());
+        Assert.StartsWith("ORDERS-", r.GetProperty("messageId").GetString());
+        cts.Cancel();
+    }
+
+    [Fact]
+    public async Task Nats_queue_filters_per_record_and_deletes_the_rest()
+    {
+        var function = new TestFunction();
+        var settings = Settings(batchSize: 10, window: 1) with { Filter = new RecordFilter(["""{"body":{"kind":["order"]}}""", """{"body":[{"prefix":"plain-"}]}"""]) };
+        await PublishAsync("""{"kind":"order","n":1}""", """{"kind":"refund"}""", "plain-yes", "other", """{"kind":"order","n":2}""");
+        using var cts = await RunAsync(Poller(function, settings));
+        await Eventually.TrueAsync(() => function.Bodies().Sum(b => b.Count) == 3, "the 3 matching records");
+        await Eventually.TrueAsync(() => Pending().Result == 0, "non-matching records deleted too");
+        Assert.DoesNotContain(function.Bodies().SelectMany(b => b), b => b.Contains("refund", StringComparison.Ordinal) || b == "other");
+        cts.Cancel();
+    }
+
+    [Fact]
+    public async Task Nats_queue_partial_failure_redelivers_only_reported_items()
+    {
+        var function = new TestFunction();
+        var failedOnce = new HashSet<string>();
+        function.Handler = doc =>
+        {
+            var records = doc.RootElement.GetProperty("Records").EnumerateArray().ToList();
+            var bad = records.Where(r => r.GetProperty("body").GetString() == "bad" && failedOnce.Add(r.GetProperty("messageId").GetString()!)).Select(r => r.GetProperty("messageId").GetString()!).ToArray();
+            return TestFunction.Failures(bad);
+        };
+        await PublishAsync("ok1", "bad", "ok2");
+        using var cts = await RunAsync(Poller(function, Settings(batchSize: 10, window: 1) with { ReportBatchItemFailures = true }));
+        await Eventually.TrueAsync(() => function.Batches.Count >= 2, "a retry");
+        await Eventually.TrueAsync(() => Pending().Result == 0, "all acked");
+        var bodies = function.Bodies();
+        Assert.Equal(["bad", "ok1", "ok2"], bodies[0].Order());
+        Assert.Equal(["bad"], bodies[1]);
+        cts.Cancel();
+    }
+
+    [Fact]
+    public async Task Nats_queue_dead_letters_after_the_retry_limit()
+    {
+        var function = new TestFunction { Handler = _ => TestFunction.Error() };
+        await js.CreateStreamAsync(new StreamConfig("DLQ", ["orders-dlq"]));
+        var settings = Settings() with { MaximumRetryAttempts = 2, OnFailure = new Destination { Queue = "orders-dlq" } };
+        await PublishAsync("poison");
+        using var cts = await RunAsync(Poller(function, settings));
+        await Eventually.TrueAsync(() => DlqCount().Result == 1, "the message in the dead-letter queue");
+        Assert.Equal(3, function.Batches.Count); // the first delivery and 2 retries
+        await Eventually.TrueAsync(() => Pending().Result == 0, "the poison message deleted from the queue");
+        cts.Cancel();
+    }
+
+    [Fact]
+    public async Task Nats_queue_stopped_poller_keeps_messages_for_the_next_one()
+    {
+        var function = new TestFunction();
+        var cts = await RunAsync(Poller(function, Settings()));
+        await PublishAsync("one");
+        await Eventually.TrueAsync(() => function.Batches.Count == 1, "first message");
+        await cts.CancelAsync(); // disabled: nothing is polled meanwhile
+        await Task.Delay(500);
+        await PublishAsync("two");
+        await Task.Delay(1000);
+        Assert.Single(function.Batches);
+        using var again = await RunAsync(Poller(function, Settings()));
+        await Eventually.TrueAsync(() => function.Batches.Count == 2, "second message after re-enabling");
+        Assert.Equal(["two"], function.Bodies()[1]);
+        again.Cancel();
+        cts.Dispose();
+    }
+
+    private async Task<long> Pending()
+    {
+        var stream = await js.GetStreamAsync("ORDERS");
+        return stream.Info.State.Messages;
+    }
+
+    private async Task<long> DlqCount() => (await js.GetStreamAsync("DLQ")).Info.State.Messages;
+}

@@ -1,0 +1,163 @@
+using System.Text;
+using System.Text.Json;
+using FnOperator.Api;
+using FnOperator.EventSources.Sources;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+
+namespace FnOperator.EventSources.Tests;
+
+public sealed class NatsStreamTests : IAsyncLifetime
+{
+    private ServerProcess nats = null!;
+    private NatsConnection client = null!;
+    private NatsJSContext js = null!;
+
+    public async Task InitializeAsync()
+    {
+        nats = await ServerProcess.NatsAsync();
+        client = new NatsConnection(NatsOpts.Default with { Url = nats.NatsUrl });
+        js = new NatsJSContext(client);
+        await js.CreateStreamAsync(new StreamConfig("EVENTS", ["events.>"]));
+        await js.CreateStreamAsync(new StreamConfig("FAILURES", ["failures"]));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await client.DisposeAsync();
+        await nats.DisposeAsync();
+    }
+
+    private async Task PublishAsync(params string[] bodies)
+    {
+        foreach (var body in bodies)
+        {
+            (await js.PublishAsync("events.a", Encoding.UTF8.GetBytes(body))).EnsureSuccess();
+        }
+    }
+
+    private Poller Poller(TestFunction function, PollerSettings settings, string start = StartingPosition.TrimHorizon, DateTimeOffset? at = null) =>
+        new(() => new NatsStreamSource(nats.NatsUrl, "EVENTS", "esm-events", "default", SourceCredentials.None, new StartingPosition(start, at)),
+            settings, function, NullPollerObserver.Instance, TimeProvider.System);
+
+    private static CancellationTokenSource Run(Poller poller)
+    {
+        var cts = new CancellationTokenSource();
+        _ = Task.Run(() => poller.RunAsync(cts.Token));
+        return cts;
+    }
+
+    private static PollerSettings Settings(int batchSize = 10, int window = 1) => new()
+    {
+        FunctionName = "default/f", BatchSize = batchSize, BatchingWindow = TimeSpan.FromSeconds(window),
+        OnFailure = new Destination { Queue = "failures" },
+    };
+
+    [Fact]
+    public async Task Nats_stream_event_has_the_kinesis_shape_and_base64_data()
+    {
+        await PublishAsync("""{"t":1}""");
+        var function = new TestFunction();
+        using var cts = Run(Poller(function, Settings()));
+        await Eventually.TrueAsync(() => function.Batches.Count == 1, "a batch");
+        var r = function.Batches.First().RootElement.GetProperty("Records")[0];
+        Assert.Equal("1", r.GetProperty("kinesis").GetProperty("sequenceNumber").GetString());
+        Assert.Equal("events.a", r.GetProperty("kinesis").GetProperty("partitionKey").GetString());
+        Assert.Equal(["""{"t":1}"""], TestFunction.Bodies(function.Batches.First()));
+        Assert.Equal("arn:fnoperator:nats:local:default:stream/EVENTS", r.GetProperty("eventSourceARN").GetString());
+        cts.Cancel();
+    }
+
+    [Fact]
+    public async Task Nats_stream_bisects_until_the_poison_record_is_isolated_and_sent_to_the_failure_destination()
+    {
+        await PublishAsync("r1", "r2", "poison", "r4", "r5", "r6");
+        var function = new TestFunction { Handler = doc => TestFunction.Bodies(doc).Contains("poison") ? TestFunction.Error() : TestFunction.Ok() };
+        using var cts = Run(Poller(function, Settings() with { BisectBatchOnFunctionError = true, MaximumRetryAttempts = 1 }));
+        await Eventually.TrueAsync(() => Count("FAILURES").Result == 1, "a failure record");
+        var ok = function.Bodies().Where(b => !b.Contains("poison")).SelectMany(b => b).ToList();
+        Assert.Equal(["r1", "r2", "r4", "r5", "r6"], ok); // in stream order, each once
+        Assert.Contains(function.Bodies(), b => b.SequenceEqual(["poison"]));
+        var failure = await FirstFailureAsync();
+        Assert.Equal("RetryAttemptsExhausted", failure.GetProperty("requestContext").GetProperty("condition").GetString());
+        Assert.Equal("3", failure.GetProperty("KinesisBatchInfo").GetProperty("startSequenceNumber").GetString());
+        Assert.Equal(1, failure.GetProperty("KinesisBatchInfo").GetProperty("batchSize").GetInt32());
+        cts.Cancel();
+    }
+
+    [Fact]
+    public async Task Nats_stream_discards_records_past_the_maximum_age()
+    {
+        await PublishAsync("old");
+        await Task.Delay(2100);
+        var function = new TestFunction();
+        // A 1-second maximum age (the CRD takes 60+; the poller applies whatever it is given).
+        using var cts = Run(Poller(function, Settings() with { MaximumRecordAgeInSeconds = 1 }));
+        await Eventually.TrueAsync(() => Count("FAILURES").Result == 1, "the expired record in the failure destination");
+        Assert.Equal("RecordAgeExceeded", (await FirstFailureAsync()).GetProperty("requestContext").GetProperty("condition").GetString());
+        Assert.Empty(function.Batches);
+        cts.Cancel();
+    }
+
+    [Fact]
+    public async Task Nats_stream_keeps_order_across_retries_and_resumes_from_the_checkpoint_after_a_restart()
+    {
+        await PublishAsync("a", "b", "c");
+        var fails = 2;
+        var function = new TestFunction { Handler = doc => TestFunction.Bodies(doc).Contains("b") && fails-- > 0 ? TestFunction.Failures("2") : TestFunction.Ok() };
+        var cts = Run(Poller(function, Settings(batchSize: 3) with { ReportBatchItemFailures = true }));
+        await Eventually.TrueAsync(() => function.Bodies().SelectMany(b => b).Count(x => x == "c") == 3, "b,c retried twice then done");
+        await Task.Delay(500);
+        await cts.CancelAsync(); // poller stopped (disabled / lost lease)
+        await PublishAsync("d", "e");
+        await Task.Delay(1000);
+        var before = function.Batches.Count;
+        using var again = Run(Poller(function, Settings(batchSize: 3) with { ReportBatchItemFailures = true }, StartingPosition.Latest));
+        await Eventually.TrueAsync(() => function.Bodies().SelectMany(b => b).Contains("e"), "d and e after the restart");
+        var all = function.Bodies();
+        Assert.Equal(["a", "b", "c"], all[0]);
+        Assert.Equal(["b", "c"], all[1]);
+        Assert.Equal(["b", "c"], all[2]);
+        Assert.Equal(["d", "e"], all.Skip(before).SelectMany(b => b)); // the checkpoint wins over LATEST; nothing replayed
+        again.Cancel();
+        cts.Dispose();
+    }
+
+    [Fact]
+    public async Task Nats_stream_starting_positions_latest_and_at_timestamp()
+    {
+        await PublishAsync("before");
+        await Task.Delay(1200);
+        var at = DateTimeOffset.UtcNow;
+        await PublishAsync("after");
+        var fromTimestamp = new TestFunction();
+        var p = new Poller(() => new NatsStreamSource(nats.NatsUrl, "EVENTS", "ts", "default", SourceCredentials.None, new StartingPosition(StartingPosition.AtTimestamp, at)), Settings(), fromTimestamp, NullPollerObserver.Instance, TimeProvider.System);
+        using var c1 = Run(p);
+        await Eventually.TrueAsync(() => fromTimestamp.Batches.Count == 1, "AT_TIMESTAMP batch");
+        Assert.Equal(["after"], fromTimestamp.Bodies()[0]);
+
+        var latest = new TestFunction();
+        var q = new Poller(() => new NatsStreamSource(nats.NatsUrl, "EVENTS", "latest", "default", SourceCredentials.None, new StartingPosition(StartingPosition.Latest)), Settings(), latest, NullPollerObserver.Instance, TimeProvider.System);
+        using var c2 = Run(q);
+        await Task.Delay(1500);
+        await PublishAsync("new");
+        await Eventually.TrueAsync(() => latest.Batches.Count == 1, "LATEST batch");
+        Assert.Equal(["new"], latest.Bodies()[0]);
+        c1.Cancel();
+        c2.Cancel();
+    }
+
+    private async Task<long> Count(string stream) => (await js.GetStreamAsync(stream)).Info.State.Messages;
+
+    private async Task<JsonElement> FirstFailureAsync()
+    {
+        var consumer = await js.CreateOrderedConsumerAsync("FAILURES");
+        await foreach (var msg in consumer.FetchAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = 1, Expires = TimeSpan.FromSeconds(5) }))
+        {
+            return JsonDocument.Parse(msg.Data!).RootElement.Clone();
+        }
+
+        throw new InvalidOperationException("no failure record");
+    }
+}

@@ -1,0 +1,138 @@
+using FnOperator.Api;
+using FnOperator.EventSources.Sources;
+using StackExchange.Redis;
+
+namespace FnOperator.EventSources.Tests;
+
+public sealed class RedisTests : IAsyncLifetime
+{
+    private ServerProcess server = null!;
+    private ConnectionMultiplexer redis = null!;
+
+    private IDatabase Db => redis.GetDatabase();
+
+    public async Task InitializeAsync()
+    {
+        server = await ServerProcess.RedisAsync();
+        redis = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{server.Port}");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await redis.DisposeAsync();
+        await server.DisposeAsync();
+    }
+
+    private static CancellationTokenSource Run(Poller poller)
+    {
+        var cts = new CancellationTokenSource();
+        _ = Task.Run(() => poller.RunAsync(cts.Token));
+        return cts;
+    }
+
+    private Poller ListPoller(TestFunction function, PollerSettings settings) =>
+        new(() => new RedisListSource(server.RedisUrl, "jobs", "esm-jobs", "default", SourceCredentials.None, TimeProvider.System), settings, function, NullPollerObserver.Instance, TimeProvider.System);
+
+    private Poller StreamPoller(TestFunction function, PollerSettings settings, string start = StartingPosition.TrimHorizon) =>
+        new(() => new RedisStreamSource(server.RedisUrl, "clicks", "esm-clicks", "default", SourceCredentials.None, new StartingPosition(start), TimeProvider.System), settings, function, NullPollerObserver.Instance, TimeProvider.System);
+
+    private static PollerSettings Settings(int batchSize = 10, int window = 1) => new()
+    {
+        FunctionName = "default/f", BatchSize = batchSize, BatchingWindow = TimeSpan.FromSeconds(window), MaximumConcurrency = 1,
+        OnFailure = new Destination { Queue = "dead" },
+    };
+
+    [Fact]
+    public async Task Redis_list_batches_by_size_in_fifo_order_and_filters()
+    {
+        foreach (var body in new[] { "j1", "j2", "skip", "j3", "j4" })
+        {
+            await Db.ListLeftPushAsync("jobs", body);
+        }
+
+        var function = new TestFunction();
+        using var cts = Run(ListPoller(function, Settings(batchSize: 2) with { Filter = new RecordFilter(["""{"body":[{"prefix":"j"}]}"""]) }));
+        await Eventually.TrueAsync(() => function.Bodies().Sum(b => b.Count) == 4, "4 matching jobs");
+        Assert.Equal(["j1", "j2", "j3", "j4"], function.Bodies().SelectMany(b => b));
+        Assert.All(function.Bodies(), b => Assert.True(b.Count <= 2));
+        await Eventually.TrueAsync(() => Db.ListLength("jobs") == 0 && Db.ListLength("jobs:fnop:esm-jobs:processing") == 0, "all removed");
+        var r = function.Batches.First().RootElement.GetProperty("Records")[0];
+        Assert.Equal("arn:fnoperator:redis:local:default:queue/jobs", r.GetProperty("eventSourceARN").GetString());
+        cts.Cancel();
+    }
+
+    [Fact]
+    public async Task Redis_list_redelivers_reported_failures_and_dead_letters_after_the_limit()
+    {
+        await Db.ListLeftPushAsync("jobs", "good");
+        await Db.ListLeftPushAsync("jobs", "bad");
+        var function = new TestFunction
+        {
+            Handler = doc => TestFunction.Failures([.. doc.RootElement.GetProperty("Records").EnumerateArray()
+                .Where(x => x.GetProperty("body").GetString() == "bad").Select(x => x.GetProperty("messageId").GetString()!)]),
+        };
+        using var cts = Run(ListPoller(function, Settings() with { ReportBatchItemFailures = true, MaximumRetryAttempts = 1 }));
+        await Eventually.TrueAsync(() => Db.ListLength("dead") == 1, "bad in the dead-letter list");
+        Assert.Equal("bad", (string?)Db.ListGetByIndex("dead", 0));
+        Assert.Equal(1, function.Bodies().SelectMany(b => b).Count(b => b == "good"));
+        Assert.Equal(2, function.Bodies().SelectMany(b => b).Count(b => b == "bad")); // first delivery + 1 retry
+        cts.Cancel();
+    }
+
+    [Fact]
+    public async Task Redis_list_messages_left_in_processing_by_a_killed_poller_are_redelivered()
+    {
+        await Db.ListLeftPushAsync("jobs", "orphan");
+        await Db.ListMoveAsync("jobs", "jobs:fnop:esm-jobs:processing", ListSide.Right, ListSide.Left); // as a poller killed mid-batch leaves it
+        var function = new TestFunction();
+        using var cts = Run(ListPoller(function, Settings()));
+        await Eventually.TrueAsync(() => function.Batches.Count == 1, "the orphan delivered");
+        Assert.Equal(["orphan"], function.Bodies()[0]);
+        cts.Cancel();
+    }
+
+    [Fact]
+    public async Task Redis_stream_bisects_to_the_poison_record_and_resumes_from_the_group_after_restart()
+    {
+        foreach (var v in new[] { "a", "b", "poison", "d" })
+        {
+            await Db.StreamAddAsync("clicks", [new NameValueEntry("data", v), new NameValueEntry("partitionKey", "user-1")]);
+        }
+
+        var function = new TestFunction { Handler = doc => TestFunction.Bodies(doc).Contains("poison") ? TestFunction.Error() : TestFunction.Ok() };
+        var cts = Run(StreamPoller(function, Settings() with { BisectBatchOnFunctionError = true, MaximumRetryAttempts = 0 }));
+        await Eventually.TrueAsync(() => Db.ListLength("dead") == 1, "failure record");
+        Assert.Equal(["a", "b", "d"], function.Bodies().Where(b => !b.Contains("poison")).SelectMany(b => b));
+        var failure = System.Text.Json.JsonDocument.Parse((string)Db.ListGetByIndex("dead", 0)!).RootElement;
+        Assert.Equal(1, failure.GetProperty("KinesisBatchInfo").GetProperty("batchSize").GetInt32());
+        Assert.Equal("user-1", function.Batches.First().RootElement.GetProperty("Records")[0].GetProperty("kinesis").GetProperty("partitionKey").GetString());
+        await Eventually.TrueAsync(() => Db.StreamPendingAsync("clicks", "esm-clicks").Result.PendingMessageCount == 0, "all acked");
+        await cts.CancelAsync();
+
+        await Db.StreamAddAsync("clicks", [new NameValueEntry("data", "e")]);
+        var before = function.Batches.Count;
+        using var again = Run(StreamPoller(function, Settings()));
+        await Eventually.TrueAsync(() => function.Batches.Count > before, "e after the restart");
+        Assert.Equal(["e"], function.Bodies().Skip(before).SelectMany(b => b));
+        again.Cancel();
+        cts.Dispose();
+    }
+
+    [Fact]
+    public async Task Redis_stream_rereads_pending_entries_of_a_killed_poller_in_order()
+    {
+        await Db.StreamCreateConsumerGroupAsync("clicks", "esm-clicks", "0", createStream: true);
+        foreach (var v in new[] { "p1", "p2" })
+        {
+            await Db.StreamAddAsync("clicks", [new NameValueEntry("data", v)]);
+        }
+
+        await Db.StreamReadGroupAsync("clicks", "esm-clicks", "poller", ">", 10); // delivered, never acked: the poller died
+        await Db.StreamAddAsync("clicks", [new NameValueEntry("data", "p3")]);
+        var function = new TestFunction();
+        using var cts = Run(StreamPoller(function, Settings()));
+        await Eventually.TrueAsync(() => function.Bodies().Sum(b => b.Count) == 3, "3 records");
+        Assert.Equal(["p1", "p2", "p3"], function.Bodies().SelectMany(b => b));
+        cts.Cancel();
+    }
+}

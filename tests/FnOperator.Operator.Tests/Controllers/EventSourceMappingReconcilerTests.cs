@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using FnOperator.Api;
+using FnOperator.Operator.Controllers;
+using FnOperator.Operator.Runtime;
+using k8s;
+using k8s.Models;
+
+namespace FnOperator.Operator.Tests.Controllers;
+
+/// <summary>The EventSourceMapping reconciler and its leader-only poller against the API test server and a real nats-server.</summary>
+public sealed class EventSourceMappingReconcilerTests : IAsyncLifetime
+{
+    private OperatorHarness harness = null!;
+
+    public async Task InitializeAsync() => harness = await OperatorHarness.StartAsync(settings: ["--Operator:DependencyRetry", "00:00:02"]);
+
+    public async Task DisposeAsync() => await harness.DisposeAsync();
+
+    [Fact]
+    public async Task Mapping_reports_FunctionNotFound_then_SourceUnreachable_with_the_error()
+    {
+        var port = FreePort(); // nothing listens there
+        await CreateAsync("m1", "missing-fn", $"nats://127.0.0.1:{port}");
+        await WaitAsync("m1", m => Condition(m, ConditionTypes.Ready) is { Status: ConditionStatus.False, Reason: EventSourceMappingReasons.FunctionNotFound }, "FunctionNotFound");
+        Assert.Equal(EventSourceMappingStates.Creating, (await GetAsync("m1"))!.Status!.State);
+        await harness.WaitEventAsync("m1", "Warning", EventSourceMappingReasons.FunctionNotFound);
+
+        await harness.CreateAsync(TestFunctions.Node("missing-fn"));
+        await WaitAsync("m1", m => Condition(m, EventSourceMappingConditions.SourceReady) is { Status: ConditionStatus.False, Reason: EventSourceMappingReasons.SourceUnreachable }, "SourceUnreachable", 90);
+        var source = Condition(await GetAsync("m1"), EventSourceMappingConditions.SourceReady)!;
+        Assert.Contains($"127.0.0.1:{port}", source.Message, StringComparison.Ordinal);
+        Assert.Equal((ConditionStatus.True, EventSourceMappingReasons.FunctionFound), (Condition(await GetAsync("m1"), EventSourceMappingConditions.FunctionReady)!.Status, Condition(await GetAsync("m1"), EventSourceMappingConditions.FunctionReady)!.Reason));
+    }
+
+    [Fact]
+    public async Task Mapping_polls_when_connected_and_reports_Disabled_when_disabled()
+    {
+        var port = FreePort();
+        var dir = Directory.CreateTempSubdirectory("fnop-esm-nats-").FullName;
+        using var nats = Process.Start(new ProcessStartInfo("/usr/sbin/nats-server", ["-js", "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-sd", dir]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        try
+        {
+            await harness.CreateAsync(TestFunctions.Node("worker"));
+            await CreateAsync("m2", "worker", $"nats://127.0.0.1:{port}");
+            await WaitAsync("m2", m => m.Status?.State == EventSourceMappingStates.Enabled && Condition(m, ConditionTypes.Ready)?.Status == ConditionStatus.True, "Enabled and Ready", 90);
+            Assert.Equal(EventSourceMappingReasons.Polling, Condition(await GetAsync("m2"), EventSourceMappingConditions.SourceReady)!.Reason);
+            await harness.WaitEventAsync("m2", "Normal", EventSourceMappingReasons.SourceConnected);
+
+            await harness.Client.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch("""{"spec":{"enabled":false}}""", V1Patch.PatchType.MergePatch), "fnoperator.io", "v1alpha1", "default", EventSourceMapping.Plural, "m2");
+            await WaitAsync("m2", m => m.Status?.State == EventSourceMappingStates.Disabled && Condition(m, EventSourceMappingConditions.SourceReady)?.Reason == EventSourceMappingReasons.Disabled, "Disabled", 90);
+        }
+        finally
+        {
+            nats.Kill(entireProcessTree: true);
+            await nats.WaitForExitAsync();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static V1Condition? Condition(EventSourceMapping? m, string type) => m?.Status?.Conditions?.FirstOrDefault(c => c.Type == type);
+
+    private Task WaitAsync(string name, Func<EventSourceMapping, bool> condition, string what, int seconds = 60) =>
+        Eventually.True(async () => await GetAsync(name) is { } m && condition(m), $"{name} {what}", seconds);
+
+    private Task<object> CreateAsync(string name, string function, string url) =>
+        harness.Client.CustomObjects.CreateNamespacedCustomObjectAsync(
+            new EventSourceMapping
+            {
+                Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "default" },
+                Spec = new EventSourceMappingSpec { FunctionName = function, Source = new EventSource { Queue = new QueueSource { Type = "nats", Url = url, Subject = "jobs" } } },
+            },
+            "fnoperator.io", "v1alpha1", "default", EventSourceMapping.Plural);
+
+    private async Task<EventSourceMapping?> GetAsync(string name) =>
+        KubernetesJson.Deserialize<EventSourceMapping>((JsonElement)await harness.Client.CustomObjects.GetNamespacedCustomObjectAsync("fnoperator.io", "v1alpha1", "default", EventSourceMapping.Plural, name));
+}
