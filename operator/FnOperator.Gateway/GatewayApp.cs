@@ -52,13 +52,17 @@ public static class GatewayApp
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<Queue.JetStream.JetStreamInvocationQueue>>()));
             // Started before Kestrel (hosted services start in order, the server last), stopped after it.
             services.AddHostedService(sp => (Queue.JetStream.JetStreamInvocationQueue)sp.GetRequiredService<IInvocationQueue>());
+            // Destination queues and DLQs on the same connection, durable and shared by the replicas (docs/gateway.md "Destinations").
+            services.TryAddSingleton<IDestinationQueues>(sp => new Queue.JetStream.JetStreamDestinations(
+                (Queue.JetStream.JetStreamInvocationQueue)sp.GetRequiredService<IInvocationQueue>(), jetStream, options.DestinationQueueCapacity,
+                sp.GetRequiredService<ILogger<Queue.JetStream.JetStreamDestinations>>()));
         }
         else
         {
             services.TryAddSingleton<IInvocationQueue>(sp => new InMemoryInvocationQueue(sp.GetRequiredService<TimeProvider>(), options.SweepInterval));
         }
 
-        services.TryAddSingleton(_ => new DestinationQueues(options.DestinationQueueCapacity));
+        services.TryAddSingleton<IDestinationQueues>(_ => new DestinationQueues(options.DestinationQueueCapacity));
         services.TryAddSingleton<GatewayMetrics>();
         services.TryAddSingleton<ConcurrencyGate>();
         services.TryAddSingleton(_ => GatewayLimits.FromEnvironment(Environment.GetEnvironmentVariables()));

@@ -16,9 +16,10 @@ public static class FunctionEndpoints
             GetFunction(functions, writer, functionName.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase), Qualifier));
         app.MapGet("/2015-03-31/functions/{ns}/{functionName}", (string ns, string functionName, string? Qualifier, FunctionRegistry functions, IVersionWriter writer) =>
             GetFunction(functions, writer, $"{ns}/{functionName}", Qualifier));
-        app.MapGet("/_fnop/v1/queues", (DestinationQueues queues) =>
-            Results.Json(new JsonObject { ["queues"] = new JsonObject([.. queues.Depths().Select(q => KeyValuePair.Create(q.Key, (JsonNode?)q.Value))]) }));
-        app.MapGet("/_fnop/v1/queues/{name}/messages", (string name, string? max, DestinationQueues queues) => Receive(queues, name, max));
+        app.MapGet("/_fnop/v1/queues", async (IDestinationQueues queues, CancellationToken cancellationToken) =>
+            Results.Json(new JsonObject { ["queues"] = new JsonObject([.. (await queues.DepthsAsync(cancellationToken).ConfigureAwait(false)).Select(q => KeyValuePair.Create(q.Key, (JsonNode?)q.Value))]) }));
+        app.MapGet("/_fnop/v1/queues/{name}/messages", (string name, string? max, IDestinationQueues queues, CancellationToken cancellationToken) =>
+            ReceiveAsync(queues, name, max, cancellationToken));
     }
 
     private static IResult GetFunction(FunctionRegistry functions, IVersionWriter writer, string name, string? qualifier)
@@ -56,7 +57,7 @@ public static class FunctionEndpoints
         ["LastUpdateStatus"] = "Successful",
     };
 
-    private static IResult Receive(DestinationQueues queues, string name, string? max)
+    private static async Task<IResult> ReceiveAsync(IDestinationQueues queues, string name, string? max, CancellationToken cancellationToken)
     {
         if (!DestinationQueues.IsValidName(name))
         {
@@ -70,7 +71,7 @@ public static class FunctionEndpoints
         }
 
         var messages = new JsonArray();
-        foreach (var message in queues.Receive(name, count))
+        foreach (var message in await queues.ReceiveAsync(name, count, cancellationToken).ConfigureAwait(false))
         {
             try
             {

@@ -14,7 +14,7 @@ namespace FnOperator.Gateway.Async;
 public sealed partial class AsyncInvocationProcessor(
     FunctionRegistry functions,
     IInvocationQueue queue,
-    DestinationQueues destinations,
+    IDestinationQueues destinations,
     GatewayMetrics metrics,
     GatewayOptions options,
     TimeProvider time,
@@ -113,12 +113,17 @@ public sealed partial class AsyncInvocationProcessor(
             }
 
             LogDestinationMissing(logger, key.Namespace, key.Name, destination.Function, DestinationQueues.DeadLetterQueueName(key));
-            destinations.Publish(DestinationQueues.DeadLetterQueueName(key), record);
+            await destinations.PublishAsync(DestinationQueues.DeadLetterQueueName(key), RecordId(invocation, condition), record, cancellationToken).ConfigureAwait(false);
             return;
         }
 
-        destinations.Publish(destination.Queue ?? DestinationQueues.DeadLetterQueueName(key), record);
+        // Awaited (on JetStream: acknowledged) before the caller completes the source invocation; the id makes a
+        // completion posted twice, or redelivered after a crash, one record.
+        await destinations.PublishAsync(destination.Queue ?? DestinationQueues.DeadLetterQueueName(key), RecordId(invocation, condition), record, cancellationToken)
+            .ConfigureAwait(false);
     }
+
+    private static string RecordId(Invocation source, string condition) => "rec:" + DerivedRequestId(source, condition);
 
     private static string DerivedRequestId(Invocation source, string condition)
     {

@@ -6,9 +6,9 @@ namespace FnOperator.Gateway.Async;
 /// <summary>
 /// Named in-memory destination queues (OnSuccess/OnFailure "queue" destinations and the per-function dead-letter queue
 /// <c>{namespace}.{name}.dlq</c>), read over HTTP with receive-and-delete. Bounded: beyond the capacity the oldest
-/// message is dropped and counted.
+/// message is dropped and counted. Per replica and lost on restart; the in-memory invocation queue's companion.
 /// </summary>
-public sealed class DestinationQueues(int capacity)
+public sealed class DestinationQueues(int capacity) : IDestinationQueues
 {
     private readonly ConcurrentDictionary<string, ConcurrentQueue<byte[]>> _queues = new(StringComparer.Ordinal);
     private long _dropped;
@@ -29,6 +29,18 @@ public sealed class DestinationQueues(int capacity)
             Interlocked.Increment(ref _dropped);
         }
     }
+
+    public ValueTask PublishAsync(string name, string messageId, byte[] message, CancellationToken cancellationToken)
+    {
+        Publish(name, message);
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<IReadOnlyList<byte[]>> ReceiveAsync(string name, int max, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(Receive(name, max));
+
+    public ValueTask<IReadOnlyDictionary<string, long>> DepthsAsync(CancellationToken cancellationToken) =>
+        ValueTask.FromResult<IReadOnlyDictionary<string, long>>(Depths().ToDictionary(q => q.Key, q => (long)q.Value, StringComparer.Ordinal));
 
     /// <summary>Removes and returns up to <paramref name="max"/> messages, oldest first.</summary>
     public IReadOnlyList<byte[]> Receive(string name, int max)

@@ -51,6 +51,8 @@ public sealed class NatsServer : IAsyncDisposable
             Stream = $"T{id}",
             SubjectPrefix = $"t{id}.inv",
             WorkPrefix = $"t{id}.work",
+            DestinationStream = $"D{id}",
+            DestinationPrefix = $"t{id}.dest",
             StatsInterval = TimeSpan.FromMilliseconds(100),
             MaxConsumerAckWait = TimeSpan.FromSeconds(30),
         };

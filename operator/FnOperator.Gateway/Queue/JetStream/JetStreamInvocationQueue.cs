@@ -75,6 +75,9 @@ public sealed partial class JetStreamInvocationQueue : IInvocationQueue, IHosted
 
     public event Action<FunctionKey>? WorkArrived;
 
+    /// <summary>The queue's JetStream context (one NATS connection per replica; the destination queues use it too).</summary>
+    internal NatsJSContext Context => _js;
+
     /// <summary>True while connected to NATS (readiness).</summary>
     public bool Connected => _nats.ConnectionState == NatsConnectionState.Open;
 

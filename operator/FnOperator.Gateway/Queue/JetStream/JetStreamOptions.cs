@@ -22,6 +22,14 @@ public sealed record JetStreamOptions
     /// <summary>Core NATS subject prefix of the "work arrived for a version at zero" pushes (<c>{WorkPrefix}.{ns}.{name}.{version}</c>).</summary>
     public string WorkPrefix { get; init; } = "fnop.work";
 
+    /// <summary>The stream holding destination-queue records (subjects <c>{DestinationPrefix}.{escaped queue name}</c>; limits, discard old).</summary>
+    public string DestinationStream { get; init; } = "FNOP_DEST";
+
+    public string DestinationPrefix { get; init; } = "fnop.dest";
+
+    /// <summary>Most bytes the destination stream holds (all queues together); beyond it the oldest records are discarded.</summary>
+    public long DestinationMaxBytes { get; init; } = 1L << 30;
+
     /// <summary>Replicas of the stream in a NATS cluster (1 for a single server).</summary>
     public int StreamReplicas { get; init; } = 1;
 
