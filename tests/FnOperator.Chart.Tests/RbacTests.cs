@@ -46,6 +46,7 @@ public sealed class RbacTests
             ["fnoperator.io/functions/finalizers"] = ["update"],
             ["fnoperator.io/layers"] = ["list", "watch"],
             ["apps/deployments"] = ["create", "get", "list", "update", "watch"],
+            ["apps/deployments/scale"] = ["patch"],
             ["/configmaps"] = ["get"],
             ["/events"] = ["create", "patch"],
         };

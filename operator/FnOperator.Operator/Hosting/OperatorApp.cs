@@ -6,6 +6,7 @@ using k8s;
 using k8s.Models;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -52,6 +53,7 @@ public static class OperatorApp
         var services = builder.Services;
         services.AddOptions<OperatorOptions>().Bind(config.GetSection(OperatorOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<OperatorOptions>, OperatorOptionsValidator>();
+        services.AddSingleton(config.GetSection(Autoscaling.AutoscalerOptions.Section).Get<Autoscaling.AutoscalerOptions>() ?? new Autoscaling.AutoscalerOptions());
         AddOperator(services);
         configure?.Invoke(services);
 
@@ -74,6 +76,7 @@ public static class OperatorApp
         services.AddHostedService<InformerService>();
         services.AddHostedService<LeaderElectionService>();
         AddFunctions(services);
+        Autoscaling.AutoscalerRegistration.AddAutoscaler(services);
     }
 
     /// <summary>The Function controller: its informers, its helpers and one registration.</summary>
