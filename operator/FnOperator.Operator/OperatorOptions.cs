@@ -1,4 +1,5 @@
 using FnOperator.Contracts;
+using FnOperator.Operator.Autoscaling;
 
 namespace FnOperator.Operator;
 
@@ -68,6 +69,9 @@ public sealed record OperatorOptions
 
     /// <summary>How soon a function waiting on something outside our watches (a missing ConfigMap or Layer) is looked at again.</summary>
     public TimeSpan DependencyRetry { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The cluster autoscaler's settings (Operator:Autoscaler:…); the host binds them as their own singleton.</summary>
+    public AutoscalerOptions Autoscaler { get; init; } = new();
 
     /// <summary>The shared runtime list's images (<see cref="LambdaRuntimes"/>).</summary>
     public static IReadOnlyDictionary<string, string> DefaultRuntimeImages => LambdaRuntimes.DefaultImages;
