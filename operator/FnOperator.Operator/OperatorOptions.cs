@@ -1,4 +1,5 @@
 using FnOperator.Contracts;
+using FnOperator.Operator.Autoscaling;
 
 namespace FnOperator.Operator;
 
@@ -77,6 +78,9 @@ public sealed record OperatorOptions
 
     /// <summary>Layer versions kept besides those a Function names: the newest N (docs/layers.md "Versions and pruning").</summary>
     public int LayerVersionRetention { get; init; } = 10;
+
+    /// <summary>The cluster autoscaler's settings (Operator:Autoscaler:…); the host binds them as their own singleton.</summary>
+    public AutoscalerOptions Autoscaler { get; init; } = new();
 
     /// <summary>The shared runtime list's images (<see cref="LambdaRuntimes"/>).</summary>
     public static IReadOnlyDictionary<string, string> DefaultRuntimeImages => LambdaRuntimes.DefaultImages;

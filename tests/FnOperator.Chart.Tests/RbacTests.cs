@@ -58,6 +58,7 @@ public sealed class RbacTests
             ["/secrets"] = ["create", "get", "update"],
             ["fnoperator.io/eventsourcemappings"] = ["list", "watch"],
             ["fnoperator.io/eventsourcemappings/status"] = ["get", "update"],
+            ["apps/deployments/scale"] = ["patch"],
             ["/events"] = ["create", "patch"],
         };
         Assert.Equal(expected.Keys.Order(), grants.Keys.Order());

@@ -7,6 +7,7 @@ using k8s;
 using k8s.Models;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -53,6 +54,7 @@ public static class OperatorApp
         var services = builder.Services;
         services.AddOptions<OperatorOptions>().Bind(config.GetSection(OperatorOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<OperatorOptions>, OperatorOptionsValidator>();
+        services.AddSingleton(config.GetSection(Autoscaling.AutoscalerOptions.Section).Get<Autoscaling.AutoscalerOptions>() ?? new Autoscaling.AutoscalerOptions());
         AddOperator(services);
         configure?.Invoke(services);
 
@@ -77,6 +79,7 @@ public static class OperatorApp
         AddFunctions(services);
         AddLayers(services);
         AddEventSourceMappings(services);
+        Autoscaling.AutoscalerRegistration.AddAutoscaler(services);
     }
 
     /// <summary>The Function controller: its informers, its helpers and one registration.</summary>

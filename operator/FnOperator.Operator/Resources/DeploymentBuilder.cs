@@ -44,6 +44,8 @@ public static class DeploymentBuilder
                 Name = Names.Deployment(version),
                 NamespaceProperty = version.Namespace,
                 Labels = Names.Labels(version),
+                // The cluster autoscaler owns spec.replicas (the applier then keeps them); this sets only the first count.
+                Annotations = new Dictionary<string, string>(StringComparer.Ordinal) { [Names.AnnotationReplicasOwner] = Names.ReplicasOwnerAutoscaler },
                 OwnerReferences = [OwnerReference(version)],
             },
             Spec = new V1DeploymentSpec

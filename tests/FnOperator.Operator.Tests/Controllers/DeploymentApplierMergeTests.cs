@@ -15,10 +15,9 @@ public sealed class DeploymentApplierMergeTests
         var live = Desired();
         live.Metadata.ResourceVersion = "42";
         live.Spec.Replicas = replicas;
-        if (autoscaled)
-        {
-            live.Metadata.Annotations = new Dictionary<string, string> { [Names.AnnotationReplicasOwner] = Names.ReplicasOwnerAutoscaler };
-        }
+        live.Metadata.Annotations = autoscaled
+            ? new Dictionary<string, string> { [Names.AnnotationReplicasOwner] = Names.ReplicasOwnerAutoscaler }
+            : null; // a Deployment created before the builder marked the autoscaler as owner
 
         return live;
     }

@@ -1,0 +1,27 @@
+namespace FnOperator.Operator.Autoscaling;
+
+/// <summary>The cluster autoscaler's settings, bound from "Operator:Autoscaler" (env Operator__Autoscaler__…).</summary>
+public sealed record AutoscalerOptions
+{
+    public const string Section = OperatorOptions.Section + ":Autoscaler";
+
+    /// <summary>How often the gateway's stats are read and every autoscaled version decided.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// File holding the chart's cluster key (Secret key "cluster-key"); the inspection credential that
+    /// <c>GET /_fnop/v1/stats</c> needs in serve mode is derived from it. Empty: the stats are read without one.
+    /// </summary>
+    public string ClusterKeyFile { get; init; } = "";
+
+    /// <summary>Burst rule: at most this many instances added per version per <see cref="BurstWindow"/> (Lambda: 1,000 per 10 s).</summary>
+    public int BurstInstances { get; init; } = 1000;
+
+    public TimeSpan BurstWindow { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Replaces every function's scaleToZeroAfterSeconds (tests); null keeps the spec's.</summary>
+    public TimeSpan? IdleOverride { get; init; }
+
+    /// <summary>Most versions tracked at once (per-version state is bounded).</summary>
+    public int MaxVersions { get; init; } = 10_000;
+}

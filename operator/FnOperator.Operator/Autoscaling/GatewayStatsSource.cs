@@ -1,0 +1,52 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json.Serialization;
+using FnOperator.Contracts;
+
+namespace FnOperator.Operator.Autoscaling;
+
+/// <summary>
+/// Reads <c>GET {gateway}/_fnop/v1/stats</c> with <c>Authorization: Bearer</c> + the inspection credential derived
+/// from the cluster key (as serve mode requires). With several gateway replicas behind the Service, depth and in flight
+/// are the cluster's (JetStream); waiting sync callers are the answering replica's, which the Demand rule
+/// (max of queued + in flight and waiting) tolerates.
+/// </summary>
+public sealed class GatewayStatsSource(HttpClient http, Uri gateway, byte[]? clusterKey) : IScalingInputSource
+{
+    public async Task<IReadOnlyDictionary<VersionKey, VersionLoad>> ReadAsync(CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(gateway, PullProtocol.Prefix + "/stats"));
+        if (clusterKey is { Length: > 0 })
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", PullProtocol.InspectionCredential(clusterKey));
+        }
+
+        using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        response.EnsureSuccessStatusCode();
+        var body = await response.Content.ReadFromJsonAsync<StatsBody>(cancellationToken).ConfigureAwait(false);
+        var result = new Dictionary<VersionKey, VersionLoad>();
+        foreach (var v in body?.Versions ?? [])
+        {
+            if (v is { Namespace: { } ns, Name: { } name, Version: { } version })
+            {
+                result[new VersionKey(ns, name, version)] = new VersionLoad(v.Depth, v.InFlight, v.WaitingSync);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>The cluster key from <paramref name="path"/> (trailing newline trimmed), or null when no file is configured.</summary>
+    public static byte[]? LoadKey(string path) =>
+        string.IsNullOrEmpty(path) ? null : File.ReadAllBytes(path).AsSpan().Trim((byte)'\n').ToArray();
+
+    private sealed record StatsBody([property: JsonPropertyName("versions")] List<StatsVersion>? Versions);
+
+    private sealed record StatsVersion(
+        [property: JsonPropertyName("namespace")] string? Namespace,
+        [property: JsonPropertyName("name")] string? Name,
+        [property: JsonPropertyName("version")] string? Version,
+        [property: JsonPropertyName("depth")] int Depth,
+        [property: JsonPropertyName("inFlight")] int InFlight,
+        [property: JsonPropertyName("waitingSync")] int WaitingSync);
+}

@@ -1,0 +1,33 @@
+namespace FnOperator.Operator.Autoscaling;
+
+/// <summary>
+/// What the autoscaler remembers about one version during one leadership term: when it was last busy (for the idle
+/// window) and its burst budget. A new leader starts every version as busy "now", so it waits a whole idle window
+/// before shedding anything: a failover never scales down early, and never flaps.
+/// </summary>
+public sealed class VersionScaleState(DateTimeOffset now, int burstInstances)
+{
+    private double tokens = burstInstances;
+    private DateTimeOffset refilled = now;
+
+    public DateTimeOffset LastBusy { get; private set; } = now;
+
+    public long SeenTerm { get; set; }
+
+    public void MarkBusy(DateTimeOffset now) => LastBusy = now;
+
+    /// <summary>
+    /// Burst rule (Lambda-like: 1,000 environments per 10 s per function): a token bucket of
+    /// <paramref name="burstInstances"/> refilled at that many per <paramref name="window"/>; returns how many of
+    /// <paramref name="wanted"/> new instances may be added now (at least one, so a version at zero always starts).
+    /// </summary>
+    public int TakeBurst(int wanted, DateTimeOffset now, int burstInstances, TimeSpan window)
+    {
+        var elapsed = Math.Max(0, (now - refilled).TotalSeconds);
+        tokens = Math.Min(burstInstances, tokens + (elapsed * burstInstances / Math.Max(0.001, window.TotalSeconds)));
+        refilled = now;
+        var granted = Math.Max(1, Math.Min(wanted, (int)Math.Floor(tokens)));
+        tokens = Math.Max(0, tokens - granted);
+        return granted;
+    }
+}

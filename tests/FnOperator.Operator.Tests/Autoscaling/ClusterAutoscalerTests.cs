@@ -1,0 +1,108 @@
+using FnOperator.Api;
+using FnOperator.Operator.Autoscaling;
+using FnOperator.Operator.Tests.Controllers;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace FnOperator.Operator.Tests.Autoscaling;
+
+/// <summary>
+/// The leader-only cluster autoscaler against the API test server (its Deployment simulator rolls replicas out):
+/// inputs from a fake of the gateway's stats, decisions by the shared policy, actuation through Deployment /scale.
+/// </summary>
+public sealed class ClusterAutoscalerTests : IAsyncLifetime
+{
+    private readonly FakeGatewayStats stats = new();
+    private OperatorHarness harness = null!;
+
+    public async Task InitializeAsync() => harness = await StartAsync(1);
+
+    public Task DisposeAsync() => harness.DisposeAsync().AsTask();
+
+    private Task<OperatorHarness> StartAsync(int operators, string burst = "1000") => OperatorHarness.StartAsync(
+        operators,
+        settings: ["--Operator:Autoscaler:PollInterval", "00:00:00.100", "--Operator:Autoscaler:IdleOverride", "00:00:01", "--Operator:Autoscaler:BurstInstances", burst, "--Operator:Autoscaler:BurstWindow", "00:00:03"],
+        services: s => s.AddSingleton<IScalingInputSource>(stats));
+
+    private async Task<int?> ReplicasAsync(string fn) => (await harness.DeploymentAsync(fn))?.Spec.Replicas;
+
+    private Task WaitReplicasAsync(string fn, int replicas) =>
+        Eventually.True(async () => await ReplicasAsync(fn) == replicas, $"{fn} at {replicas} replicas");
+
+    [Fact]
+    public async Task Scales_from_zero_to_demand_on_queued_work_and_back_to_zero_after_the_idle_window()
+    {
+        await harness.CreateAsync(TestFunctions.Node("burst", change: s => s.Scaling = new ScalingSpec { MaxReplicas = 5 }));
+        await Eventually.True(async () => await harness.DeploymentAsync("burst") is not null, "Deployment created");
+        Assert.Equal("autoscaler", (await harness.DeploymentAsync("burst"))!.Metadata.Annotations["fnoperator.io/replicas-owner"]);
+        await WaitReplicasAsync("burst", 0); // idle for the window: down to zero
+
+        stats.Set("burst", depth: 3);
+        await WaitReplicasAsync("burst", 3);
+        stats.Set("burst", depth: 1, inFlight: 3);
+        await WaitReplicasAsync("burst", 4);
+
+        stats.Set("burst", depth: 0);
+        await WaitReplicasAsync("burst", 0);
+    }
+
+    [Fact]
+    public async Task Keeps_the_provisioned_floor_and_stops_at_max_replicas_and_reserved_concurrency()
+    {
+        await harness.CreateAsync(TestFunctions.Node("capped", change: s =>
+        {
+            s.Scaling = new ScalingSpec { MaxReplicas = 10 };
+            s.Concurrency = new ConcurrencySpec { Provisioned = 2, Reserved = 3 };
+        }));
+        await harness.CreateAsync(TestFunctions.Node("maxed", change: s => s.Scaling = new ScalingSpec { MaxReplicas = 4 }));
+        stats.Set("capped", depth: 50);
+        stats.Set("maxed", depth: 50);
+        await WaitReplicasAsync("capped", 3); // reserved concurrency 3, one per pod
+        await WaitReplicasAsync("maxed", 4);
+
+        stats.Set("capped", depth: 0);
+        stats.Set("maxed", depth: 0);
+        await WaitReplicasAsync("capped", 2); // the floor, not zero
+        await WaitReplicasAsync("maxed", 0);
+        var reads = stats.Reads;
+        await Eventually.True(() => stats.Reads > reads + 5, "more decisions taken");
+        Assert.Equal(2, await ReplicasAsync("capped"));
+    }
+
+    [Fact]
+    public async Task Versions_scale_independently()
+    {
+        await harness.CreateAsync(TestFunctions.Node("busy"));
+        await harness.CreateAsync(TestFunctions.Node("quiet"));
+        await WaitReplicasAsync("busy", 0);
+        await WaitReplicasAsync("quiet", 0);
+
+        stats.Set("busy", depth: 2);
+        await WaitReplicasAsync("busy", 2);
+        var reads = stats.Reads;
+        await Eventually.True(() => stats.Reads > reads + 5, "more decisions taken");
+        Assert.Equal(0, await ReplicasAsync("quiet"));
+    }
+
+    [Fact]
+    public async Task A_new_leader_continues_a_scale_up_mid_way_without_scaling_down()
+    {
+        await harness.DisposeAsync();
+        harness = await StartAsync(2, burst: "1"); // one instance per 3 s window per version: a slow, observable scale-up
+        await harness.CreateAsync(TestFunctions.Node("failover", change: s => s.Scaling = new ScalingSpec { MaxReplicas = 10 }));
+        await WaitReplicasAsync("failover", 0);
+
+        stats.Set("failover", depth: 4);
+        await Eventually.True(async () => await ReplicasAsync("failover") >= 1, "scale-up started");
+        var leader = harness.Replicas.Single(r => r.Manager.IsLeading);
+        await leader.StopAsync();
+
+        var seen = new List<int>();
+        await Eventually.True(async () =>
+        {
+            seen.Add(await ReplicasAsync("failover") ?? -1);
+            return seen[^1] == 4;
+        }, "the new leader finished the scale-up", timeoutSeconds: 90);
+        Assert.Equal(seen.Order(), seen); // never went down on the way
+        Assert.True(harness.Replicas.Single(r => r != leader).Manager.IsLeading);
+    }
+}
