@@ -135,32 +135,7 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
         }
     }
 
-    public async Task WaitForWorkAsync(FunctionKey key, CancellationToken cancellationToken)
-    {
-        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        void OnArrived(FunctionKey k)
-        {
-            if (k == key)
-            {
-                arrived.TrySetResult();
-            }
-        }
-
-        WorkArrived += OnArrived;
-        try
-        {
-            if (GetStats(key).Depth > 0)
-            {
-                return;
-            }
-
-            await arrived.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            WorkArrived -= OnArrived;
-        }
-    }
+    public Task WaitForWorkAsync(FunctionKey key, CancellationToken cancellationToken) => QueueWork.WaitAsync(this, key, cancellationToken);
 
     public void SetConcurrencyLimit(FunctionKey key, int? limit)
     {

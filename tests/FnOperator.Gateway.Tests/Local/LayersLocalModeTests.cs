@@ -134,7 +134,7 @@ public sealed class LayersLocalModeTests(LayersLocalModeTests.Fixture fixture) :
             File.Copy(Path.Combine(example, "runtime", "bootstrap"), bootstrap);
             if (!OperatingSystem.IsWindows())
             {
-                File.SetUnixFileMode(bootstrap, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                File.SetUnixFileMode(bootstrap, (UnixFileMode)0x1ED); // 0755, as Lambda needs it (chmod 755 bootstrap): the runtime runs as another user
             }
 
             Function("runtime-fn", "provided.al2023", "handler.handler", "- name: bash-runtime");

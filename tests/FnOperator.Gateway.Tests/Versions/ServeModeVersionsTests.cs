@@ -23,10 +23,12 @@ public sealed class ServeModeVersionsTests
     {
         await using var server = await KubeApiTestServer.StartAsync(new KubeApiServerOptions { CrdDirectory = Path.Combine(RepoPaths.Root, "crds") });
         var client = server.CreateClient();
+        var clusterKeyFile = Path.Combine(Path.GetTempPath(), $"fnop-serve-versions-key-{Guid.NewGuid():N}");
+        await File.WriteAllBytesAsync(clusterKeyFile, TestGateway.ClusterKey);
         await using var operatorApp = OperatorApp.Build(
             ["--urls", "http://127.0.0.1:0", "--Operator:PodName", "op-0", "--Operator:PodNamespace", "fn-system", "--Operator:DependencyRetry", "00:00:01",
              "--Operator:LeaseDuration", "00:00:02", "--Operator:RenewDeadline", "00:00:01.500", "--Operator:RetryPeriod", "00:00:00.250",
-             "--Logging:LogLevel:Default", "Warning"],
+             "--Operator:ClusterKeyFile", clusterKeyFile, "--Logging:LogLevel:Default", "Warning"],
             services =>
             {
                 services.AddSingleton<IKubernetes>(new k8s.Kubernetes(new KubernetesClientConfiguration { Host = server.BaseUri.ToString() }));

@@ -237,32 +237,7 @@ public sealed partial class JetStreamInvocationQueue : IInvocationQueue, IHosted
 
     public IReadOnlyList<Invocation> TakeQueued(FunctionKey key, Func<Invocation, bool> predicate) => [];
 
-    public async Task WaitForWorkAsync(FunctionKey key, CancellationToken cancellationToken)
-    {
-        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        void OnArrived(FunctionKey k)
-        {
-            if (k == key)
-            {
-                arrived.TrySetResult();
-            }
-        }
-
-        WorkArrived += OnArrived;
-        try
-        {
-            if (GetStats(key).Depth > 0)
-            {
-                return;
-            }
-
-            await arrived.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            WorkArrived -= OnArrived;
-        }
-    }
+    public Task WaitForWorkAsync(FunctionKey key, CancellationToken cancellationToken) => QueueWork.WaitAsync(this, key, cancellationToken);
 
     /// <summary>"Work arrived at zero" pushes from any replica, raised here as <see cref="WorkArrived"/>.</summary>
     private async Task ReadWorkAsync(INatsSub<byte[]> pushes, CancellationToken cancellationToken)
