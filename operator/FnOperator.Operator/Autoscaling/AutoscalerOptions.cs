@@ -8,12 +8,6 @@ public sealed record AutoscalerOptions
     /// <summary>How often the gateway's stats are read and every autoscaled version decided.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>
-    /// File holding the chart's cluster key (Secret key "cluster-key"); the inspection credential that
-    /// <c>GET /_fnop/v1/stats</c> needs in serve mode is derived from it. Empty: the stats are read without one.
-    /// </summary>
-    public string ClusterKeyFile { get; init; } = "";
-
     /// <summary>Burst rule: at most this many instances added per version per <see cref="BurstWindow"/> (Lambda: 1,000 per 10 s).</summary>
     public int BurstInstances { get; init; } = 1000;
 

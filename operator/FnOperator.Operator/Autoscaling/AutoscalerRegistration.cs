@@ -9,7 +9,7 @@ public static class AutoscalerRegistration
 {
     /// <summary>
     /// The leader-only cluster autoscaler: inputs from the gateway's stats endpoint (Operator:GatewayUrl, credential from
-    /// Operator:Autoscaler:ClusterKeyFile), actuation through Deployment /scale. Tests replace the source or actuator by
+    /// the operator's cluster key, Operator:ClusterKeyFile), actuation through Deployment /scale. Tests replace the source or actuator by
     /// registering theirs first.
     /// </summary>
     public static IServiceCollection AddAutoscaler(this IServiceCollection services)
@@ -18,7 +18,7 @@ public static class AutoscalerRegistration
         services.TryAddSingleton<IScalingInputSource>(sp => new GatewayStatsSource(
             new HttpClient { Timeout = TimeSpan.FromSeconds(5) },
             new Uri(sp.GetRequiredService<IOptions<OperatorOptions>>().Value.GatewayUrl),
-            GatewayStatsSource.LoadKey(sp.GetRequiredService<AutoscalerOptions>().ClusterKeyFile)));
+            sp.GetRequiredService<ClusterKey>().Bytes.ToArray()));
         services.TryAddSingleton<IScaleActuator, DeploymentScaler>();
         services.AddLeaderService<ClusterAutoscaler>();
         return services;

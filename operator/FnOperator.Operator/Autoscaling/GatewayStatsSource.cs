@@ -37,9 +37,6 @@ public sealed class GatewayStatsSource(HttpClient http, Uri gateway, byte[]? clu
     }
 
     /// <summary>The cluster key from <paramref name="path"/> (trailing newline trimmed), or null when no file is configured.</summary>
-    public static byte[]? LoadKey(string path) =>
-        string.IsNullOrEmpty(path) ? null : File.ReadAllBytes(path).AsSpan().Trim((byte)'\n').ToArray();
-
     private sealed record StatsBody([property: JsonPropertyName("versions")] List<StatsVersion>? Versions);
 
     private sealed record StatsVersion(
