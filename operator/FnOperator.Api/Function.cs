@@ -99,6 +99,10 @@ public sealed class FunctionSpec
     [JsonPropertyName("logging")]
     [Description("Log format (Text or JSON) and, with JSON, log levels: Lambda's LoggingConfig.")]
     public LoggingSpec? Logging { get; set; }
+
+    [JsonPropertyName("url")]
+    [Description("A Function URL for this function (Lambda's FunctionUrlConfig); none when unset.")]
+    public FunctionUrlSpec? Url { get; set; }
 }
 
 [Description("Source of a function's or layer's code. Exactly one of image, url, configMap, path.")]
@@ -251,4 +255,8 @@ public sealed class FunctionStatus : IConditionedStatus
     [JsonPropertyName("publishedVersion")]
     [Description("The version the last handled publish request resolved to (new, or the last version when nothing changed).")]
     public string? PublishedVersion { get; set; }
+
+    [JsonPropertyName("functionUrl")]
+    [Description("The Function URL (spec.url) where the function answers HTTP requests.")]
+    public string? FunctionUrl { get; set; }
 }
