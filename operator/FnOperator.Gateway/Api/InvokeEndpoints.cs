@@ -142,7 +142,7 @@ public sealed partial class InvokeEndpoints(
         var ackWait = asyncProcessor.AckWait(fn.Key);
         if (type == InvocationType.Event)
         {
-            await queue.EnqueueAsync(invocation, new EnqueueOptions(ackWait), ct).ConfigureAwait(false);
+            await queue.EnqueueAsync(invocation, new EnqueueOptions(ackWait, FromCaller: true), ct).ConfigureAwait(false);
             metrics.Accepted(fn.Key, type);
             return Results.StatusCode(StatusCodes.Status202Accepted);
         }

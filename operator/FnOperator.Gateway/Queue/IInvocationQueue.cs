@@ -12,7 +12,12 @@ public sealed record QueueStats(int Depth, int InFlight, int WaitingSync);
 /// <summary>How an invocation is enqueued.</summary>
 /// <param name="AckWait">Lease length once handed out: when neither completed nor released in time, it is delivered again.</param>
 /// <param name="Delay">Not handed out before this much time has passed (async retry backoff).</param>
-public sealed record EnqueueOptions(TimeSpan AckWait, TimeSpan Delay = default);
+/// <param name="FromCaller">
+/// The enqueue answers a caller (an async Invoke): when it fails the caller is told the event was not accepted, so a copy
+/// the queue stores after that answer (a publish written just before a broker outage and replayed after it) must never run.
+/// Follow-ups (retries, destination invocations) leave it false: their copies are deduplicated by message id instead.
+/// </param>
+public sealed record EnqueueOptions(TimeSpan AckWait, TimeSpan Delay = default, bool FromCaller = false);
 
 /// <summary>
 /// A synchronous invocation in the queue, whose caller is waiting. Sync invocations are executed at most once: when the

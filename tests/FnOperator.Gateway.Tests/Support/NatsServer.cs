@@ -55,6 +55,8 @@ public sealed class NatsServer : IAsyncDisposable
             DestinationPrefix = $"t{id}.dest",
             StatsInterval = TimeSpan.FromMilliseconds(100),
             MaxConsumerAckWait = TimeSpan.FromSeconds(30),
+            // The test's gateway and server share one clock.
+            ClockTolerance = TimeSpan.Zero,
         };
     }
 

@@ -111,6 +111,13 @@ public sealed partial class JetStreamInvocationQueue
                 return null;
             }
         }
+        else if (ReadUnixMs(msg.Headers, JetStreamNames.AcceptByHeader) is { } acceptBy && metadata.Timestamp > acceptBy + _options.ClockTolerance)
+        {
+            // Stored after its caller was answered 500 (a publish replayed after a reconnect): it was never accepted.
+            await msg.AckTerminateAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            LogStoredTooLate(_logger, key.Namespace, key.Name, invocation.RequestId);
+            return null;
+        }
         else if (ReadUnixMs(msg.Headers, JetStreamNames.NotBeforeHeader) is { } notBefore && notBefore > now)
         {
             await msg.NakAsync(new AckOpts { NakDelay = notBefore - now }, CancellationToken.None).ConfigureAwait(false);
@@ -181,6 +188,9 @@ public sealed partial class JetStreamInvocationQueue
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Abandoned a pull the server did not answer namespace={Namespace} function={Function} version={Version}")]
     private static partial void LogPullAbandoned(ILogger logger, string @namespace, string function, string version);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dropped an event stored after its caller was told it was not accepted namespace={Namespace} function={Function} requestId={RequestId}")]
+    private static partial void LogStoredTooLate(ILogger logger, string @namespace, string function, string requestId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Dropped unreadable queue message subject={Subject} error={Error}")]
     private static partial void LogBadMessage(ILogger logger, string subject, string error);

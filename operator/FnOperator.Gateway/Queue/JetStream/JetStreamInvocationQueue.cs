@@ -140,8 +140,16 @@ public sealed partial class JetStreamInvocationQueue : IInvocationQueue, IHosted
             headers[JetStreamNames.NotBeforeHeader] = UnixMs(_time.GetUtcNow() + options.Delay);
         }
 
+        DateTimeOffset? acceptBy = null;
+        if (options.FromCaller)
+        {
+            // Wall clock, not _time: it is compared with the server's stored time of the message.
+            acceptBy = DateTimeOffset.UtcNow + PublishTimeout;
+            headers[JetStreamNames.AcceptByHeader] = UnixMs(acceptBy.Value);
+        }
+
         // The message id makes a follow-up published twice (a result posted twice, a crash before the ack) one message.
-        await PublishAsync(invocation, headers, $"{invocation.RequestId}:{invocation.Attempt}", cancellationToken).ConfigureAwait(false);
+        await PublishAsync(invocation, headers, $"{invocation.RequestId}:{invocation.Attempt}", cancellationToken, acceptBy).ConfigureAwait(false);
     }
 
     public async ValueTask<ISyncInvocation> EnqueueSyncAsync(Invocation invocation, EnqueueOptions options, CancellationToken cancellationToken)
@@ -169,19 +177,40 @@ public sealed partial class JetStreamInvocationQueue : IInvocationQueue, IHosted
         }
     }
 
-    private async Task<ulong> PublishAsync(Invocation invocation, NatsHeaders headers, string messageId, CancellationToken cancellationToken)
+    /// <param name="acceptBy">
+    /// Set for an enqueue a caller waits on (<see cref="JetStreamNames.AcceptByHeader"/>): a failed publish that may have
+    /// been written to the connection is reported no earlier than this, so any copy stored later is recognisably one whose
+    /// caller was told "not accepted".
+    /// </param>
+    private async Task<ulong> PublishAsync(Invocation invocation, NatsHeaders headers, string messageId, CancellationToken cancellationToken,
+        DateTimeOffset? acceptBy = null)
     {
         var key = Key(invocation);
         var subject = JetStreamNames.Subject(_options.SubjectPrefix, key, invocation.Version);
         var wasIdle = IsIdle(key, invocation.Version);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(PublishTimeout);
+        // While disconnected the client refuses the publish (PublishTimeoutOnDisconnected) and nothing is written; when
+        // connected, the bytes may sit in the client's buffer and be replayed after a reconnect.
+        var mayBeWritten = _nats.ConnectionState == NatsConnectionState.Open;
         PubAckResponse ack;
         try
         {
             await EnsureConsumerAsync(key, invocation.Version, timeout.Token).ConfigureAwait(false);
             ack = await _js.PublishAsync(subject, JsonSerializer.SerializeToUtf8Bytes(invocation with { LeaseToken = null }, Json),
                 opts: new NatsJSPubOpts { MsgId = messageId }, headers: headers, cancellationToken: timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (acceptBy is { } by && mayBeWritten && !cancellationToken.IsCancellationRequested)
+        {
+            // Answer the caller only once a late copy would be recognised as such at hand-out.
+            if (by - DateTimeOffset.UtcNow is { } rest && rest > TimeSpan.Zero)
+            {
+                await Task.Delay(rest, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            throw ex is OperationCanceledException
+                ? new TimeoutException($"JetStream did not acknowledge the invocation within {PublishTimeout.TotalSeconds:0} s (is NATS reachable?)")
+                : ex;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

@@ -10,6 +10,12 @@ public static class JetStreamNames
     /// <summary>Header: not handed out before this time (unix ms), for delayed async retries.</summary>
     public const string NotBeforeHeader = "Fnop-Not-Before";
 
+    /// <summary>
+    /// Header of an event a caller is waiting to see accepted: the wall-clock time (unix ms) after which the gateway
+    /// answers that caller 500. A copy JetStream stored later than that (plus the clock tolerance) is dropped at hand-out.
+    /// </summary>
+    public const string AcceptByHeader = "Fnop-Accept-By";
+
     /// <summary>Header of a sync invocation: the subject of the caller's replica that receives its events.</summary>
     public const string ReplyHeader = "Fnop-Reply";
 

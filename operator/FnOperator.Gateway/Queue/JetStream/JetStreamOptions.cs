@@ -45,6 +45,13 @@ public sealed record JetStreamOptions
     /// <summary>JetStream's duplicate window: a follow-up (retry, destination invocation) published twice within it is stored once.</summary>
     public TimeSpan DuplicateWindow { get; init; } = TimeSpan.FromMinutes(20);
 
+    /// <summary>
+    /// How far the gateway's and the NATS server's clocks may disagree. An async event whose caller was answered 500 (its
+    /// publish was not acknowledged in time) is dropped if JetStream stored it later than that answer plus this tolerance;
+    /// an event stored within the tolerance runs although its caller saw 500 (at least once, as Lambda's async invokes).
+    /// </summary>
+    public TimeSpan ClockTolerance { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Most invocations held leased by this replica at once (a bounded table; beyond it next answers 204).</summary>
     public int MaxLocalLeases { get; init; } = 10_000;
 
