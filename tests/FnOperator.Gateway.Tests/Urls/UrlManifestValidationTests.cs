@@ -16,7 +16,7 @@ public sealed class UrlManifestValidationTests : IDisposable
         { "url:\n  qualifier: \"7\"", "spec.url.qualifier", "must match" },
         { "url:\n  qualifier: \"live!\"", "spec.url.qualifier", "must match" },
         { "url:\n  cors:\n    maxAge: 90000", "spec.url.cors.maxAge", "must be between 0 and 86400 (got 90000)" },
-        { "url:\n  cors:\n    allowMethods: [GET, POST, PUT, PATCH, DELETE, HEAD, *]", "spec.url.cors.allowMethods", "must have at most 6 items (got 7)" },
+        { "url:\n  cors:\n    allowMethods: [GET, POST, PUT, PATCH, DELETE, HEAD, GET]", "spec.url.cors.allowMethods", "must have at most 6 items (got 7)" },
         { "url:\n  cors:\n    allowMethods: [CONNECTX]", "spec.url.cors.allowMethods[0]", "must be at most 6 characters (got 8)" },
         { $"url:\n  cors:\n    allowOrigins: [\"https://{new string('a', 260)}.example\"]", "spec.url.cors.allowOrigins[0]", "must be at most 253 characters" },
     };
