@@ -5,6 +5,7 @@ using FnOperator.Gateway.Api;
 using FnOperator.Gateway.Functions;
 using FnOperator.Gateway.Metrics;
 using FnOperator.Gateway.Streaming;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace FnOperator.Gateway.Urls;
 
@@ -68,7 +69,8 @@ public sealed partial class UrlEndpoint(
         }
 
         var limit = options.MaxSyncPayloadBytes;
-        var reserved = RequestBody.Reservation(request, limit);
+        // A request that cannot have a body (a GET without Content-Length or chunking) reserves nothing; others as the Invoke API.
+        var reserved = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == false ? 0 : RequestBody.Reservation(request, limit);
         if (!budget.TryReserve(InvocationType.RequestResponse, fn.Key, reserved))
         {
             metrics.Throttled(fn.Key, InvokeEndpoints.ConcurrentLimitReason);
