@@ -49,9 +49,7 @@ public sealed partial class LocalModeProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = RepoPaths.Root,
         };
-        // A caller's own --listen (a port it must know before the start) replaces the default free port.
-        var listen = extraArgs.Contains("--listen") ? [] : new[] { "--listen", "127.0.0.1:0" };
-        foreach (var arg in new[] { RepoPaths.GatewayDll, "local", "--functions", functions }.Concat(listen).Concat(extraArgs))
+        foreach (var arg in new[] { RepoPaths.GatewayDll, "local", "--functions", functions, "--listen", "127.0.0.1:0" }.Concat(extraArgs))
         {
             info.ArgumentList.Add(arg);
         }

@@ -70,17 +70,13 @@ public sealed class UrlLocalModeFixture : IAsyncLifetime
         dir.NodeFunction("api", "api", """
             url:
               cors:
-                allowOrigins: ["http://page.default.localhost:PORT_PLACEHOLDER"]
+                allowOrigins: ["*"]
                 allowMethods: ["POST"]
                 allowHeaders: ["content-type", "x-api-key"]
                 maxAge: 60
             """, Api);
         dir.NodeFunction("slow", "slow", "timeoutSeconds: 1", Slow);
-        // The page's origin carries the port, which is known only once local mode listens: take a free one first.
-        var port = FreePort();
-        var manifest = Path.Combine(dir.Root, "api", "function.yaml");
-        await File.WriteAllTextAsync(manifest, (await File.ReadAllTextAsync(manifest)).Replace("PORT_PLACEHOLDER", port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
-        local = await LocalModeProcess.StartAsync(dir.Root, "--listen", $"127.0.0.1:{port}");
+        local = await LocalModeProcess.StartAsync(dir.Root);
     }
 
     public async Task DisposeAsync()
@@ -99,12 +95,5 @@ public sealed class UrlLocalModeFixture : IAsyncLifetime
         var request = new HttpRequestMessage(method, $"http://127.0.0.1:{Port}{pathAndQuery}") { Content = content };
         request.Headers.Host = $"{function}.default.localhost:{Port}";
         return request;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
