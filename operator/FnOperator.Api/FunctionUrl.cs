@@ -20,6 +20,8 @@ public sealed class FunctionUrlSpec
     public string? InvokeMode { get; set; }
 
     [JsonPropertyName("qualifier")]
+    [MaxLength(128)]
+    [RegularExpression("^(\\$LATEST|[a-zA-Z0-9_-]*[a-zA-Z_-][a-zA-Z0-9_-]*)$")]
     [Description("An alias name or $LATEST (Lambda allows no numbered version). Default $LATEST.")]
     public string? Qualifier { get; set; }
 
@@ -37,19 +39,27 @@ public sealed class FunctionUrlSpec
 public sealed class FunctionUrlCors
 {
     [JsonPropertyName("allowOrigins")]
-    [Description("Origins allowed to call the URL (\"*\" for any).")]
+    [MaxLength(100)]
+    [ItemMaxLength(253)]
+    [Description("Origins allowed to call the URL (\"*\" for any); at most 100, each at most 253 characters.")]
     public List<string>? AllowOrigins { get; set; }
 
     [JsonPropertyName("allowMethods")]
-    [Description("HTTP methods allowed (\"*\" for any).")]
+    [MaxLength(6)]
+    [ItemMaxLength(6)]
+    [Description("HTTP methods allowed (\"*\" for any); at most 6, each at most 6 characters.")]
     public List<string>? AllowMethods { get; set; }
 
     [JsonPropertyName("allowHeaders")]
-    [Description("Request headers allowed (\"*\" for any).")]
+    [MaxLength(100)]
+    [ItemMaxLength(1024)]
+    [Description("Request headers allowed (\"*\" for any); at most 100, each at most 1024 characters.")]
     public List<string>? AllowHeaders { get; set; }
 
     [JsonPropertyName("exposeHeaders")]
-    [Description("Response headers the browser may expose to the page.")]
+    [MaxLength(100)]
+    [ItemMaxLength(1024)]
+    [Description("Response headers the browser may expose to the page; at most 100, each at most 1024 characters.")]
     public List<string>? ExposeHeaders { get; set; }
 
     [JsonPropertyName("maxAge")]

@@ -73,6 +73,8 @@ public static class GatewayApp
         services.TryAddSingleton<InvokeEndpoints>();
         services.TryAddSingleton<PullEndpoints>();
         services.TryAddSingleton<IVersionWriter, RegistryVersionWriter>();
+        services.TryAddSingleton<Urls.UrlAuth>();
+        services.TryAddSingleton<Urls.UrlEndpoint>();
         services.AddHostedService<EventAgeReaper>();
         Auth.InvokeAuth.AddServices(services, options.Auth);
     }
@@ -97,6 +99,8 @@ public static class GatewayApp
         }
 
         app.Use(GuardAsync);
+        // Function URLs ahead of invoke auth: NONE URLs are public, AWS_IAM URLs check their signature themselves.
+        app.Use(app.Services.GetRequiredService<Urls.UrlEndpoint>().InvokeAsync);
         Auth.InvokeAuth.Use(app, app.Services.GetRequiredService<GatewayOptions>().Auth);
         app.Use(QueueInspectionGuard(app.Services.GetRequiredService<GatewayOptions>()));
         InvokeEndpoints.Map(app);

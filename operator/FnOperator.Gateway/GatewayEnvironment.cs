@@ -15,6 +15,7 @@ namespace FnOperator.Gateway;
 /// <item><c>Gateway__NatsUrl</c> (nats:// or tls://), <c>Gateway__NatsUser</c>, <c>Gateway__NatsPassword</c>,
 /// <c>Gateway__NatsCaFile</c> (PEM of the CA of an external NATS with TLS), <c>Gateway__NatsStreamReplicas</c>.</item>
 /// <item><c>Gateway__ClusterKeyFile</c>: the cluster key (pull credentials, lease tokens); required in serve mode.</item>
+/// <item><c>Gateway__UrlDomain</c>: the domain of host-based Function URLs ({function}.{namespace}.{domain}); unset = path-based only.</item>
 /// <item><c>Gateway__ShutdownTimeoutSeconds</c>: how long a stopping replica lets its sync callers finish (below the pod's terminationGracePeriodSeconds).</item>
 /// </list>
 /// </remarks>
@@ -76,6 +77,12 @@ public static class GatewayEnvironment
             {
                 problems.Add($"Gateway__ShutdownTimeoutSeconds '{shutdown}' must be 1–3600");
             }
+        }
+
+        if (Get("Gateway__UrlDomain") is { } urlDomain)
+        {
+            // Validated with the other options (GatewayOptions.Validate): a bad domain stops the start with one line.
+            options = options with { UrlDomain = urlDomain.Trim().TrimEnd('.').ToLowerInvariant() };
         }
 
         errors = problems;

@@ -66,6 +66,19 @@ public sealed record GatewayOptions
     /// </summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The domain of host-based Function URLs, <c>{function}.{namespace}.{UrlDomain}</c> (docs/function-urls.md); null:
+    /// only path-based URLs (<c>/url/{namespace}/{function}/…</c>). Serve mode reads <c>Gateway__UrlDomain</c>
+    /// (config key Gateway:UrlDomain); local mode defaults to <c>localhost</c>.
+    /// </summary>
+    public string? UrlDomain { get; init; }
+
+    /// <summary>
+    /// True in local mode: every function has a URL (spec.url, else NONE/BUFFERED/2.0). False (serve mode): only
+    /// Functions with spec.url have one.
+    /// </summary>
+    public bool UrlForEveryFunction { get; init; }
+
     /// <summary>Returns the problems with these options, empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -102,6 +115,11 @@ public sealed record GatewayOptions
         if (MaxWaitingSyncPerFunction < 1 || DestinationQueueCapacity < 1)
         {
             errors.Add("queue bounds must be at least 1");
+        }
+
+        if (UrlDomain is { } domain && !Urls.UrlDomainName.IsValid(domain))
+        {
+            errors.Add($"the URL domain '{domain}' is not a DNS name (lowercase labels of letters, digits and '-', dot-separated)");
         }
 
         errors.AddRange(Auth.Validate());

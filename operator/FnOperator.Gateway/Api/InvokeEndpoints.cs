@@ -152,11 +152,29 @@ public sealed partial class InvokeEndpoints(
 
     private async Task<IResult> InvokeSyncAsync(ResolvedFunction fn, Invocation invocation, TimeSpan ackWait, HttpContext context)
     {
-        var ct = context.RequestAborted;
+        var outcome = await RunSyncAsync(fn, invocation, ackWait, context.RequestAborted).ConfigureAwait(false);
+        return outcome switch
+        {
+            { ThrottleReason: { } reason } => LambdaErrors.TooManyRequests(reason, outcome.ThrottleMessage ?? "Rate Exceeded."),
+            { Result: { } result } => new InvocationResponse(result, invocation.TailLog),
+            _ => Results.Empty, // the caller went away
+        };
+    }
+
+    /// <summary>
+    /// Runs one RequestResponse invocation the way the Invoke API does (reserved-concurrency gate, waiting-caller bound,
+    /// queue, lease-bounded wait), for callers that map the result themselves (Function URLs). The payload is already
+    /// read; the caller holds the admission budget for it.
+    /// </summary>
+    public Task<SyncOutcome> RunSyncAsync(ResolvedFunction fn, Invocation invocation, CancellationToken ct) =>
+        RunSyncAsync(fn, invocation, asyncProcessor.AckWait(fn.Key), ct);
+
+    private async Task<SyncOutcome> RunSyncAsync(ResolvedFunction fn, Invocation invocation, TimeSpan ackWait, CancellationToken ct)
+    {
         if (!gate.TryEnter(fn.Key, fn.Spec.Concurrency?.Reserved))
         {
             metrics.Throttled(fn.Key, ReservedLimitReason);
-            return LambdaErrors.TooManyRequests(ReservedLimitReason);
+            return SyncOutcome.Throttled(ReservedLimitReason);
         }
 
         try
@@ -164,7 +182,7 @@ public sealed partial class InvokeEndpoints(
             if (queue.GetStats(fn.Key).WaitingSync >= options.MaxWaitingSyncPerFunction)
             {
                 metrics.Throttled(fn.Key, ConcurrentLimitReason);
-                return LambdaErrors.TooManyRequests(ConcurrentLimitReason);
+                return SyncOutcome.Throttled(ConcurrentLimitReason);
             }
 
             var pending = await queue.EnqueueSyncAsync(invocation, new EnqueueOptions(ackWait), ct).ConfigureAwait(false);
@@ -172,10 +190,10 @@ public sealed partial class InvokeEndpoints(
             var result = await AwaitResultAsync(pending, fn, invocation, ackWait, ct).ConfigureAwait(false);
             if (result is null)
             {
-                return ct.IsCancellationRequested ? Results.Empty : NotStarted(fn, invocation);
+                return ct.IsCancellationRequested ? new SyncOutcome(null, null, null) : NotStarted(fn, invocation);
             }
 
-            return new InvocationResponse(result, invocation.TailLog);
+            return new SyncOutcome(result, null, null);
         }
         finally
         {
@@ -230,11 +248,11 @@ public sealed partial class InvokeEndpoints(
         }
     }
 
-    private IResult NotStarted(ResolvedFunction fn, Invocation invocation)
+    private SyncOutcome NotStarted(ResolvedFunction fn, Invocation invocation)
     {
         LogNotStarted(logger, fn.Key.Namespace, fn.Key.Name, invocation.RequestId, options.MaxStartWait);
         metrics.Throttled(fn.Key, ConcurrentLimitReason);
-        return LambdaErrors.TooManyRequests(ConcurrentLimitReason, "No worker started the invocation in time.");
+        return SyncOutcome.Throttled(ConcurrentLimitReason, "No worker started the invocation in time.");
     }
 
     private static InvocationResult TimedOut(ResolvedFunction fn, Invocation invocation)
@@ -257,7 +275,8 @@ public sealed partial class InvokeEndpoints(
         return string.IsNullOrEmpty(header) || (Enum.GetNames<InvocationType>().Contains(header, StringComparer.Ordinal) && Enum.TryParse(header, out type));
     }
 
-    private string NewTraceId()
+    /// <summary>A new X-Ray style trace id (Root=1-&lt;epoch&gt;-&lt;random&gt;;Sampled=0) for a request that brought none.</summary>
+    public string NewTraceId()
     {
         var epoch = time.GetUtcNow().ToUnixTimeSeconds();
         return $"Root=1-{epoch:x8}-{Guid.NewGuid():N}"[..40] + ";Sampled=0";
@@ -290,4 +309,13 @@ public sealed partial class InvokeEndpoints(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Withdrew sync invocation that no worker started namespace={Namespace} function={Function} requestId={RequestId} waited={Waited}")]
     private static partial void LogNotStarted(ILogger logger, string @namespace, string function, string requestId, TimeSpan waited);
+}
+
+/// <summary>
+/// How a RequestResponse invocation ended for the caller: the worker's result (a timeout is a result too), a throttle
+/// (reason for the 429, optional message), or neither when the caller went away.
+/// </summary>
+public sealed record SyncOutcome(InvocationResult? Result, string? ThrottleReason, string? ThrottleMessage)
+{
+    public static SyncOutcome Throttled(string reason, string? message = null) => new(null, reason, message);
 }

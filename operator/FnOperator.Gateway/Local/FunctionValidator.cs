@@ -179,6 +179,20 @@ public static partial class FunctionValidator
                 }
             }
 
+            if (property.GetCustomAttribute<FnOperator.Api.Schema.ItemMaxLengthAttribute>() is { } itemMax && v is IEnumerable<string> strings)
+            {
+                var index = 0;
+                foreach (var item in strings)
+                {
+                    if (item is { } entry && entry.Length > itemMax.Length)
+                    {
+                        errors.Add(new FieldError($"{field}[{index}]", $"must be at most {itemMax.Length} characters (got {entry.Length})"));
+                    }
+
+                    index++;
+                }
+            }
+
             if (v is IEnumerable items and not string)
             {
                 var i = 0;

@@ -25,6 +25,9 @@ public sealed class LocalGateway : IAsyncDisposable
         Completion = app.WaitForShutdownAsync();
     }
 
+    /// <summary>Local mode's Function URL domain: http://{function}.{namespace}.localhost:{port}/ (curl and browsers resolve *.localhost to loopback).</summary>
+    public const string UrlDomain = "localhost";
+
     /// <summary>Base URL of the Invoke API, e.g. http://127.0.0.1:9000.</summary>
     public string Endpoint { get; }
 
@@ -47,7 +50,7 @@ public sealed class LocalGateway : IAsyncDisposable
         var gatewayOptions = new GatewayOptions
         {
             Listen = [options.Listen], Region = registry.Region, AccountId = registry.AccountId, JetStream = options.JetStream, ClusterKey = LocalPullCredentials.NewKey(),
-            Auth = options.Auth,
+            Auth = options.Auth, UrlDomain = UrlDomain, UrlForEveryFunction = true,
         };
         if (options.RetryBaseDelay is { } retry)
         {

@@ -12,7 +12,7 @@ public static class StartupTable
         var text = new StringBuilder();
         text.AppendLine($"FnOperator local mode: the Lambda Invoke API on {endpoint}, functions from {source}");
         text.AppendLine();
-        var rows = new List<string[]> { new[] { "FUNCTION", "RUNTIME", "HANDLER", "MEMORY", "TIMEOUT", "INSTANCES", "IDLE→0", "CODE" } };
+        var rows = new List<string[]> { new[] { "FUNCTION", "RUNTIME", "HANDLER", "MEMORY", "TIMEOUT", "INSTANCES", "IDLE→0", "URL", "CODE" } };
         foreach (var fn in manifests.Functions)
         {
             var spec = fn.Function.Spec;
@@ -25,6 +25,7 @@ public static class StartupTable
                 $"{spec.TimeoutSeconds} s",
                 $"{l.MinInstances}-{l.MaxInstances}",
                 l.ScaleToZero ? $"{l.IdleWindow.TotalSeconds:0.#} s" : "never",
+                FunctionUrl(endpoint, fn),
                 ManifestLoader.DisplayPath(fn.CodeDirectory),
             ]);
         }
@@ -69,6 +70,8 @@ public static class StartupTable
             }
 
             text.AppendLine("Add --invocation-type Event for an asynchronous invoke, --log-type Tail for the log tail.");
+            text.AppendLine("Function URLs (payload 2.0 unless spec.url says otherwise; docs/function-urls.md):");
+            text.AppendLine($"  curl {FunctionUrl(endpoint, manifests.Functions[0])}");
             var queues = manifests.Functions
                 .SelectMany(f => new[] { f.Function.Spec.Async?.Destinations?.OnSuccess?.Queue, f.Function.Spec.Async?.Destinations?.OnFailure?.Queue })
                 .OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
@@ -87,6 +90,19 @@ public static class StartupTable
 
     /// <summary>The FunctionName to use with the CLI: the name in the default namespace, else namespace.name.</summary>
     public static string InvokeName(LocalFunction fn) => FunctionRegistry.DisplayName(new FunctionKey(fn.Namespace, fn.Name));
+
+    /// <summary>
+    /// The function's URL on local mode's URL domain, e.g. http://hello-node.default.localhost:9000/, with its
+    /// authType and invokeMode when they are not the defaults.
+    /// </summary>
+    public static string FunctionUrl(string endpoint, LocalFunction fn)
+    {
+        var port = Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) ? uri.Port : 9000;
+        var url = $"http://{fn.Name}.{fn.Namespace}.{LocalGateway.UrlDomain}:{port}/";
+        var spec = fn.Function.Spec.Url;
+        var notes = new[] { spec?.AuthType is "AWS_IAM" ? "AWS_IAM" : null, spec?.InvokeMode is "RESPONSE_STREAM" ? "streamed" : null }.OfType<string>().ToList();
+        return notes.Count == 0 ? url : $"{url} ({string.Join(", ", notes)})";
+    }
 
     public static string InvokeCommand(string endpoint, string functionName) =>
         $"aws lambda invoke --endpoint-url {endpoint} --function-name {functionName} --cli-binary-format raw-in-base64-out --payload '{{\"name\":\"Ada\"}}' out.json";
