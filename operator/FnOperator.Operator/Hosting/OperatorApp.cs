@@ -103,9 +103,12 @@ public static class OperatorApp
         services.AddVersioning();
         services.TryAddSingleton(sp => ClusterKey.FromFile(sp.GetRequiredService<IOptions<OperatorOptions>>().Value.ClusterKeyFile));
         services.TryAddSingleton<PullCredentialApplier>();
+        services.AddFunctionUrls();
         services.AddController<FunctionReconciler, Function>(b => b
             .Owns<V1Deployment>()
             .Owns<V1ControllerRevision>()
+            .Watches<V1Ingress>(FunctionUrlRegistration.FunctionOf)
+            .Watches<HttpRoute>(FunctionUrlRegistration.FunctionOf)
             .Watches<Alias>(VersioningRegistration.FunctionOf)
             .Watches<Layer>(byIndex: LayerResolver.ByLayer)
             .When(Predicates.GenerationOrMetadataChanged));
