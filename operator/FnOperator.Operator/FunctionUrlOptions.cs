@@ -42,8 +42,14 @@ public sealed record FunctionUrlOptions
     /// <summary>Ingress: spec.ingressClassName; empty leaves it unset (the cluster's default IngressClass).</summary>
     public string IngressClassName { get; init; } = "";
 
-    /// <summary>Ingress: extra annotations (e.g. cert-manager.io/cluster-issuer to have a certificate issued per URL).</summary>
-    public Dictionary<string, string> IngressAnnotations { get; init; } = new(StringComparer.Ordinal);
+    /// <summary>
+    /// Ingress: extra annotations as a JSON object (e.g. <c>{"cert-manager.io/cluster-issuer":"letsencrypt"}</c> to have a
+    /// certificate issued per URL). JSON because annotation keys hold '/', which an environment variable name cannot.
+    /// </summary>
+    public string IngressAnnotationsJson { get; init; } = "";
+
+    /// <summary>The parsed <see cref="IngressAnnotationsJson"/> (empty when unset; <see cref="Problems"/> reports bad JSON).</summary>
+    public IReadOnlyDictionary<string, string> IngressAnnotations => ParseAnnotations(IngressAnnotationsJson) ?? new Dictionary<string, string>();
 
     /// <summary>
     /// Ingress: the TLS Secret (in the operator's namespace) for each URL's host; <c>{namespace}</c> and <c>{function}</c>
@@ -78,6 +84,11 @@ public sealed record FunctionUrlOptions
             yield return "Operator:Urls:GatewayService is required.";
         }
 
+        if (IngressAnnotationsJson.Length > 0 && ParseAnnotations(IngressAnnotationsJson) is null)
+        {
+            yield return $"Operator:Urls:IngressAnnotationsJson must be a JSON object of string values (was '{IngressAnnotationsJson}').";
+        }
+
         if (GatewayPort is < 1 or > 65535)
         {
             yield return "Operator:Urls:GatewayPort must be between 1 and 65535.";
@@ -86,6 +97,23 @@ public sealed record FunctionUrlOptions
         if (Publish == UrlPublishMode.HttpRoute && (ParentRefs.Count == 0 || ParentRefs.Any(p => string.IsNullOrWhiteSpace(p.Name))))
         {
             yield return "Operator:Urls:ParentRefs must name at least one Gateway (each with a name) when Operator:Urls:Publish is HttpRoute.";
+        }
+    }
+
+    private static Dictionary<string, string>? ParseAnnotations(string json)
+    {
+        if (json.Length == 0)
+        {
+            return new Dictionary<string, string>(StringComparer.Ordinal);
+        }
+
+        try
+        {
+            return System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(json);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
         }
     }
 }

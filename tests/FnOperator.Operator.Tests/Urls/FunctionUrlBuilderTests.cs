@@ -51,5 +51,6 @@ public sealed class FunctionUrlBuilderTests
         Assert.Contains(new FunctionUrlOptions { Publish = UrlPublishMode.Ingress }.Problems(), p => p.Contains("Domain", StringComparison.Ordinal));
         Assert.Contains(new FunctionUrlOptions { Publish = UrlPublishMode.HttpRoute, Domain = "fn.example.com" }.Problems(), p => p.Contains("ParentRefs", StringComparison.Ordinal));
         Assert.Empty(new FunctionUrlOptions { Publish = UrlPublishMode.HttpRoute, Domain = "fn.example.com", ParentRefs = [new UrlParentRef { Name = "gw" }] }.Problems());
+        Assert.Contains(new FunctionUrlOptions { IngressAnnotationsJson = "[1]" }.Problems(), p => p.Contains("IngressAnnotationsJson", StringComparison.Ordinal));
     }
 }

@@ -22,7 +22,7 @@ public sealed class FunctionUrlIngressTests : IAsyncLifetime
         "--Operator:Urls:Domain", "fn.example.com",
         "--Operator:Urls:IngressClassName", "nginx",
         "--Operator:Urls:TlsSecretName", "urls-{namespace}-tls",
-        "--Operator:Urls:IngressAnnotations:cert-manager.io/cluster-issuer", "letsencrypt",
+        "--Operator:Urls:IngressAnnotationsJson", """{"cert-manager.io/cluster-issuer":"letsencrypt"}""",
     ]);
 
     public async Task DisposeAsync() => await harness.DisposeAsync();
