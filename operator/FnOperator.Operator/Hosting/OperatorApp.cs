@@ -121,6 +121,7 @@ public static class OperatorApp
         services.TryAddSingleton<LayerSnapshots>();
         services.AddController<LayerReconciler, Layer>(b => b
             .Watches<Function>(LayerReconciler.UsedLayers)
+            .Watches<V1ControllerRevision>(LayerReconciler.LayersOfPublishedVersion)
             .When(Predicates.GenerationOrMetadataChanged));
     }
 
