@@ -99,6 +99,7 @@ public static class OperatorApp
             o => o.Compact = true);
         services.TryAddSingleton<CodeResolver>();
         services.TryAddSingleton<LayerResolver>();
+        services.TryAddSingleton<FunctionCodeSize>();
         services.TryAddSingleton<DeploymentApplier>();
         services.AddVersioning();
         services.TryAddSingleton(sp => ClusterKey.FromFile(sp.GetRequiredService<IOptions<OperatorOptions>>().Value.ClusterKeyFile));
