@@ -18,10 +18,12 @@ namespace FnOperator.Operator.Controllers;
 /// objects have no ownerReference (it cannot cross namespaces): they are labelled with their Function, an informer
 /// watches them (a change or a leftover enqueues the Function), and <see cref="RemoveAsync"/> deletes them when the
 /// Function is gone or has no url any more. Live objects are read through the API before each write, as the pull
-/// credential's Secret is, so a stale cache never decides a create or a delete.
+/// credential's Secret is, so a stale cache never decides a create or an update; the informers' caches only spare the
+/// API a list when there is nothing to delete (every Function without a url is reconciled without a call here; a route
+/// that appears later enqueues its Function through the watch).
 /// </summary>
 public sealed partial class FunctionUrlPublisher(
-    IKubernetes client, Informer<Alias> aliases, IEventRecorder events, IOptions<OperatorOptions> optionsAccessor, ILogger<FunctionUrlPublisher> logger)
+    IKubernetes client, Informer<Alias> aliases, Informer<V1Ingress> ingresses, Informer<HttpRoute> httpRoutes, IEventRecorder events, IOptions<OperatorOptions> optionsAccessor, ILogger<FunctionUrlPublisher> logger)
 {
     private const int Attempts = 4;
     private readonly OperatorOptions options = optionsAccessor.Value;
@@ -172,9 +174,9 @@ public sealed partial class FunctionUrlPublisher(
     private async Task DeleteAllAsync<T>(RouteKind<T> route, ObjectKey key, Function? fn, CancellationToken cancellationToken)
         where T : class, IKubernetesObject<V1ObjectMeta>
     {
-        if (!FunctionUrlBuilder.IsDnsLabel(key.Name))
+        if (!FunctionUrlBuilder.IsDnsLabel(key.Name) || route.Cached(FunctionUrlBuilder.Name(key.Namespace, key.Name)) is null)
         {
-            return; // only DNS-label names are ever published (HostProblem), and only they fit a label selector here
+            return; // only DNS-label names are ever published (HostProblem); nothing of that name is cached
         }
 
         var selector = $"{FunctionUrlBuilder.Selector},{Names.LabelFunction}={key.Name},{FunctionUrlBuilder.LabelFunctionNamespace}={key.Namespace}";
@@ -212,6 +214,7 @@ public sealed partial class FunctionUrlPublisher(
     private RouteKind<V1Ingress> IngressRoute => new(
         "Ingress", FunctionUrlReasons.CreatedIngress, FunctionUrlReasons.UpdatedIngress, FunctionUrlReasons.DeletedIngress,
         fn => FunctionUrlBuilder.Ingress(fn, Urls, GatewayNamespace),
+        name => ingresses.Get(new ObjectKey(GatewayNamespace, name)),
         (name, ct) => client.NetworkingV1.ReadNamespacedIngressAsync(name, GatewayNamespace, cancellationToken: ct),
         (obj, ct) => client.NetworkingV1.CreateNamespacedIngressAsync(obj, GatewayNamespace, cancellationToken: ct),
         (obj, ct) => client.NetworkingV1.ReplaceNamespacedIngressAsync(obj, obj.Metadata.Name, GatewayNamespace, cancellationToken: ct),
@@ -227,6 +230,7 @@ public sealed partial class FunctionUrlPublisher(
     private RouteKind<HttpRoute> HttpRouteRoute => new(
         HttpRoute.KindName, FunctionUrlReasons.CreatedHttpRoute, FunctionUrlReasons.UpdatedHttpRoute, FunctionUrlReasons.DeletedHttpRoute,
         fn => FunctionUrlBuilder.HttpRoute(fn, Urls, GatewayNamespace),
+        name => httpRoutes.Get(new ObjectKey(GatewayNamespace, name)),
         async (name, ct) => Decode<HttpRoute>(await client.CustomObjects.GetNamespacedCustomObjectAsync(HttpRoute.Group, HttpRoute.Version, GatewayNamespace, HttpRoute.Plural, name, ct).ConfigureAwait(false)),
         (obj, ct) => client.CustomObjects.CreateNamespacedCustomObjectAsync(obj, HttpRoute.Group, HttpRoute.Version, GatewayNamespace, HttpRoute.Plural, cancellationToken: ct),
         (obj, ct) => client.CustomObjects.ReplaceNamespacedCustomObjectAsync(obj, HttpRoute.Group, HttpRoute.Version, GatewayNamespace, HttpRoute.Plural, obj.Metadata.Name, cancellationToken: ct),
@@ -269,6 +273,7 @@ public sealed partial class FunctionUrlPublisher(
     private sealed record RouteKind<T>(
         string Kind, string CreatedReason, string UpdatedReason, string DeletedReason,
         Func<Function, T> Build,
+        Func<string, T?> Cached,
         Func<string, CancellationToken, Task<T>> Read,
         Func<T, CancellationToken, Task> Create,
         Func<T, CancellationToken, Task> Replace,

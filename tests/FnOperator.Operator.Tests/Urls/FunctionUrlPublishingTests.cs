@@ -120,6 +120,24 @@ public sealed class FunctionUrlIngressTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Functions_without_a_url_cost_no_ingress_requests()
+    {
+        static bool Ingresses(SentRequest r) => r.Path.Contains("/ingresses", StringComparison.Ordinal);
+        await harness.CreateAsync(TestFunctions.Node("plain"));
+        await harness.WaitReadyAsync("plain");
+        var before = harness.Requests.All.Count(Ingresses); // the informer's list and watch
+
+        await harness.UpdateAsync("plain", s => s.MemoryMiB = 256);
+        await harness.WaitReadyAsync("plain", generation: 2);
+        var reconciles = harness.Replicas[0].Reconciles;
+        await harness.DeleteAsync("plain");
+        await Eventually.True(() => harness.Replicas[0].Reconciles > reconciles, "the deleted Function reconciled");
+
+        // The reconciles of a Function without a url, and of its deletion, read the cache: no list, get or delete.
+        Assert.Equal(before, harness.Requests.All.Count(Ingresses));
+    }
+
+    [Fact]
     public async Task A_foreign_ingress_with_the_url_name_is_left_alone_and_reported()
     {
         var theirs = new V1Ingress
