@@ -110,7 +110,7 @@ public sealed partial class FunctionUrlPublisher(
     private async Task<Problem> UnpublishedAsync(FunctionState state, Problem problem, CancellationToken cancellationToken)
     {
         state.Status.FunctionUrl = null;
-        if (problem.Reason != FunctionUrlReasons.UrlConflict)
+        if (problem.Reason is not (FunctionUrlReasons.UrlConflict or FunctionUrlReasons.RouteNotAccepted))
         {
             await RemoveAsync(ObjectKey.Of(state.Function), cancellationToken, state.Function).ConfigureAwait(false);
         }
@@ -150,7 +150,9 @@ public sealed partial class FunctionUrlPublisher(
 
                 if (route.Matches(existing, desired))
                 {
-                    return null;
+                    return route.Refused(existing) is { } refused
+                        ? Problem.AfterDependency(FunctionUrlReasons.UrlReady, FunctionUrlReasons.RouteNotAccepted, refused)
+                        : null;
                 }
 
                 route.CopyInto(existing, desired);
@@ -225,7 +227,8 @@ public sealed partial class FunctionUrlPublisher(
         {
             CopyMetadata(existing.Metadata, desired.Metadata);
             existing.Spec = desired.Spec;
-        });
+        },
+        _ => null); // an Ingress's status (load balancer addresses) says nothing about acceptance
 
     private RouteKind<HttpRoute> HttpRouteRoute => new(
         HttpRoute.KindName, FunctionUrlReasons.CreatedHttpRoute, FunctionUrlReasons.UpdatedHttpRoute, FunctionUrlReasons.DeletedHttpRoute,
@@ -241,7 +244,17 @@ public sealed partial class FunctionUrlPublisher(
         {
             CopyMetadata(existing.Metadata, desired.Metadata);
             existing.Spec = desired.Spec;
-        });
+        },
+        RouteRefused);
+
+    // A Gateway that says no (Accepted or ResolvedRefs False for one of its parents, in the route's status): the route stays,
+    // the URL is not served until the Gateway's owner admits it; the HTTPRoute watch brings the next status here.
+    private static string? RouteRefused(HttpRoute route) =>
+        route.Status?.Parents?
+            .SelectMany(p => (p.Conditions ?? []).Select(c => (Parent: p.ParentRef, Condition: c)))
+            .FirstOrDefault(x => x.Condition.Type is "Accepted" or "ResolvedRefs" && x.Condition.Status == ConditionStatus.False) is { Condition: not null } refused
+            ? $"Gateway {refused.Parent?.Namespace ?? route.Metadata.NamespaceProperty}/{refused.Parent?.Name} reports {refused.Condition.Type}=False for HTTPRoute {route.Metadata.NamespaceProperty}/{route.Metadata.Name}: {refused.Condition.Reason}: {refused.Condition.Message}"
+            : null;
 
     private static T Decode<T>(object body) => KubernetesJson.Deserialize<T>(((JsonElement)body).GetRawText());
 
@@ -280,7 +293,8 @@ public sealed partial class FunctionUrlPublisher(
         Func<string, CancellationToken, Task<List<T>>> List,
         Func<string, CancellationToken, Task> Delete,
         Func<T, T, bool> Matches,
-        Action<T, T> CopyInto)
+        Action<T, T> CopyInto,
+        Func<T, string?> Refused)
         where T : class;
 
     private sealed class HttpRouteList

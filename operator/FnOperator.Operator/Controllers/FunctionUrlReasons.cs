@@ -21,6 +21,9 @@ public static class FunctionUrlReasons
     /// <summary>False: an Ingress/HTTPRoute of the URL's name exists and is not the operator's.</summary>
     public const string UrlConflict = "UrlConflict";
 
+    /// <summary>False: a Gateway reports the HTTPRoute not Accepted (or its refs not resolved) in the route's status.</summary>
+    public const string RouteNotAccepted = "RouteNotAccepted";
+
     // Events
     public const string CreatedIngress = "CreatedIngress";
     public const string UpdatedIngress = "UpdatedIngress";

@@ -196,6 +196,44 @@ public sealed class FunctionUrlHttpRouteTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_route_the_gateway_does_not_accept_is_RouteNotAccepted_until_it_does()
+    {
+        await harness.CreateAsync(TestFunctions.Node("refused", change: s => s.Url = new FunctionUrlSpec()));
+        await harness.WaitConditionAsync("refused", FunctionUrlReasons.UrlReady, "True", FunctionUrlReasons.UrlPublished);
+
+        // What a Gateway controller writes when its listener does not admit routes from the operator's namespace.
+        await SetAcceptedAsync("refused.default", "False", "NotAllowedByListeners");
+        await harness.WaitConditionAsync("refused", FunctionUrlReasons.UrlReady, "False", FunctionUrlReasons.RouteNotAccepted);
+        var condition = (await harness.GetAsync("refused"))!.Status!.Condition(FunctionUrlReasons.UrlReady)!;
+        Assert.Contains("gateway-infra/public reports Accepted=False", condition.Message, StringComparison.Ordinal);
+        Assert.Contains("NotAllowedByListeners", condition.Message, StringComparison.Ordinal);
+        Assert.NotNull(await UrlObjects.HttpRouteAsync(harness, "refused.default")); // kept: waiting on the Gateway's owner
+        await harness.WaitEventAsync("refused", "Warning", FunctionUrlReasons.RouteNotAccepted);
+
+        await SetAcceptedAsync("refused.default", "True", "Accepted");
+        await harness.WaitConditionAsync("refused", FunctionUrlReasons.UrlReady, "True", FunctionUrlReasons.UrlPublished);
+        Assert.Equal("https://refused.default.fn.example.com/", (await harness.GetAsync("refused"))!.Status!.FunctionUrl);
+    }
+
+    private async Task SetAcceptedAsync(string name, string status, string reason)
+    {
+        var route = (await UrlObjects.HttpRouteAsync(harness, name))!;
+        route.Status = new HttpRouteStatus
+        {
+            Parents =
+            [
+                new HttpRouteParentStatus
+                {
+                    ParentRef = new HttpRouteParentRef { Name = "public", Namespace = "gateway-infra", SectionName = "https" },
+                    ControllerName = "example.com/gateway-controller",
+                    Conditions = [new V1Condition { Type = "Accepted", Status = status, Reason = reason, Message = "listener https: " + reason, LastTransitionTime = DateTime.UtcNow }],
+                },
+            ],
+        };
+        await harness.Client.CustomObjects.ReplaceNamespacedCustomObjectStatusAsync(route, HttpRoute.Group, HttpRoute.Version, "fn-system", HttpRoute.Plural, name);
+    }
+
+    [Fact]
     public async Task An_edited_httproute_is_repaired()
     {
         await harness.CreateAsync(TestFunctions.Node("drift", change: s => s.Url = new FunctionUrlSpec()));
