@@ -44,6 +44,12 @@ public static class ListWatch
             : client.AppsV1.WatchListNamespacedControllerRevisionAsync(
                 ns, allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct));
 
+    /// <summary>Ingresses of one namespace (the operator's Function URL Ingresses live in the gateway's).</summary>
+    public static IListWatch<V1Ingress> Ingresses(IKubernetes client, string? labelSelector, string ns) => new BuiltInListWatch<V1Ingress>(
+        async ct => Result(await client.NetworkingV1.ListNamespacedIngressAsync(ns, labelSelector: labelSelector, cancellationToken: ct).ConfigureAwait(false)),
+        (rv, timeout, onError, ct) => client.NetworkingV1.WatchListNamespacedIngressAsync(
+            ns, allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct));
+
     private static ListResult<T> Result<T>(IItems<T> list)
         where T : IKubernetesObject<V1ObjectMeta> =>
         new([.. list.Items], (list as IMetadata<V1ListMeta>)?.Metadata?.ResourceVersion ?? "");

@@ -79,6 +79,9 @@ public sealed record OperatorOptions
     /// <summary>Layer versions kept besides those a Function names: the newest N (docs/layers.md "Versions and pruning").</summary>
     public int LayerVersionRetention { get; init; } = 10;
 
+    /// <summary>How Function URLs are published (Operator:Urls:…): none, an Ingress or an HTTPRoute per URL.</summary>
+    public FunctionUrlOptions Urls { get; init; } = new();
+
     /// <summary>The cluster autoscaler's settings (Operator:Autoscaler:…); the host binds them as their own singleton.</summary>
     public AutoscalerOptions Autoscaler { get; init; } = new();
 

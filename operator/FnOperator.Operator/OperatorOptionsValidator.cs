@@ -49,6 +49,8 @@ public sealed class OperatorOptionsValidator : IValidateOptions<OperatorOptions>
             failures.Add("Operator: RetryPeriod < RenewDeadline < LeaseDuration is required.");
         }
 
+        failures.AddRange(options.Urls.Problems());
+
         foreach (var (runtime, image) in options.RuntimeImages)
         {
             if (string.IsNullOrWhiteSpace(image))

@@ -16,7 +16,7 @@ public static class FunctionConditions
     public const string DeploymentReady = "DeploymentReady";
     public const string Available = "Available";
 
-    public static ConditionSet Set { get; } = ConditionSet.Living(CodeReady, DeploymentReady).WithInformational(Available);
+    public static ConditionSet Set { get; } = ConditionSet.Living(CodeReady, DeploymentReady).WithInformational(Available, FunctionUrlReasons.UrlReady);
 
     public static V1Condition? Condition(this FunctionStatus status, string type) =>
         status.Conditions?.FirstOrDefault(c => c.Type == type);

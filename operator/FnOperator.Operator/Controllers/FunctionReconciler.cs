@@ -9,7 +9,7 @@ namespace FnOperator.Operator.Controllers;
 /// <summary>
 /// Function → Deployment of $LATEST and of each referenced published version. Phases: validate spec → resolve code →
 /// resolve layers → apply $LATEST's pull-credential Secret → publish (<see cref="VersionPublisher"/>) → apply $LATEST's Deployment → apply the versions'
-/// pull-credential Secrets and Deployments (<see cref="VersionDeployments"/>) → status from $LATEST's Deployment. The first problem ends the reconcile: its condition is marked, a Warning Event recorded,
+/// pull-credential Secrets and Deployments (<see cref="VersionDeployments"/>) → status from $LATEST's Deployment → the Function URL (<see cref="FunctionUrlPublisher"/>). The first problem ends the reconcile: its condition is marked, a Warning Event recorded,
 /// and its retry class decides what happens next (spec problems are terminal; a missing ConfigMap, Layer or a foreign
 /// Deployment is looked at again after DependencyRetry, and Layers re-enqueue the Function as soon as they change).
 /// </summary>
@@ -21,10 +21,11 @@ public sealed class FunctionReconciler : IReconciler
     private readonly TimeProvider time;
     private readonly OperatorOptions options;
     private readonly IReadOnlyList<Phase<FunctionState>> phases;
+    private readonly FunctionUrlPublisher urls;
 
     public FunctionReconciler(
         Informer<Function> functions, CodeResolver codeResolver, LayerResolver layerResolver, DeploymentApplier applier,
-        VersionPublisher publisher, VersionDeployments versionDeployments, PullCredentialApplier pullCredentials,
+        VersionPublisher publisher, VersionDeployments versionDeployments, PullCredentialApplier pullCredentials, FunctionUrlPublisher urls,
         StatusWriter statusWriter, IEventRecorder events, IOptions<OperatorOptions> optionsAccessor, TimeProvider time)
     {
         this.functions = functions;
@@ -43,7 +44,9 @@ public sealed class FunctionReconciler : IReconciler
             (state, ct) => applier.ApplyAsync(state, DeploymentBuilder.Build(state.Function, state.Code, state.Layers, options), ct),
             versionDeployments.ApplyAsync,
             MapDeploymentAsync,
+            urls.PublishAsync,
         ];
+        this.urls = urls;
     }
 
     public string Kind => Function.KindName;
@@ -53,6 +56,7 @@ public sealed class FunctionReconciler : IReconciler
         var fn = functions.Get(key);
         if (fn is null || fn.Metadata.DeletionTimestamp is not null)
         {
+            await urls.RemoveAsync(key, cancellationToken).ConfigureAwait(false); // no owner reference across namespaces
             return ReconcileResult.Done; // children carry owner references: the garbage collector removes them
         }
 

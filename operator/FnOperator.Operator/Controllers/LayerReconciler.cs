@@ -14,11 +14,13 @@ namespace FnOperator.Operator.Controllers;
 /// Layer → immutable numbered versions in status.versions[]. Phases: validate (content.path is local mode's) → resolve the
 /// content (url: downloaded once per sha256, verified, measured; configMap: read and hashed; image: the reference) →
 /// publish a version when the content or compatibleRuntimes differ from the latest one (configMap content is frozen in an
-/// immutable snapshot ConfigMap owned by the Layer) → prune versions past the retention count that no Function uses.
+/// immutable snapshot ConfigMap owned by the Layer) → prune versions past the retention count that no Function uses and
+/// no published Function version (a ControllerRevision snapshot, docs/versions.md) was frozen with.
 /// A failed fetch leaves the published versions as they were: Functions keep using them.
 /// </summary>
 public sealed class LayerReconciler(
-    Informer<Layer> layers, Informer<Function> functions, Informer<V1Deployment> deployments, LayerContentFetcher fetcher, LayerSnapshots snapshots,
+    Informer<Layer> layers, Informer<Function> functions, Informer<V1Deployment> deployments, Informer<V1ControllerRevision> revisions,
+    LayerContentFetcher fetcher, LayerSnapshots snapshots,
     StatusWriter statusWriter, IEventRecorder events, IOptions<OperatorOptions> optionsAccessor, TimeProvider time) : IReconciler
 {
     private readonly OperatorOptions options = optionsAccessor.Value;
@@ -27,6 +29,10 @@ public sealed class LayerReconciler(
 
     public static IEnumerable<ObjectKey> UsedLayers(Function fn) =>
         (fn.Spec.Layers ?? []).Select(l => new ObjectKey(fn.Metadata.NamespaceProperty ?? "", l.Name));
+
+    /// <summary>A published Function version (created, or deleted when pruned) re-enqueues the Layers its snapshot holds.</summary>
+    public static IEnumerable<ObjectKey> LayersOfPublishedVersion(V1ControllerRevision revision) =>
+        VersionSnapshot.FromRevision(revision)?.Layers.Select(l => new ObjectKey(revision.Metadata.NamespaceProperty ?? "", l.Name)).Distinct() ?? [];
 
     public async Task<ReconcileResult> ReconcileAsync(ObjectKey key, CancellationToken cancellationToken)
     {
@@ -130,7 +136,9 @@ public sealed class LayerReconciler(
         return null;
     }
 
-    // Keeps the latest, the newest LayerVersionRetention, and every version a Function names (or follows as latest).
+    // Keeps the latest, the newest LayerVersionRetention, every version a Function names (or follows as latest), and every
+    // version a published Function version's snapshot holds: that version's Deployment places it, now or whenever an
+    // Alias comes to point at it, so its archive checksum and snapshot ConfigMap must outlive any retention count.
     private async Task PruneAsync(LayerState state, CancellationToken cancellationToken)
     {
         var versions = state.Status.Versions!;
@@ -148,8 +156,9 @@ public sealed class LayerReconciler(
             .Select(l => l.Version!.Value)
             .ToHashSet();
         var deployed = DeployedContent(users);
+        var published = PublishedVersionsUsing(layer);
         var keep = versions.OrderByDescending(v => v.Version).Take(options.LayerVersionRetention).Select(v => v.Version).ToHashSet();
-        foreach (var old in versions.Where(v => !keep.Contains(v.Version) && !pinned.Contains(v.Version)
+        foreach (var old in versions.Where(v => !keep.Contains(v.Version) && !pinned.Contains(v.Version) && !published.Contains(v.Version)
             && !deployed.Contains(v.CodeSha256) && (v.ConfigMap is null || !deployed.Contains(v.ConfigMap))).ToList())
         {
             if (old.ConfigMap is { } snapshot)
@@ -159,9 +168,20 @@ public sealed class LayerReconciler(
 
             versions.Remove(old);
             events.Record(layer, EventType.Normal, LayerReasons.PrunedVersion,
-                string.Create(CultureInfo.InvariantCulture, $"Pruned version {old.Version}: past the newest {options.LayerVersionRetention} and used by no Function"));
+                string.Create(CultureInfo.InvariantCulture, $"Pruned version {old.Version}: past the newest {options.LayerVersionRetention} and used by no Function or published Function version"));
         }
     }
+
+    // The layer versions the published Function versions of the Layer's namespace were frozen with. Any Function's: one that
+    // no longer lists the Layer may still have versions that do. Runs only when there is something past retention to prune.
+    private HashSet<int> PublishedVersionsUsing(Layer layer) =>
+        [.. revisions.List()
+            .Where(r => r.Metadata.NamespaceProperty == layer.Metadata.NamespaceProperty)
+            .Select(VersionSnapshot.FromRevision)
+            .OfType<VersionSnapshot>()
+            .SelectMany(s => s.Layers)
+            .Where(l => l.Name == layer.Metadata.Name)
+            .Select(l => l.Version)];
 
     // What the users' Deployments still place (archive checksums, snapshot ConfigMaps): a version a Deployment runs, or
     // rolls away from, is not pruned under it.

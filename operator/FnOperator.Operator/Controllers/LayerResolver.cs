@@ -1,3 +1,4 @@
+using System.Globalization;
 using FnOperator.Api;
 using FnOperator.Contracts;
 using FnOperator.Operator.Resources;
@@ -9,11 +10,12 @@ namespace FnOperator.Operator.Controllers;
 /// Resolves spec.layers to the immutable layer versions that go into /opt, from the Layer informer's cache: the requested
 /// version, or the latest when none is named, from status.versions[]. Then Lambda's limits: at most
 /// <see cref="LayerLimits.MaxLayers"/> layers, each compatible with the function's runtime (when the version names
-/// runtimes), and at most <see cref="LayerLimits.MaxUnzippedBytes"/> extracted. A problem stops the reconcile before the
+/// runtimes), and at most <see cref="LayerLimits.MaxUnzippedBytes"/> extracted, the function's own code
+/// (<see cref="FunctionCodeSize"/>) counted with its layers. A problem stops the reconcile before the
 /// Deployment phase, so nothing rolls. A Layer that is missing or changes re-enqueues the Function (the Function
 /// informer's <see cref="ByLayer"/> index).
 /// </summary>
-public sealed class LayerResolver(Informer<Layer> layers)
+public sealed class LayerResolver(Informer<Layer> layers, FunctionCodeSize codeSize, IEventRecorder events)
 {
     /// <summary>Index of the Function cache: the keys (namespace/name) of the Layers a Function uses.</summary>
     public const string ByLayer = "layers";
@@ -22,7 +24,43 @@ public sealed class LayerResolver(Informer<Layer> layers)
         (fn.Spec.Layers ?? []).Select(l => new ObjectKey(fn.Metadata.NamespaceProperty ?? "", l.Name).ToString());
 
     /// <summary>The layer phase: sets <see cref="FunctionState.Layers"/>, or the first problem.</summary>
-    public Task<Problem?> ResolveAsync(FunctionState state, CancellationToken cancellationToken) => Task.FromResult(Resolve(state));
+    public async Task<Problem?> ResolveAsync(FunctionState state, CancellationToken cancellationToken)
+    {
+        if (Resolve(state) is { } problem)
+        {
+            return problem;
+        }
+
+        if (state.Layers.Count == 0)
+        {
+            return null;
+        }
+
+        // Lambda's 250 MB counts the function's code with its layers; without layers the code alone is not measured here.
+        var layerBytes = state.Layers.Sum(l => l.UnzippedSize);
+        var (code, unknown, codeProblem) = await codeSize.MeasureAsync(state, cancellationToken).ConfigureAwait(false);
+        if (codeProblem is not null)
+        {
+            return codeProblem;
+        }
+
+        if (code is long codeBytes && codeBytes + layerBytes > LayerLimits.MaxUnzippedBytes)
+        {
+            return Problem.Terminal(FunctionConditions.CodeReady, FunctionReasons.LayersTooLarge, LayerLimits.Unzipped(
+                string.Create(CultureInfo.InvariantCulture, $"the function's code ({codeBytes} bytes) with its {state.Layers.Count} layers ({layerBytes} bytes) together"), codeBytes + layerBytes));
+        }
+
+        if (unknown is not null)
+        {
+            events.Record(state.Function, EventType.Normal, CodeSizeUnknown,
+                $"Only the layers ({layerBytes.ToString(CultureInfo.InvariantCulture)} bytes) count toward the {LayerLimits.MaxUnzippedBytes.ToString(CultureInfo.InvariantCulture)}-byte unzipped limit: the code's size is unknown ({unknown}).");
+        }
+
+        return null;
+    }
+
+    /// <summary>Event reason: the code's unzipped size could not be measured, so only the layers were counted.</summary>
+    public const string CodeSizeUnknown = "CodeSizeUnknown";
 
     private Problem? Resolve(FunctionState state)
     {

@@ -99,13 +99,17 @@ public static class OperatorApp
             o => o.Compact = true);
         services.TryAddSingleton<CodeResolver>();
         services.TryAddSingleton<LayerResolver>();
+        services.TryAddSingleton<FunctionCodeSize>();
         services.TryAddSingleton<DeploymentApplier>();
         services.AddVersioning();
         services.TryAddSingleton(sp => ClusterKey.FromFile(sp.GetRequiredService<IOptions<OperatorOptions>>().Value.ClusterKeyFile));
         services.TryAddSingleton<PullCredentialApplier>();
+        services.AddFunctionUrls();
         services.AddController<FunctionReconciler, Function>(b => b
             .Owns<V1Deployment>()
             .Owns<V1ControllerRevision>()
+            .Watches<V1Ingress>(FunctionUrlRegistration.FunctionOf)
+            .Watches<HttpRoute>(FunctionUrlRegistration.FunctionOf)
             .Watches<Alias>(VersioningRegistration.FunctionOf)
             .Watches<Layer>(byIndex: LayerResolver.ByLayer)
             .When(Predicates.GenerationOrMetadataChanged));
@@ -118,6 +122,7 @@ public static class OperatorApp
         services.TryAddSingleton<LayerSnapshots>();
         services.AddController<LayerReconciler, Layer>(b => b
             .Watches<Function>(LayerReconciler.UsedLayers)
+            .Watches<V1ControllerRevision>(LayerReconciler.LayersOfPublishedVersion)
             .When(Predicates.GenerationOrMetadataChanged));
     }
 

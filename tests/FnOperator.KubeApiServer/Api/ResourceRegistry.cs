@@ -83,6 +83,9 @@ public sealed class ResourceRegistry
         new("coordination.k8s.io", "v1", "leases", "Lease", Namespaced: true),
         new("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", Namespaced: true, HasStatus: true, HasGeneration: true),
         new("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", Namespaced: true, HasGeneration: true),
+        new("networking.k8s.io", "v1", "ingresses", "Ingress", Namespaced: true, HasStatus: true, HasGeneration: true),
+        // Gateway API: CRDs in a real cluster (not built in); served here schemaless with status and generation.
+        new("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute", Namespaced: true, HasStatus: true, HasGeneration: true),
         new("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", Namespaced: true, HasStatus: true),
         new("rbac.authorization.k8s.io", "v1", "roles", "Role", Namespaced: true),
         new("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", Namespaced: true),

@@ -14,6 +14,7 @@ internal static class BuiltInValidation
         ("apps", "deployments" or "replicasets" or "statefulsets") => ValidateWorkload(obj, old),
         ("" or "events.k8s.io", "events") => EventValidation.Validate(type.Group, obj, old),
         ("apps", "controllerrevisions") => ValidateControllerRevision(obj, old),
+        ("networking.k8s.io", "ingresses") => IngressValidation.Validate(obj),
         _ => [],
     };
 

@@ -49,7 +49,7 @@ public sealed class LayerLimitTests
         var fn = TestFunctions.Node(change: s => s.Layers = [.. Enumerable.Range(0, 6).Select(i => new LayerReference { Name = "l" + i })]);
         var status = new FunctionStatus();
         var state = new FunctionState(fn, status, FnOperator.Operator.FunctionConditions.Set.Manage(status, 1, DateTimeOffset.UnixEpoch));
-        var resolver = new LayerResolver(new Informer<Layer>("Layer", null!, TimeProvider.System, new FnOperator.Operator.Runtime.OperatorMetrics(Prometheus.Metrics.NewCustomRegistry()), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
+        var resolver = new LayerResolver(new Informer<Layer>("Layer", null!, TimeProvider.System, new FnOperator.Operator.Runtime.OperatorMetrics(Prometheus.Metrics.NewCustomRegistry()), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance), codeSize: null!, events: null!); // neither is reached: the count fails first
 
         var problem = await resolver.ResolveAsync(state, CancellationToken.None);
 
