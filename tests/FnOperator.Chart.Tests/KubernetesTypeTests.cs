@@ -9,7 +9,7 @@ namespace FnOperator.Chart.Tests;
 public sealed class KubernetesTypeTests
 {
     // Kinds outside core Kubernetes: checked by the structural tests only.
-    private static readonly string[] ForeignGroups = ["monitoring.coreos.com/"];
+    private static readonly string[] ForeignGroups = ["monitoring.coreos.com/", "gateway.networking.k8s.io/"];
 
     [Theory]
     [MemberData(nameof(ValueSets.Names), MemberType = typeof(ValueSets))]

@@ -12,6 +12,8 @@ public static class ValueSets
         ["function-namespaces"] = ["networkPolicy.functionNamespaces={demo,team-a}"],
         ["watch-namespace"] = ["operator.watchNamespace=team-a", "operator.runtimeImages.nodejs22\\.x=registry.local/node:22"],
         ["registry"] = ["imageRegistry=registry.example.com/", "imageTag=1.2.3"],
+        ["urls-ingress"] = ["urls.publish=ingress", "urls.domain=fn.example.com", "urls.ingress.className=nginx", "urls.tls.secretName=urls-{namespace}-tls", "urls.controllerNamespace=ingress-nginx"],
+        ["urls-httproute"] = ["urls.publish=httproute", "urls.domain=fn.example.com", "urls.httpRoute.parentRefs[0].name=public", "urls.httpRoute.parentRefs[0].namespace=gateways", "urls.httpRoute.tls=true"],
     };
 
     public static TheoryData<string> Names() => new(All.Keys);
