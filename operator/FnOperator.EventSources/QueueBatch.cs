@@ -13,6 +13,7 @@ internal sealed class QueueBatch(IRecordSource source, PollerSettings settings, 
     private const int ThrottleRetries = 5;
     private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan MaxRetry = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan MaxDeniedRetry = TimeSpan.FromSeconds(30);
 
     public async Task ProcessAsync(IReadOnlyList<SourceRecord> batch, CancellationToken cancellationToken)
     {
@@ -75,12 +76,18 @@ internal sealed class QueueBatch(IRecordSource source, PollerSettings settings, 
         {
             var outcome = await invoker.InvokeAsync(settings.FunctionName, settings.Qualifier, payload, asynchronous: false, cancellationToken).ConfigureAwait(false);
             var result = BatchResult.From(outcome, records, settings.ReportBatchItemFailures);
-            if (!result.Throttled || attempt >= ThrottleRetries)
+            if (result.Denied)
+            {
+                // Not the function's fault: the batch stays in flight (no redelivery, no retry counted) until the
+                // gateway accepts the poller's credentials or the poller stops.
+                observer.InvokeDenied(result.Error!);
+            }
+            else if (!result.Throttled || attempt >= ThrottleRetries)
             {
                 return result;
             }
 
-            await Poller.DelayAsync(Backoff.Jittered(attempt, FirstRetry, MaxRetry), time, cancellationToken).ConfigureAwait(false);
+            await Poller.DelayAsync(Backoff.Jittered(attempt, FirstRetry, result.Denied ? MaxDeniedRetry : MaxRetry), time, cancellationToken).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
         }
     }

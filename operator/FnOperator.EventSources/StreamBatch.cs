@@ -29,6 +29,7 @@ internal sealed class StreamBatch(IRecordSource source, PollerSettings settings,
         }
 
         var invokes = 0;
+        var throttles = 0;
         var last = new InvokeSummary(200, null);
         string? problem = null;
         while (work.Count > 0)
@@ -52,6 +53,12 @@ internal sealed class StreamBatch(IRecordSource source, PollerSettings settings,
             invokes++;
             last = new InvokeSummary(outcome.StatusCode, outcome.FunctionError);
             var result = BatchResult.From(outcome, segment.Records, settings.ReportBatchItemFailures);
+            throttles = result.Throttled ? throttles + 1 : 0;
+            if (result.Denied)
+            {
+                observer.InvokeDenied(result.Error!);
+            }
+
             problem = result.Succeeded ? problem : result.Error ?? "some records failed";
             switch (StreamDecisions.Decide(segment, result, settings.BisectBatchOnFunctionError, settings.MaximumRetryAttempts))
             {
@@ -61,7 +68,7 @@ internal sealed class StreamBatch(IRecordSource source, PollerSettings settings,
                     break;
                 case StreamStep.Continue next:
                     work.Push(next.Rest);
-                    var attempt = result.Throttled ? 1 : Math.Max(1, next.Rest.Attempts);
+                    var attempt = result.Throttled ? throttles : Math.Max(1, next.Rest.Attempts);
                     await Poller.DelayAsync(Backoff.Jittered(attempt, FirstRetry, MaxRetry), time, cancellationToken).ConfigureAwait(false);
                     break;
                 case StreamStep.Discard discard:
