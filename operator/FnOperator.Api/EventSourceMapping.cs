@@ -118,20 +118,20 @@ public sealed class EventSource
 
 [Description("A message queue source.")]
 [CelRule("self.type != 'nats' || has(self.subject)", "a nats queue needs subject", FieldPath = ".subject", Reason = "FieldValueRequired")]
-[CelRule("self.type == 'nats' || has(self.queueName)", "redis queues need queueName", FieldPath = ".queueName", Reason = "FieldValueRequired")]
+[CelRule("self.type == 'nats' || has(self.queueName)", "redis and rabbitmq queues need queueName", FieldPath = ".queueName", Reason = "FieldValueRequired")]
 public sealed class QueueSource
 {
     [JsonPropertyName("type")]
     [Required]
-    [AllowedValues("nats", "redis")]
-    [Description("Queue technology: nats (a JetStream work-queue consumer) or redis (a list). rabbitmq and sqs-like (an SQS-compatible HTTP API) are not implemented yet and are rejected.")]
+    [AllowedValues("nats", "redis", "rabbitmq")]
+    [Description("Queue technology: nats (a JetStream work-queue consumer), redis (a list) or rabbitmq (an AMQP 0-9-1 queue; events in Lambda's Amazon MQ for RabbitMQ shape). sqs-like (an SQS-compatible HTTP API) is not implemented and is rejected.")]
     public string Type { get; set; } = "";
 
     [JsonPropertyName("url")]
     [Required]
     [MinLength(1)]
     [MaxLength(2048)]
-    [Description("Server URL, e.g. nats://nats:4222 or redis://redis:6379.")]
+    [Description("Server URL, e.g. nats://nats:4222, redis://redis:6379 or amqp://rabbitmq:5672/vhost (no path: vhost /).")]
     public string Url { get; set; } = "";
 
     [JsonPropertyName("subject")]
@@ -141,7 +141,7 @@ public sealed class QueueSource
 
     [JsonPropertyName("queueName")]
     [MaxLength(256)]
-    [Description("redis: the list key of the queue.")]
+    [Description("redis: the list key of the queue; rabbitmq: the name of an existing queue.")]
     public string? QueueName { get; set; }
 
     [JsonPropertyName("credentialsSecretRef")]

@@ -48,7 +48,8 @@ public sealed record PollerSettings
             BatchSize = spec.BatchSize,
             BatchingWindow = TimeSpan.FromSeconds(spec.MaximumBatchingWindowInSeconds),
             Filter = new RecordFilter(spec.FilterCriteria?.Filters?.Select(f => f.Pattern)),
-            ReportBatchItemFailures = spec.FunctionResponseTypes?.Contains(EventSourceMappingSpec.ReportBatchItemFailures) == true,
+            // Lambda's Amazon MQ mappings have no ReportBatchItemFailures (their events carry no item ids): ignored for rabbitmq.
+            ReportBatchItemFailures = spec.FunctionResponseTypes?.Contains(EventSourceMappingSpec.ReportBatchItemFailures) == true && spec.Source.Queue?.Type != "rabbitmq",
             MaximumRetryAttempts = spec.MaximumRetryAttempts,
             MaximumRecordAgeInSeconds = spec.MaximumRecordAgeInSeconds,
             BisectBatchOnFunctionError = spec.BisectBatchOnFunctionError == true,

@@ -25,7 +25,12 @@ internal sealed class QueueBatch(IRecordSource source, PollerSettings settings, 
         var deadLetters = settings.MaximumRetryAttempts < 0 ? [] : batch.Where(r => r.DeliveryCount > settings.MaximumRetryAttempts + 1).ToList();
         foreach (var record in deadLetters)
         {
-            if (await sink.SendAsync(record.Body, cancellationToken).ConfigureAwait(false))
+            if (!sink.Configured && source is IRejectingSource rejecting)
+            {
+                // No mapping destination: the broker's own dead-lettering (a RabbitMQ queue's x-dead-letter-exchange) decides.
+                await rejecting.RejectAsync([record], cancellationToken).ConfigureAwait(false);
+            }
+            else if (await sink.SendAsync(record.Body, cancellationToken).ConfigureAwait(false))
             {
                 await source.AckAsync([record], cancellationToken).ConfigureAwait(false);
             }
@@ -41,7 +46,7 @@ internal sealed class QueueBatch(IRecordSource source, PollerSettings settings, 
         }
 
         var live = batch.Except(deadLetters).ToList();
-        var matching = live.Where(r => settings.Filter.Matches(r, SourceKind.Queue)).ToList();
+        var matching = live.Where(r => settings.Filter.Matches(r, source.Identity)).ToList();
         var dropped = live.Except(matching).ToList();
         if (dropped.Count > 0)
         {

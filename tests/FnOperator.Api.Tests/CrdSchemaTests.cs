@@ -44,7 +44,7 @@ public sealed class CrdSchemaTests
     }
 
     [Theory]
-    [InlineData("EventSourceMapping", "spec.source.queue.type", "nats,redis")]
+    [InlineData("EventSourceMapping", "spec.source.queue.type", "nats,redis,rabbitmq")]
     [InlineData("EventSourceMapping", "spec.source.stream.type", "nats,redis")]
     [InlineData("EventSourceMapping", "spec.source.stream.startingPosition", "TRIM_HORIZON,LATEST,AT_TIMESTAMP")]
     [InlineData("Function", "status.conditions[].status", "True,False,Unknown")]
