@@ -125,6 +125,24 @@ public sealed class NatsStreamTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Nats_stream_filters_per_record_and_moves_the_checkpoint_past_records_no_filter_matches()
+    {
+        await PublishAsync("""{"kind":"order","n":1}""", """{"kind":"refund"}""", "not json", """{"kind":"order","n":2}""", """{"kind":"order","n":"x"}""");
+        var function = new TestFunction();
+        var settings = Settings(batchSize: 10, window: 1) with
+        {
+            Filter = new RecordFilter(["""{"data":{"kind":["order"],"n":[{"numeric":[">",0]}]}}""", """{"data":{"kind":[{"anything-but":["order","refund"]}]}}"""]),
+        };
+        using var cts = Run(Poller(function, settings));
+        await Eventually.TrueAsync(() => function.Bodies().Sum(b => b.Count) == 2, "the 2 matching records");
+        var kv = await new NATS.Client.KeyValueStore.NatsKVContext(js).GetStoreAsync(NatsStreamSource.CheckpointBucket);
+        await Eventually.TrueAsync(() => kv.GetEntryAsync<string>("esm-events").AsTask().Result.Value == "5", "checkpoint past the last (non-matching) record");
+        Assert.Equal(["""{"kind":"order","n":1}""", """{"kind":"order","n":2}"""], function.Bodies().SelectMany(b => b)); // a non-JSON record never matches a JSON pattern
+        Assert.Equal(["1", "4"], function.Batches.SelectMany(b => b.RootElement.GetProperty("Records").EnumerateArray()).Select(r => r.GetProperty("kinesis").GetProperty("sequenceNumber").GetString()));
+        cts.Cancel();
+    }
+
+    [Fact]
     public async Task Nats_stream_starting_positions_latest_and_at_timestamp()
     {
         await PublishAsync("before");
