@@ -25,6 +25,8 @@ public sealed class EventSourceMapping() : CustomResource<EventSourceMappingSpec
     "filterCriteria and bisectBatchOnFunctionError do not apply to a schedule source", FieldPath = ".source.schedule", Reason = "FieldValueForbidden")]
 [CelRule("!has(self.bisectBatchOnFunctionError) || !self.bisectBatchOnFunctionError || has(self.source.stream)",
     "bisectBatchOnFunctionError applies only to a stream source", FieldPath = ".bisectBatchOnFunctionError", Reason = "FieldValueForbidden")]
+[CelRule("!has(self.parallelizationFactor) || self.parallelizationFactor == 1 || has(self.source.stream)",
+    "parallelizationFactor applies only to a stream source", FieldPath = ".parallelizationFactor", Reason = "FieldValueForbidden")]
 [CelRule("!has(self.maximumRecordAgeInSeconds) || self.maximumRecordAgeInSeconds == -1 || self.maximumRecordAgeInSeconds >= 60",
     "maximumRecordAgeInSeconds is -1 or 60-604800", FieldPath = ".maximumRecordAgeInSeconds")]
 [CelRule("self.batchSize <= 10 || self.maximumBatchingWindowInSeconds > 0",
@@ -88,6 +90,11 @@ public sealed class EventSourceMappingSpec
     [DefaultValue(-1)]
     [Description("Stream sources: records older than this (60-604800 seconds; -1 = never) are discarded to destinationConfig.onFailure instead of invoked.")]
     public int MaximumRecordAgeInSeconds { get; set; } = -1;
+
+    [JsonPropertyName("parallelizationFactor")]
+    [Range(1, 10)]
+    [Description("Stream sources: how many batches of one stream are processed at once (1-10, default 1). Records are spread over the batches by partition key, so each key's records stay in order.")]
+    public int? ParallelizationFactor { get; set; }
 
     [JsonPropertyName("scalingConfig")]
     [Description("Queue sources: how many batches are processed at once.")]

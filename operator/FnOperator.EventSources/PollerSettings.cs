@@ -30,6 +30,9 @@ public sealed record PollerSettings
 
     public int MaximumConcurrency { get; init; } = DefaultMaximumConcurrency;
 
+    /// <summary>Streams: concurrent batches per stream (Lambda's ParallelizationFactor, 1-10), records spread by partition key.</summary>
+    public int ParallelizationFactor { get; init; } = 1;
+
     public Destination? OnFailure { get; init; }
 
     public string FunctionArn => EventShapes.FunctionArn(Namespace, FunctionName[(FunctionName.IndexOf('/') + 1)..]);
@@ -54,6 +57,7 @@ public sealed record PollerSettings
             MaximumRecordAgeInSeconds = spec.MaximumRecordAgeInSeconds,
             BisectBatchOnFunctionError = spec.BisectBatchOnFunctionError == true,
             MaximumConcurrency = spec.ScalingConfig?.MaximumConcurrency ?? DefaultMaximumConcurrency,
+            ParallelizationFactor = Math.Clamp(spec.ParallelizationFactor ?? 1, 1, 10),
             OnFailure = spec.DestinationConfig?.OnFailure,
         };
     }

@@ -14,7 +14,8 @@ internal sealed class StreamBatch(IRecordSource source, PollerSettings settings,
     private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan MaxRetry = TimeSpan.FromSeconds(10);
 
-    public async Task ProcessAsync(IReadOnlyList<SourceRecord> batch, CancellationToken cancellationToken)
+    /// <param name="checkpoint">False for one lane of a parallel round (<see cref="ParallelStreamRound"/>): the round moves the checkpoint.</param>
+    public async Task ProcessAsync(IReadOnlyList<SourceRecord> batch, CancellationToken cancellationToken, bool checkpoint = true)
     {
         if (batch.Count == 0)
         {
@@ -78,7 +79,11 @@ internal sealed class StreamBatch(IRecordSource source, PollerSettings settings,
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        await source.AckAsync(batch, cancellationToken).ConfigureAwait(false);
+        if (checkpoint)
+        {
+            await source.AckAsync(batch, cancellationToken).ConfigureAwait(false);
+        }
+
         observer.Processed(problem is null ? "OK" : $"PROBLEM: {problem}", matching.Count, time.GetUtcNow());
     }
 

@@ -143,6 +143,60 @@ public sealed class NatsStreamTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Nats_stream_parallelization_factor_runs_keys_concurrently_and_keeps_each_keys_order()
+    {
+        const int Factor = 3;
+        var keys = Enumerable.Range(0, 100).Select(i => $"device-{i}").GroupBy(k => StreamLanes.Lane(k, Factor)).Select(g => g.First()).Take(Factor).ToList();
+        Assert.Equal(Factor, keys.Count); // one key per lane
+        foreach (var i in Enumerable.Range(0, 10))
+        {
+            foreach (var key in keys)
+            {
+                var headers = new NatsHeaders { ["Partition-Key"] = key };
+                (await js.PublishAsync("events.a", Encoding.UTF8.GetBytes($"{key}:{i}"), headers: headers)).EnsureSuccess();
+            }
+        }
+
+        var inFlight = 0;
+        var maxInFlight = 0;
+        var function = new TestFunction
+        {
+            Handler = _ =>
+            {
+                var now = Interlocked.Increment(ref inFlight);
+                InterlockedMax(ref maxInFlight, now);
+                // Hold the first batches until a second one runs alongside (bounded: a serial poller fails the assertion below).
+                SpinWait.SpinUntil(() => Volatile.Read(ref maxInFlight) >= 2, TimeSpan.FromSeconds(30));
+                Interlocked.Decrement(ref inFlight);
+                return TestFunction.Ok();
+            },
+        };
+        using var cts = Run(Poller(function, Settings(batchSize: 4, window: 1) with { ParallelizationFactor = Factor }));
+        await Eventually.TrueAsync(() => function.Bodies().Sum(b => b.Count) == 30, "all 30 records", 120);
+
+        Assert.True(maxInFlight >= 2, $"batches of different keys ran at once (max in flight {maxInFlight})");
+        Assert.All(function.Bodies(), b => Assert.InRange(b.Count, 1, 4));
+        Assert.All(function.Bodies(), b => Assert.Single(b.Select(x => x.Split(':')[0]).Distinct())); // one lane (here: one key) per batch
+        foreach (var key in keys)
+        {
+            var seen = function.Bodies().SelectMany(b => b).Where(x => x.StartsWith(key + ":", StringComparison.Ordinal)).Select(x => int.Parse(x.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal(Enumerable.Range(0, 10), seen);
+        }
+
+        var kv = await new NATS.Client.KeyValueStore.NatsKVContext(js).GetStoreAsync(NatsStreamSource.CheckpointBucket);
+        await Eventually.TrueAsync(() => kv.GetEntryAsync<string>("esm-events").AsTask().Result.Value == "30", "checkpoint after the last round");
+        cts.Cancel();
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int current;
+        while (value > (current = Volatile.Read(ref target)) && Interlocked.CompareExchange(ref target, value, current) != current)
+        {
+        }
+    }
+
+    [Fact]
     public async Task Nats_stream_starting_positions_latest_and_at_timestamp()
     {
         await PublishAsync("before");
