@@ -136,6 +136,46 @@ public sealed class RedisTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Redis_stream_parallelization_factor_keeps_each_keys_order_and_acks_every_round()
+    {
+        const int Factor = 2;
+        var keys = Enumerable.Range(0, 100).Select(i => $"user-{i}").GroupBy(k => StreamLanes.Lane(k, Factor)).Select(g => g.First()).ToList();
+        Assert.Equal(Factor, keys.Count);
+        foreach (var i in Enumerable.Range(0, 8))
+        {
+            foreach (var key in keys)
+            {
+                await Db.StreamAddAsync("clicks", [new NameValueEntry("data", $"{key}:{i}"), new NameValueEntry("partitionKey", key)]);
+            }
+        }
+
+        var failedOnce = 0;
+        var function = new TestFunction
+        {
+            // The first batch with user-x:3 fails once: its lane retries it; the other lane is unaffected.
+            Handler = doc => TestFunction.Bodies(doc).Any(b => b.EndsWith(":3", StringComparison.Ordinal)) && Interlocked.Exchange(ref failedOnce, 1) == 0 ? TestFunction.Error() : TestFunction.Ok(),
+        };
+        using var cts = Run(StreamPoller(function, Settings(batchSize: 3) with { ParallelizationFactor = Factor }));
+        await Eventually.TrueAsync(() => function.Bodies().SelectMany(b => b).Distinct().Count() == 16, "all 16 records");
+        await Eventually.TrueAsync(() => Db.StreamPendingAsync("clicks", "esm-clicks").Result.PendingMessageCount == 0, "every round acked");
+
+        Assert.All(function.Bodies(), b => Assert.Single(b.Select(x => x.Split(':')[0]).Distinct()));
+        foreach (var key in keys)
+        {
+            // Per key, in invocation order: each record appears only after all earlier ones (a retried batch repeats, never skips).
+            var seen = function.Bodies().SelectMany(b => b).Where(x => x.StartsWith(key + ":", StringComparison.Ordinal)).Select(x => int.Parse(x.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            var highest = -1;
+            foreach (var n in seen)
+            {
+                Assert.True(n <= highest + 1, $"{key}: record {n} before {highest + 1}");
+                highest = Math.Max(highest, n);
+            }
+
+            Assert.Equal(7, highest);
+        }
+    }
+
+    [Fact]
     public async Task Redis_list_redelivers_reported_failures_and_dead_letters_after_the_limit()
     {
         await Db.ListLeftPushAsync("jobs", "good");
