@@ -25,6 +25,8 @@ public sealed class EventSourceMapping() : CustomResource<EventSourceMappingSpec
     "filterCriteria and bisectBatchOnFunctionError do not apply to a schedule source", FieldPath = ".source.schedule", Reason = "FieldValueForbidden")]
 [CelRule("!has(self.bisectBatchOnFunctionError) || !self.bisectBatchOnFunctionError || has(self.source.stream)",
     "bisectBatchOnFunctionError applies only to a stream source", FieldPath = ".bisectBatchOnFunctionError", Reason = "FieldValueForbidden")]
+[CelRule("!has(self.parallelizationFactor) || self.parallelizationFactor == 1 || has(self.source.stream)",
+    "parallelizationFactor applies only to a stream source", FieldPath = ".parallelizationFactor", Reason = "FieldValueForbidden")]
 [CelRule("!has(self.maximumRecordAgeInSeconds) || self.maximumRecordAgeInSeconds == -1 || self.maximumRecordAgeInSeconds >= 60",
     "maximumRecordAgeInSeconds is -1 or 60-604800", FieldPath = ".maximumRecordAgeInSeconds")]
 [CelRule("self.batchSize <= 10 || self.maximumBatchingWindowInSeconds > 0",
@@ -89,6 +91,11 @@ public sealed class EventSourceMappingSpec
     [Description("Stream sources: records older than this (60-604800 seconds; -1 = never) are discarded to destinationConfig.onFailure instead of invoked.")]
     public int MaximumRecordAgeInSeconds { get; set; } = -1;
 
+    [JsonPropertyName("parallelizationFactor")]
+    [Range(1, 10)]
+    [Description("Stream sources: how many batches of one stream are processed at once (1-10, default 1). Records are spread over the batches by partition key, so each key's records stay in order.")]
+    public int? ParallelizationFactor { get; set; }
+
     [JsonPropertyName("scalingConfig")]
     [Description("Queue sources: how many batches are processed at once.")]
     public EventSourceScalingConfig? ScalingConfig { get; set; }
@@ -118,20 +125,20 @@ public sealed class EventSource
 
 [Description("A message queue source.")]
 [CelRule("self.type != 'nats' || has(self.subject)", "a nats queue needs subject", FieldPath = ".subject", Reason = "FieldValueRequired")]
-[CelRule("self.type == 'nats' || has(self.queueName)", "redis queues need queueName", FieldPath = ".queueName", Reason = "FieldValueRequired")]
+[CelRule("self.type == 'nats' || has(self.queueName)", "redis and rabbitmq queues need queueName", FieldPath = ".queueName", Reason = "FieldValueRequired")]
 public sealed class QueueSource
 {
     [JsonPropertyName("type")]
     [Required]
-    [AllowedValues("nats", "redis")]
-    [Description("Queue technology: nats (a JetStream work-queue consumer) or redis (a list). rabbitmq and sqs-like (an SQS-compatible HTTP API) are not implemented yet and are rejected.")]
+    [AllowedValues("nats", "redis", "rabbitmq")]
+    [Description("Queue technology: nats (a JetStream work-queue consumer), redis (a list) or rabbitmq (an AMQP 0-9-1 queue; events in Lambda's Amazon MQ for RabbitMQ shape). sqs-like (an SQS-compatible HTTP API) is not implemented and is rejected.")]
     public string Type { get; set; } = "";
 
     [JsonPropertyName("url")]
     [Required]
     [MinLength(1)]
     [MaxLength(2048)]
-    [Description("Server URL, e.g. nats://nats:4222 or redis://redis:6379.")]
+    [Description("Server URL, e.g. nats://nats:4222, redis://redis:6379 or amqp://rabbitmq:5672/vhost (no path: vhost /).")]
     public string Url { get; set; } = "";
 
     [JsonPropertyName("subject")]
@@ -141,7 +148,7 @@ public sealed class QueueSource
 
     [JsonPropertyName("queueName")]
     [MaxLength(256)]
-    [Description("redis: the list key of the queue.")]
+    [Description("redis: the list key of the queue; rabbitmq: the name of an existing queue.")]
     public string? QueueName { get; set; }
 
     [JsonPropertyName("credentialsSecretRef")]

@@ -16,14 +16,13 @@ public sealed class BatchCollector(IRecordSource source, PollerSettings settings
     {
         var batch = new List<SourceRecord>();
         long bytes = 0;
-        var kind = source.Identity.Kind;
         var started = carried.Count > 0 ? time.GetTimestamp() : 0;
         while (true)
         {
             while (carried.Count > 0 && batch.Count < settings.BatchSize)
             {
                 var next = carried.Peek();
-                var size = EventShapes.EstimatedSize(next, kind);
+                var size = EventShapes.EstimatedSize(next, source.Identity);
                 if (!Batching.Fits(bytes, size, batch.Count))
                 {
                     return batch;
@@ -64,9 +63,9 @@ public sealed class BatchCollector(IRecordSource source, PollerSettings settings
             if (settings.BatchingWindow == TimeSpan.Zero)
             {
                 // Zero window: send what this receive brought (within size and 6 MB), keep the rest for the next batch.
-                while (carried.Count > 0 && batch.Count < settings.BatchSize && Batching.Fits(bytes, EventShapes.EstimatedSize(carried.Peek(), kind), batch.Count))
+                while (carried.Count > 0 && batch.Count < settings.BatchSize && Batching.Fits(bytes, EventShapes.EstimatedSize(carried.Peek(), source.Identity), batch.Count))
                 {
-                    bytes += EventShapes.EstimatedSize(carried.Peek(), kind);
+                    bytes += EventShapes.EstimatedSize(carried.Peek(), source.Identity);
                     batch.Add(carried.Dequeue());
                 }
 

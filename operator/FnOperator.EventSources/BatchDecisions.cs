@@ -15,7 +15,9 @@ public static class Batching
 }
 
 /// <summary>How a batch ended: every record succeeded, every record failed, or only <see cref="FailedIds"/> failed.</summary>
-public sealed record BatchResult(bool AllFailed, IReadOnlySet<string> FailedIds, bool Throttled = false, string? Error = null)
+/// <param name="Throttled">Retried without counting as a function error (429/5xx, and <paramref name="Denied"/>).</param>
+/// <param name="Denied">The gateway refused the poller's credentials (401/403): retried in place until allowed, never a redelivery.</param>
+public sealed record BatchResult(bool AllFailed, IReadOnlySet<string> FailedIds, bool Throttled = false, string? Error = null, bool Denied = false)
 {
     public static BatchResult Success { get; } = new(false, new HashSet<string>());
 
@@ -31,6 +33,11 @@ public sealed record BatchResult(bool AllFailed, IReadOnlySet<string> FailedIds,
     /// </summary>
     public static BatchResult From(InvokeOutcome outcome, IReadOnlyList<SourceRecord> batch, bool reportBatchItemFailures)
     {
+        if (outcome.Denied)
+        {
+            return Failed($"invoke denied ({outcome.StatusCode} {outcome.ErrorType}: {outcome.ErrorMessage})", throttled: true) with { Denied = true };
+        }
+
         if (outcome.Throttled)
         {
             return Failed($"invoke refused ({outcome.StatusCode} {outcome.ErrorType})", throttled: true);

@@ -26,10 +26,24 @@ public static class EventShapes
     public static long EstimatedSize(SourceRecord record, SourceKind kind) =>
         RecordOverheadBytes + (kind == SourceKind.Stream ? ((record.Body.Length + 2) / 3 * 4) : EscapedLength(record.Body.Span));
 
+    /// <summary>As <see cref="EstimatedSize(SourceRecord, SourceKind)"/>; RabbitMQ data is base64 and its basicProperties count too.</summary>
+    public static long EstimatedSize(SourceRecord record, SourceIdentity source) =>
+        source.IsRabbitMq
+            ? RecordOverheadBytes + ((record.Body.Length + 2) / 3 * 4) + (record.Properties is null ? 0 : Encoding.UTF8.GetByteCount(record.Properties.ToJsonString()))
+            : EstimatedSize(record, source.Kind);
+
+    /// <summary>The <c>rmqMessagesByQueue</c> key: <c>queue::vhost</c>, as Lambda names it (e.g. <c>orders::/</c>).</summary>
+    public static string RabbitMqQueueKey(SourceIdentity source) => $"{source.Name}::{source.VirtualHost ?? "/"}";
+
     public static string FunctionArn(string ns, string function) => $"arn:fnoperator:lambda:{Region}:{ns}:function:{function}";
 
     public static byte[] Batch(SourceIdentity source, IReadOnlyList<SourceRecord> records)
     {
+        if (source.IsRabbitMq)
+        {
+            return RabbitMqBatch(source, records);
+        }
+
         var buffer = new ArrayBufferWriter<byte>();
         using (var w = new Utf8JsonWriter(buffer))
         {
@@ -92,6 +106,47 @@ public static class EventShapes
             w.WriteString("approximateArrivalOfLastRecord", Iso(batch[^1].Timestamp));
             w.WriteNumber("batchSize", batch.Count);
             w.WriteString("streamArn", source.Arn);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// Lambda's Amazon MQ for RabbitMQ event: <c>{"eventSource":"aws:rmq","eventSourceArn","rmqMessagesByQueue":
+    /// {"queue::vhost":[{"basicProperties":{…},"redelivered","data":base64}]}}</c>.
+    /// </summary>
+    public static byte[] RabbitMqBatch(SourceIdentity source, IReadOnlyList<SourceRecord> records)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("eventSource", source.EventSource);
+            w.WriteString("eventSourceArn", source.Arn);
+            w.WriteStartObject("rmqMessagesByQueue");
+            w.WriteStartArray(RabbitMqQueueKey(source));
+            foreach (var r in records)
+            {
+                w.WriteStartObject();
+                w.WritePropertyName("basicProperties");
+                if (r.Properties is null)
+                {
+                    w.WriteStartObject();
+                    w.WriteEndObject();
+                }
+                else
+                {
+                    r.Properties.WriteTo(w);
+                }
+
+                w.WriteBoolean("redelivered", r.Redelivered);
+                w.WriteBase64String("data", r.Body.Span);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
             w.WriteEndObject();
             w.WriteEndObject();
         }

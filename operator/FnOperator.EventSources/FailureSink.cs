@@ -39,6 +39,11 @@ public interface IPollerObserver
     void SourceFailed(SourceException error);
 
     void Discarded(int records, string condition);
+
+    /// <summary>The gateway refused the poller's credentials; the batch is held and retried (cleared by the next <see cref="Processed"/>).</summary>
+    void InvokeDenied(string message)
+    {
+    }
 }
 
 public sealed class NullPollerObserver : IPollerObserver

@@ -24,6 +24,12 @@ public interface IRecordSource : IAsyncDisposable
     Task PublishAsync(string queue, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken);
 }
 
+/// <summary>A queue whose broker dead-letters on its own: <see cref="RejectAsync"/> removes messages without a requeue (RabbitMQ nack, requeue=false).</summary>
+public interface IRejectingSource
+{
+    Task RejectAsync(IReadOnlyList<SourceRecord> records, CancellationToken cancellationToken);
+}
+
 public enum SourceFailure
 {
     Unreachable,

@@ -47,8 +47,10 @@ public sealed class Poller(Func<IRecordSource> connect, PollerSettings settings,
 
     private async Task LoopAsync(IRecordSource source, CancellationToken cancellationToken)
     {
-        var collector = new BatchCollector(source, settings, time);
+        var parallel = source.Identity.Kind == SourceKind.Stream && settings.ParallelizationFactor > 1;
+        var collector = new BatchCollector(source, parallel ? settings with { BatchSize = settings.BatchSize * settings.ParallelizationFactor } : settings, time);
         var sink = new FailureSink(source, invoker, settings.OnFailure, settings.Namespace);
+        var round = new ParallelStreamRound(source, settings, () => new StreamBatch(source, settings, invoker, sink, observer, time));
         try
         {
             while (!cancellationToken.IsCancellationRequested)
@@ -57,6 +59,10 @@ public sealed class Poller(Func<IRecordSource> connect, PollerSettings settings,
                 if (source.Identity.Kind == SourceKind.Queue)
                 {
                     await new QueueBatch(source, settings, invoker, sink, observer, time).ProcessAsync(batch, cancellationToken).ConfigureAwait(false);
+                }
+                else if (parallel)
+                {
+                    await round.ProcessAsync(batch, cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {

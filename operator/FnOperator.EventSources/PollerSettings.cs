@@ -30,6 +30,9 @@ public sealed record PollerSettings
 
     public int MaximumConcurrency { get; init; } = DefaultMaximumConcurrency;
 
+    /// <summary>Streams: concurrent batches per stream (Lambda's ParallelizationFactor, 1-10), records spread by partition key.</summary>
+    public int ParallelizationFactor { get; init; } = 1;
+
     public Destination? OnFailure { get; init; }
 
     public string FunctionArn => EventShapes.FunctionArn(Namespace, FunctionName[(FunctionName.IndexOf('/') + 1)..]);
@@ -48,11 +51,13 @@ public sealed record PollerSettings
             BatchSize = spec.BatchSize,
             BatchingWindow = TimeSpan.FromSeconds(spec.MaximumBatchingWindowInSeconds),
             Filter = new RecordFilter(spec.FilterCriteria?.Filters?.Select(f => f.Pattern)),
-            ReportBatchItemFailures = spec.FunctionResponseTypes?.Contains(EventSourceMappingSpec.ReportBatchItemFailures) == true,
+            // Lambda's Amazon MQ mappings have no ReportBatchItemFailures (their events carry no item ids): ignored for rabbitmq.
+            ReportBatchItemFailures = spec.FunctionResponseTypes?.Contains(EventSourceMappingSpec.ReportBatchItemFailures) == true && spec.Source.Queue?.Type != "rabbitmq",
             MaximumRetryAttempts = spec.MaximumRetryAttempts,
             MaximumRecordAgeInSeconds = spec.MaximumRecordAgeInSeconds,
             BisectBatchOnFunctionError = spec.BisectBatchOnFunctionError == true,
             MaximumConcurrency = spec.ScalingConfig?.MaximumConcurrency ?? DefaultMaximumConcurrency,
+            ParallelizationFactor = Math.Clamp(spec.ParallelizationFactor ?? 1, 1, 10),
             OnFailure = spec.DestinationConfig?.OnFailure,
         };
     }

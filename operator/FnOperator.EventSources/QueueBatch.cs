@@ -13,6 +13,7 @@ internal sealed class QueueBatch(IRecordSource source, PollerSettings settings, 
     private const int ThrottleRetries = 5;
     private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan MaxRetry = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan MaxDeniedRetry = TimeSpan.FromSeconds(30);
 
     public async Task ProcessAsync(IReadOnlyList<SourceRecord> batch, CancellationToken cancellationToken)
     {
@@ -24,7 +25,12 @@ internal sealed class QueueBatch(IRecordSource source, PollerSettings settings, 
         var deadLetters = settings.MaximumRetryAttempts < 0 ? [] : batch.Where(r => r.DeliveryCount > settings.MaximumRetryAttempts + 1).ToList();
         foreach (var record in deadLetters)
         {
-            if (await sink.SendAsync(record.Body, cancellationToken).ConfigureAwait(false))
+            if (!sink.Configured && source is IRejectingSource rejecting)
+            {
+                // No mapping destination: the broker's own dead-lettering (a RabbitMQ queue's x-dead-letter-exchange) decides.
+                await rejecting.RejectAsync([record], cancellationToken).ConfigureAwait(false);
+            }
+            else if (await sink.SendAsync(record.Body, cancellationToken).ConfigureAwait(false))
             {
                 await source.AckAsync([record], cancellationToken).ConfigureAwait(false);
             }
@@ -40,7 +46,7 @@ internal sealed class QueueBatch(IRecordSource source, PollerSettings settings, 
         }
 
         var live = batch.Except(deadLetters).ToList();
-        var matching = live.Where(r => settings.Filter.Matches(r, SourceKind.Queue)).ToList();
+        var matching = live.Where(r => settings.Filter.Matches(r, source.Identity)).ToList();
         var dropped = live.Except(matching).ToList();
         if (dropped.Count > 0)
         {
@@ -75,12 +81,18 @@ internal sealed class QueueBatch(IRecordSource source, PollerSettings settings, 
         {
             var outcome = await invoker.InvokeAsync(settings.FunctionName, settings.Qualifier, payload, asynchronous: false, cancellationToken).ConfigureAwait(false);
             var result = BatchResult.From(outcome, records, settings.ReportBatchItemFailures);
-            if (!result.Throttled || attempt >= ThrottleRetries)
+            if (result.Denied)
+            {
+                // Not the function's fault: the batch stays in flight (no redelivery, no retry counted) until the
+                // gateway accepts the poller's credentials or the poller stops.
+                observer.InvokeDenied(result.Error!);
+            }
+            else if (!result.Throttled || attempt >= ThrottleRetries)
             {
                 return result;
             }
 
-            await Poller.DelayAsync(Backoff.Jittered(attempt, FirstRetry, MaxRetry), time, cancellationToken).ConfigureAwait(false);
+            await Poller.DelayAsync(Backoff.Jittered(attempt, FirstRetry, result.Denied ? MaxDeniedRetry : MaxRetry), time, cancellationToken).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
         }
     }

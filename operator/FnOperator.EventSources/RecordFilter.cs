@@ -42,6 +42,28 @@ public sealed class RecordFilter
         return patterns.Any(p => p.Matches(document));
     }
 
+    /// <summary>Per the source: RabbitMQ documents are <c>basicProperties</c>, <c>redelivered</c> and <c>data</c> (Lambda's MQ data key).</summary>
+    public bool Matches(SourceRecord record, SourceIdentity source)
+    {
+        if (!source.IsRabbitMq)
+        {
+            return Matches(record, source.Kind);
+        }
+
+        if (patterns.Length == 0)
+        {
+            return true;
+        }
+
+        var document = new JsonObject
+        {
+            ["basicProperties"] = record.Properties?.DeepClone() ?? new JsonObject(),
+            ["redelivered"] = record.Redelivered,
+            ["data"] = Payload(record.Body.Span),
+        };
+        return patterns.Any(p => p.Matches(document));
+    }
+
     public static JsonObject Document(SourceRecord record, SourceKind kind)
     {
         var payload = Payload(record.Body.Span);

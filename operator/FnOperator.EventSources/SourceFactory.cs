@@ -21,8 +21,11 @@ public static class SourceFactory
         var consumer = ConsumerName(mapping);
         if (mapping.Spec.Source.Queue is { } q)
         {
+            var counter = new DeliveryCounter(); // outlives reconnects of this poller
+            var prefetch = (int)Math.Min(RabbitMqQueueSource.MaxPrefetch, (long)mapping.Spec.BatchSize * (mapping.Spec.ScalingConfig?.MaximumConcurrency ?? PollerSettings.DefaultMaximumConcurrency));
             return q.Type switch
             {
+                "rabbitmq" => () => new RabbitMqQueueSource(q.Url, q.QueueName ?? "", consumer, ns, credentials, prefetch, counter),
                 "nats" => () => new NatsQueueSource(q.Url, q.Subject ?? "", consumer, ns, credentials, VisibilityTimeout),
                 "redis" => () => new RedisListSource(q.Url, q.QueueName ?? "", consumer, ns, credentials, time),
                 _ => throw new SourceException(SourceFailure.Invalid, $"queue type {q.Type} is not supported"),

@@ -24,6 +24,12 @@ public sealed record SourceRecord
 
     public IReadOnlyDictionary<string, string> Attributes { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>RabbitMQ: Lambda's <c>basicProperties</c> of the message (content type, headers, delivery mode, …).</summary>
+    public System.Text.Json.Nodes.JsonObject? Properties { get; init; }
+
+    /// <summary>RabbitMQ: the broker's redelivered flag.</summary>
+    public bool Redelivered { get; init; }
+
     public object? Handle { get; init; }
 }
 
@@ -33,14 +39,22 @@ public sealed record SourceRecord
 /// <param name="Name">The subject, queue name or stream name.</param>
 public sealed record SourceIdentity(SourceKind Kind, string Technology, string Name, string Namespace, string Region = EventShapes.Region)
 {
+    public const string RabbitMq = "rabbitmq";
+
+    /// <summary>RabbitMQ: the virtual host of the queue (the <c>queue::vhost</c> key of <c>rmqMessagesByQueue</c>).</summary>
+    public string? VirtualHost { get; init; }
+
+    /// <summary>Batches in Lambda's Amazon MQ for RabbitMQ shape (<c>aws:rmq</c>) instead of SQS records.</summary>
+    public bool IsRabbitMq => Technology == RabbitMq;
+
     /// <summary>
     /// The ARN-like name in <c>eventSourceARN</c>: <c>arn:fnoperator:{technology}:{region}:{namespace}:{queue|stream}/{name}</c>,
     /// e.g. <c>arn:fnoperator:nats:local:default:queue/orders</c>. Handlers that split ARNs on ':' find the name last.
     /// </summary>
     public string Arn => $"arn:fnoperator:{Technology}:{Region}:{Namespace}:{(Kind == SourceKind.Queue ? "queue" : "stream")}/{Name}";
 
-    /// <summary>Lambda's <c>eventSource</c>: <c>aws:sqs</c> for queues and <c>aws:kinesis</c> for streams, so handlers written for Lambda run unmodified.</summary>
-    public string EventSource => Kind == SourceKind.Queue ? "aws:sqs" : "aws:kinesis";
+    /// <summary>Lambda's <c>eventSource</c>: <c>aws:sqs</c> for queues, <c>aws:rmq</c> for RabbitMQ queues and <c>aws:kinesis</c> for streams, so handlers written for Lambda run unmodified.</summary>
+    public string EventSource => IsRabbitMq ? "aws:rmq" : Kind == SourceKind.Queue ? "aws:sqs" : "aws:kinesis";
 }
 
 public enum SourceKind

@@ -14,7 +14,8 @@ internal sealed class StreamBatch(IRecordSource source, PollerSettings settings,
     private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan MaxRetry = TimeSpan.FromSeconds(10);
 
-    public async Task ProcessAsync(IReadOnlyList<SourceRecord> batch, CancellationToken cancellationToken)
+    /// <param name="checkpoint">False for one lane of a parallel round (<see cref="ParallelStreamRound"/>): the round moves the checkpoint.</param>
+    public async Task ProcessAsync(IReadOnlyList<SourceRecord> batch, CancellationToken cancellationToken, bool checkpoint = true)
     {
         if (batch.Count == 0)
         {
@@ -29,6 +30,7 @@ internal sealed class StreamBatch(IRecordSource source, PollerSettings settings,
         }
 
         var invokes = 0;
+        var throttles = 0;
         var last = new InvokeSummary(200, null);
         string? problem = null;
         while (work.Count > 0)
@@ -52,6 +54,12 @@ internal sealed class StreamBatch(IRecordSource source, PollerSettings settings,
             invokes++;
             last = new InvokeSummary(outcome.StatusCode, outcome.FunctionError);
             var result = BatchResult.From(outcome, segment.Records, settings.ReportBatchItemFailures);
+            throttles = result.Throttled ? throttles + 1 : 0;
+            if (result.Denied)
+            {
+                observer.InvokeDenied(result.Error!);
+            }
+
             problem = result.Succeeded ? problem : result.Error ?? "some records failed";
             switch (StreamDecisions.Decide(segment, result, settings.BisectBatchOnFunctionError, settings.MaximumRetryAttempts))
             {
@@ -61,7 +69,7 @@ internal sealed class StreamBatch(IRecordSource source, PollerSettings settings,
                     break;
                 case StreamStep.Continue next:
                     work.Push(next.Rest);
-                    var attempt = result.Throttled ? 1 : Math.Max(1, next.Rest.Attempts);
+                    var attempt = result.Throttled ? throttles : Math.Max(1, next.Rest.Attempts);
                     await Poller.DelayAsync(Backoff.Jittered(attempt, FirstRetry, MaxRetry), time, cancellationToken).ConfigureAwait(false);
                     break;
                 case StreamStep.Discard discard:
@@ -71,7 +79,11 @@ internal sealed class StreamBatch(IRecordSource source, PollerSettings settings,
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        await source.AckAsync(batch, cancellationToken).ConfigureAwait(false);
+        if (checkpoint)
+        {
+            await source.AckAsync(batch, cancellationToken).ConfigureAwait(false);
+        }
+
         observer.Processed(problem is null ? "OK" : $"PROBLEM: {problem}", matching.Count, time.GetUtcNow());
     }
 

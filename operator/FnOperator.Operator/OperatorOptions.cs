@@ -29,6 +29,14 @@ public sealed record OperatorOptions
     public string GatewayUrl { get; init; } = "http://fn-gateway.fn-system.svc.cluster.local:8080";
 
     /// <summary>
+    /// The bearer token the EventSourceMapping pollers send with every Invoke (the gateway verifies it with a TokenReview
+    /// and authorizes it with a SubjectAccessReview when invokeAuth is required): by default the operator pod's own
+    /// projected ServiceAccount token, re-read every minute and after a 401/403 (kubelet rotation). A missing file sends
+    /// no credentials (a gateway with invokeAuth off); empty disables it.
+    /// </summary>
+    public string InvokeTokenFile { get; init; } = FnOperator.Contracts.BearerTokenFile.InClusterPath;
+
+    /// <summary>
     /// File holding the cluster key (the chart mounts the cluster-key Secret at /etc/fnop/cluster-key/cluster-key): the
     /// operator mints each function version's pull credential from it. Required; read once at start.
     /// </summary>

@@ -18,6 +18,7 @@ public sealed class CrdSchemaTests
     [InlineData("EventSourceMapping", "spec.batchSize", 1, 10000)]
     [InlineData("EventSourceMapping", "spec.maximumBatchingWindowInSeconds", 0, 300)]
     [InlineData("EventSourceMapping", "spec.maximumRetryAttempts", -1, 10000)]
+    [InlineData("EventSourceMapping", "spec.parallelizationFactor", 1, 10)]
     public void Numeric_fields_carry_their_bounds(string kind, string path, double minimum, double maximum)
     {
         var schema = Schemas.At(kind, path);
@@ -44,7 +45,7 @@ public sealed class CrdSchemaTests
     }
 
     [Theory]
-    [InlineData("EventSourceMapping", "spec.source.queue.type", "nats,redis")]
+    [InlineData("EventSourceMapping", "spec.source.queue.type", "nats,redis,rabbitmq")]
     [InlineData("EventSourceMapping", "spec.source.stream.type", "nats,redis")]
     [InlineData("EventSourceMapping", "spec.source.stream.startingPosition", "TRIM_HORIZON,LATEST,AT_TIMESTAMP")]
     [InlineData("Function", "status.conditions[].status", "True,False,Unknown")]

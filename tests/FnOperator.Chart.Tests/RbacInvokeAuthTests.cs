@@ -73,6 +73,29 @@ public sealed partial class RbacInvokeAuthTests
         Assert.Equal("public,demo", openArgs[openArgs.IndexOf("--anonymous-namespaces") + 1]);
     }
 
+    [Fact]
+    public async Task Operator_service_account_is_bound_to_the_invoker_role_when_invoke_auth_is_required()
+    {
+        var cluster = await Helm.RenderAsync();
+        var scoped = await Helm.RenderAsync("operator.watchNamespace=team-a");
+        var off = await Helm.RenderAsync("invokeAuth.mode=off");
+        var opted = await Helm.RenderAsync("operator.invokeGrant=false");
+
+        var binding = cluster.Single("ClusterRoleBinding", "fn-operator-invoker");
+        Assert.Equal(("ClusterRole", "fnoperator-invoker"), ((string?)binding["roleRef"]!["kind"], (string?)binding["roleRef"]!["name"]));
+        var sa = (string?)cluster.Single("Deployment", "fn-operator")["spec"]!["template"]!["spec"]!["serviceAccountName"];
+        Assert.Equal(("ServiceAccount", sa, "fn-system"), ((string?)binding["subjects"]![0]!["kind"], (string?)binding["subjects"]![0]!["name"], (string?)binding["subjects"]![0]!["namespace"]));
+        Assert.Equal(true, (bool?)cluster.Single("Deployment", "fn-operator")["spec"]!["template"]!["spec"]!["automountServiceAccountToken"]);
+
+        Assert.Null(scoped.Find("ClusterRoleBinding", "fn-operator-invoker"));
+        var roleBinding = scoped.Single("RoleBinding", "fn-operator-invoker");
+        Assert.Equal("team-a", Manifests.Namespace(roleBinding));
+        Assert.Equal("fnoperator-invoker", (string?)roleBinding["roleRef"]!["name"]);
+
+        Assert.Null(off.Find("ClusterRoleBinding", "fn-operator-invoker"));
+        Assert.Null(opted.Find("ClusterRoleBinding", "fn-operator-invoker"));
+    }
+
     [GeneratedRegex(@"client\.\w+\.(\w+Async)\(")]
     private static partial Regex ClientCall();
 }

@@ -39,8 +39,7 @@ public sealed class NatsQueueTests : IAsyncLifetime
 
     private static async Task<CancellationTokenSource> RunAsync(Poller poller)
     {
-        var cts = new CancellationTokenSource();
-        _ = Task.Run(() => poller.RunAsync(cts.Token));
+        var cts = Pollers.Start(poller);
         await Task.Yield();
         return cts;
     }
@@ -147,11 +146,10 @@ public sealed class NatsQueueTests : IAsyncLifetime
         var cts = await RunAsync(Poller(function, Settings()));
         await PublishAsync("one");
         await Eventually.TrueAsync(() => function.Batches.Count == 1, "first message");
-        await cts.CancelAsync(); // disabled: nothing is polled meanwhile
-        await Task.Delay(500);
+        await Pollers.StopAsync(cts); // disabled: the poller has returned, nothing is polled meanwhile
         await PublishAsync("two");
-        await Task.Delay(1000);
         Assert.Single(function.Batches);
+        Assert.Equal(1, await Pending()); // "two" waits in the stream for the next poller
         using var again = await RunAsync(Poller(function, Settings()));
         await Eventually.TrueAsync(() => function.Batches.Count == 2, "second message after re-enabling");
         Assert.Equal(["two"], function.Bodies()[1]);

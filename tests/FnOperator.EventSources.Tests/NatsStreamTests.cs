@@ -41,12 +41,7 @@ public sealed class NatsStreamTests : IAsyncLifetime
         new(() => new NatsStreamSource(nats.NatsUrl, "EVENTS", "esm-events", "default", SourceCredentials.None, new StartingPosition(start, at)),
             settings, function, NullPollerObserver.Instance, TimeProvider.System);
 
-    private static CancellationTokenSource Run(Poller poller)
-    {
-        var cts = new CancellationTokenSource();
-        _ = Task.Run(() => poller.RunAsync(cts.Token));
-        return cts;
-    }
+    private static CancellationTokenSource Run(Poller poller) => Pollers.Start(poller);
 
     private static PollerSettings Settings(int batchSize = 10, int window = 1) => new()
     {
@@ -90,10 +85,11 @@ public sealed class NatsStreamTests : IAsyncLifetime
     public async Task Nats_stream_discards_records_past_the_maximum_age()
     {
         await PublishAsync("old");
-        await Task.Delay(2100);
         var function = new TestFunction();
-        // A 1-second maximum age (the CRD takes 60+; the poller applies whatever it is given).
-        using var cts = Run(Poller(function, Settings() with { MaximumRecordAgeInSeconds = 1 }));
+        // The poller's clock is 2 minutes ahead, so the record is 2 minutes old for a 60-second maximum age.
+        var clock = new ShiftedClock(TimeSpan.FromMinutes(2));
+        using var cts = Run(new Poller(() => new NatsStreamSource(nats.NatsUrl, "EVENTS", "esm-events", "default", SourceCredentials.None, new StartingPosition(StartingPosition.TrimHorizon)),
+            Settings() with { MaximumRecordAgeInSeconds = 60 }, function, NullPollerObserver.Instance, clock));
         await Eventually.TrueAsync(() => Count("FAILURES").Result == 1, "the expired record in the failure destination");
         Assert.Equal("RecordAgeExceeded", (await FirstFailureAsync()).GetProperty("requestContext").GetProperty("condition").GetString());
         Assert.Empty(function.Batches);
@@ -108,10 +104,10 @@ public sealed class NatsStreamTests : IAsyncLifetime
         var function = new TestFunction { Handler = doc => TestFunction.Bodies(doc).Contains("b") && fails-- > 0 ? TestFunction.Failures("2") : TestFunction.Ok() };
         var cts = Run(Poller(function, Settings(batchSize: 3) with { ReportBatchItemFailures = true }));
         await Eventually.TrueAsync(() => function.Bodies().SelectMany(b => b).Count(x => x == "c") == 3, "b,c retried twice then done");
-        await Task.Delay(500);
-        await cts.CancelAsync(); // poller stopped (disabled / lost lease)
+        var kv = await new NATS.Client.KeyValueStore.NatsKVContext(js).GetStoreAsync(NatsStreamSource.CheckpointBucket);
+        await Eventually.TrueAsync(() => kv.GetEntryAsync<string>("esm-events").AsTask().Result.Value == "3", "checkpoint past c");
+        await Pollers.StopAsync(cts); // poller stopped (disabled / lost lease) and returned
         await PublishAsync("d", "e");
-        await Task.Delay(1000);
         var before = function.Batches.Count;
         using var again = Run(Poller(function, Settings(batchSize: 3) with { ReportBatchItemFailures = true }, StartingPosition.Latest));
         await Eventually.TrueAsync(() => function.Bodies().SelectMany(b => b).Contains("e"), "d and e after the restart");
@@ -125,11 +121,83 @@ public sealed class NatsStreamTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Nats_stream_filters_per_record_and_moves_the_checkpoint_past_records_no_filter_matches()
+    {
+        await PublishAsync("""{"kind":"order","n":1}""", """{"kind":"refund"}""", "not json", """{"kind":"order","n":2}""", """{"kind":"order","n":"x"}""");
+        var function = new TestFunction();
+        var settings = Settings(batchSize: 10, window: 1) with
+        {
+            Filter = new RecordFilter(["""{"data":{"kind":["order"],"n":[{"numeric":[">",0]}]}}""", """{"data":{"kind":[{"anything-but":["order","refund"]}]}}"""]),
+        };
+        using var cts = Run(Poller(function, settings));
+        await Eventually.TrueAsync(() => function.Bodies().Sum(b => b.Count) == 2, "the 2 matching records");
+        var kv = await new NATS.Client.KeyValueStore.NatsKVContext(js).GetStoreAsync(NatsStreamSource.CheckpointBucket);
+        await Eventually.TrueAsync(() => kv.GetEntryAsync<string>("esm-events").AsTask().Result.Value == "5", "checkpoint past the last (non-matching) record");
+        Assert.Equal(["""{"kind":"order","n":1}""", """{"kind":"order","n":2}"""], function.Bodies().SelectMany(b => b)); // a non-JSON record never matches a JSON pattern
+        Assert.Equal(["1", "4"], function.Batches.SelectMany(b => b.RootElement.GetProperty("Records").EnumerateArray()).Select(r => r.GetProperty("kinesis").GetProperty("sequenceNumber").GetString()));
+        cts.Cancel();
+    }
+
+    [Fact]
+    public async Task Nats_stream_parallelization_factor_runs_keys_concurrently_and_keeps_each_keys_order()
+    {
+        const int Factor = 3;
+        var keys = Enumerable.Range(0, 100).Select(i => $"device-{i}").GroupBy(k => StreamLanes.Lane(k, Factor)).Select(g => g.First()).Take(Factor).ToList();
+        Assert.Equal(Factor, keys.Count); // one key per lane
+        foreach (var i in Enumerable.Range(0, 10))
+        {
+            foreach (var key in keys)
+            {
+                var headers = new NatsHeaders { ["Partition-Key"] = key };
+                (await js.PublishAsync("events.a", Encoding.UTF8.GetBytes($"{key}:{i}"), headers: headers)).EnsureSuccess();
+            }
+        }
+
+        var inFlight = 0;
+        var maxInFlight = 0;
+        var function = new TestFunction
+        {
+            Handler = _ =>
+            {
+                var now = Interlocked.Increment(ref inFlight);
+                InterlockedMax(ref maxInFlight, now);
+                // Hold the first batches until a second one runs alongside (bounded: a serial poller fails the assertion below).
+                SpinWait.SpinUntil(() => Volatile.Read(ref maxInFlight) >= 2, TimeSpan.FromSeconds(30));
+                Interlocked.Decrement(ref inFlight);
+                return TestFunction.Ok();
+            },
+        };
+        using var cts = Run(Poller(function, Settings(batchSize: 4, window: 1) with { ParallelizationFactor = Factor }));
+        await Eventually.TrueAsync(() => function.Bodies().Sum(b => b.Count) == 30, "all 30 records", 120);
+
+        Assert.True(maxInFlight >= 2, $"batches of different keys ran at once (max in flight {maxInFlight})");
+        Assert.All(function.Bodies(), b => Assert.InRange(b.Count, 1, 4));
+        Assert.All(function.Bodies(), b => Assert.Single(b.Select(x => x.Split(':')[0]).Distinct())); // one lane (here: one key) per batch
+        foreach (var key in keys)
+        {
+            var seen = function.Bodies().SelectMany(b => b).Where(x => x.StartsWith(key + ":", StringComparison.Ordinal)).Select(x => int.Parse(x.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal(Enumerable.Range(0, 10), seen);
+        }
+
+        var kv = await new NATS.Client.KeyValueStore.NatsKVContext(js).GetStoreAsync(NatsStreamSource.CheckpointBucket);
+        await Eventually.TrueAsync(() => kv.GetEntryAsync<string>("esm-events").AsTask().Result.Value == "30", "checkpoint after the last round");
+        cts.Cancel();
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int current;
+        while (value > (current = Volatile.Read(ref target)) && Interlocked.CompareExchange(ref target, value, current) != current)
+        {
+        }
+    }
+
+    [Fact]
     public async Task Nats_stream_starting_positions_latest_and_at_timestamp()
     {
         await PublishAsync("before");
-        await Task.Delay(1200);
-        var at = DateTimeOffset.UtcNow;
+        var stored = await (await js.GetStreamAsync("EVENTS")).GetAsync(new StreamMsgGetRequest { Seq = 1 });
+        var at = stored.Message.Time.AddTicks(1); // just after "before" was stored
         await PublishAsync("after");
         var fromTimestamp = new TestFunction();
         var p = new Poller(() => new NatsStreamSource(nats.NatsUrl, "EVENTS", "ts", "default", SourceCredentials.None, new StartingPosition(StartingPosition.AtTimestamp, at)), Settings(), fromTimestamp, NullPollerObserver.Instance, TimeProvider.System);
@@ -140,12 +208,42 @@ public sealed class NatsStreamTests : IAsyncLifetime
         var latest = new TestFunction();
         var q = new Poller(() => new NatsStreamSource(nats.NatsUrl, "EVENTS", "latest", "default", SourceCredentials.None, new StartingPosition(StartingPosition.Latest)), Settings(), latest, NullPollerObserver.Instance, TimeProvider.System);
         using var c2 = Run(q);
-        await Task.Delay(1500);
+        var latestKv = await WaitForBucketAsync();
+        await Eventually.TrueAsync(() => TryGet(latestKv, "latest") == "2", "LATEST wrote its starting checkpoint (after the 2 existing records)");
         await PublishAsync("new");
         await Eventually.TrueAsync(() => latest.Batches.Count == 1, "LATEST batch");
         Assert.Equal(["new"], latest.Bodies()[0]);
         c1.Cancel();
         c2.Cancel();
+    }
+
+    private async Task<NATS.Client.KeyValueStore.INatsKVStore> WaitForBucketAsync()
+    {
+        var context = new NATS.Client.KeyValueStore.NatsKVContext(js);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            try
+            {
+                return await context.GetStoreAsync(NatsStreamSource.CheckpointBucket);
+            }
+            catch (NatsJSApiException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+        }
+    }
+
+    private static string? TryGet(NATS.Client.KeyValueStore.INatsKVStore kv, string key)
+    {
+        try
+        {
+            return kv.GetEntryAsync<string>(key).AsTask().Result.Value;
+        }
+        catch (AggregateException e) when (e.InnerException is NATS.Client.KeyValueStore.NatsKVKeyNotFoundException)
+        {
+            return null;
+        }
     }
 
     private async Task<long> Count(string stream) => (await js.GetStreamAsync(stream)).Info.State.Messages;

@@ -1,3 +1,4 @@
+using System.Text;
 using FnOperator.Api;
 using FnOperator.EventSources.Sources;
 using StackExchange.Redis;
@@ -59,6 +60,119 @@ public sealed class RedisTests : IAsyncLifetime
         var r = function.Batches.First().RootElement.GetProperty("Records")[0];
         Assert.Equal("arn:fnoperator:redis:local:default:queue/jobs", r.GetProperty("eventSourceARN").GetString());
         cts.Cancel();
+    }
+
+    [Fact]
+    public async Task Redis_list_filters_json_and_plain_bodies_in_a_partly_matching_batch_and_removes_the_rest()
+    {
+        foreach (var body in new[] { """{"kind":"order","total":150}""", """{"kind":"order","total":5}""", "PING", "pong", """{"kind":"refund"}""" })
+        {
+            await Db.ListLeftPushAsync("jobs", body);
+        }
+
+        var function = new TestFunction();
+        var settings = Settings(batchSize: 10) with
+        {
+            Filter = new RecordFilter(["""{"body":{"kind":["order"],"total":[{"numeric":[">=",100]}]}}""", """{"body":[{"equals-ignore-case":"ping"}]}"""]),
+        };
+        using var cts = Run(ListPoller(function, settings));
+        await Eventually.TrueAsync(() => function.Bodies().Sum(b => b.Count) == 2, "the 2 matching messages");
+        await Eventually.TrueAsync(() => Db.ListLength("jobs") == 0 && Db.ListLength("jobs:fnop:esm-jobs:processing") == 0, "non-matching removed too");
+        Assert.Equal(["""{"kind":"order","total":150}""", "PING"], function.Bodies().SelectMany(b => b));
+        cts.Cancel();
+    }
+
+    [Fact]
+    public async Task Redis_stream_filters_per_record_json_data_only_and_acks_the_rest()
+    {
+        foreach (var v in new[] { """{"temp":31}""", "31", """{"temp":12}""", """{"temp":40,"unit":"C"}""" })
+        {
+            await Db.StreamAddAsync("clicks", [new NameValueEntry("data", v), new NameValueEntry("partitionKey", "sensor-1")]);
+        }
+
+        var function = new TestFunction();
+        using var cts = Run(StreamPoller(function, Settings() with { Filter = new RecordFilter(["""{"data":{"temp":[{"numeric":[">=",30]}]},"partitionKey":[{"prefix":"sensor"}]}"""]) }));
+        await Eventually.TrueAsync(() => function.Bodies().Sum(b => b.Count) == 2, "the 2 matching records");
+        await Eventually.TrueAsync(() => Db.KeyExists("clicks") && Db.StreamGroupInfo("clicks").Length == 1 && Db.StreamPendingAsync("clicks", "esm-clicks").Result.PendingMessageCount == 0, "all acked, matching or not");
+        Assert.Equal(["""{"temp":31}""", """{"temp":40,"unit":"C"}"""], function.Bodies().SelectMany(b => b)); // "31" is not JSON: a JSON pattern never matches it
+        cts.Cancel();
+    }
+
+    [Fact]
+    public async Task Redis_stream_keeps_each_keys_order_across_retries()
+    {
+        foreach (var (key, v) in new[] { ("k1", "a1"), ("k2", "b1"), ("k1", "a2"), ("k2", "b2"), ("k1", "a3") })
+        {
+            await Db.StreamAddAsync("clicks", [new NameValueEntry("data", v), new NameValueEntry("partitionKey", key)]);
+        }
+
+        var failures = 2;
+        var function = new TestFunction
+        {
+            Handler = doc => TestFunction.Bodies(doc).Contains("a2") && failures-- > 0
+                ? TestFunction.Failures([.. doc.RootElement.GetProperty("Records").EnumerateArray().Where(r => r.GetProperty("kinesis").GetProperty("partitionKey").GetString() == "k1"
+                    && Encoding.UTF8.GetString(Convert.FromBase64String(r.GetProperty("kinesis").GetProperty("data").GetString()!)) == "a2").Select(r => r.GetProperty("kinesis").GetProperty("sequenceNumber").GetString()!)])
+                : TestFunction.Ok(),
+        };
+        using var cts = Run(StreamPoller(function, Settings(batchSize: 5) with { ReportBatchItemFailures = true }));
+        await Eventually.TrueAsync(() => function.Batches.Count == 3 && Db.StreamPendingAsync("clicks", "esm-clicks").Result.PendingMessageCount == 0, "done after two retries");
+
+        // Each invocation starts at the lowest failed record and keeps the stream order, so per key the records a
+        // function sees are always in order, and a record is never processed before an earlier record of its key.
+        foreach (var batch in function.Batches)
+        {
+            var records = batch.RootElement.GetProperty("Records").EnumerateArray().Select(r => (Key: r.GetProperty("kinesis").GetProperty("partitionKey").GetString()!,
+                Data: Encoding.UTF8.GetString(Convert.FromBase64String(r.GetProperty("kinesis").GetProperty("data").GetString()!)))).ToList();
+            foreach (var key in new[] { "k1", "k2" })
+            {
+                var values = records.Where(r => r.Key == key).Select(r => r.Data).ToList();
+                Assert.Equal(values.Order(StringComparer.Ordinal), values);
+            }
+        }
+
+        Assert.Equal(["a1", "b1", "a2", "b2", "a3"], function.Bodies()[0]);
+        Assert.Equal(["a2", "b2", "a3"], function.Bodies()[1]);
+        Assert.Equal(["a2", "b2", "a3"], function.Bodies()[2]);
+    }
+
+    [Fact]
+    public async Task Redis_stream_parallelization_factor_keeps_each_keys_order_and_acks_every_round()
+    {
+        const int Factor = 2;
+        var keys = Enumerable.Range(0, 100).Select(i => $"user-{i}").GroupBy(k => StreamLanes.Lane(k, Factor)).Select(g => g.First()).ToList();
+        Assert.Equal(Factor, keys.Count);
+        foreach (var i in Enumerable.Range(0, 8))
+        {
+            foreach (var key in keys)
+            {
+                await Db.StreamAddAsync("clicks", [new NameValueEntry("data", $"{key}:{i}"), new NameValueEntry("partitionKey", key)]);
+            }
+        }
+
+        var failedOnce = 0;
+        var function = new TestFunction
+        {
+            // The first batch with user-x:3 fails once: its lane retries it; the other lane is unaffected.
+            Handler = doc => TestFunction.Bodies(doc).Any(b => b.EndsWith(":3", StringComparison.Ordinal)) && Interlocked.Exchange(ref failedOnce, 1) == 0 ? TestFunction.Error() : TestFunction.Ok(),
+        };
+        using var cts = Run(StreamPoller(function, Settings(batchSize: 3) with { ParallelizationFactor = Factor }));
+        await Eventually.TrueAsync(() => function.Bodies().SelectMany(b => b).Distinct().Count() == 16, "all 16 records");
+        await Eventually.TrueAsync(() => Db.StreamPendingAsync("clicks", "esm-clicks").Result.PendingMessageCount == 0, "every round acked");
+
+        Assert.All(function.Bodies(), b => Assert.Single(b.Select(x => x.Split(':')[0]).Distinct()));
+        foreach (var key in keys)
+        {
+            // Per key, in invocation order: each record appears only after all earlier ones (a retried batch repeats, never skips).
+            var seen = function.Bodies().SelectMany(b => b).Where(x => x.StartsWith(key + ":", StringComparison.Ordinal)).Select(x => int.Parse(x.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            var highest = -1;
+            foreach (var n in seen)
+            {
+                Assert.True(n <= highest + 1, $"{key}: record {n} before {highest + 1}");
+                highest = Math.Max(highest, n);
+            }
+
+            Assert.Equal(7, highest);
+        }
     }
 
     [Fact]

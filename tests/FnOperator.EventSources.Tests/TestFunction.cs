@@ -63,3 +63,32 @@ public static class Eventually
         }
     }
 }
+
+/// <summary>Pollers a test started, so a test can stop one and know it has returned (nothing polls after that).</summary>
+public static class Pollers
+{
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<CancellationTokenSource, Task> Running = new();
+
+    public static CancellationTokenSource Start(Poller poller)
+    {
+        var cts = new CancellationTokenSource();
+        Running.Add(cts, Task.Run(() => poller.RunAsync(cts.Token)));
+        return cts;
+    }
+
+    /// <summary>Cancels the poller and waits until it returned (its source disposed, its batch abandoned).</summary>
+    public static async Task StopAsync(CancellationTokenSource cts)
+    {
+        await cts.CancelAsync();
+        if (Running.TryGetValue(cts, out var task))
+        {
+            await task.WaitAsync(TimeSpan.FromSeconds(60));
+        }
+    }
+}
+
+/// <summary>The system clock moved forward by <paramref name="offset"/> for "now" only (timers stay real): records look older.</summary>
+public sealed class ShiftedClock(TimeSpan offset) : TimeProvider
+{
+    public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + offset;
+}

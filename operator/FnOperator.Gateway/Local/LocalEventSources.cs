@@ -176,5 +176,17 @@ public static class LocalEventSources
         }
 
         public void Discarded(int records, string condition) => line($"{name}: {records} records sent to the failure destination ({condition})");
+
+        private bool denied;
+
+        /// <summary>Local mode with --auth: the pollers send no credentials, so the gateway refuses them (said once; the batch is held).</summary>
+        public void InvokeDenied(string message)
+        {
+            if (!denied)
+            {
+                denied = true;
+                line($"{name}: INVOKE DENIED — {message}; the batch is held and retried (local pollers send no credentials: run without --auth)");
+            }
+        }
     }
 }

@@ -16,6 +16,7 @@ public static class EventSourceMappingReasons
 {
     public const string FunctionFound = "FunctionFound";
     public const string FunctionNotFound = "FunctionNotFound";
+    public const string InvokeDenied = "InvokeDenied";
     public const string InvalidFilter = "InvalidFilter";
     public const string InvalidSource = "InvalidSource";
     public const string Polling = "Polling";

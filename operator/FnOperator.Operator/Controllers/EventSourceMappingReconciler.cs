@@ -97,6 +97,14 @@ public sealed class EventSourceMappingReconciler(
             return Task.FromResult<Problem?>(Problem.AfterDependency(EventSourceMappingConditions.FunctionReady, EventSourceMappingReasons.FunctionNotFound, $"Function {name} not found"));
         }
 
+        if (s.Poller?.InvokeDenied is { } denied)
+        {
+            // The gateway (invokeAuth required) refused the operator's ServiceAccount token: the chart's invoke grant
+            // (operator.invokeGrant) is missing or narrowed. The poller holds the batch and retries.
+            return Task.FromResult<Problem?>(Problem.AfterDependency(EventSourceMappingConditions.FunctionReady, EventSourceMappingReasons.InvokeDenied,
+                $"the gateway refused the operator's invoke of {name}: {denied}"));
+        }
+
         s.Conditions.MarkTrue(EventSourceMappingConditions.FunctionReady, EventSourceMappingReasons.FunctionFound, "");
         return Task.FromResult<Problem?>(null);
     }

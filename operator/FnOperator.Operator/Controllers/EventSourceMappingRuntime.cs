@@ -21,4 +21,5 @@ public sealed class EventSourceMappingRuntime
 
 /// <param name="Connected">The poller is connected to its source.</param>
 /// <param name="Error">The last source failure, while not connected.</param>
-public sealed record PollerState(long Generation, bool Connected = false, SourceException? Error = null, string? LastResult = null, DateTimeOffset? LastProcessedAt = null);
+/// <param name="InvokeDenied">The gateway's refusal of the poller's credentials, until a batch is processed again.</param>
+public sealed record PollerState(long Generation, bool Connected = false, SourceException? Error = null, string? LastResult = null, DateTimeOffset? LastProcessedAt = null, string? InvokeDenied = null);

@@ -117,6 +117,9 @@ public sealed partial class EventSourceMappingWorker(
     [LoggerMessage(Level = LogLevel.Information, Message = "Stopped poller namespace={Namespace} name={Name}")]
     private partial void LogPollerStopped(string @namespace, string name);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The gateway refused the poller's invoke namespace={Namespace} name={Name} error={Error}")]
+    private partial void LogInvokeDenied(string @namespace, string name, string error);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Failed to reach event source namespace={Namespace} name={Name} error={Error}")]
     private partial void LogSourceFailed(string @namespace, string name, string error);
 
@@ -129,7 +132,13 @@ public sealed partial class EventSourceMappingWorker(
         }
 
         public void Processed(string result, int records, DateTimeOffset at) =>
-            runtime.Update(key, generation, s => s with { LastResult = result, LastProcessedAt = at });
+            runtime.Update(key, generation, s => s with { LastResult = result, LastProcessedAt = at, InvokeDenied = null });
+
+        public void InvokeDenied(string message)
+        {
+            runtime.Update(key, generation, s => s with { InvokeDenied = message, LastResult = $"PROBLEM: {message}" });
+            worker.LogInvokeDenied(key.Namespace, key.Name, message);
+        }
 
         public void SourceFailed(SourceException error)
         {

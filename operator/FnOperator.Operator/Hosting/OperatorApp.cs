@@ -131,7 +131,12 @@ public static class OperatorApp
     {
         services.AddInformer<EventSourceMapping>(o => o.Index(EventSourceMappingReconciler.ByFunction, EventSourceMappingReconciler.FunctionKeys));
         services.TryAddSingleton<EventSourceMappingRuntime>();
-        services.TryAddSingleton<IFunctionInvoker>(sp => new InvokeClient(new HttpClient { BaseAddress = new Uri(sp.GetRequiredService<IOptions<OperatorOptions>>().Value.GatewayUrl), Timeout = TimeSpan.FromMinutes(16) }));
+        services.TryAddSingleton<IFunctionInvoker>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<OperatorOptions>>().Value;
+            var token = string.IsNullOrEmpty(options.InvokeTokenFile) ? null : new BearerTokenFile(options.InvokeTokenFile, sp.GetService<TimeProvider>() ?? TimeProvider.System);
+            return new InvokeClient(new HttpClient { BaseAddress = new Uri(options.GatewayUrl), Timeout = TimeSpan.FromMinutes(16) }, token);
+        });
         services.AddController<EventSourceMappingReconciler, EventSourceMapping>(b => b
             .Watches<Function>(byIndex: EventSourceMappingReconciler.ByFunction)
             .When(Predicates.GenerationOrMetadataChanged));
