@@ -107,6 +107,7 @@ public static class OperatorApp
             .Owns<V1Deployment>()
             .Owns<V1ControllerRevision>()
             .Watches<Alias>(VersioningRegistration.FunctionOf)
+            .Watches(InvokedVersions.Subscribe)
             .Watches<Layer>(byIndex: LayerResolver.ByLayer)
             .When(Predicates.GenerationOrMetadataChanged));
     }
