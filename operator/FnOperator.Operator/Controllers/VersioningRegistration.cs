@@ -19,6 +19,7 @@ public static class VersioningRegistration
             sp => ListWatch.ControllerRevisions(sp.GetRequiredService<IKubernetes>(), Names.ManagedSelector, sp.GetRequiredService<IOptions<OperatorOptions>>().Value.WatchNamespace),
             o => o.Index(VersionPublisher.ByFunction, VersionPublisher.FunctionKeys));
         services.AddInformer<Alias>(o => o.Index(AliasReconciler.ByFunction, AliasReconciler.FunctionKeys));
+        services.TryAddSingleton<VersionCodeSnapshots>();
         services.TryAddSingleton<VersionPublisher>();
         services.TryAddSingleton<VersionDeployments>();
         services.AddOptions<InvokedVersionsOptions>().BindConfiguration(InvokedVersionsOptions.Section);
