@@ -30,6 +30,23 @@ public sealed partial class FunctionRegistry
         return false;
     }
 
+    /// <summary>Removes one published version (delete-function --qualifier N). False when it was not there.</summary>
+    public bool RemoveVersion(FunctionKey key, string version)
+    {
+        while (_entries.TryGetValue(key, out var old) && old.Versions.ContainsKey(version))
+        {
+            var versions = new Dictionary<string, PublishedVersion>(old.Versions, StringComparer.Ordinal);
+            versions.Remove(version);
+            if (_entries.TryUpdate(key, old with { Versions = versions }, old))
+            {
+                Changed?.Invoke(key);
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>The aliases of a function, by name; empty when it is not registered.</summary>
     public IReadOnlyList<KeyValuePair<string, AliasRoute>> AliasesOf(FunctionKey key) =>
         _entries.TryGetValue(key, out var entry) ? [.. entry.Aliases.OrderBy(a => a.Key, StringComparer.Ordinal)] : [];
