@@ -140,7 +140,8 @@ public static partial class LocalMode
             TimeProvider.System, loggerFactory.CreateLogger<FunctionPool>()), signals.Graceful, signals.Now);
         versions.VersionAdded += (fn, version, code) => versionPools.Start(fn, version, code, gateway.SourceUrl, registry.Region);
         versions.Load();
-        foreach (var note in VersionAliasManifests.Register(registry, VersionAliasManifests.Load(options.Functions).Aliases))
+        var aliasManifests = VersionAliasManifests.Load(options.Functions);
+        foreach (var note in aliasManifests.Problems.Concat(VersionAliasManifests.Register(registry, aliasManifests.Aliases)))
         {
             output.Line(note);
         }
