@@ -48,6 +48,14 @@ public sealed class LocalVersionPoolTests
         Assert.True(busy.Count >= 2, $"version 2 scaled on its own load: {busy.Count} instance processes"); // a shim and its runtime at least
         Assert.Empty(others); // neither version 1's pool nor $LATEST's started anything
         Assert.Empty(Instances("pools", "1"));
+
+        // delete-function --qualifier removes the version from the API and from the state folder; its number stays used.
+        var (deleted, _, deleteErr) = await AwsCli.RunAsync("lambda", "delete-function", "--function-name", "pools", "--qualifier", "1", "--endpoint-url", local.Endpoint, "--region", "us-east-1");
+        Assert.True(deleted == 0, deleteErr);
+        var (_, list, _) = await AwsCli.RunAsync("lambda", "list-versions-by-function", "--function-name", "pools", "--endpoint-url", local.Endpoint, "--region", "us-east-1", "--output", "json");
+        Assert.Equal(["$LATEST", "2"], System.Text.Json.Nodes.JsonNode.Parse(list)!["Versions"]!.AsArray().Select(v => (string)v!["Version"]!));
+        Assert.False(Directory.Exists(Path.Combine(env["FNOP_LOCAL_STATE"], "default", "pools", "versions", "1")));
+        Assert.True(Directory.Exists(Path.Combine(env["FNOP_LOCAL_STATE"], "default", "pools", "versions", "2")));
     }
 
     /// <summary>Pids of live processes (shims and their runtimes) of the function's version, by their environment.</summary>
