@@ -53,9 +53,7 @@ public sealed class ServeModeDeleteVersionTests
             {
                 if (expected == "2")
                 {
-                    var current = await client.CustomObjects.GetNamespacedCustomObjectAsync<Function>(ApiGroup.Group, ApiGroup.Version, "default", Function.Plural, "gone");
-                    current.Spec.MemoryMiB = 256;
-                    await client.CustomObjects.ReplaceNamespacedCustomObjectAsync(current, ApiGroup.Group, ApiGroup.Version, "default", Function.Plural, "gone");
+                    await ClusterFunctions.ChangeAsync(client, "gone", spec => spec.MemoryMiB = 256);
                     await TestWait.UntilAsync(() => functions.TryGet(key, out var s) && s.MemoryMiB == 256, TimeSpan.FromSeconds(60));
                 }
 
