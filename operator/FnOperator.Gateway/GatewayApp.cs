@@ -167,14 +167,20 @@ public static class GatewayApp
         app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.Select(a => new Uri(a)).ToList() ?? [];
 }
 
-/// <summary>Readiness of the gateway: ready unless a component (such as the cluster watch) says it is not synced yet.</summary>
+/// <summary>
+/// Readiness of the gateway: ready unless a component (the Function watch, the version/alias watch) says it is not
+/// synced yet. Each component sets its own state; the gateway is ready when all are.
+/// </summary>
 public sealed class GatewayReadiness
 {
-    private volatile bool _ready = true;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _components = new(StringComparer.Ordinal);
 
-    public bool IsReady => _ready;
+    public bool IsReady => _components.Values.All(ready => ready);
 
-    public void Set(bool ready) => _ready = ready;
+    /// <summary>The Function watch's state.</summary>
+    public void Set(bool ready) => Set("functions", ready);
+
+    public void Set(string component, bool ready) => _components[component] = ready;
 }
 
 internal static partial class GatewayLog

@@ -77,7 +77,7 @@ public sealed class RbacTests
         {
             ["fnoperator.io/functions"] = ["get", "list", "patch", "watch"],
             ["fnoperator.io/aliases"] = ["create", "delete", "list", "update", "watch"],
-            ["apps/controllerrevisions"] = ["list", "watch"],
+            ["apps/controllerrevisions"] = ["delete", "list", "watch"],
         };
         Assert.Equal(expected.Keys.Order(), grants.Keys.Order());
         foreach (var (resource, verbs) in expected)

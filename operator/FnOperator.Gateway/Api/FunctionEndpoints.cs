@@ -26,7 +26,9 @@ public static class FunctionEndpoints
     {
         if (!functions.TryResolve(name, qualifier, out var fn))
         {
-            return LambdaErrors.NotFound(name, functions.SameNameInOtherNamespaces(name));
+            // Lambda's text, as Invoke answers it: the function's ARN, with the qualifier when one was asked for.
+            var shown = name.StartsWith("arn:", StringComparison.Ordinal) ? name : $"arn:aws:lambda:{functions.Region}:{functions.AccountId}:function:{name}";
+            return LambdaErrors.NotFound(string.IsNullOrEmpty(qualifier) ? shown : $"{shown}:{qualifier}", functions.SameNameInOtherNamespaces(name));
         }
 
         var configuration = VersionEndpoints.Configuration(functions, writer, fn.Key, fn.Version);

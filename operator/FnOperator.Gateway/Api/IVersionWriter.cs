@@ -18,6 +18,9 @@ public interface IVersionWriter
     Task SetAliasAsync(FunctionKey key, string name, AliasRoute route, CancellationToken cancellationToken);
 
     Task<bool> DeleteAliasAsync(FunctionKey key, string name, CancellationToken cancellationToken);
+
+    /// <summary>Deletes one published version (the caller checked that no alias names it); its number is not reused.</summary>
+    Task DeleteVersionAsync(FunctionKey key, string version, CancellationToken cancellationToken);
 }
 
 /// <summary>Writes straight into the registry (numbers never reused within the process): the default, and what local mode persists.</summary>
@@ -63,6 +66,12 @@ public class RegistryVersionWriter(FunctionRegistry functions) : IVersionWriter
 
     public virtual Task<bool> DeleteAliasAsync(FunctionKey key, string name, CancellationToken cancellationToken) =>
         Task.FromResult(functions.RemoveAlias(key, name));
+
+    public virtual Task DeleteVersionAsync(FunctionKey key, string version, CancellationToken cancellationToken)
+    {
+        functions.RemoveVersion(key, version);
+        return Task.CompletedTask;
+    }
 
     /// <summary>The highest number a durable store ever handed out (none here: the process remembers its own).</summary>
     protected virtual int HighestEver(FunctionKey key) => 0;

@@ -139,7 +139,7 @@ public sealed partial class InvokeEndpoints(
             TailLog = string.Equals(request.Headers["X-Amz-Log-Type"], "Tail", StringComparison.OrdinalIgnoreCase),
             AcceptedAt = time.GetUtcNow(),
         };
-        var ackWait = asyncProcessor.AckWait(fn.Key);
+        var ackWait = asyncProcessor.AckWait(fn.Key, fn.Version);
         if (type == InvocationType.Event)
         {
             await queue.EnqueueAsync(invocation, new EnqueueOptions(ackWait, FromCaller: true), ct).ConfigureAwait(false);

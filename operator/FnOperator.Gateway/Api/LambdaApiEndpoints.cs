@@ -19,7 +19,7 @@ public static class LambdaApiEndpoints
         ("POST", "/2015-03-31/functions", "", "CreateFunction", Manifests),
         ("PUT", "/2015-03-31/functions/", "/code", "UpdateFunctionCode", "change spec.code of the Function (a new url + sha256, ConfigMap or image), or edit the code folder in local mode"),
         ("PUT", "/2015-03-31/functions/", "/configuration", "UpdateFunctionConfiguration", "change the Function's spec (kubectl apply / kubectl edit function)"),
-        ("DELETE", "/2015-03-31/functions/", "", "DeleteFunction", "kubectl delete function <name> (versions and aliases go with it)"),
+        ("DELETE", "/2015-03-31/functions/", "", "DeleteFunction", "kubectl delete function <name> (versions and aliases go with it); one published version is deleted with --qualifier <N>"),
         ("GET", "/2015-03-31/functions/", "/policy", "GetPolicy", "Kubernetes RBAC: the invoke verb on functions.fnoperator.io (docs/security.md)"),
         ("POST", "/2015-03-31/functions/", "/policy", "AddPermission", "Kubernetes RBAC: the invoke verb on functions.fnoperator.io (docs/security.md)"),
         ("", "/2015-03-31/event-source-mappings", "", "EventSourceMapping", "an EventSourceMapping manifest (kubectl apply -f)"),
@@ -36,6 +36,7 @@ public static class LambdaApiEndpoints
     {
         VersionEndpoints.Map(app);
         AliasEndpoints.Map(app);
+        VersionDeleteEndpoints.Map(app);
         // No regex route constraint: the slim builder does not register it. Lambda API paths start with a date.
         app.Map("/{date}/{**rest}", (string date, HttpContext context) => IsApiDate(date)
             ? NotImplemented(context.Request.Method, context.Request.Path)
@@ -55,7 +56,7 @@ public static class LambdaApiEndpoints
 
         return LambdaErrors.Error(501, NotImplementedType,
             $"FnOperator does not implement this Lambda API call ({method} {path}); the gateway serves Invoke, GetFunction, GetFunctionConfiguration, " +
-            "ListFunctions, PublishVersion, ListVersionsByFunction and the alias calls; manage everything else with Kubernetes manifests (docs/versions.md).");
+            "ListFunctions, PublishVersion, ListVersionsByFunction, DeleteFunction with a qualifier and the alias calls; manage everything else with Kubernetes manifests (docs/versions.md).");
     }
 
     private static bool IsApiDate(string segment) =>

@@ -9,7 +9,8 @@ namespace FnOperator.Gateway.Async;
 /// <summary>
 /// Lambda's asynchronous invocation semantics, applied when an Event attempt completes or is found too old:
 /// retries with backoff (spec.async.maximumRetryAttempts, base delay doubled per retry), maximum event age, and
-/// invocation records to the OnSuccess/OnFailure destinations or the function's dead-letter queue.
+/// invocation records to the OnSuccess/OnFailure destinations or the function's dead-letter queue. All of these are
+/// the settings of the version the invocation resolved to (a published version's frozen spec, not $LATEST's).
 /// </summary>
 public sealed partial class AsyncInvocationProcessor(
     FunctionRegistry functions,
@@ -24,7 +25,7 @@ public sealed partial class AsyncInvocationProcessor(
     public async Task OnAttemptCompletedAsync(Invocation invocation, InvocationResult result, CancellationToken cancellationToken)
     {
         var key = new FunctionKey(invocation.Namespace, invocation.FunctionName);
-        var config = AsyncConfig(key);
+        var config = AsyncConfig(key, invocation.Version);
         if (result.Outcome == InvocationOutcome.Success)
         {
             if (config.Destinations?.OnSuccess is { } onSuccess)
@@ -50,7 +51,7 @@ public sealed partial class AsyncInvocationProcessor(
         }
 
         var retry = invocation with { Attempt = invocation.Attempt + 1 };
-        await queue.EnqueueAsync(retry, new EnqueueOptions(AckWait(key), delay), cancellationToken).ConfigureAwait(false);
+        await queue.EnqueueAsync(retry, new EnqueueOptions(AckWait(key, invocation.Version), delay), cancellationToken).ConfigureAwait(false);
         metrics.RetryScheduled(key);
         LogRetryScheduled(logger, key.Namespace, key.Name, invocation.RequestId, retry.Attempt, delay);
     }
@@ -58,21 +59,21 @@ public sealed partial class AsyncInvocationProcessor(
     /// <summary>True when the Event invocation is older than the function's maximum event age (and must not run).</summary>
     public bool IsExpired(Invocation invocation) =>
         invocation.Type == InvocationType.Event
-        && time.GetUtcNow() - invocation.AcceptedAt > TimeSpan.FromSeconds(AsyncConfig(new FunctionKey(invocation.Namespace, invocation.FunctionName)).MaximumEventAgeSeconds);
+        && time.GetUtcNow() - invocation.AcceptedAt > TimeSpan.FromSeconds(AsyncConfig(new FunctionKey(invocation.Namespace, invocation.FunctionName), invocation.Version).MaximumEventAgeSeconds);
 
     /// <summary>Sends the EventAgeExceeded record for an invocation that aged out before its next attempt.</summary>
     public Task ExpireAsync(Invocation invocation, CancellationToken cancellationToken)
     {
         var key = new FunctionKey(invocation.Namespace, invocation.FunctionName);
-        return FailAsync(key, AsyncConfig(key), invocation, DestinationRecord.EventAgeExceeded, invocation.Attempt - 1, null, cancellationToken);
+        return FailAsync(key, AsyncConfig(key, invocation.Version), invocation, DestinationRecord.EventAgeExceeded, invocation.Attempt - 1, null, cancellationToken);
     }
 
-    /// <summary>Lease length for the function's invocations: its timeout plus the configured margin.</summary>
-    public TimeSpan AckWait(FunctionKey key) =>
-        TimeSpan.FromSeconds(functions.TryGet(key, out var spec) ? spec.TimeoutSeconds : 900) + options.TimeoutMargin;
+    /// <summary>Lease length for the invocations of a version ($LATEST when null): its timeout plus the configured margin.</summary>
+    public TimeSpan AckWait(FunctionKey key, string? version = null) =>
+        TimeSpan.FromSeconds(functions.TryGetVersionSpec(key, version, out var spec) ? spec.TimeoutSeconds : 900) + options.TimeoutMargin;
 
-    private AsyncSpec AsyncConfig(FunctionKey key) =>
-        functions.TryGet(key, out var spec) && spec.Async is { } config ? config : new AsyncSpec();
+    private AsyncSpec AsyncConfig(FunctionKey key, string? version) =>
+        functions.TryGetVersionSpec(key, version, out var spec) && spec.Async is { } config ? config : new AsyncSpec();
 
     private async Task FailAsync(FunctionKey key, AsyncSpec config, Invocation invocation, string condition, int invokeCount,
         InvocationResult? result, CancellationToken cancellationToken)
@@ -107,7 +108,7 @@ public sealed partial class AsyncInvocationProcessor(
                     Payload = record,
                     AcceptedAt = time.GetUtcNow(),
                 };
-                await queue.EnqueueAsync(next, new EnqueueOptions(AckWait(target.Key)), cancellationToken).ConfigureAwait(false);
+                await queue.EnqueueAsync(next, new EnqueueOptions(AckWait(target.Key, target.Version)), cancellationToken).ConfigureAwait(false);
                 metrics.Accepted(target.Key, InvocationType.Event);
                 return;
             }

@@ -14,7 +14,8 @@ namespace FnOperator.Gateway.Cluster;
 /// <summary>
 /// Serve mode's writes: publish-version records a request on the Function (annotation
 /// <see cref="FunctionVersioning.PublishRequestAnnotation"/>) and waits for the operator to answer it in
-/// status.publishRequest/publishedVersion; the alias calls create, replace and delete Alias objects. Each write waits
+/// status.publishRequest/publishedVersion; the alias calls create, replace and delete Alias objects; delete-function
+/// --qualifier N deletes the version's ControllerRevision. Each write waits
 /// (bounded) until the version watch shows the result, so a call that follows sees it.
 /// </summary>
 public sealed partial class ClusterVersionWriter(IKubernetes client, FunctionRegistry functions, TimeProvider time, ILogger<ClusterVersionWriter> logger) : IVersionWriter
@@ -104,6 +105,26 @@ public sealed partial class ClusterVersionWriter(IKubernetes client, FunctionReg
         return true;
     }
 
+    /// <summary>Deletes the version's ControllerRevision (the operator then removes its Deployment) and waits until the watch shows it gone.</summary>
+    public async Task DeleteVersionAsync(FunctionKey key, string version, CancellationToken cancellationToken)
+    {
+        var revisions = await client.AppsV1.ListNamespacedControllerRevisionAsync(
+            key.Namespace, labelSelector: $"{VersionWatcher.RevisionSelector},fnoperator.io/version={version}", cancellationToken: cancellationToken).ConfigureAwait(false);
+        foreach (var revision in revisions.Items.Where(r => r.Metadata.OwnerReferences?.Any(o => o.Controller == true && o.Kind == Function.KindName && o.Name == key.Name) == true))
+        {
+            try
+            {
+                await client.AppsV1.DeleteNamespacedControllerRevisionAsync(revision.Metadata.Name, key.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
+                LogDeletedVersion(logger, key.Namespace, key.Name, version, revision.Metadata.Name);
+            }
+            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+            {
+            }
+        }
+
+        await UntilAsync(() => !functions.HasVersion(key, version), cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>An Alias object name (a DNS label) for a function's alias: &lt;function&gt;-&lt;alias&gt; lowercased, with a hash when it had to change.</summary>
     public static string ObjectName(string function, string alias)
     {
@@ -133,6 +154,9 @@ public sealed partial class ClusterVersionWriter(IKubernetes client, FunctionReg
             await Task.Delay(Poll, time, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deleted version namespace={Namespace} function={Function} version={Version} revision={Revision}")]
+    private static partial void LogDeletedVersion(ILogger logger, string @namespace, string function, string version, string revision);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Requested publish of version namespace={Namespace} function={Function} request={Request}")]
     private static partial void LogRequested(ILogger logger, string @namespace, string function, string request);

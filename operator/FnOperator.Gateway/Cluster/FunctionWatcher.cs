@@ -27,7 +27,7 @@ public sealed partial class FunctionWatcher(
         builder.Services.TryAddSingleton<IKubernetes>(_ => new k8s.Kubernetes(KubernetesConfig.Load()));
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new WatchScope(ns));
-        builder.Services.AddSingleton(_ => new GatewayReadiness());
+        builder.Services.TryAddSingleton<GatewayReadiness>();
         builder.Services.AddHostedService<FunctionWatcher>();
     }
 

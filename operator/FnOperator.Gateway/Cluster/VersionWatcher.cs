@@ -5,6 +5,7 @@ using FnOperator.Gateway.Metrics;
 using FnOperator.Kubernetes;
 using k8s;
 using k8s.Models;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Prometheus;
 
 namespace FnOperator.Gateway.Cluster;
@@ -13,10 +14,12 @@ namespace FnOperator.Gateway.Cluster;
 /// Serve mode's source of published versions and aliases: the shared informer over the operator's version
 /// ControllerRevisions (label <c>fnoperator.io/kind=function-version</c>; data = the frozen spec and resolved code) and
 /// over Aliases, mirrored into the <see cref="FunctionRegistry"/> per Function. A Function registered later (the
-/// Function watch runs apart) gets its versions as soon as the registry reports it.
+/// Function watch runs apart) gets its versions as soon as the registry reports it. The gateway reports ready only once
+/// both caches have listed (and every registered Function was synced from them), so a replica never answers
+/// "Function not found" for a version or alias that exists.
 /// </summary>
 public sealed partial class VersionWatcher(
-    IKubernetes client, FunctionRegistry functions, WatchScope scope, GatewayMetrics metrics, TimeProvider time,
+    IKubernetes client, FunctionRegistry functions, GatewayReadiness readiness, WatchScope scope, GatewayMetrics metrics, TimeProvider time,
     ILogger<VersionWatcher> logger) : BackgroundService
 {
     public const string RevisionSelector = "app.kubernetes.io/managed-by=fn-operator,fnoperator.io/kind=function-version";
@@ -26,10 +29,17 @@ public sealed partial class VersionWatcher(
     private Informer<V1ControllerRevision>? revisions;
     private Informer<Alias>? aliases;
 
-    public static void Register(IServiceCollection services) => services.AddHostedService<VersionWatcher>();
+    public const string ReadinessComponent = "versions";
+
+    public static void Register(IServiceCollection services)
+    {
+        services.TryAddSingleton<GatewayReadiness>();
+        services.AddHostedService<VersionWatcher>();
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        readiness.Set(ReadinessComponent, false);
         var watchMetrics = new WatchMetrics(metrics.Registry);
         revisions = new Informer<V1ControllerRevision>("ControllerRevision", ListWatch.ControllerRevisions(client, RevisionSelector, scope.Namespace), time, watchMetrics, logger);
         aliases = new Informer<Alias>(Alias.KindName, ListWatch.CustomResources<Alias>(client, scope.Namespace), time, watchMetrics, logger);
@@ -40,7 +50,27 @@ public sealed partial class VersionWatcher(
         functions.Changed += Sync;
         try
         {
-            await Task.WhenAll(revisions.RunAsync(stoppingToken), aliases.RunAsync(stoppingToken)).ConfigureAwait(false);
+            var running = Task.WhenAll(revisions.RunAsync(stoppingToken), aliases.RunAsync(stoppingToken));
+            try
+            {
+                while (!(revisions.HasSynced && aliases.HasSynced) && !running.IsCompleted)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(20), time, stoppingToken).ConfigureAwait(false);
+                }
+
+                foreach (var (key, _) in functions.All)
+                {
+                    Sync(key);
+                }
+
+                readiness.Set(ReadinessComponent, true);
+                LogListed(logger, revisions.Count, aliases.Count);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+            }
+
+            await running.ConfigureAwait(false);
         }
         finally
         {
@@ -108,6 +138,9 @@ public sealed partial class VersionWatcher(
 
     private static FunctionKey? FunctionOf(Alias alias) =>
         string.IsNullOrEmpty(alias.Spec?.FunctionName) ? null : new FunctionKey(alias.Metadata.NamespaceProperty ?? FunctionKey.DefaultNamespace, alias.Spec.FunctionName);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Listed versions and Aliases revisions={Revisions} aliases={Aliases}")]
+    private static partial void LogListed(ILogger logger, int revisions, int aliases);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Synced versions namespace={Namespace} function={Function} versions={Versions} aliases={Aliases}")]
     private static partial void LogSynced(ILogger logger, string @namespace, string function, int versions, int aliases);

@@ -14,6 +14,39 @@ public sealed partial class FunctionRegistry
             ? [.. entry.Versions.Values.OrderBy(v => int.Parse(v.Version, System.Globalization.CultureInfo.InvariantCulture))]
             : [];
 
+    /// <summary>
+    /// The spec a version runs with: $LATEST's for "$LATEST", the frozen one of a published version; $LATEST's again for a
+    /// version that is gone (pruned or deleted while its invocations were queued). False when the function is not registered.
+    /// </summary>
+    public bool TryGetVersionSpec(FunctionKey key, string? version, out FunctionSpec spec)
+    {
+        if (_entries.TryGetValue(key, out var entry))
+        {
+            spec = version is not null && entry.Versions.TryGetValue(version, out var published) ? published.Spec : entry.Latest;
+            return true;
+        }
+
+        spec = null!;
+        return false;
+    }
+
+    /// <summary>Removes one published version (delete-function --qualifier N). False when it was not there.</summary>
+    public bool RemoveVersion(FunctionKey key, string version)
+    {
+        while (_entries.TryGetValue(key, out var old) && old.Versions.ContainsKey(version))
+        {
+            var versions = new Dictionary<string, PublishedVersion>(old.Versions, StringComparer.Ordinal);
+            versions.Remove(version);
+            if (_entries.TryUpdate(key, old with { Versions = versions }, old))
+            {
+                Changed?.Invoke(key);
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>The aliases of a function, by name; empty when it is not registered.</summary>
     public IReadOnlyList<KeyValuePair<string, AliasRoute>> AliasesOf(FunctionKey key) =>
         _entries.TryGetValue(key, out var entry) ? [.. entry.Aliases.OrderBy(a => a.Key, StringComparer.Ordinal)] : [];

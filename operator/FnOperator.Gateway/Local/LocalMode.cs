@@ -119,7 +119,7 @@ public static partial class LocalMode
             fn,
             new ShimLaunch(dotnet, shim, StartupTable.InvokeName(fn), credentials.Add(ShimEnvironment.For(fn, gateway.SourceUrl, registry.Region, layers.OptFor(fn)), fn.Namespace, fn.Name)),
             limits[fn],
-            source,
+            new VersionLoadSource(gateway.Queue, FunctionRegistry.Latest), // each version's pool scales on its own lane
             output,
             TimeProvider.System,
             loggerFactory.CreateLogger<FunctionPool>())).ToList();
@@ -136,11 +136,12 @@ public static partial class LocalMode
         output.Line("Code folders are watched: an edit restarts the function's warm instances.");
         var versionPools = new VersionPools((fn, label, env) => new FunctionPool(
             fn, new ShimLaunch(dotnet, shim, label, credentials.Add(env, fn.Namespace, fn.Name, env[FnOperator.Contracts.LambdaVariables.FunctionVersion])),
-            FunctionPool.LimitsFor(fn.Function.Spec, options.IdleOverride), source, output,
+            FunctionPool.LimitsFor(fn.Function.Spec, options.IdleOverride), new VersionLoadSource(gateway.Queue, env[FnOperator.Contracts.LambdaVariables.FunctionVersion]), output,
             TimeProvider.System, loggerFactory.CreateLogger<FunctionPool>()), signals.Graceful, signals.Now);
         versions.VersionAdded += (fn, version, code) => versionPools.Start(fn, version, code, gateway.SourceUrl, registry.Region);
         versions.Load();
-        foreach (var note in VersionAliasManifests.Register(registry, VersionAliasManifests.Load(options.Functions).Aliases))
+        var aliasManifests = VersionAliasManifests.Load(options.Functions);
+        foreach (var note in aliasManifests.Problems.Concat(VersionAliasManifests.Register(registry, aliasManifests.Aliases)))
         {
             output.Line(note);
         }

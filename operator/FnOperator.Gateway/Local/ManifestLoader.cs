@@ -36,6 +36,12 @@ public sealed record ManifestSet(
 /// </summary>
 public static class ManifestLoader
 {
+    /// <summary>The reason of a manifest local mode does not serve at all (the start table lists these apart).</summary>
+    public const string NotServed = "not served in local mode";
+
+    /// <summary>The reason given for an Alias manifest: local mode routes it (Local/VersionAliasManifests.cs).</summary>
+    public const string AliasReason = "routes invocations to the versions it names (see the Alias lines below)";
+
     private static readonly JsonSerializerOptions JsonOptions = new()
     {
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
@@ -160,7 +166,12 @@ public static class ManifestLoader
 
         if (kind != Function.KindName)
         {
-            skipped.Add(new SkippedResource(where, kind, name, kind == EventSourceMapping.KindName ? "run by the event source pollers (see the EventSourceMapping lines below)" : "not served in local mode"));
+            skipped.Add(new SkippedResource(where, kind, name, kind switch
+            {
+                EventSourceMapping.KindName => "run by the event source pollers (see the EventSourceMapping lines below)",
+                Alias.KindName => AliasReason,
+                _ => NotServed,
+            }));
             return;
         }
 

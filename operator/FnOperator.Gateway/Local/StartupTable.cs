@@ -1,4 +1,5 @@
 using System.Text;
+using FnOperator.Api;
 using FnOperator.Contracts.Scaling;
 using FnOperator.Gateway.Functions;
 
@@ -39,13 +40,22 @@ public static class StartupTable
             AppendTable(text, rows);
         }
 
-        if (manifests.Skipped.Count > 0)
+        // Aliases and EventSourceMappings are served by other parts of local mode; only the rest is "not served".
+        static bool ServedElsewhere(SkippedResource s) => s.Kind is Alias.KindName or EventSourceMapping.KindName && s.Reason != ManifestLoader.NotServed;
+        foreach (var (heading, group) in new[]
         {
-            text.AppendLine();
-            text.AppendLine("Not served in local mode:");
-            foreach (var s in manifests.Skipped)
+            ("Other manifests:", manifests.Skipped.Where(ServedElsewhere).ToList()),
+            ("Not served in local mode:", manifests.Skipped.Where(s => !ServedElsewhere(s)).ToList()),
+        })
+        {
+            if (group.Count > 0)
             {
-                text.AppendLine($"  {s.File}: {s.Kind} {(s.Name.Length > 0 ? s.Name : "(unnamed)")}: {s.Reason}");
+                text.AppendLine();
+                text.AppendLine(heading);
+                foreach (var s in group)
+                {
+                    text.AppendLine($"  {s.File}: {s.Kind} {(s.Name.Length > 0 ? s.Name : "(unnamed)")}: {s.Reason}");
+                }
             }
         }
 

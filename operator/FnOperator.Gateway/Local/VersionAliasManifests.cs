@@ -62,7 +62,7 @@ public static class VersionAliasManifests
         return (aliases, problems);
     }
 
-    /// <summary>Registers the aliases whose function and versions exist; returns a line per alias that could not be.</summary>
+    /// <summary>Registers the aliases whose function and versions exist; returns a line per alias: what it routes to, or why it could not be registered.</summary>
     public static IReadOnlyList<string> Register(FunctionRegistry functions, IEnumerable<Alias> aliases)
     {
         var notes = new List<string>();
@@ -92,6 +92,9 @@ public static class VersionAliasManifests
 
             var extra = weights is { Count: 1 } ? weights.First() : default;
             functions.SetAlias(key, name, new AliasRoute(alias.Spec.FunctionVersion, extra.Key, extra.Key is null ? 0 : extra.Value) { Description = alias.Spec.Description });
+            notes.Add(extra.Key is null
+                ? $"Alias {name}: {FunctionRegistry.DisplayName(key)}:{name} runs version {alias.Spec.FunctionVersion}"
+                : $"Alias {name}: {FunctionRegistry.DisplayName(key)}:{name} runs version {alias.Spec.FunctionVersion}, {extra.Value * 100:0.##}% version {extra.Key}");
         }
 
         return notes;

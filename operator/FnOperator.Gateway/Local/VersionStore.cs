@@ -101,6 +101,32 @@ public sealed class VersionStore(FunctionRegistry functions, string folder, IRea
         return removed;
     }
 
+    /// <summary>Removes the version from the registry and its folder from the state (the highest file keeps its number used).</summary>
+    public override async Task DeleteVersionAsync(FunctionKey key, string version, CancellationToken cancellationToken)
+    {
+        if (locals.ContainsKey(key) && FunctionVersionsOk(version))
+        {
+            // Keep "highest" at least this number (a state folder from before the file existed), then drop the folder.
+            var highest = HighestEver(key);
+            var number = int.Parse(version, CultureInfo.InvariantCulture);
+            if (number > highest)
+            {
+                Directory.CreateDirectory(FunctionFolder(key));
+                await File.WriteAllTextAsync(Path.Combine(FunctionFolder(key), "highest"), version, cancellationToken).ConfigureAwait(false);
+            }
+
+            var dir = Path.Combine(FunctionFolder(key), "versions", version);
+            if (Directory.Exists(dir))
+            {
+                var doomed = dir + ".deleted";
+                Directory.Move(dir, doomed); // out of Load's sight at once; then removed
+                Directory.Delete(doomed, recursive: true);
+            }
+        }
+
+        await base.DeleteVersionAsync(key, version, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Highest number handed out for the function by earlier runs (0 when none): the next continues after it.</summary>
     protected override int HighestEver(FunctionKey key) =>
         File.Exists(Path.Combine(FunctionFolder(key), "highest")) &&

@@ -45,6 +45,7 @@ public sealed class CodeResolver(IKubernetes client)
             }
 
             state.Code = new ResolvedCode { Source = CodeSource.ConfigMap, ConfigMapName = name, Sha256 = Hash(builder.ToString()) };
+            state.CodeConfigMap = configMap;
             return null;
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)

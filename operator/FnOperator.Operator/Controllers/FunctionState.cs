@@ -24,6 +24,9 @@ public sealed class FunctionState(Function fn, FunctionStatus status, ConditionM
         set => code = value;
     }
 
+    /// <summary>Set by the code phase for ConfigMap code: the ConfigMap as read (its data is what a published version copies).</summary>
+    public V1ConfigMap? CodeConfigMap { get; set; }
+
     /// <summary>Set by the layer phase.</summary>
     public IReadOnlyList<ResolvedLayer> Layers { get; set; } = [];
 

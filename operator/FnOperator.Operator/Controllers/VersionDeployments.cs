@@ -12,24 +12,25 @@ namespace FnOperator.Operator.Controllers;
 
 /// <summary>
 /// The per-version Deployment phase: a Deployment <c>&lt;fn&gt;-v&lt;N&gt;</c> for every published version that is
-/// referenced (an Alias points to it, or its snapshot asks for provisioned concurrency), built from the version's
-/// immutable snapshot, so later spec changes never alter it; Deployments of versions no longer referenced (or pruned)
-/// are deleted. Writes status.versions[].
+/// referenced (an Alias points to it, its snapshot asks for provisioned concurrency, or the gateway reported work for it
+/// within the retention window, <see cref="InvokedVersions"/>), built from the version's immutable snapshot, so later
+/// spec changes never alter it; Deployments of versions no longer referenced (or pruned) are deleted — except while
+/// <see cref="InvokedVersions.Seeded"/> is false (a new leader has not read the set yet). Writes status.versions[].
 /// </summary>
 public sealed partial class VersionDeployments(
     IKubernetes client, Informer<V1Deployment> deployments, DeploymentApplier applier, VersionPublisher publisher,
-    PullCredentialApplier pullCredentials, IEventRecorder events, IOptions<OperatorOptions> options, ILogger<VersionDeployments> logger)
+    PullCredentialApplier pullCredentials, InvokedVersions invoked, IEventRecorder events, IOptions<OperatorOptions> options, ILogger<VersionDeployments> logger)
 {
     public const string DeletedDeployment = "DeletedDeployment";
 
     /// <summary>The published versions that get a Deployment.</summary>
-    public static IReadOnlyList<VersionSnapshot> Referenced(IReadOnlyList<VersionSnapshot> versions, IReadOnlySet<int> aliased) =>
-        [.. versions.Where(v => aliased.Contains(v.Number) || v.Spec.Concurrency?.Provisioned > 0)];
+    public static IReadOnlyList<VersionSnapshot> Referenced(IReadOnlyList<VersionSnapshot> versions, IReadOnlySet<int> aliased, IReadOnlySet<int> invoked) =>
+        [.. versions.Where(v => aliased.Contains(v.Number) || invoked.Contains(v.Number) || v.Spec.Concurrency?.Provisioned > 0)];
 
     public async Task<Problem?> ApplyAsync(FunctionState state, CancellationToken cancellationToken)
     {
         var fn = state.Function;
-        var referenced = Referenced(state.Versions, publisher.AliasedVersions(fn));
+        var referenced = Referenced(state.Versions, publisher.AliasedVersions(fn), invoked.Recent(fn));
         var wanted = new HashSet<string>(StringComparer.Ordinal) { Names.Deployment(FunctionVersion.Latest(fn)) };
         foreach (var version in referenced)
         {
@@ -47,7 +48,10 @@ public sealed partial class VersionDeployments(
             }
         }
 
-        await DeleteUnwantedAsync(fn, wanted, cancellationToken).ConfigureAwait(false);
+        if (invoked.Seeded)
+        {
+            await DeleteUnwantedAsync(fn, wanted, cancellationToken).ConfigureAwait(false);
+        }
         var deployed = referenced.Select(v => v.Number).ToHashSet();
         state.Status.Versions = state.Versions.Count == 0
             ? null

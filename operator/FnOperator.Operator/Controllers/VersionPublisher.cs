@@ -17,10 +17,10 @@ namespace FnOperator.Operator.Controllers;
 /// since the highest version, or when the gateway's publish-version asked for it (annotation
 /// <see cref="FunctionVersioning.PublishRequestAnnotation"/>; unchanged → the last version is the answer, no new
 /// number). Numbers are never reused: the next is one above the highest that exists or was ever reported in
-/// status.latestVersion. Then prunes the oldest versions no Alias points to beyond spec.versioning.retain of them.
+/// status.latestVersion. ConfigMap code is frozen in a copy (<see cref="VersionCodeSnapshots"/>). Then prunes the oldest versions no Alias points to beyond spec.versioning.retain of them.
 /// </summary>
 public sealed partial class VersionPublisher(
-    IKubernetes client, Informer<V1ControllerRevision> revisions, Informer<Alias> aliases, IEventRecorder events, TimeProvider time,
+    IKubernetes client, Informer<V1ControllerRevision> revisions, Informer<Alias> aliases, VersionCodeSnapshots codeSnapshots, IEventRecorder events, TimeProvider time,
     ILogger<VersionPublisher> logger)
 {
     /// <summary>Index of ControllerRevisions by the key of the Function that controls them.</summary>
@@ -63,8 +63,11 @@ public sealed partial class VersionPublisher(
         if (changed && (fn.Spec.Versioning?.AutoPublish == true || requested))
         {
             var number = Math.Max(highest?.Number ?? 0, ReportedHighest(state.Status)) + 1;
-            var snapshot = VersionSnapshot.Create(number, fn.Spec, state.Code, state.Layers) with
+            // ConfigMap code is copied first; the snapshot's hash stays the one of the live code (what "changed" compares).
+            var code = await codeSnapshots.FreezeAsync(state, number, cancellationToken).ConfigureAwait(false);
+            var snapshot = VersionSnapshot.Create(number, fn.Spec, code, state.Layers) with
             {
+                Hash = hash,
                 Description = requested ? fn.Metadata.Annotations?.ValueOf(FunctionVersioning.PublishDescriptionAnnotation) : null,
             };
             var created = await client.AppsV1.CreateNamespacedControllerRevisionAsync(
@@ -102,6 +105,11 @@ public sealed partial class VersionPublisher(
             }
             catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
             {
+            }
+
+            if (old.Code.Source == CodeSource.ConfigMap)
+            {
+                await codeSnapshots.DeleteAsync(fn, old.Number, cancellationToken).ConfigureAwait(false);
             }
 
             versions.Remove(old);

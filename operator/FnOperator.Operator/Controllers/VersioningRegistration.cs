@@ -10,7 +10,7 @@ using Microsoft.Extensions.Options;
 
 namespace FnOperator.Operator.Controllers;
 
-/// <summary>Versions and Aliases: the version ControllerRevisions and Aliases informers, the publish helpers and the Alias controller.</summary>
+/// <summary>Versions and Aliases: the version ControllerRevisions and Aliases informers, the publish helpers, the invoked-versions watcher and the Alias controller.</summary>
 public static class VersioningRegistration
 {
     public static IServiceCollection AddVersioning(this IServiceCollection services)
@@ -19,8 +19,13 @@ public static class VersioningRegistration
             sp => ListWatch.ControllerRevisions(sp.GetRequiredService<IKubernetes>(), Names.ManagedSelector, sp.GetRequiredService<IOptions<OperatorOptions>>().Value.WatchNamespace),
             o => o.Index(VersionPublisher.ByFunction, VersionPublisher.FunctionKeys));
         services.AddInformer<Alias>(o => o.Index(AliasReconciler.ByFunction, AliasReconciler.FunctionKeys));
+        services.TryAddSingleton<VersionCodeSnapshots>();
         services.TryAddSingleton<VersionPublisher>();
         services.TryAddSingleton<VersionDeployments>();
+        services.AddOptions<InvokedVersionsOptions>().BindConfiguration(InvokedVersionsOptions.Section);
+        services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<InvokedVersionsOptions>>().Value);
+        services.TryAddSingleton<InvokedVersions>();
+        services.AddLeaderService<InvokedVersionsWatcher>();
         services.AddController<AliasReconciler, Alias>(b => b
             .Watches<Function>(byIndex: AliasReconciler.ByFunction)
             .When(Predicates.GenerationOrMetadataChanged));

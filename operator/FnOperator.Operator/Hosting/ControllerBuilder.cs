@@ -79,6 +79,13 @@ public sealed class ControllerBuilder<TKind>
         return this;
     }
 
+    /// <summary>A source that is not an informer (e.g. the versions invoked recently): <paramref name="subscribe"/> gets the enqueue action and returns its unsubscribe.</summary>
+    public ControllerBuilder<TKind> Watches(Func<IServiceProvider, Action<ObjectKey>, Action> subscribe)
+    {
+        sources.Add(subscribe);
+        return this;
+    }
+
     /// <summary>The key of the object's controller when it is a <paramref name="owner"/> kind of the same group.</summary>
     public static ObjectKey? Owner(IKubernetesObject<V1ObjectMeta> obj, ResourceInfo owner) =>
         obj.Metadata.OwnerReferences?.FirstOrDefault(o =>

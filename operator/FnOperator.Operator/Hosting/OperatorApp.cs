@@ -111,6 +111,7 @@ public static class OperatorApp
             .Watches<V1Ingress>(FunctionUrlRegistration.FunctionOf)
             .Watches<HttpRoute>(FunctionUrlRegistration.FunctionOf)
             .Watches<Alias>(VersioningRegistration.FunctionOf)
+            .Watches(InvokedVersions.Subscribe)
             .Watches<Layer>(byIndex: LayerResolver.ByLayer)
             .When(Predicates.GenerationOrMetadataChanged));
     }

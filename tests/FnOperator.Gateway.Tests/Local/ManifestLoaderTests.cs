@@ -62,8 +62,14 @@ public sealed class ManifestLoaderTests : IDisposable
         var one = Assert.Single(set.Functions);
         Assert.Equal(("team-a", "one"), (one.Namespace, one.Name));
         Assert.Equal("42", one.Function.Spec.Environment![0].Value);
-        Assert.Equal(["Alias live: not served in local mode", "Layer shared: not served in local mode"],
+        Assert.Equal(["Alias live: routes invocations to the versions it names (see the Alias lines below)", "Layer shared: not served in local mode"],
             set.Skipped.Select(s => $"{s.Kind} {s.Name}: {s.Reason}").Order());
+        var table = StartupTable.Render(set, set.Functions.ToDictionary(f => f, f => FunctionPool.LimitsFor(f.Function.Spec)), "http://127.0.0.1:9000", "fns");
+        var otherAt = table.IndexOf("Other manifests:", StringComparison.Ordinal);
+        var notServedAt = table.IndexOf("Not served in local mode:", StringComparison.Ordinal);
+        Assert.True(otherAt >= 0 && notServedAt > otherAt, table);
+        Assert.Contains("Alias live: routes invocations", table[otherAt..notServedAt], StringComparison.Ordinal);
+        Assert.DoesNotContain("Alias", table[notServedAt..], StringComparison.Ordinal);
     }
 
     public static TheoryData<string, string, string> BadSpecs => new()

@@ -33,4 +33,56 @@ public sealed class AsyncVersionTests
         Assert.All(v2.Received, i => Assert.Equal("2", i.Version));
         Assert.Empty(v1.Received);
     }
+
+    [Fact]
+    public async Task Async_retries_and_destinations_of_a_published_version_come_from_its_snapshot_not_from_latest()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        var frozen = new FunctionSpec
+        {
+            Runtime = "nodejs22.x", Handler = "index.handler", TimeoutSeconds = 3,
+            Async = new AsyncSpec
+            {
+                MaximumRetryAttempts = 0,
+                Destinations = new DestinationConfig { OnFailure = new Destination { Queue = "v1-failures" }, OnSuccess = new Destination { Queue = "v1-successes" } },
+            },
+        };
+        var latest = new FunctionSpec
+        {
+            Runtime = "nodejs22.x", Handler = "index.handler", TimeoutSeconds = 3,
+            Async = new AsyncSpec { MaximumRetryAttempts = 2, Destinations = new DestinationConfig { OnFailure = new Destination { Queue = "latest-failures" } } },
+        };
+        var key = gateway.Add("snap", latest);
+        gateway.Functions.PublishVersion(key, "1", frozen);
+        var fail = true;
+        await using var v1 = new TestWorker(gateway.BaseAddress, key, inv => Volatile.Read(ref fail) ? TestWorker.Fail(inv, "version 1 fails") : TestWorker.Ok(inv, "\"ok\""), version: "1");
+        await using var head = new TestWorker(gateway.BaseAddress, key, inv => TestWorker.Fail(inv, "$LATEST fails"));
+
+        using (var accepted = await gateway.Client.SendAsync(TestGateway.Invoke("snap", type: "Event", qualifier: "1")))
+        {
+            Assert.Equal(202, (int)accepted.StatusCode);
+        }
+
+        var failure = await gateway.WaitForMessageAsync("v1-failures"); // version 1's destination, after its one attempt
+        Assert.Equal(1, (int)failure["requestContext"]!["approximateInvokeCount"]!);
+        Assert.Equal("arn:aws:lambda:us-east-1:000000000000:function:snap:1", (string?)failure["requestContext"]!["functionArn"]);
+        Assert.Equal([1], v1.Received.Select(i => i.Attempt));
+
+        Volatile.Write(ref fail, false);
+        using (var accepted = await gateway.Client.SendAsync(TestGateway.Invoke("snap", type: "Event", qualifier: "1")))
+        {
+            Assert.Equal(202, (int)accepted.StatusCode);
+        }
+
+        var success = await gateway.WaitForMessageAsync("v1-successes"); // $LATEST has no OnSuccess destination
+        Assert.Equal("1", (string?)success["responseContext"]!["executedVersion"]);
+
+        using (var accepted = await gateway.Client.SendAsync(TestGateway.Invoke("snap", type: "Event")))
+        {
+            Assert.Equal(202, (int)accepted.StatusCode);
+        }
+
+        var latestFailure = await gateway.WaitForMessageAsync("latest-failures"); // $LATEST keeps its own: two retries
+        Assert.Equal(3, (int)latestFailure["requestContext"]!["approximateInvokeCount"]!);
+    }
 }

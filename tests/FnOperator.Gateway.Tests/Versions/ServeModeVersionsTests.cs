@@ -52,9 +52,7 @@ public sealed class ServeModeVersionsTests
         {
             await Create(client, NewFunction("cluster", autoPublish: true, memory: 128));
             await TestWait.UntilAsync(() => functions.HasVersion(key, "1"), TimeSpan.FromSeconds(60));
-            var current = await client.CustomObjects.GetNamespacedCustomObjectAsync<Function>(ApiGroup.Group, ApiGroup.Version, "default", Function.Plural, "cluster");
-            current.Spec.MemoryMiB = 256;
-            await client.CustomObjects.ReplaceNamespacedCustomObjectAsync(current, ApiGroup.Group, ApiGroup.Version, "default", Function.Plural, "cluster");
+            await ClusterFunctions.ChangeAsync(client, "cluster", spec => spec.MemoryMiB = 256);
             await TestWait.UntilAsync(() => functions.HasVersion(key, "2"), TimeSpan.FromSeconds(60));
             foreach (var version in new[] { "1", "2" })
             {

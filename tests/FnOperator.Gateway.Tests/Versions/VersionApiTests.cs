@@ -141,4 +141,55 @@ public sealed class VersionApiTests
         Assert.Contains("FnOperator does not implement DeleteFunction", createFnErr, StringComparison.Ordinal);
         Assert.True(world.Gateway.Functions.Contains(new FunctionKey("default", "rules")));
     }
+
+    [Fact]
+    public async Task Aws_cli_delete_function_with_a_qualifier_deletes_that_version_with_lambdas_errors()
+    {
+        await using var world = await VersionWorkers.StartAsync("del");
+        world.Gateway.Functions.PublishVersion(world.Key, "1", VersionWorkers.Spec(128));
+        world.Gateway.Functions.PublishVersion(world.Key, "2", VersionWorkers.Spec(256));
+        world.Gateway.Functions.PublishVersion(world.Key, "3", VersionWorkers.Spec(512));
+        world.Gateway.Functions.SetAlias(world.Key, "live", new AliasRoute("1", "3", 0.2));
+
+        var (latestExit, _, latestErr) = await world.AwsAsync("lambda", "delete-function", "--function-name", "del", "--qualifier", "$LATEST");
+        var (aliasExit, _, aliasErr) = await world.AwsAsync("lambda", "delete-function", "--function-name", "del", "--qualifier", "live");
+        var (primaryExit, _, primaryErr) = await world.AwsAsync("lambda", "delete-function", "--function-name", "del", "--qualifier", "1");
+        var (weightedExit, _, weightedErr) = await world.AwsAsync("lambda", "delete-function", "--function-name", "del:3");
+        var (conflictExit, _, conflictErr) = await world.AwsAsync("lambda", "delete-function", "--function-name", "del:2", "--qualifier", "1");
+        var (ghostExit, _, ghostErr) = await world.AwsAsync("lambda", "delete-function", "--function-name", "nobody", "--qualifier", "1");
+        var (absentExit, _, absentErr) = await world.AwsAsync("lambda", "delete-function", "--function-name", "del", "--qualifier", "9");
+        var (deleteExit, _, deleteErr) = await world.AwsAsync("lambda", "delete-function", "--function-name", "del", "--qualifier", "2");
+        var (listExit, listOut, _) = await world.AwsAsync("lambda", "list-versions-by-function", "--function-name", "del");
+        var (invokeExit, _, invokeErr) = await world.AwsAsync("lambda", "get-function", "--function-name", "del", "--qualifier", "2");
+
+        Assert.NotEqual(0, latestExit);
+        AssertError(latestErr, "InvalidParameterValueException", "$LATEST version cannot be deleted without deleting the function.");
+        Assert.NotEqual(0, aliasExit);
+        AssertError(aliasErr, "InvalidParameterValueException", "Deletion of aliases is not currently supported.");
+        Assert.NotEqual(0, primaryExit);
+        AssertError(primaryErr, "ResourceConflictException", "Unable to delete version because the following aliases reference it: [live]");
+        Assert.NotEqual(0, weightedExit); // the additional version of a weighted alias counts too
+        Assert.Contains("following aliases reference it: [live]", weightedErr, StringComparison.Ordinal);
+        Assert.NotEqual(0, conflictExit);
+        Assert.Contains("The derived qualifier from the function name does not match the specified qualifier.", conflictErr, StringComparison.Ordinal);
+        Assert.NotEqual(0, ghostExit);
+        AssertError(ghostErr, "ResourceNotFoundException", "Function not found: arn:aws:lambda:us-east-1:000000000000:function:nobody:1");
+        Assert.True(absentExit == 0, absentErr); // Lambda answers 204 for a number that is no version
+        Assert.True(deleteExit == 0, deleteErr);
+        Assert.Equal(0, listExit);
+        Assert.Equal(["$LATEST", "1", "3"], JsonNode.Parse(listOut)!["Versions"]!.AsArray().Select(v => (string)v!["Version"]!));
+        Assert.NotEqual(0, invokeExit);
+        Assert.Contains("Function not found: arn:aws:lambda:us-east-1:000000000000:function:del:2", invokeErr, StringComparison.Ordinal);
+
+        var (nextExit, nextOut, nextErr) = await world.AwsAsync("lambda", "publish-version", "--function-name", "del");
+        Assert.True(nextExit == 0, nextErr);
+        Assert.Equal("4", (string?)JsonNode.Parse(nextOut)!["Version"]); // numbers are never reused
+    }
+
+    /// <summary>The CLI's line for a DeleteFunction error: "An error occurred (Type) when calling the DeleteFunction operation…: message".</summary>
+    private static void AssertError(string stderr, string type, string message)
+    {
+        Assert.True(stderr.Contains($"({type}) when calling the DeleteFunction operation", StringComparison.Ordinal), stderr);
+        Assert.True(stderr.TrimEnd().EndsWith(": " + message, StringComparison.Ordinal), stderr);
+    }
 }

@@ -15,6 +15,7 @@ internal static class BuiltInValidation
         ("" or "events.k8s.io", "events") => EventValidation.Validate(type.Group, obj, old),
         ("apps", "controllerrevisions") => ValidateControllerRevision(obj, old),
         ("networking.k8s.io", "ingresses") => IngressValidation.Validate(obj),
+        ("", "configmaps") => ValidateConfigMapUpdate(obj, old),
         _ => [],
     };
 
@@ -75,6 +76,28 @@ internal static class BuiltInValidation
         if (old is not null && !JsonNode.DeepEquals(old["data"], obj["data"]))
         {
             yield return FieldError.Invalid("data", obj["data"]?.DeepClone(), "field is immutable");
+        }
+    }
+
+    // k8s.io/kubernetes pkg/apis/core/validation: ValidateConfigMapUpdate (an immutable ConfigMap keeps immutable, data and binaryData).
+    private static IEnumerable<FieldError> ValidateConfigMapUpdate(JsonObject obj, JsonObject? old)
+    {
+        if (old?["immutable"] is not JsonValue wasImmutable || !wasImmutable.TryGetValue<bool>(out var immutable) || !immutable)
+        {
+            yield break;
+        }
+
+        if (obj["immutable"] is not JsonValue isImmutable || !isImmutable.TryGetValue<bool>(out var still) || !still)
+        {
+            yield return FieldError.Forbidden("immutable", "field is immutable when `immutable` is set");
+        }
+
+        foreach (var field in new[] { "data", "binaryData" })
+        {
+            if (!JsonNode.DeepEquals(old[field], obj[field]))
+            {
+                yield return FieldError.Forbidden(field, "field is immutable when `immutable` is set");
+            }
         }
     }
 }
