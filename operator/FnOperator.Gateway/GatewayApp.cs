@@ -72,6 +72,11 @@ public static class GatewayApp
         services.TryAddSingleton<InvocationCompletion>();
         services.TryAddSingleton<InvokeEndpoints>();
         services.TryAddSingleton<PullEndpoints>();
+        services.TryAddSingleton(_ => Streaming.StreamingOptions.FromEnvironment());
+        services.TryAddSingleton<Streaming.ResponseStreams>();
+        services.TryAddSingleton<Streaming.StreamReceiveEndpoint>();
+        services.TryAddSingleton<StreamingInvokeEndpoints>();
+        services.TryAddSingleton<Streaming.IStreamingUrlResponder, Streaming.StreamingUrlResponder>();
         services.TryAddSingleton<IVersionWriter, RegistryVersionWriter>();
         services.AddHostedService<EventAgeReaper>();
         Auth.InvokeAuth.AddServices(services, options.Auth);
@@ -101,6 +106,7 @@ public static class GatewayApp
         app.Use(QueueInspectionGuard(app.Services.GetRequiredService<GatewayOptions>()));
         InvokeEndpoints.Map(app);
         PullEndpoints.Map(app);
+        StreamingInvokeEndpoints.Map(app);
         QueueStatsEndpoint.Map(app);
         FunctionEndpoints.Map(app);
         LambdaApiEndpoints.Map(app);

@@ -16,6 +16,7 @@ public sealed partial class InvokeEndpoints(
     Async.AsyncInvocationProcessor asyncProcessor,
     AdmissionBudget budget,
     TimeProvider time,
+    Streaming.ResponseStreams streams,
     ILogger<InvokeEndpoints> logger)
 {
     public const string ReservedLimitReason = "ReservedFunctionConcurrentInvocationLimitExceeded";
@@ -36,7 +37,13 @@ public sealed partial class InvokeEndpoints(
             (string ns, string functionName, HttpContext context, InvokeEndpoints api) => api.InvokeAsync($"{ns}/{functionName}", context));
     }
 
-    public async Task<IResult> InvokeAsync(string functionName, HttpContext context)
+    public Task<IResult> InvokeAsync(string functionName, HttpContext context) => InvokeAsync(functionName, context, null);
+
+    /// <summary>
+    /// The Invoke API; with <paramref name="streaming"/> (InvokeWithResponseStream) the same path answers through it, as a
+    /// stream, and accepts only RequestResponse and DryRun.
+    /// </summary>
+    public async Task<IResult> InvokeAsync(string functionName, HttpContext context, Streaming.IStreamingResponse? streaming)
     {
         var requestId = Guid.NewGuid().ToString();
         context.Response.Headers[LambdaErrors.RequestIdHeader] = requestId;
@@ -48,6 +55,12 @@ public sealed partial class InvokeEndpoints(
         {
             metrics.Rejected("InvalidParameterValueException");
             return LambdaErrors.InvalidParameter("Invalid X-Amz-Invocation-Type: expected RequestResponse, Event or DryRun.");
+        }
+
+        if (streaming is not null && type == InvocationType.Event)
+        {
+            metrics.Rejected("InvalidParameterValueException");
+            return LambdaErrors.InvalidParameter("Invalid X-Amz-Invocation-Type: InvokeWithResponseStream accepts RequestResponse or DryRun.");
         }
 
         if (FunctionRegistry.QualifierConflict(name, qualifier) is { } conflict)
@@ -77,7 +90,7 @@ public sealed partial class InvokeEndpoints(
         var admitted = false;
         try
         {
-            var result = await AdmitAsync(fn, type, requestId, limit, context).ConfigureAwait(false);
+            var result = await AdmitAsync(fn, type, requestId, limit, context, streaming).ConfigureAwait(false);
             admitted = type == InvocationType.Event && result is Microsoft.AspNetCore.Http.HttpResults.StatusCodeHttpResult { StatusCode: StatusCodes.Status202Accepted };
             return result;
         }
@@ -90,7 +103,7 @@ public sealed partial class InvokeEndpoints(
         }
     }
 
-    private async Task<IResult> AdmitAsync(ResolvedFunction fn, InvocationType type, string requestId, long limit, HttpContext context)
+    private async Task<IResult> AdmitAsync(ResolvedFunction fn, InvocationType type, string requestId, long limit, HttpContext context, Streaming.IStreamingResponse? streaming)
     {
         var request = context.Request;
         var ct = context.RequestAborted;
@@ -147,10 +160,17 @@ public sealed partial class InvokeEndpoints(
             return Results.StatusCode(StatusCodes.Status202Accepted);
         }
 
-        return await InvokeSyncAsync(fn, invocation, ackWait, context).ConfigureAwait(false);
+        return await InvokeSyncAsync(fn, invocation, ackWait, context, streaming).ConfigureAwait(false);
     }
 
-    private async Task<IResult> InvokeSyncAsync(ResolvedFunction fn, Invocation invocation, TimeSpan ackWait, HttpContext context)
+    /// <summary>
+    /// A synchronous invocation already built (a Function URL's event) through the gate, the queue and the result wait;
+    /// answered through <paramref name="streaming"/> when given.
+    /// </summary>
+    public Task<IResult> InvokeSyncAsync(ResolvedFunction fn, Invocation invocation, HttpContext context, Streaming.IStreamingResponse? streaming) =>
+        InvokeSyncAsync(fn, invocation, asyncProcessor.AckWait(fn.Key), context, streaming);
+
+    private async Task<IResult> InvokeSyncAsync(ResolvedFunction fn, Invocation invocation, TimeSpan ackWait, HttpContext context, Streaming.IStreamingResponse? streaming)
     {
         var ct = context.RequestAborted;
         if (!gate.TryEnter(fn.Key, fn.Spec.Concurrency?.Reserved))
@@ -159,6 +179,7 @@ public sealed partial class InvokeEndpoints(
             return LambdaErrors.TooManyRequests(ReservedLimitReason);
         }
 
+        Streaming.ResponseStream? stream = null;
         try
         {
             if (queue.GetStats(fn.Key).WaitingSync >= options.MaxWaitingSyncPerFunction)
@@ -167,8 +188,22 @@ public sealed partial class InvokeEndpoints(
                 return LambdaErrors.TooManyRequests(ConcurrentLimitReason);
             }
 
+            if (streaming is not null)
+            {
+                // Registered before it is queued: a shim may start streaming the moment it takes the invocation.
+                invocation = invocation with { StreamResponse = true, StreamTo = streams.AdvertisedUrl };
+                stream = streams.Register(invocation);
+            }
+
             var pending = await queue.EnqueueSyncAsync(invocation, new EnqueueOptions(ackWait), ct).ConfigureAwait(false);
             metrics.Accepted(fn.Key, invocation.Type);
+            if (streaming is not null)
+            {
+                var streamed = invocation;
+                var call = new Streaming.StreamedInvocation(fn, streamed, stream!, AwaitResultAsync(pending, fn, streamed, ackWait, ct), () => NotStarted(fn, streamed));
+                return await streaming.RespondAsync(call, context).ConfigureAwait(false);
+            }
+
             var result = await AwaitResultAsync(pending, fn, invocation, ackWait, ct).ConfigureAwait(false);
             if (result is null)
             {
@@ -180,6 +215,7 @@ public sealed partial class InvokeEndpoints(
         finally
         {
             gate.Exit(fn.Key);
+            stream?.Dispose();
         }
     }
 
