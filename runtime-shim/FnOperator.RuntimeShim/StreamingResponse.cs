@@ -70,8 +70,9 @@ public static class StreamingResponse
                 ? new RuntimeReply(ReplyKind.TooLarge, [])
                 : Trailers(request, buffered, streamed);
         }
-        catch (StreamLimitExceededException)
+        catch (Exception e) when (body.Exceeded && e is IOException or HttpRequestException or OperationCanceledException)
         {
+            // Past the limit (HttpClient reports the content's exception wrapped): the stream to the gateway was cut.
             await DrainAsync(request.Body, ended.Token).ConfigureAwait(false);
             reply = new RuntimeReply(ReplyKind.TooLarge, [], Streamed: true);
         }
@@ -182,6 +183,8 @@ public static class StreamingResponse
     private sealed class LimitedStream(Stream inner, long limit) : Stream
     {
         private long _read;
+
+        public bool Exceeded => _read > limit;
 
         public override bool CanRead => true;
         public override bool CanSeek => false;
