@@ -54,6 +54,12 @@ public static class StreamingResponse
                 return;
         }
 
+        // The handler may pause between writes for as long as its timeout allows (Kestrel would cut a slow body).
+        if (context.Features.Get<Microsoft.AspNetCore.Server.Kestrel.Core.Features.IHttpMinRequestBodyDataRateFeature>() is { } rate)
+        {
+            rate.MinDataRate = null;
+        }
+
         var invocation = active!.Invocation;
         var request = context.Request;
         var contentType = request.ContentType is { Length: > 0 } type ? type : DefaultContentType;

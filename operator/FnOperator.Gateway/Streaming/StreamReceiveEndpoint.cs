@@ -1,5 +1,6 @@
 using FnOperator.Contracts;
 using FnOperator.Gateway.Api;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace FnOperator.Gateway.Streaming;
 
@@ -38,6 +39,17 @@ public sealed partial class StreamReceiveEndpoint(ResponseStreams streams, Gatew
         if (!stream.TryClaim(contentType))
         {
             return LambdaErrors.Error(409, "ResourceConflictException", $"The response of {requestId} is already streaming.");
+        }
+
+        // A function may pause for as long as its timeout between writes, and send up to the shim's 200 MB limit.
+        if (context.Features.Get<Microsoft.AspNetCore.Server.Kestrel.Core.Features.IHttpMinRequestBodyDataRateFeature>() is { } rate)
+        {
+            rate.MinDataRate = null;
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+        {
+            size.MaxRequestBodySize = PullProtocol.MaxStreamResponseBytes + (1024 * 1024);
         }
 
         var writer = stream.Pipe.Writer;
