@@ -27,13 +27,14 @@ public sealed class ActiveInvocation(Invocation invocation, DateTimeOffset deadl
 
     public TaskCompletionSource<RuntimeReply> Reply { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Completes when the invocation ended for the shim (answered, timed out, crashed): a stream still open is cut.</summary>
-    public Task Finished => _finished.Task;
+    /// <summary>Cancelled when the invocation ended for the shim (answered, timed out, crashed): a stream still open is cut.</summary>
+    public CancellationToken Finished => _finished.Token;
 
-    private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Never disposed: it has no timer, and a late reader of Finished must not meet a disposed source.
+    private readonly CancellationTokenSource _finished = new();
     private int _responding;
 
-    internal void MarkFinished() => _finished.TrySetResult();
+    internal void MarkFinished() => _finished.Cancel();
 
     /// <summary>True for the first response that starts (a streamed one takes the invocation before its result is known).</summary>
     internal bool TryBeginResponse() => Interlocked.Exchange(ref _responding, 1) == 0;

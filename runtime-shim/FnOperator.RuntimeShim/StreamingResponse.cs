@@ -63,8 +63,7 @@ public static class StreamingResponse
         var invocation = active!.Invocation;
         var request = context.Request;
         var contentType = request.ContentType is { Length: > 0 } type ? type : DefaultContentType;
-        using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-        using var onFinished = active.Finished.ContinueWith(_ => ended.Cancel(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, active.Finished);
         var body = new LimitedStream(request.Body, StreamLimit);
         RuntimeReply reply;
         try

@@ -92,6 +92,24 @@ public sealed class StreamingResponseTests
         Assert.Empty(fn.Server.Streams);
     }
 
+    [Theory]
+    [MemberData(nameof(Clients))]
+    public async Task Streamed_invocations_follow_one_another_on_the_same_warm_runtime(Client client)
+    {
+        await using var fn = await FunctionUnderTest.StartAsync(client, handlerFile: "streaming.mjs");
+        var results = new List<InvocationResult>();
+        for (var i = 0; i < 3; i++)
+        {
+            var invocation = fn.Server.Enqueue(Event("prelude"), stream: true);
+            Assert.EndsWith("hello world", await fn.Server.Streams[invocation.RequestId].ReadToEndAsync(), StringComparison.Ordinal);
+            results.Add(await fn.Server.ResultAsync(invocation.RequestId));
+        }
+
+        Assert.All(results, r => Assert.True(r.Outcome == InvocationOutcome.Success, r.Describe()));
+        Assert.NotNull(results[0].InitDurationMs);
+        Assert.All(results.Skip(1), r => Assert.Null(r.InitDurationMs));
+    }
+
     [Fact]
     public async Task A_gateway_without_the_caller_gets_the_stream_as_a_buffered_result()
     {

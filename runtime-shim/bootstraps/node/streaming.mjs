@@ -77,6 +77,8 @@ export function createResponseStream({ host, port, path, highWaterMark }) {
         },
       );
       req.on("error", reject);
+      // Each write is sent at once (no Nagle delay behind the previous small segment's ACK).
+      req.on("socket", (socket) => socket.setNoDelay(true));
     });
     return req;
   };

@@ -185,3 +185,22 @@ public sealed class InvokeWithResponseStreamTests
         Assert.Equal(0xCBF43926u, EventStreamReader.Crc32(check));
     }
 }
+
+/// <summary>InvokeWithResponseStream is authorized as Invoke: verb invoke on the named function.</summary>
+public sealed class StreamingAuthorizationTests
+{
+    [Theory]
+    [InlineData("/2021-11-15/functions/team.hello/response-streaming-invocations", "team", "hello")]
+    [InlineData("/2021-11-15/functions/team/hello/response-streaming-invocations", "team", "hello")]
+    [InlineData("/2021-11-15/functions/hello/response-streaming-invocations", "default", "hello")]
+    public void Invoke_with_response_stream_needs_the_invoke_verb_on_the_function(string path, string ns, string name)
+    {
+        var registry = new FnOperator.Gateway.Functions.FunctionRegistry(
+            FnOperator.Gateway.Functions.FunctionRegistry.DefaultRegion, FnOperator.Gateway.Functions.FunctionRegistry.DefaultAccountId);
+
+        var operation = FnOperator.Gateway.Auth.LambdaOperations.Match("POST", path, registry);
+
+        Assert.NotNull(operation);
+        Assert.Equal(("lambda:InvokeFunction", "invoke", "functions", ns, name), (operation.Action, operation.Verb, operation.Resource, operation.Namespace, operation.Name));
+    }
+}
