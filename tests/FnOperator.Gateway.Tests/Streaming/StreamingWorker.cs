@@ -69,7 +69,11 @@ public sealed class StreamingWorker(Uri gateway, FunctionKey key) : IDisposable
 
         internal OpenStream(HttpClient client, Invocation invocation, string contentType)
         {
-            var request = new HttpRequestMessage(HttpMethod.Post, PullProtocol.StreamPath(invocation.RequestId)) { Content = new PipeContent(pipe.Reader, contentType) };
+            // As the shim does: to the caller's replica when the invocation names one, else to the gateway pulled from.
+            var path = invocation.StreamTo is { Length: > 0 } to
+                ? new Uri(new Uri(to), PullProtocol.StreamPath(invocation.RequestId))
+                : new Uri(PullProtocol.StreamPath(invocation.RequestId), UriKind.Relative);
+            var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new PipeContent(pipe.Reader, contentType) };
             request.Headers.ExpectContinue = true;
             response = client.SendAsync(request);
         }
