@@ -37,6 +37,46 @@ public sealed partial class InvokeEndpoints(
             (string ns, string functionName, HttpContext context, InvokeEndpoints api) => api.InvokeAsync($"{ns}/{functionName}", context));
     }
 
+    /// <summary>
+    /// A RequestResponse invocation already built (a RESPONSE_STREAM Function URL's event) answered as a stream: the
+    /// same gate, waiting bound, queue and lease-bounded wait as a sync invoke.
+    /// </summary>
+    public Task<IResult> InvokeStreamingAsync(ResolvedFunction fn, Invocation invocation, HttpContext context, Streaming.IStreamingResponse streaming) =>
+        InvokeStreamingAsync(fn, invocation, asyncProcessor.AckWait(fn.Key), context, streaming);
+
+    /// <summary>The sync path (gate, waiting bound, queue, <see cref="AwaitResultAsync"/>) with the answer written by <paramref name="streaming"/>.</summary>
+    private async Task<IResult> InvokeStreamingAsync(
+        ResolvedFunction fn, Invocation invocation, TimeSpan ackWait, HttpContext context, Streaming.IStreamingResponse streaming)
+    {
+        var ct = context.RequestAborted;
+        if (!gate.TryEnter(fn.Key, fn.Spec.Concurrency?.Reserved))
+        {
+            metrics.Throttled(fn.Key, ReservedLimitReason);
+            return LambdaErrors.TooManyRequests(ReservedLimitReason);
+        }
+
+        // Registered before it is queued: a shim may start streaming the moment it takes the invocation.
+        invocation = invocation with { StreamResponse = true, StreamTo = streams.AdvertisedUrl };
+        using var stream = streams.Register(invocation);
+        try
+        {
+            if (queue.GetStats(fn.Key).WaitingSync >= options.MaxWaitingSyncPerFunction)
+            {
+                metrics.Throttled(fn.Key, ConcurrentLimitReason);
+                return LambdaErrors.TooManyRequests(ConcurrentLimitReason);
+            }
+
+            var pending = await queue.EnqueueSyncAsync(invocation, new EnqueueOptions(ackWait), ct).ConfigureAwait(false);
+            metrics.Accepted(fn.Key, invocation.Type);
+            var call = new Streaming.StreamedInvocation(fn, invocation, stream, AwaitResultAsync(pending, fn, invocation, ackWait, ct), () => NotStarted(fn, invocation));
+            return await streaming.RespondAsync(call, context).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Exit(fn.Key);
+        }
+    }
+
     public Task<IResult> InvokeAsync(string functionName, HttpContext context) => InvokeAsync(functionName, context, null);
 
     /// <summary>
@@ -160,17 +200,12 @@ public sealed partial class InvokeEndpoints(
             return Results.StatusCode(StatusCodes.Status202Accepted);
         }
 
-        return await InvokeSyncAsync(fn, invocation, ackWait, context, streaming).ConfigureAwait(false);
+        return streaming is null
+            ? await InvokeSyncAsync(fn, invocation, ackWait, context).ConfigureAwait(false)
+            : await InvokeStreamingAsync(fn, invocation, ackWait, context, streaming).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// A synchronous invocation already built (a Function URL's event) through the gate, the queue and the result wait;
-    /// answered through <paramref name="streaming"/> when given.
-    /// </summary>
-    public Task<IResult> InvokeSyncAsync(ResolvedFunction fn, Invocation invocation, HttpContext context, Streaming.IStreamingResponse? streaming) =>
-        InvokeSyncAsync(fn, invocation, asyncProcessor.AckWait(fn.Key), context, streaming);
-
-    private async Task<IResult> InvokeSyncAsync(ResolvedFunction fn, Invocation invocation, TimeSpan ackWait, HttpContext context, Streaming.IStreamingResponse? streaming)
+    private async Task<IResult> InvokeSyncAsync(ResolvedFunction fn, Invocation invocation, TimeSpan ackWait, HttpContext context)
     {
         var ct = context.RequestAborted;
         if (!gate.TryEnter(fn.Key, fn.Spec.Concurrency?.Reserved))
@@ -179,7 +214,6 @@ public sealed partial class InvokeEndpoints(
             return LambdaErrors.TooManyRequests(ReservedLimitReason);
         }
 
-        Streaming.ResponseStream? stream = null;
         try
         {
             if (queue.GetStats(fn.Key).WaitingSync >= options.MaxWaitingSyncPerFunction)
@@ -188,22 +222,8 @@ public sealed partial class InvokeEndpoints(
                 return LambdaErrors.TooManyRequests(ConcurrentLimitReason);
             }
 
-            if (streaming is not null)
-            {
-                // Registered before it is queued: a shim may start streaming the moment it takes the invocation.
-                invocation = invocation with { StreamResponse = true, StreamTo = streams.AdvertisedUrl };
-                stream = streams.Register(invocation);
-            }
-
             var pending = await queue.EnqueueSyncAsync(invocation, new EnqueueOptions(ackWait), ct).ConfigureAwait(false);
             metrics.Accepted(fn.Key, invocation.Type);
-            if (streaming is not null)
-            {
-                var streamed = invocation;
-                var call = new Streaming.StreamedInvocation(fn, streamed, stream!, AwaitResultAsync(pending, fn, streamed, ackWait, ct), () => NotStarted(fn, streamed));
-                return await streaming.RespondAsync(call, context).ConfigureAwait(false);
-            }
-
             var result = await AwaitResultAsync(pending, fn, invocation, ackWait, ct).ConfigureAwait(false);
             if (result is null)
             {
@@ -215,7 +235,6 @@ public sealed partial class InvokeEndpoints(
         finally
         {
             gate.Exit(fn.Key);
-            stream?.Dispose();
         }
     }
 

@@ -22,7 +22,7 @@ public sealed class StreamingUrlResponder(FunctionRegistry functions, InvokeEndp
         }
         else
         {
-            result = await invoke.InvokeSyncAsync(fn, invocation, context, new UrlStream(extraHeaders)).ConfigureAwait(false);
+            result = await invoke.InvokeStreamingAsync(fn, invocation, context, new UrlStream(extraHeaders)).ConfigureAwait(false);
         }
 
         await result.ExecuteAsync(context).ConfigureAwait(false);
