@@ -92,9 +92,11 @@ public sealed record StreamingOptions(string? AdvertisedUrl)
 {
     public const string AdvertisedUrlEnv = "FNOP_GATEWAY_STREAM_URL";
 
-    public static StreamingOptions FromEnvironment()
+    public static StreamingOptions FromEnvironment() => Parse(Environment.GetEnvironmentVariable(AdvertisedUrlEnv));
+
+    /// <summary>The options for a value of <see cref="AdvertisedUrlEnv"/>; throws naming the variable when it is not an absolute http(s) URL.</summary>
+    public static StreamingOptions Parse(string? url)
     {
-        var url = Environment.GetEnvironmentVariable(AdvertisedUrlEnv);
         if (string.IsNullOrWhiteSpace(url))
         {
             return new StreamingOptions((string?)null);

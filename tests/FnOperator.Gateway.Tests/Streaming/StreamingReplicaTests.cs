@@ -102,3 +102,26 @@ public sealed class StreamingReplicaTests
         }
     }
 }
+
+public sealed class StreamingOptionsTests
+{
+    [Theory]
+    [InlineData("not a url")]
+    [InlineData("ftp://10.0.0.1/")]
+    [InlineData("/relative")]
+    public void A_stream_url_that_is_not_an_absolute_http_url_is_refused_with_its_name(string value)
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => StreamingOptions.Parse(value));
+
+        Assert.Contains(StreamingOptions.AdvertisedUrlEnv, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null, null)]
+    [InlineData(" ", null)]
+    [InlineData("http://10.1.2.3:8080", "http://10.1.2.3:8080/")]
+    public void An_unset_stream_url_means_the_gateway_pulled_from(string? value, string? advertised)
+    {
+        Assert.Equal(advertised, StreamingOptions.Parse(value).AdvertisedUrl);
+    }
+}
