@@ -60,6 +60,19 @@ public sealed record Invocation
     /// redelivered invocation does not match the current one. Null while queued.
     /// </summary>
     public string? LeaseToken { get; init; }
+
+    /// <summary>
+    /// True for InvokeWithResponseStream and RESPONSE_STREAM Function URLs: the caller reads the response as the function
+    /// writes it. A runtime that answers in the Runtime API's streaming mode has its bytes sent on to the gateway as they
+    /// arrive (<see cref="PullProtocol.StreamPath"/>); any other answer arrives in the result, as for Invoke.
+    /// </summary>
+    public bool StreamResponse { get; init; }
+
+    /// <summary>
+    /// Absolute base URL of the gateway replica holding the streaming caller (where the shim sends the stream); null means
+    /// the gateway the shim pulls from (the in-process queue, one replica). See docs/streaming.md.
+    /// </summary>
+    public string? StreamTo { get; init; }
 }
 
 /// <summary>What became of an invocation attempt.</summary>

@@ -13,6 +13,11 @@ namespace FnOperator.Contracts;
 /// <item><c>POST {base}/_fnop/v1/invocations/{requestId}/result</c> with an <see cref="InvocationResult"/> body and the
 /// lease token in <see cref="LeaseTokenHeader"/>: 202. 404 when that lease is not in flight (completed, released, expired).</item>
 /// <item><c>POST {base}/_fnop/v1/invocations/{requestId}/release</c> with the lease token: 202; the invocation goes back to the queue.</item>
+/// <item><c>POST {StreamTo ?? base}/_fnop/v1/invocations/{requestId}/stream</c> (an invocation with
+/// <see cref="Invocation.StreamResponse"/>, answered by its runtime in streaming mode): a chunked body of the function's
+/// response bytes as the runtime writes them, its Content-Type the runtime's; 202 once the gateway took every byte, 404
+/// when no caller waits for that stream on this replica, 409 when it is already streaming. The result (outcome, error,
+/// log) follows on the result path as usual, after the stream ended; its payload is then empty.</item>
 /// </list>
 /// Every request carries the function version's credential in <see cref="CredentialHeader"/> when the gateway requires
 /// one: 401 without it, 403 with a credential of another function version. The credential is
@@ -45,6 +50,11 @@ public static class PullProtocol
         $"{Prefix}/functions/{Uri.EscapeDataString(ns)}/{Uri.EscapeDataString(name)}/versions/{Uri.EscapeDataString(version)}/next";
 
     public static string ResultPath(string requestId) => $"{Prefix}/invocations/{Uri.EscapeDataString(requestId)}/result";
+
+    public static string StreamPath(string requestId) => $"{Prefix}/invocations/{Uri.EscapeDataString(requestId)}/stream";
+
+    /// <summary>Largest response a streaming invocation may send (Lambda's limit for streamed responses: 200 MB).</summary>
+    public const long MaxStreamResponseBytes = 200L * 1024 * 1024;
 
     public static string ReleasePath(string requestId) => $"{Prefix}/invocations/{Uri.EscapeDataString(requestId)}/release";
 

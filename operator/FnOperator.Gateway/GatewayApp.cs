@@ -72,6 +72,12 @@ public static class GatewayApp
         services.TryAddSingleton<InvocationCompletion>();
         services.TryAddSingleton<InvokeEndpoints>();
         services.TryAddSingleton<PullEndpoints>();
+        // Read now, so a bad FNOP_GATEWAY_STREAM_URL stops the gateway at start with its message.
+        services.TryAddSingleton(Streaming.StreamingOptions.FromEnvironment());
+        services.TryAddSingleton<Streaming.ResponseStreams>();
+        services.TryAddSingleton<Streaming.StreamReceiveEndpoint>();
+        services.TryAddSingleton<StreamingInvokeEndpoints>();
+        services.TryAddSingleton<Streaming.IStreamingUrlResponder, Streaming.StreamingUrlResponder>();
         services.TryAddSingleton<IVersionWriter, RegistryVersionWriter>();
         services.TryAddSingleton<Urls.UrlAuth>();
         services.TryAddSingleton<Urls.UrlEndpoint>();
@@ -105,6 +111,7 @@ public static class GatewayApp
         app.Use(QueueInspectionGuard(app.Services.GetRequiredService<GatewayOptions>()));
         InvokeEndpoints.Map(app);
         PullEndpoints.Map(app);
+        StreamingInvokeEndpoints.Map(app);
         QueueStatsEndpoint.Map(app);
         FunctionEndpoints.Map(app);
         LambdaApiEndpoints.Map(app);

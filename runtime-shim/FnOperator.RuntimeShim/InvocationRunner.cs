@@ -124,7 +124,7 @@ public sealed partial class InvocationRunner(
             case ReplyKind.Response:
                 return Result(id, InvocationOutcome.Success, reply.Body, null, null);
             case ReplyKind.TooLarge:
-                var message = $"Response payload size exceeded maximum allowed payload size ({options.MaxResponseBytes} bytes).";
+                var message = $"Response payload size exceeded maximum allowed payload size ({(reply.Streamed ? StreamingResponse.StreamLimit : options.MaxResponseBytes)} bytes).";
                 sink.WriteLine($"RequestId: {id} Error: {message}");
                 return Failed(new RuntimeFailure("Function.ResponseSizeTooLarge", message), id);
             default:

@@ -11,8 +11,12 @@ public enum ReplyKind
     TooLarge,
 }
 
-/// <summary>A runtime's answer to one invocation: its body and, for errors, the Lambda-Runtime-Function-Error-Type header.</summary>
-public sealed record RuntimeReply(ReplyKind Kind, byte[] Body, string? ErrorTypeHeader = null);
+/// <summary>
+/// A runtime's answer to one invocation: its body and, for errors, the Lambda-Runtime-Function-Error-Type header.
+/// <paramref name="Streamed"/>: the response went to the caller as a stream (StreamingResponse); the body is then empty
+/// (or the error document of the error trailers).
+/// </summary>
+public sealed record RuntimeReply(ReplyKind Kind, byte[] Body, string? ErrorTypeHeader = null, bool Streamed = false);
 
 /// <summary>One invocation handed to the runtime; <see cref="Reply"/> completes when the runtime answers.</summary>
 public sealed class ActiveInvocation(Invocation invocation, DateTimeOffset deadline)
@@ -22,6 +26,18 @@ public sealed class ActiveInvocation(Invocation invocation, DateTimeOffset deadl
     public DateTimeOffset Deadline { get; } = deadline;
 
     public TaskCompletionSource<RuntimeReply> Reply { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Cancelled when the invocation ended for the shim (answered, timed out, crashed): a stream still open is cut.</summary>
+    public CancellationToken Finished => _finished.Token;
+
+    // Never disposed: it has no timer, and a late reader of Finished must not meet a disposed source.
+    private readonly CancellationTokenSource _finished = new();
+    private int _responding;
+
+    internal void MarkFinished() => _finished.Cancel();
+
+    /// <summary>True for the first response that starts (a streamed one takes the invocation before its result is known).</summary>
+    internal bool TryBeginResponse() => Interlocked.Exchange(ref _responding, 1) == 0;
 }
 
 /// <summary>Result of a runtime posting to /response or /error.</summary>
@@ -88,9 +104,28 @@ public sealed class InvocationSlot
         }
     }
 
+    /// <summary>
+    /// The in-flight invocation with this request id, taken by a streaming response before its result is known (a second
+    /// response for it is refused as <see cref="PostOutcome.AlreadyCompleted"/>).
+    /// </summary>
+    public PostOutcome TryBeginResponse(string requestId, out ActiveInvocation? active)
+    {
+        lock (_lock)
+        {
+            active = _current is not null && _current.Invocation.RequestId == requestId ? _current : null;
+            if (active is null)
+            {
+                return _finished.Contains(requestId) ? PostOutcome.AlreadyCompleted : PostOutcome.UnknownRequestId;
+            }
+
+            return !active.Reply.Task.IsCompleted && active.TryBeginResponse() ? PostOutcome.Accepted : PostOutcome.AlreadyCompleted;
+        }
+    }
+
     /// <summary>Ends the in-flight invocation (answered, timed out or crashed); later posts for it are refused.</summary>
     public void Finish(ActiveInvocation active)
     {
+        active.MarkFinished();
         lock (_lock)
         {
             if (ReferenceEquals(_current, active))

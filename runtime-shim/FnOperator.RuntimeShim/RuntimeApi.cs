@@ -60,6 +60,13 @@ public static class RuntimeApi
 
     private static async Task PostAsync(HttpContext context, string requestId, ShimOptions options, InvocationSlot slot, bool isError)
     {
+        if (!isError && StreamingResponse.IsStreaming(context.Request))
+        {
+            var sink = context.RequestServices.GetService<FnOperator.Contracts.IInvocationSource>() as FnOperator.Contracts.IResponseStreamSink;
+            await StreamingResponse.HandleAsync(context, requestId, options, slot, sink).ConfigureAwait(false);
+            return;
+        }
+
         var body = await ReadCappedAsync(context.Request, options.MaxResponseBytes, context.RequestAborted).ConfigureAwait(false);
         RuntimeReply reply = body is null
             ? new RuntimeReply(ReplyKind.TooLarge, [])

@@ -42,7 +42,9 @@ public sealed class FunctionUnderTest : IAsyncDisposable
 
     public static string FunctionsDirectory => Path.Combine(Repo.Root, "tests", "FnOperator.RuntimeShim.Tests", "Functions");
 
-    public static async Task<FunctionUnderTest> StartAsync(Client client, double timeoutSeconds = 120, IReadOnlyDictionary<string, string>? extra = null)
+    /// <param name="handlerFile">A file of <see cref="FunctionsDirectory"/> to run instead of the client's usual one (node clients).</param>
+    public static async Task<FunctionUnderTest> StartAsync(
+        Client client, double timeoutSeconds = 120, IReadOnlyDictionary<string, string>? extra = null, string? handlerFile = null)
     {
         var taskRoot = Directory.CreateTempSubdirectory("fnop-shim-test-").FullName;
         var env = new Dictionary<string, string>
@@ -56,7 +58,7 @@ public sealed class FunctionUnderTest : IAsyncDisposable
         switch (client)
         {
             case Client.AwsLambdaRic:
-                File.Copy(Path.Combine(FunctionsDirectory, "ric.mjs"), Path.Combine(taskRoot, "app.mjs"));
+                File.Copy(Path.Combine(FunctionsDirectory, handlerFile ?? "ric.mjs"), Path.Combine(taskRoot, "app.mjs"));
                 WriteExecutable(Path.Combine(taskRoot, "bootstrap"),
                     $"#!/bin/sh\nexec node {Path.Combine(Repo.NodeModules, "aws-lambda-ric", "index.mjs")}\n");
                 env["FNOP_RUNTIME"] = "provided.al2023";
@@ -69,7 +71,7 @@ public sealed class FunctionUnderTest : IAsyncDisposable
                 env["_HANDLER"] = "function.handler";
                 break;
             case Client.NodeBootstrap:
-                File.Copy(Path.Combine(FunctionsDirectory, "node.mjs"), Path.Combine(taskRoot, "app.mjs"));
+                File.Copy(Path.Combine(FunctionsDirectory, handlerFile ?? "node.mjs"), Path.Combine(taskRoot, "app.mjs"));
                 env["FNOP_RUNTIME"] = "nodejs22.x";
                 env["_HANDLER"] = "app.handler";
                 break;

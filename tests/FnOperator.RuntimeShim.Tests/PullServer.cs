@@ -29,6 +29,12 @@ public sealed class PullServer : IAsyncDisposable
 
     public ConcurrentQueue<string> Released { get; } = new();
 
+    /// <summary>Streamed responses the shim sent (<see cref="PullProtocol.StreamPath"/>), by request id.</summary>
+    public ConcurrentDictionary<string, ReceivedStream> Streams { get; } = new();
+
+    /// <summary>When set, the stream path answers 404 (no caller waits on this gateway) without reading the body.</summary>
+    public bool RefuseStreams { get; set; }
+
     /// <summary>Request ids handed to the shim by `next`, in order.</summary>
     public ConcurrentQueue<string> Delivered { get; } = new();
 
@@ -51,7 +57,7 @@ public sealed class PullServer : IAsyncDisposable
         return await _results[invocation.RequestId].Task.WaitAsync(ResultWait);
     }
 
-    public Invocation Enqueue(string eventJson, bool tailLog = false, string? requestId = null)
+    public Invocation Enqueue(string eventJson, bool tailLog = false, string? requestId = null, bool stream = false)
     {
         var invocation = new Invocation
         {
@@ -66,7 +72,13 @@ public sealed class PullServer : IAsyncDisposable
             TraceId = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
             TailLog = tailLog,
             AcceptedAt = DateTimeOffset.UtcNow,
+            StreamResponse = stream,
         };
+        if (stream)
+        {
+            Streams[invocation.RequestId] = new ReceivedStream();
+        }
+
         _results[invocation.RequestId] = new TaskCompletionSource<InvocationResult>(TaskCreationOptions.RunContinuationsAsynchronously);
         _queue.Writer.TryWrite(invocation);
         return invocation;
@@ -112,10 +124,81 @@ public sealed class PullServer : IAsyncDisposable
                 ? Results.StatusCode(202)
                 : Results.NotFound();
         });
+        _app.MapPost("/_fnop/v1/invocations/{requestId}/stream", async (string requestId, HttpContext context) =>
+        {
+            if (RefuseStreams || !Streams.TryGetValue(requestId, out var stream))
+            {
+                return Results.NotFound();
+            }
+
+            stream.ContentType = context.Request.ContentType;
+            var buffer = new byte[64 * 1024];
+            try
+            {
+                int read;
+                while ((read = await context.Request.Body.ReadAsync(buffer)) > 0)
+                {
+                    stream.Chunks.Writer.TryWrite(buffer[..read]);
+                }
+
+                stream.Chunks.Writer.TryComplete();
+                stream.Ended.TrySetResult(true);
+                return Results.StatusCode(202);
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException or BadHttpRequestException)
+            {
+                stream.Chunks.Writer.TryComplete();
+                stream.Ended.TrySetResult(false);
+                return Results.Empty;
+            }
+        });
         _app.MapPost("/_fnop/v1/invocations/{requestId}/release", (string requestId) =>
         {
             Released.Enqueue(requestId);
             return Results.StatusCode(202);
         });
+    }
+}
+
+/// <summary>One streamed response as the pull server received it: each read of the body, in order.</summary>
+public sealed class ReceivedStream
+{
+    private readonly StringBuilder _text = new();
+
+    public string? ContentType { get; set; }
+
+    public Channel<byte[]> Chunks { get; } = Channel.CreateUnbounded<byte[]>();
+
+    /// <summary>True when the body ended normally, false when the shim cut it.</summary>
+    public TaskCompletionSource<bool> Ended { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Every byte read so far.</summary>
+    public List<byte> Bytes { get; } = [];
+
+    /// <summary>Reads chunks until the text received so far contains <paramref name="expected"/> (60 s at most).</summary>
+    public async Task<string> ReadUntilAsync(string expected)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (!_text.ToString().Contains(expected, StringComparison.Ordinal))
+        {
+            var chunk = await Chunks.Reader.ReadAsync(timeout.Token);
+            Bytes.AddRange(chunk);
+            _text.Append(Encoding.UTF8.GetString(chunk));
+        }
+
+        return _text.ToString();
+    }
+
+    /// <summary>Reads to the end of the stream; the text of everything received.</summary>
+    public async Task<string> ReadToEndAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await foreach (var chunk in Chunks.Reader.ReadAllAsync(timeout.Token))
+        {
+            Bytes.AddRange(chunk);
+            _text.Append(Encoding.UTF8.GetString(chunk));
+        }
+
+        return _text.ToString();
     }
 }

@@ -16,6 +16,7 @@ public sealed partial class InvokeEndpoints(
     Async.AsyncInvocationProcessor asyncProcessor,
     AdmissionBudget budget,
     TimeProvider time,
+    Streaming.ResponseStreams streams,
     ILogger<InvokeEndpoints> logger)
 {
     public const string ReservedLimitReason = "ReservedFunctionConcurrentInvocationLimitExceeded";
@@ -36,7 +37,53 @@ public sealed partial class InvokeEndpoints(
             (string ns, string functionName, HttpContext context, InvokeEndpoints api) => api.InvokeAsync($"{ns}/{functionName}", context));
     }
 
-    public async Task<IResult> InvokeAsync(string functionName, HttpContext context)
+    /// <summary>
+    /// A RequestResponse invocation already built (a RESPONSE_STREAM Function URL's event) answered as a stream: the
+    /// same gate, waiting bound, queue and lease-bounded wait as a sync invoke.
+    /// </summary>
+    public Task<IResult> InvokeStreamingAsync(ResolvedFunction fn, Invocation invocation, HttpContext context, Streaming.IStreamingResponse streaming) =>
+        InvokeStreamingAsync(fn, invocation, asyncProcessor.AckWait(fn.Key), context, streaming);
+
+    /// <summary>The sync path (gate, waiting bound, queue, <see cref="AwaitResultAsync"/>) with the answer written by <paramref name="streaming"/>.</summary>
+    private async Task<IResult> InvokeStreamingAsync(
+        ResolvedFunction fn, Invocation invocation, TimeSpan ackWait, HttpContext context, Streaming.IStreamingResponse streaming)
+    {
+        var ct = context.RequestAborted;
+        if (!gate.TryEnter(fn.Key, fn.Spec.Concurrency?.Reserved))
+        {
+            metrics.Throttled(fn.Key, ReservedLimitReason);
+            return LambdaErrors.TooManyRequests(ReservedLimitReason);
+        }
+
+        // Registered before it is queued: a shim may start streaming the moment it takes the invocation.
+        invocation = invocation with { StreamResponse = true, StreamTo = streams.AdvertisedUrl };
+        using var stream = streams.Register(invocation);
+        try
+        {
+            if (queue.GetStats(fn.Key).WaitingSync >= options.MaxWaitingSyncPerFunction)
+            {
+                metrics.Throttled(fn.Key, ConcurrentLimitReason);
+                return LambdaErrors.TooManyRequests(ConcurrentLimitReason);
+            }
+
+            var pending = await queue.EnqueueSyncAsync(invocation, new EnqueueOptions(ackWait), ct).ConfigureAwait(false);
+            metrics.Accepted(fn.Key, invocation.Type);
+            var call = new Streaming.StreamedInvocation(fn, invocation, stream, AwaitResultAsync(pending, fn, invocation, ackWait, ct), () => { var o = NotStarted(fn, invocation); return LambdaErrors.TooManyRequests(o.ThrottleReason!, o.ThrottleMessage ?? "Rate Exceeded."); });
+            return await streaming.RespondAsync(call, context).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Exit(fn.Key);
+        }
+    }
+
+    public Task<IResult> InvokeAsync(string functionName, HttpContext context) => InvokeAsync(functionName, context, null);
+
+    /// <summary>
+    /// The Invoke API; with <paramref name="streaming"/> (InvokeWithResponseStream) the same path answers through it, as a
+    /// stream, and accepts only RequestResponse and DryRun.
+    /// </summary>
+    public async Task<IResult> InvokeAsync(string functionName, HttpContext context, Streaming.IStreamingResponse? streaming)
     {
         var requestId = Guid.NewGuid().ToString();
         context.Response.Headers[LambdaErrors.RequestIdHeader] = requestId;
@@ -48,6 +95,12 @@ public sealed partial class InvokeEndpoints(
         {
             metrics.Rejected("InvalidParameterValueException");
             return LambdaErrors.InvalidParameter("Invalid X-Amz-Invocation-Type: expected RequestResponse, Event or DryRun.");
+        }
+
+        if (streaming is not null && type == InvocationType.Event)
+        {
+            metrics.Rejected("InvalidParameterValueException");
+            return LambdaErrors.InvalidParameter("Invalid X-Amz-Invocation-Type: InvokeWithResponseStream accepts RequestResponse or DryRun.");
         }
 
         if (FunctionRegistry.QualifierConflict(name, qualifier) is { } conflict)
@@ -77,7 +130,7 @@ public sealed partial class InvokeEndpoints(
         var admitted = false;
         try
         {
-            var result = await AdmitAsync(fn, type, requestId, limit, context).ConfigureAwait(false);
+            var result = await AdmitAsync(fn, type, requestId, limit, context, streaming).ConfigureAwait(false);
             admitted = type == InvocationType.Event && result is Microsoft.AspNetCore.Http.HttpResults.StatusCodeHttpResult { StatusCode: StatusCodes.Status202Accepted };
             return result;
         }
@@ -90,7 +143,7 @@ public sealed partial class InvokeEndpoints(
         }
     }
 
-    private async Task<IResult> AdmitAsync(ResolvedFunction fn, InvocationType type, string requestId, long limit, HttpContext context)
+    private async Task<IResult> AdmitAsync(ResolvedFunction fn, InvocationType type, string requestId, long limit, HttpContext context, Streaming.IStreamingResponse? streaming)
     {
         var request = context.Request;
         var ct = context.RequestAborted;
@@ -147,7 +200,9 @@ public sealed partial class InvokeEndpoints(
             return Results.StatusCode(StatusCodes.Status202Accepted);
         }
 
-        return await InvokeSyncAsync(fn, invocation, ackWait, context).ConfigureAwait(false);
+        return streaming is null
+            ? await InvokeSyncAsync(fn, invocation, ackWait, context).ConfigureAwait(false)
+            : await InvokeStreamingAsync(fn, invocation, ackWait, context, streaming).ConfigureAwait(false);
     }
 
     private async Task<IResult> InvokeSyncAsync(ResolvedFunction fn, Invocation invocation, TimeSpan ackWait, HttpContext context)

@@ -28,6 +28,8 @@ public sealed partial class PullEndpoints(
             (string ns, string name, string version, HttpContext context, PullEndpoints api) => api.NextAsync(new FunctionKey(ns, name), version, context));
         app.MapPost(PullProtocol.Prefix + "/invocations/{requestId}/result",
             (string requestId, HttpContext context, PullEndpoints api) => api.ResultAsync(requestId, context));
+        app.MapPost(PullProtocol.Prefix + "/invocations/{requestId}/stream",
+            (string requestId, HttpContext context, Streaming.StreamReceiveEndpoint api) => api.ReceiveAsync(requestId, context));
         app.MapPost(PullProtocol.Prefix + "/invocations/{requestId}/release",
             (string requestId, HttpContext context, PullEndpoints api) => api.ReleaseAsync(requestId, context));
     }

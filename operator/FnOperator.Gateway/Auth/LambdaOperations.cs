@@ -21,7 +21,7 @@ public static class LambdaOperations
     public static LambdaOperation? Match(string method, string path, FunctionRegistry functions)
     {
         var parts = path.Trim('/').Split('/');
-        if (parts.Length < 2 || parts[0] is not ("2015-03-31" or "2014-11-13" or "2017-10-31" or "2019-09-25" or "2019-09-30") || parts[1] != "functions")
+        if (parts.Length < 2 || parts[0] is not ("2015-03-31" or "2014-11-13" or "2017-10-31" or "2019-09-25" or "2019-09-30" or "2021-11-15") || parts[1] != "functions")
         {
             return null;
         }
@@ -45,7 +45,7 @@ public static class LambdaOperations
         LambdaOperation Alias(string action, string verb, string? alias) => new(action, verb, "aliases", ns, null, arn);
         return (method, rest) switch
         {
-            ("POST", ["invocations"]) or ("POST", ["invoke-async"]) => Fn("lambda:InvokeFunction", "invoke"),
+            ("POST", ["invocations"]) or ("POST", ["invoke-async"]) or ("POST", ["response-streaming-invocations"]) => Fn("lambda:InvokeFunction", "invoke"),
             ("GET", []) or ("GET", ["configuration"]) or ("GET", ["versions"]) or ("GET", ["concurrency"]) or ("GET", ["event-invoke-config"]) => Fn("lambda:GetFunction", "get"),
             ("PUT", ["configuration"]) => Fn("lambda:UpdateFunctionConfiguration", "update"),
             ("PUT", ["code"]) => Fn("lambda:UpdateFunctionCode", "update"),
@@ -65,7 +65,7 @@ public static class LambdaOperations
 
     private static readonly HashSet<string> SubResources = new(StringComparer.Ordinal)
     {
-        "invocations", "invoke-async", "configuration", "code", "versions", "concurrency", "event-invoke-config", "aliases", "policy", "url",
+        "invocations", "invoke-async", "response-streaming-invocations", "configuration", "code", "versions", "concurrency", "event-invoke-config", "aliases", "policy", "url",
     };
 
     /// <summary>

@@ -173,12 +173,7 @@ public sealed partial class UrlEndpoint(
 
     private async Task<IResult?> StreamAsync(HttpContext context, Invocation invocation, IReadOnlyList<KeyValuePair<string, string>> corsHeaders)
     {
-        if (services.GetService<IStreamingUrlResponder>() is not { } responder)
-        {
-            return LambdaErrors.Error(501, "UnsupportedInvokeModeException",
-                "This gateway has no response streaming (invokeMode RESPONSE_STREAM); set spec.url.invokeMode BUFFERED.");
-        }
-
+        var responder = services.GetRequiredService<IStreamingUrlResponder>();
         var extra = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, value) in corsHeaders)
         {

@@ -7,6 +7,7 @@ import fs from "node:fs";
 import { pathToFileURL } from "node:url";
 import { errorDocument, runHandler } from "./invoke.mjs";
 import { exitQuietly, flushed, logError, patchConsole, setRequestId } from "./logging.mjs";
+import { createResponseStream, installGlobals, isStreaming, runStreamingHandler } from "./streaming.mjs";
 
 const [host, port] = (process.env.AWS_LAMBDA_RUNTIME_API || "127.0.0.1:9001").split(":");
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -97,6 +98,10 @@ async function invoke(handler, res) {
     await postError(`${base}/invocation/${id}/error`, { errorType: "Runtime.UnmarshalError", errorMessage: `Unable to parse event: ${e.message}`, trace: [] });
     return;
   }
+  if (isStreaming(handler)) {
+    await invokeStreaming(handler, event, context, id);
+    return;
+  }
   const outcome = await runHandler(handler, event, context);
   if ("error" in outcome) {
     const doc = errorDocument(outcome.error, "Error");
@@ -121,6 +126,27 @@ async function invoke(handler, res) {
   });
 }
 
+// A handler wrapped in awslambda.streamifyResponse: its responseStream is the Runtime API's streaming response.
+async function invokeStreaming(handler, event, context, id) {
+  const highWaterMark = handler[Symbol.for("aws.lambda.runtime.handler.streaming.highWaterMark")];
+  const response = createResponseStream({ host, port, path: `${base}/invocation/${id}/response`, highWaterMark });
+  const outcome = await runStreamingHandler(handler, event, context, response);
+  if ("error" in outcome) {
+    const doc = errorDocument(outcome.error, "Error");
+    logError("Invoke Error", doc, outcome.error);
+    await flushed();
+    if (response.stream.writableFinished) {
+      await response.answered();
+      await postError(`${base}/invocation/${id}/error`, doc);
+      return;
+    }
+    await response.fail(doc);
+    await response.answered();
+    return;
+  }
+  await response.done();
+}
+
 // The shim is the runtime's parent: when it is gone (killed with SIGKILL, say) the runtime is re-parented, and no
 // one is left to serve it or to read its output, so it ends itself, even mid-invocation. (A CPU-bound handler that
 // never yields is not stopped by this; the shim's process-group kill covers that.)
@@ -133,6 +159,7 @@ function watchParent() {
 
 async function main() {
   patchConsole();
+  installGlobals();
   watchParent();
   let handler;
   try {

@@ -159,17 +159,4 @@ public sealed class UrlResponseTests
         Assert.Contains("has no spec.url", await plainResponse.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Forbidden, unknownResponse.StatusCode);
     }
-
-    [Fact]
-    public async Task Response_stream_mode_without_a_streaming_responder_answers_a_clear_error()
-    {
-        await using var gateway = await StartAsync();
-        gateway.Add("streamed", Spec(new FunctionUrlSpec { InvokeMode = FunctionUrls.ResponseStream }));
-        using var request = Request(gateway, HttpMethod.Get, "streamed", "/");
-
-        using var response = await gateway.Client.SendAsync(request);
-
-        Assert.Equal(HttpStatusCode.NotImplemented, response.StatusCode);
-        Assert.Contains("invokeMode BUFFERED", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-    }
 }

@@ -105,8 +105,18 @@ public sealed class FunctionUrlIngressTests : IAsyncLifetime
         Assert.NotNull(await UrlObjects.IngressAsync(harness, "canary.default"));
     }
 
+    [Fact]
+    public async Task The_api_server_refuses_a_url_qualifier_naming_a_version_number()
+    {
+        // Lambda allows only an alias or $LATEST; the CRD's pattern says so before the operator sees it.
+        var refused = await Assert.ThrowsAsync<k8s.Autorest.HttpOperationException>(() =>
+            harness.CreateAsync(TestFunctions.Node("numbered", change: s => s.Url = new FunctionUrlSpec { Qualifier = "3" })));
+
+        Assert.Equal(System.Net.HttpStatusCode.UnprocessableEntity, refused.Response.StatusCode);
+        Assert.Contains("spec.url.qualifier", refused.Response.Content, StringComparison.Ordinal);
+    }
+
     [Theory]
-    [InlineData("numbered", "3", "version number")]
     [InlineData("dotted.name", null, "not a DNS label")]
     public async Task A_url_that_cannot_exist_is_InvalidUrl_and_publishes_nothing(string name, string? qualifier, string message)
     {
