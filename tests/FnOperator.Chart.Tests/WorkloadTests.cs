@@ -35,6 +35,22 @@ public sealed class WorkloadTests
     }
 
     [Fact]
+    public async Task Each_gateway_replica_advertises_its_own_pod_address_for_streamed_responses()
+    {
+        var manifests = await Helm.RenderAsync(["nats.enabled=true", "gateway.replicas=2"]);
+        var deployment = manifests.Single("Deployment", "fn-operator-gateway");
+        var container = deployment["spec"]!["template"]!["spec"]!["containers"]![0]!;
+        var port = container["ports"]!.AsArray().Single(p => (string?)p!["name"] == "http")!["containerPort"];
+        var names = container["env"]!.AsArray().Select(e => (string?)e!["name"]).ToList();
+
+        var env = Env(deployment);
+        Assert.Equal("status.podIP", (string?)env["POD_IP"]!["valueFrom"]!["fieldRef"]!["fieldPath"]);
+        Assert.Equal($"http://$(POD_IP):{port}", (string?)env["FNOP_GATEWAY_STREAM_URL"]!["value"]);
+        // Kubernetes expands $(POD_IP) only from variables defined before it.
+        Assert.True(names.IndexOf("POD_IP") < names.IndexOf("FNOP_GATEWAY_STREAM_URL"));
+    }
+
+    [Fact]
     public async Task Gateway_service_exposes_invoke_api_and_metrics_and_selects_the_gateway_pods()
     {
         var manifests = await Helm.RenderAsync();
