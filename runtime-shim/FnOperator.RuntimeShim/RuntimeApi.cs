@@ -33,6 +33,7 @@ public static class RuntimeApi
             return;
         }
 
+        supervisor.OnInvocationDelivered();
         var invocation = active.Invocation;
         var headers = context.Response.Headers;
         headers["Lambda-Runtime-Aws-Request-Id"] = invocation.RequestId;

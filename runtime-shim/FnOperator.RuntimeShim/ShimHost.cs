@@ -37,6 +37,12 @@ public sealed partial class ShimHost : IAsyncDisposable
             throw new ShimConfigurationException("Invalid runtime-shim configuration: FNOP_SOURCE_URL is required.");
         }
 
+        // /metrics serves the shim's own counters and the process metrics; prometheus-net's default EventCounter and Meter
+        // listeners would wake an idle shim every second (issue #19: an idle warm instance costs ≤ 0.01 cores).
+        Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions
+        {
+            SuppressProcessMetrics = false, SuppressDebugMetrics = true, SuppressEventCounters = true, SuppressMeters = true,
+        });
         var builder = WebApplication.CreateSlimBuilder();
         ConfigureLogging(builder, minimumLevel);
         builder.WebHost.ConfigureKestrel(k =>
