@@ -158,7 +158,7 @@ public static class RuntimeApi
     }
 
     private static Task ErrorAsync(HttpContext context, int status, string errorType, string message) =>
-        WriteAsync(context, status, JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string>
+        WriteAsync(context, status, ShimJson.Object(new Dictionary<string, string>
         {
             ["errorMessage"] = message,
             ["errorType"] = errorType,
