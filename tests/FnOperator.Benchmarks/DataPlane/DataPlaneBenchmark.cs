@@ -5,12 +5,12 @@ namespace FnOperator.Benchmarks.DataPlane;
 
 /// <summary>
 /// Issue #19's side-by-side: the same node no-op handler behind a bare node http server (the limit), @vercel/fun,
-/// serverless-offline and FnOperator local mode (JIT shim, Native AOT shim when published, per-instance concurrency 16),
+/// serverless-offline and FnOperator local mode (JIT shim, and the Native AOT shim when published),
 /// each alone on the machine, loaded by wrk POSTing small JSON at c = 1, 4, 16, 64. Prints markdown tables: throughput
 /// and latency with FnOperator/peer ratios, server CPU seconds per 10,000 invocations, idle CPU after the load, cold
 /// start, and RSS of every process. Run with <c>make bench BENCH=dataplane</c>.
 /// Knobs: FNOP_BENCH_SECONDS (per run, default 5), FNOP_BENCH_REPS (median of, default 3), FNOP_BENCH_TARGETS
-/// (comma list of bare, fun, offline, fnop, fnop-aot, fnop-pi16; default all that can run).
+/// (comma list of bare, fun, offline, fnop, fnop-aot; default all that can run).
 /// </summary>
 public sealed class DataPlaneBenchmark : IBenchmark
 {
@@ -66,11 +66,6 @@ public sealed class DataPlaneBenchmark : IBenchmark
             all.Add(("fnop-aot", ct => Peers.LocalModeAsync("FnOperator (AOT shim)", scratch, aot, MaxReplicas, 1, ct)));
         }
 
-        if (Environment.GetEnvironmentVariable("FNOP_BENCH_PER_INSTANCE") != "0")
-        {
-            all.Add(("fnop-pi16", ct => Peers.LocalModeAsync("FnOperator perInstance 16", scratch, File.Exists(aot) ? aot : jit, 1, 16, ct)));
-        }
-
         return all.Where(t => wanted is null || wanted.Contains(t.Item1));
     }
 
@@ -98,10 +93,11 @@ public sealed class DataPlaneBenchmark : IBenchmark
             var reps = new List<RunResult>();
             for (var i = 0; i < Reps; i++)
             {
-                var cpu0 = ProcTree.CpuSeconds([target.Pid]);
+                var before = ProcTree.Sample(target.Pid);
                 var wrk = await Wrk.RunAsync(target.Url, c, Duration, scratch, cancellationToken);
-                var cpu1 = ProcTree.CpuSeconds([target.Pid]);
-                reps.Add(new RunResult(wrk, wrk.Requests == 0 ? 0 : (cpu1 - cpu0) / wrk.Requests * 10_000));
+                var after = ProcTree.Sample(target.Pid);
+                var per10k = wrk.Requests == 0 ? 0 : 10_000.0 / wrk.Requests;
+                reps.Add(new RunResult(wrk, (after.Sum(p => p.CpuSeconds) - before.Sum(p => p.CpuSeconds)) * per10k, Split(target.Pid, before, after, per10k)));
             }
 
             runs[c] = reps.OrderBy(r => r.Wrk.Rps).ElementAt(reps.Count / 2);
@@ -145,11 +141,12 @@ public sealed class DataPlaneBenchmark : IBenchmark
         }
 
         lines.Add("");
-        lines.Add("RSS after the load (MB, per process name: count × total):");
+        lines.Add("RSS after the load (MB, per process name: count × total), and CPU at c=16 by process (\"server\": the target's first process):");
         foreach (var r in results)
         {
             var groups = r.Tree.GroupBy(p => p.Name).Select(g => $"{g.Key} {g.Count()}× {F0(g.Sum(p => p.RssBytes) / 1048576.0)}");
             lines.Add($"- {r.Name}: {string.Join(", ", groups)}; total {F0(r.Tree.Sum(p => p.RssBytes) / 1048576.0)}");
+            lines.Add($"  CPU s / 10k at c=16 by process: {string.Join(", ", r.Runs[16].SplitPer10k.OrderByDescending(x => x.Value).Select(x => $"{x.Key} {F2(x.Value)}"))}");
         }
 
         return lines;
@@ -176,7 +173,19 @@ public sealed class DataPlaneBenchmark : IBenchmark
 
     private static string F3(double v) => v.ToString("0.000", CultureInfo.InvariantCulture);
 
-    private sealed record RunResult(WrkResult Wrk, double CpuPer10k);
+    private sealed record RunResult(WrkResult Wrk, double CpuPer10k, IReadOnlyDictionary<string, double> SplitPer10k);
+
+    /// <summary>
+    /// Where the CPU of one run went, per 10,000 invocations: the target's first process ("server": FnOperator's gateway,
+    /// fun's or offline's node) and its descendants by process name (dotnet or FnOperator.Runt: shims; node: runtimes).
+    /// </summary>
+    private static Dictionary<string, double> Split(int root, IReadOnlyList<ProcSample> before, IReadOnlyList<ProcSample> after, double per10k)
+    {
+        var start = before.ToDictionary(p => p.Pid, p => p.CpuSeconds);
+        return after
+            .GroupBy(p => p.Pid == root ? "server" : p.Name)
+            .ToDictionary(g => g.Key, g => g.Sum(p => p.CpuSeconds - start.GetValueOrDefault(p.Pid)) * per10k);
+    }
 
     private sealed record TargetResult(
         string Key, string Name, string Load, TimeSpan Cold, Dictionary<int, RunResult> Runs, double IdleCores, int Runtimes, IReadOnlyList<ProcSample> Tree);
