@@ -20,7 +20,7 @@ TEST_ARGS ?=
 
 NODE_TOOLS := tests/node/node_modules/.installed
 
-.PHONY: all build test test-deps run bench crds e2e-kind clean
+.PHONY: all build test test-deps run bench crds e2e-kind clean shim-aot
 
 all: build
 
@@ -45,6 +45,20 @@ run:
 	$(DOTNET) publish examples/hello-dotnet/src -c Release -o examples/hello-dotnet/publish
 	$(DOTNET) build operator/FnOperator.Gateway -c Release
 	$(DOTNET) operator/FnOperator.Gateway/bin/Release/net10.0/FnOperator.Gateway.dll local --functions "$(FUNCTIONS)" --listen "$(LISTEN)" --queue "$(QUEUE)" $(ARGS)
+
+# The runtime-shim published Native AOT (needs clang and zlib1g-dev; ~3-5 min here) with its .NET bootstrap, into
+# $(SHIM_AOT): local mode (`make run`) launches it instead of the JIT DLL while it is not older than the Release DLL (a
+# rebuilt DLL wins, so a stale binary never runs). Tests pin the JIT DLL (FNOP_SHIM_DLL) and CI does not build it;
+# `make bench` measures both when it exists.
+SHIM_AOT := runtime-shim/FnOperator.RuntimeShim/bin/aot
+SHIM_RID := linux-$(shell uname -m | sed 's/x86_64/x64/;s/aarch64/arm64/')
+# (No -p:DebugType=none here: a global property would rebuild FnOperator.Contracts' Release output without its .pdb,
+# under the feet of the gateway and test builds; the symbol files are removed from the publish folder instead.)
+shim-aot:
+	$(DOTNET) publish runtime-shim/FnOperator.RuntimeShim/FnOperator.RuntimeShim.csproj -c Release -r $(SHIM_RID) -o $(SHIM_AOT)
+	$(DOTNET) publish runtime-shim/bootstraps/dotnet/FnOperator.DotnetBootstrap/FnOperator.DotnetBootstrap.csproj -c Release -o $(SHIM_AOT)/bootstraps/dotnet
+	rm -f $(SHIM_AOT)/*.dbg $(SHIM_AOT)/*.pdb $(SHIM_AOT)/bootstraps/dotnet/*.pdb
+	touch $(SHIM_AOT)/FnOperator.RuntimeShim
 
 bench: test-deps
 	$(DOTNET) run -c Release --project tests/FnOperator.Benchmarks -- $(BENCH)

@@ -139,7 +139,7 @@ public sealed partial class InvocationRunner(
     private static InvocationResult Failed(RuntimeFailure failure, string id) => Result(
         id,
         InvocationOutcome.FunctionError,
-        failure.Payload ?? JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string>
+        failure.Payload ?? ShimJson.Object(new Dictionary<string, string>
         {
             ["errorType"] = failure.ErrorType,
             ["errorMessage"] = failure.ErrorMessage,
@@ -165,7 +165,7 @@ public sealed partial class InvocationRunner(
             return body;
         }
 
-        return JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string>
+        return ShimJson.Object(new Dictionary<string, string>
         {
             ["errorType"] = errorType,
             ["errorMessage"] = Encoding.UTF8.GetString(body),

@@ -5,8 +5,10 @@ namespace FnOperator.RuntimeShim;
 
 /// <summary>
 /// Measures the runtime's memory for REPORT's "Max Memory Used": the container's cgroup (memory.current) when the shim is
-/// the container's first process, else the summed RSS of the runtime's process tree from /proc. Sampled every 50 ms while a
-/// runtime lives; the peak is kept for the runtime's lifetime, as Lambda's figure is for its execution environment.
+/// the container's first process, else the summed RSS of the runtime's process tree from /proc. Sampled every 50 ms while the
+/// runtime works (init, an invocation), once more when it goes idle, and not at all
+/// while it waits in `GET next` (an idle instance costs no CPU); the peak is kept for the runtime's lifetime, as Lambda's
+/// figure is for its execution environment.
 /// With a limit (the function's memory size) the sampler is also the RSS watchdog: a /proc sample over the limit calls the
 /// tracked runtime's kill action at once (a cgroup's limit is the kernel's to enforce; its oom_kill count is read instead).
 /// </summary>
@@ -23,6 +25,8 @@ public sealed class MemorySampler : IDisposable
     private long _oomKillsAtStart;
     private Action? _onLimit;
     private int _limitHit;
+    private int _busy;
+    private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(50);
 
     public MemorySampler(ShimOptions options)
     {
@@ -47,7 +51,39 @@ public sealed class MemorySampler : IDisposable
         Interlocked.Exchange(ref _oomKillsAtStart, _useCgroup ? OomKills() : 0);
         Volatile.Write(ref _rootPid, rootPid);
         Interlocked.Exchange(ref _peakBytes, 0);
-        _timer.Change(TimeSpan.Zero, TimeSpan.FromMilliseconds(50));
+        Interlocked.Exchange(ref _busy, 0);
+        Resume();
+    }
+
+    /// <summary>The runtime started work (init or an invocation): sample every 50 ms until <see cref="Pause"/>.</summary>
+    public void Resume()
+    {
+        if (Interlocked.Increment(ref _busy) == 1)
+        {
+            _timer.Change(TimeSpan.Zero, Interval);
+        }
+    }
+
+    /// <summary>The runtime is idle (it polled `GET next`): one sample for the peak, then no timer until <see cref="Resume"/>.</summary>
+    public void Pause()
+    {
+        // Never below zero: a runtime re-polling `GET next` (an aborted long poll) pauses an already idle sampler.
+        int busy;
+        do
+        {
+            busy = Volatile.Read(ref _busy);
+            if (busy <= 0)
+            {
+                return;
+            }
+        }
+        while (Interlocked.CompareExchange(ref _busy, busy - 1, busy) != busy);
+
+        if (busy == 1)
+        {
+            _timer.Change(Timeout.Infinite, Timeout.Infinite);
+            Sample();
+        }
     }
 
     /// <summary>True when the tracked runtime reached its memory limit: the watchdog fired, or the cgroup's OOM killer did.</summary>

@@ -17,7 +17,6 @@ public sealed partial class PullInvocationSource(HttpClient http, ShimOptions op
     private readonly string? _credential = ReadCredential(Environment.GetEnvironmentVariable(PullProtocol.CredentialFileEnv));
 
     private const int WaitMs = 20_000;
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
     private readonly string _nextPath = PullProtocol.NextPath(options.FunctionNamespace, options.FunctionName, options.FunctionVersion) + $"?waitMs={WaitMs}";
 
@@ -35,7 +34,7 @@ public sealed partial class PullInvocationSource(HttpClient http, ShimOptions op
                 switch (response.StatusCode)
                 {
                     case HttpStatusCode.OK:
-                        var invocation = await response.Content.ReadFromJsonAsync<Invocation>(Json, timeout.Token).ConfigureAwait(false);
+                        var invocation = await response.Content.ReadFromJsonAsync(ShimJson.Default.Invocation, timeout.Token).ConfigureAwait(false);
                         if (invocation is not null)
                         {
                             return invocation;
@@ -89,7 +88,7 @@ public sealed partial class PullInvocationSource(HttpClient http, ShimOptions op
 
     private HttpRequestMessage Request(HttpMethod method, string path, string? leaseToken, InvocationResult? result)
     {
-        var request = new HttpRequestMessage(method, path) { Content = result is null ? null : JsonContent.Create(result, options: Json) };
+        var request = new HttpRequestMessage(method, path) { Content = result is null ? null : JsonContent.Create(result, ShimJson.Default.InvocationResult) };
         if (_credential is not null)
         {
             request.Headers.TryAddWithoutValidation(PullProtocol.CredentialHeader, _credential);

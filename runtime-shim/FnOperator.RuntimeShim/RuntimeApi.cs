@@ -33,6 +33,7 @@ public static class RuntimeApi
             return;
         }
 
+        supervisor.OnInvocationDelivered();
         var invocation = active.Invocation;
         var headers = context.Response.Headers;
         headers["Lambda-Runtime-Aws-Request-Id"] = invocation.RequestId;
@@ -164,7 +165,7 @@ public static class RuntimeApi
     }
 
     private static Task ErrorAsync(HttpContext context, int status, string errorType, string message) =>
-        WriteAsync(context, status, JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string>
+        WriteAsync(context, status, ShimJson.Object(new Dictionary<string, string>
         {
             ["errorMessage"] = message,
             ["errorType"] = errorType,

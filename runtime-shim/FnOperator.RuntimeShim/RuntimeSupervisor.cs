@@ -40,8 +40,15 @@ public sealed partial class RuntimeSupervisor(ShimOptions options, LogSink sink,
         TryStartLocked();
     }
 
-    /// <summary>Called from `GET next`.</summary>
-    public void OnNextPolled() => _current?.MarkReady();
+    /// <summary>Called from `GET next`: the runtime is idle (init or its invocation is over), so memory sampling pauses.</summary>
+    public void OnNextPolled()
+    {
+        _current?.MarkReady();
+        memory.Pause();
+    }
+
+    /// <summary>Called when `GET next` hands the runtime an invocation: memory sampling runs while it works.</summary>
+    public void OnInvocationDelivered() => memory.Resume();
 
     /// <summary>Called from `POST init/error`; false when the runtime is past init.</summary>
     public bool OnInitError(RuntimeFailure failure) => _current?.ReportInitError(failure) ?? false;

@@ -2,6 +2,7 @@ using System.Net;
 using FnOperator.Contracts;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging.Console;
 using Prometheus;
 
@@ -37,6 +38,12 @@ public sealed partial class ShimHost : IAsyncDisposable
             throw new ShimConfigurationException("Invalid runtime-shim configuration: FNOP_SOURCE_URL is required.");
         }
 
+        // /metrics serves the shim's own counters and the process metrics; prometheus-net's default EventCounter and Meter
+        // listeners would wake an idle shim every second (issue #19: an idle warm instance costs ≤ 0.01 cores).
+        Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions
+        {
+            SuppressProcessMetrics = false, SuppressDebugMetrics = true, SuppressEventCounters = true, SuppressMeters = true,
+        });
         var builder = WebApplication.CreateSlimBuilder();
         ConfigureLogging(builder, minimumLevel);
         builder.WebHost.ConfigureKestrel(k =>
@@ -154,7 +161,8 @@ public sealed partial class ShimHost : IAsyncDisposable
         // stdout carries the function's log stream (runtime output, START/END/REPORT); the shim's own logs go to stderr.
         builder.Logging.ClearProviders();
         builder.Logging.AddConsole(o => o.FormatterName = ShimLogFormatter.FormatterName);
-        builder.Logging.AddConsoleFormatter<ShimLogFormatter, ConsoleFormatterOptions>();
+        // The formatter registered by hand: AddConsoleFormatter<,> binds its options by reflection (not trimmable, AOT).
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<ConsoleFormatter, ShimLogFormatter>());
         builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Logging.SetMinimumLevel(minimumLevel);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);

@@ -79,7 +79,7 @@ public sealed partial class ShimWorker(
                 FunctionError = "Unhandled",
                 ErrorType = "Runtime.Unknown",
                 ExecutedVersion = invocation.Version,
-                Payload = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new { errorType = "Runtime.Unknown", errorMessage = "The runtime-shim failed to run the invocation." }),
+                Payload = ShimJson.Object(new() { ["errorType"] = "Runtime.Unknown", ["errorMessage"] = "The runtime-shim failed to run the invocation." }),
             };
         }
 

@@ -134,4 +134,19 @@ public sealed class InMemoryInvocationQueueTests
         Assert.Null(await queue.NextAsync(Key, "2", NoWait, default));
         Assert.Equal("latest", (await queue.NextAsync(Key, "$LATEST", NoWait, default))?.RequestId);
     }
+
+    [Fact]
+    public async Task Most_recently_arrived_worker_takes_the_next_invocation_and_the_longest_waiting_stays_idle()
+    {
+        using var queue = new InMemoryInvocationQueue(TimeProvider.System);
+        var oldest = queue.NextAsync(Key, "$LATEST", TimeSpan.FromSeconds(60), default).AsTask();
+        var newest = queue.NextAsync(Key, "$LATEST", TimeSpan.FromSeconds(60), default).AsTask();
+
+        await queue.EnqueueAsync(Invocation("a"), new EnqueueOptions(TimeSpan.FromMinutes(1)), default);
+
+        Assert.Equal("a", (await newest.WaitAsync(TimeSpan.FromSeconds(60)))?.RequestId);
+        Assert.False(oldest.IsCompleted);
+        await queue.EnqueueAsync(Invocation("b"), new EnqueueOptions(TimeSpan.FromMinutes(1)), default);
+        Assert.Equal("b", (await oldest.WaitAsync(TimeSpan.FromSeconds(60)))?.RequestId);
+    }
 }

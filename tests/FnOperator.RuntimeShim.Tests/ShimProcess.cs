@@ -46,13 +46,19 @@ public sealed partial class ShimProcess : IAsyncDisposable
 
     public static async Task<ShimProcess> StartAsync(IReadOnlyDictionary<string, string> environment, bool waitForListening = true)
     {
-        var info = new ProcessStartInfo("dotnet")
+        // FNOP_TEST_SHIM runs these tests against another build of the shim, e.g. the Native AOT binary of `make shim-aot`.
+        var native = Environment.GetEnvironmentVariable("FNOP_TEST_SHIM") is { Length: > 0 } other ? other : null;
+        var info = new ProcessStartInfo(native ?? "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(Path.Combine(Repo.ShimDirectory, "FnOperator.RuntimeShim.dll"));
+        if (native is null)
+        {
+            info.ArgumentList.Add(Path.Combine(Repo.ShimDirectory, "FnOperator.RuntimeShim.dll"));
+        }
+
         info.Environment["FNOP_RUNTIME_API_ADDRESS"] = "127.0.0.1:0";
         info.Environment["FNOP_HTTP_ADDRESS"] = "127.0.0.1:0";
         foreach (var (key, value) in environment)

@@ -40,14 +40,20 @@ public sealed partial class ShimInstance : IAsyncDisposable
 
     public static ShimInstance Start(ShimLaunch launch, ProcessOutput output, DateTimeOffset now)
     {
-        var info = new ProcessStartInfo(launch.DotnetHost)
+        // A Native AOT shim (`make shim-aot`) is an executable of its own; the JIT build is a DLL the dotnet host runs.
+        var native = ShimLocator.IsNative(launch.ShimDll);
+        var info = new ProcessStartInfo(native ? launch.ShimDll : launch.DotnetHost)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(launch.ShimDll);
+        if (!native)
+        {
+            info.ArgumentList.Add(launch.ShimDll);
+        }
+
         info.Environment.Clear();
         foreach (var (key, value) in LocalSandbox.ShimEnvironment(launch.Environment, launch.ShimDll, Environment.GetEnvironmentVariables()))
         {

@@ -229,13 +229,17 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
         }
     }
 
-    /// <summary>Hands ready entries to waiting workers while the function has concurrency left.</summary>
+    /// <summary>
+    /// Hands ready entries (oldest first) to waiting workers while the function has concurrency left. The most recently
+    /// arrived waiter goes first (LIFO): the instance that just finished, warm and tiered up, takes the next call, and
+    /// surplus instances stay idle in their long poll and can scale in (issue #19; FIFO spread every call over all of them).
+    /// </summary>
     private void Pump(FunctionState fn, Lane lane)
     {
-        while (lane.Ready.First is { } node && lane.Waiters.First is { } waiterNode && (fn.Limit is null || fn.Leased < fn.Limit))
+        while (lane.Ready.First is { } node && lane.Waiters.Last is { } waiterNode && (fn.Limit is null || fn.Leased < fn.Limit))
         {
             lane.Ready.RemoveFirst();
-            lane.Waiters.RemoveFirst();
+            lane.Waiters.RemoveLast();
             var entry = node.Value;
             var expires = _time.GetUtcNow() + entry.Options.AckWait;
             entry.LeaseExpiresAt = expires;

@@ -5,6 +5,27 @@ namespace FnOperator.Gateway.Tests.Local;
 /// <summary>Finds the processes (shims and the runtimes they start) that run a function, by their environment.</summary>
 public static class FunctionProcesses
 {
+    /// <summary>
+    /// True for a runtime-shim process: one of its arguments is the JIT DLL (`dotnet …/FnOperator.RuntimeShim.dll`) or
+    /// the Native AOT executable (`…/FnOperator.RuntimeShim`); a node runtime whose bootstrap lives under the shim's
+    /// folder is not one. False when the process is gone.
+    /// </summary>
+    public static bool IsShim(int pid) => ShimOrGone(pid) == true;
+
+    /// <summary>As <see cref="IsShim"/>, but null when the process is gone (neither a shim nor a runtime).</summary>
+    public static bool? ShimOrGone(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Split('\0')
+                .Any(arg => Path.GetFileName(arg) is "FnOperator.RuntimeShim.dll" or "FnOperator.RuntimeShim");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Pids of live processes whose environment has AWS_LAMBDA_FUNCTION_NAME=<paramref name="function"/>.</summary>
     public static IReadOnlyList<int> Of(string function)
     {

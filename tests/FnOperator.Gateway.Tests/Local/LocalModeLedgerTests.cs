@@ -173,18 +173,8 @@ public sealed class LocalModeLedgerTests(ITestOutputHelper output) : IDisposable
             """);
     }
 
-    /// <summary>The function's shims (FnOperator.RuntimeShim.dll) or its runtimes (the others).</summary>
-    private static List<int> Pids(string function, bool shim) => FunctionProcesses.Of(function).Where(pid =>
-    {
-        try
-        {
-            return File.ReadAllText($"/proc/{pid}/cmdline").Contains("FnOperator.RuntimeShim.dll", StringComparison.Ordinal) == shim;
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }).ToList();
+    /// <summary>The function's shims (the JIT DLL or the Native AOT binary) or its runtimes (the others).</summary>
+    private static List<int> Pids(string function, bool shim) => FunctionProcesses.Of(function).Where(pid => FunctionProcesses.ShimOrGone(pid) == shim).ToList();
 
     private static async Task KillOneAsync(string function, bool shim)
     {

@@ -144,17 +144,7 @@ public sealed class LocalModeLifecycleTests : IDisposable
         Assert.Contains("no servable Function", await stderr, StringComparison.Ordinal);
     }
 
-    private static bool IsShim(int pid)
-    {
-        try
-        {
-            return File.ReadAllText($"/proc/{pid}/cmdline").Contains("FnOperator.RuntimeShim.dll", StringComparison.Ordinal);
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }
+    private static bool IsShim(int pid) => FunctionProcesses.IsShim(pid);
 
     private static async Task<JsonNode> InvokeAsync(LocalModeProcess local, string function, string payload)
     {

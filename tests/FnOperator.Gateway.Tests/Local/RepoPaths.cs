@@ -7,7 +7,10 @@ public static class RepoPaths
 
     public static string GatewayDll => Path.Combine(Root, "operator", "FnOperator.Gateway", "bin", "Release", "net10.0", "FnOperator.Gateway.dll");
 
-    public static string ShimDll => Path.Combine(Root, "runtime-shim", "FnOperator.RuntimeShim", "bin", "Release", "net10.0", "FnOperator.RuntimeShim.dll");
+    /// <summary>The shim local mode launches in tests: the JIT DLL, or FNOP_TEST_SHIM (e.g. the Native AOT binary of `make shim-aot`).</summary>
+    public static string ShimDll => Environment.GetEnvironmentVariable("FNOP_TEST_SHIM") is { Length: > 0 } other
+        ? other
+        : Path.Combine(Root, "runtime-shim", "FnOperator.RuntimeShim", "bin", "Release", "net10.0", "FnOperator.RuntimeShim.dll");
 
     public static string NodeModules => Path.Combine(Root, "tests", "node", "node_modules");
 
