@@ -144,15 +144,15 @@ public static class StreamingResponse
             }
             catch (Exception e) when (e is FormatException or JsonException)
             {
-                return JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["errorType"] = errorType, ["errorMessage"] = encoded });
+                return ShimJson.Object(new Dictionary<string, string> { ["errorType"] = errorType, ["errorMessage"] = encoded });
             }
         }
 
-        return Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new Dictionary<string, string>
+        return ShimJson.Object(new Dictionary<string, string>
         {
             ["errorType"] = errorType,
             ["errorMessage"] = "The function failed while streaming its response.",
-        }));
+        });
     }
 
     private static async Task DrainAsync(Stream body, CancellationToken cancellationToken)
@@ -174,7 +174,7 @@ public static class StreamingResponse
 
     private static async Task WriteErrorAsync(HttpContext context, int status, string errorType, string message)
     {
-        var body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["errorMessage"] = message, ["errorType"] = errorType });
+        var body = ShimJson.Object(new Dictionary<string, string> { ["errorMessage"] = message, ["errorType"] = errorType });
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
         context.Response.ContentLength = body.Length;
