@@ -102,6 +102,7 @@ public static class GatewayApp
         InvokeEndpoints.Map(app);
         PullEndpoints.Map(app);
         QueueStatsEndpoint.Map(app);
+        WorkEventsEndpoint.Map(app);
         FunctionEndpoints.Map(app);
         LambdaApiEndpoints.Map(app);
         app.MapGet("/healthz", () => Results.Text("ok"));
@@ -132,7 +133,8 @@ public static class GatewayApp
     {
         if (options is { ProtectQueueInspection: true, ClusterKey: { } key }
             && (context.Request.Path.StartsWithSegments(FnOperator.Contracts.PullProtocol.Prefix + "/queues", StringComparison.Ordinal)
-                || context.Request.Path.StartsWithSegments(QueueStatsEndpoint.Path, StringComparison.Ordinal)))
+                || context.Request.Path.StartsWithSegments(QueueStatsEndpoint.Path, StringComparison.Ordinal)
+                || context.Request.Path.StartsWithSegments(WorkEventsEndpoint.Path, StringComparison.Ordinal)))
         {
             string? header = context.Request.Headers.Authorization;
             var presented = header is not null && header.StartsWith("Bearer ", StringComparison.Ordinal) ? header[7..].Trim() : null;

@@ -16,6 +16,21 @@ public sealed class VersionScaleState(DateTimeOffset now, int burstInstances)
 
     public void MarkBusy(DateTimeOffset now) => LastBusy = now;
 
+    /// <summary>How long a scale request of ours is trusted over an informer that has not seen it yet.</summary>
+    public static readonly TimeSpan RequestTrust = TimeSpan.FromSeconds(5);
+
+    private int requested;
+    private DateTimeOffset requestedAt = DateTimeOffset.MinValue;
+
+    public void Requested(int replicas, DateTimeOffset now)
+    {
+        requested = replicas;
+        requestedAt = now;
+    }
+
+    /// <summary>True when this term asked for at least one instance within <see cref="RequestTrust"/>.</summary>
+    public bool RequestedRecently(DateTimeOffset now) => requested > 0 && now - requestedAt < RequestTrust;
+
     /// <summary>
     /// Burst rule (Lambda-like: 1,000 environments per 10 s per function): a token bucket of
     /// <paramref name="burstInstances"/> refilled at that many per <paramref name="window"/>; returns how many of

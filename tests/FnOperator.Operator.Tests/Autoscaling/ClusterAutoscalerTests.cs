@@ -21,7 +21,7 @@ public sealed class ClusterAutoscalerTests : IAsyncLifetime
     private Task<OperatorHarness> StartAsync(int operators, string burst = "1000") => OperatorHarness.StartAsync(
         operators,
         settings: ["--Operator:Autoscaler:PollInterval", "00:00:00.100", "--Operator:Autoscaler:IdleOverride", "00:00:01", "--Operator:Autoscaler:BurstInstances", burst, "--Operator:Autoscaler:BurstWindow", "00:00:03"],
-        services: s => s.AddSingleton<IScalingInputSource>(stats));
+        services: s => s.AddSingleton<IScalingInputSource>(stats).AddSingleton<IWorkEventSource>(stats));
 
     private async Task<int?> ReplicasAsync(string fn) => (await harness.DeploymentAsync(fn))?.Spec.Replicas;
 
@@ -66,6 +66,28 @@ public sealed class ClusterAutoscalerTests : IAsyncLifetime
         var reads = stats.Reads;
         await Eventually.True(() => stats.Reads > reads + 5, "more decisions taken");
         Assert.Equal(2, await ReplicasAsync("capped"));
+    }
+
+    [Fact]
+    public async Task A_push_of_work_at_zero_scales_the_version_up_without_a_poll()
+    {
+        await harness.CreateAsync(TestFunctions.Node("pushed", change: s => s.Scaling = new ScalingSpec { MaxReplicas = 5 }));
+        await harness.CreateAsync(TestFunctions.Node("unpushed", change: s => s.Scaling = new ScalingSpec { MaxReplicas = 5 }));
+        await WaitReplicasAsync("pushed", 0);
+        await WaitReplicasAsync("unpushed", 0);
+
+        // The stats cannot be read (the poll changes nothing, backing off), and they would say "no work" anyway:
+        // only the push can start the version.
+        stats.Unreachable = true;
+        var reads = stats.Reads;
+        await Eventually.True(() => stats.Reads > reads, "a failing poll happened");
+        stats.Push("pushed");
+        await WaitReplicasAsync("pushed", 1);
+        Assert.Equal(0, await ReplicasAsync("unpushed"));
+
+        // Back to polling: with no work, the pushed version returns to zero after its idle window.
+        stats.Unreachable = false;
+        await WaitReplicasAsync("pushed", 0);
     }
 
     [Fact]
