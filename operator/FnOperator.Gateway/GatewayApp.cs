@@ -72,6 +72,7 @@ public static class GatewayApp
         services.TryAddSingleton<InvocationCompletion>();
         services.TryAddSingleton<InvokeEndpoints>();
         services.TryAddSingleton<PullEndpoints>();
+        services.TryAddSingleton<InstanceLeases>();
         services.TryAddSingleton<IVersionWriter, RegistryVersionWriter>();
         services.AddHostedService<EventAgeReaper>();
         Auth.InvokeAuth.AddServices(services, options.Auth);

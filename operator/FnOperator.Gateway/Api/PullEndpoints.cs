@@ -17,6 +17,7 @@ public sealed partial class PullEndpoints(
     InvocationCompletion completion,
     AsyncInvocationProcessor asyncProcessor,
     GatewayOptions options,
+    InstanceLeases instances,
     ILogger<PullEndpoints> logger)
 {
     private const long MaxResultBytes = 16 * 1024 * 1024;
@@ -77,12 +78,14 @@ public sealed partial class PullEndpoints(
             try
             {
                 context.Response.StatusCode = StatusCodes.Status200OK;
+                instances.Handed(InstanceLeases.InstanceOf(context), invocation);
                 await context.Response.WriteAsJsonAsync(invocation, Json, ct).ConfigureAwait(false);
                 return;
             }
             catch (Exception ex) when (ex is OperationCanceledException or IOException)
             {
                 LogHandOutFailed(logger, invocation.RequestId);
+                instances.Ended(invocation.RequestId);
                 await queue.ReleaseAsync(invocation.RequestId, invocation.LeaseToken ?? "", CancellationToken.None).ConfigureAwait(false);
                 return;
             }
@@ -119,6 +122,7 @@ public sealed partial class PullEndpoints(
             return refused;
         }
 
+        instances.Ended(requestId);
         return await completion.CompleteAsync(requestId, lease, result, CancellationToken.None).ConfigureAwait(false)
             ? Results.StatusCode(StatusCodes.Status202Accepted)
             : NotInFlight(requestId);
@@ -132,6 +136,7 @@ public sealed partial class PullEndpoints(
             return refused;
         }
 
+        instances.Ended(requestId);
         return await queue.ReleaseAsync(requestId, lease, context.RequestAborted).ConfigureAwait(false) ? Results.StatusCode(202) : NotInFlight(requestId);
     }
 

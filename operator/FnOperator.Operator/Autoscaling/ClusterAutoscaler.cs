@@ -170,6 +170,23 @@ public sealed partial class ClusterAutoscaler(
         }
     }
 
+    /// <summary>
+    /// Drain-aware scale-in: the pods holding a lease get a higher deletion cost than the idle ones before replicas go
+    /// down, so the ReplicaSet controller removes idle pods. When that fails the scale-in still happens: a removed busy
+    /// shim finishes its invocation in its grace period (it stops leasing on SIGTERM), only capacity is lost meanwhile.
+    /// </summary>
+    private async Task MarkBusyAsync(V1Deployment d, VersionKey key, IReadOnlyList<string>? busy, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await actuator.MarkBusyAsync(d.Metadata.NamespaceProperty, d.Metadata.Name, new HashSet<string>(busy ?? [], StringComparer.Ordinal), cancellationToken).ConfigureAwait(false);
+        }
+        catch (k8s.Autorest.HttpOperationException ex)
+        {
+            LogMarkFailed(key.ToString(), (int)ex.Response.StatusCode);
+        }
+    }
+
     private async Task ScaleAsync(V1Deployment d, VersionKey key, VersionScaleState state, int current, int desired, ScalingReason reason, int demand, DateTimeOffset now, CancellationToken cancellationToken)
     {
         try
@@ -221,6 +238,11 @@ public sealed partial class ClusterAutoscaler(
                 desired = current + state.TakeBurst(desired - current, now, options.BurstInstances, options.BurstWindow);
             }
 
+            if (desired < current)
+            {
+                await MarkBusyAsync(d, key, load.Busy, cancellationToken).ConfigureAwait(false);
+            }
+
             if (desired != current)
             {
                 await ScaleAsync(d, key, state, current, desired, decision.Reason, input.Demand, now, cancellationToken).ConfigureAwait(false);
@@ -253,6 +275,9 @@ public sealed partial class ClusterAutoscaler(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Scale failed version={Version} to={To} status={Status}")]
     private partial void LogScaleFailed(string version, int to, int status);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not rank pods for scale-in (pod-deletion-cost) version={Version} status={Status}; scaling in anyway, busy shims drain")]
+    private partial void LogMarkFailed(string version, int status);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Autoscaler push stream unavailable, polling alone until it reconnects error={Error} attempt={Attempt}")]
     private partial void LogPushFailed(string error, int attempt);
