@@ -153,6 +153,7 @@ public sealed partial class ClusterAutoscaler(
                 state = states[key] = new VersionScaleState(now, options.BurstInstances);
             }
 
+            state.KeepAliveFor(FunctionScaling.KeepAlive(fn.Spec)).Observe(true, now - state.LastBusy);
             state.MarkBusy(now);
             if ((d.Spec?.Replicas ?? 1) > 0 || state.RequestedRecently(now))
             {
@@ -226,12 +227,15 @@ public sealed partial class ClusterAutoscaler(
             loads.TryGetValue(key, out var load);
             var current = d.Spec?.Replicas ?? 1;
             var input = new ScalingInput(load.Depth, load.InFlight, load.WaitingSync, current, TimeSpan.Zero);
+            var keepAlive = state.KeepAliveFor(FunctionScaling.KeepAlive(fn.Spec));
+            keepAlive.Observe(input.Demand > 0, now - state.LastBusy);
             if (input.Demand > 0)
             {
                 state.MarkBusy(now);
             }
 
-            var decision = ScalingPolicy.Decide(input with { IdleFor = now - state.LastBusy }, FunctionScaling.Limits(fn.Spec, options.IdleOverride));
+            var limits = keepAlive.Apply(FunctionScaling.Limits(fn.Spec, options.IdleOverride), now - state.LastBusy);
+            var decision = ScalingPolicy.Decide(input with { IdleFor = now - state.LastBusy }, limits);
             var desired = decision.Desired;
             if (desired > current)
             {

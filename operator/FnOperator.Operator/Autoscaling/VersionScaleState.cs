@@ -1,3 +1,5 @@
+using FnOperator.Contracts.Scaling;
+
 namespace FnOperator.Operator.Autoscaling;
 
 /// <summary>
@@ -15,6 +17,12 @@ public sealed class VersionScaleState(DateTimeOffset now, int burstInstances)
     public long SeenTerm { get; set; }
 
     public void MarkBusy(DateTimeOffset now) => LastBusy = now;
+
+    private KeepAliveTracker? keepAlive;
+
+    /// <summary>The version's keep-alive state (its idle-time histogram when adaptive); a new one when the mode changes.</summary>
+    public KeepAliveTracker KeepAliveFor(KeepAliveMode mode) =>
+        keepAlive is { } k && k.Mode == mode ? k : keepAlive = new KeepAliveTracker(mode);
 
     /// <summary>How long a scale request of ours is trusted over an informer that has not seen it yet.</summary>
     public static readonly TimeSpan RequestTrust = TimeSpan.FromSeconds(5);
