@@ -73,6 +73,7 @@ public static class GatewayApp
         services.TryAddSingleton<InvokeEndpoints>();
         services.TryAddSingleton<PullEndpoints>();
         services.TryAddSingleton<InstanceLeases>();
+        services.TryAddSingleton<Metrics.ColdStartTracker>();
         services.TryAddSingleton<IVersionWriter, RegistryVersionWriter>();
         services.AddHostedService<EventAgeReaper>();
         Auth.InvokeAuth.AddServices(services, options.Auth);

@@ -5,7 +5,7 @@ using FnOperator.Gateway.Functions;
 namespace FnOperator.Gateway.Api;
 
 /// <summary>
-/// Which function instances (pods) hold a lease right now: a shim names itself on pull requests
+/// The leases handed out over the pull protocol, and which function instances (pods) hold them: a shim names itself on pull requests
 /// (<see cref="PullProtocol.InstanceHeader"/>, its pod name in a cluster); an invocation handed out to it marks it busy
 /// until its result or release comes back, or its lease could have expired (timeout + <see cref="Slack"/>). The stats
 /// endpoint reports them per version (<c>busyInstances</c>) and the autoscaler keeps busy pods' deletion cost high before
@@ -21,7 +21,8 @@ public sealed class InstanceLeases(FunctionRegistry functions, TimeProvider time
 
     private readonly ConcurrentDictionary<string, Lease> leases = new(StringComparer.Ordinal);
 
-    private sealed record Lease(FunctionKey Key, string Version, string Instance, DateTimeOffset Until);
+    /// <summary>A lease handed out: the version, the instance (null when the worker did not name one), until when it can be held.</summary>
+    public sealed record Lease(FunctionKey Key, string Version, string? Instance, DateTimeOffset Until);
 
     /// <summary>The instance named by the request, or null (an unnamed worker, or a name that is not a DNS subdomain).</summary>
     public static string? InstanceOf(HttpContext context)
@@ -32,7 +33,7 @@ public sealed class InstanceLeases(FunctionRegistry functions, TimeProvider time
 
     public void Handed(string? instance, Invocation invocation)
     {
-        if (instance is null || leases.Count >= MaxLeases)
+        if (leases.Count >= MaxLeases)
         {
             return;
         }
@@ -42,25 +43,32 @@ public sealed class InstanceLeases(FunctionRegistry functions, TimeProvider time
         leases[invocation.RequestId] = new Lease(key, invocation.Version, instance, time.GetUtcNow() + timeout + Slack);
     }
 
-    public void Ended(string requestId) => leases.TryRemove(requestId, out _);
+    /// <summary>The lease ended (result or release); returns it, or null when it was not tracked.</summary>
+    public Lease? Ended(string requestId) => leases.TryRemove(requestId, out var lease) ? lease : null;
 
-    /// <summary>Instances holding a lease of the version now, sorted; expired entries are dropped on the way.</summary>
-    public IReadOnlyList<string> Busy(FunctionKey key, string version)
+    /// <summary>Instances holding a lease now, per version, each list sorted; expired entries are dropped on the way (one pass).</summary>
+    public IReadOnlyDictionary<(FunctionKey Key, string Version), List<string>> Busy()
     {
         var now = time.GetUtcNow();
-        var busy = new SortedSet<string>(StringComparer.Ordinal);
+        var busy = new Dictionary<(FunctionKey, string), SortedSet<string>>();
         foreach (var (requestId, lease) in leases)
         {
             if (lease.Until <= now)
             {
                 leases.TryRemove(requestId, out _);
             }
-            else if (lease.Key == key && string.Equals(lease.Version, version, StringComparison.Ordinal))
+            else if (lease.Instance is { } instance)
             {
-                busy.Add(lease.Instance);
+                var k = (lease.Key, lease.Version);
+                if (!busy.TryGetValue(k, out var set))
+                {
+                    busy[k] = set = new SortedSet<string>(StringComparer.Ordinal);
+                }
+
+                set.Add(instance);
             }
         }
 
-        return [.. busy];
+        return busy.ToDictionary(p => p.Key, p => p.Value.ToList());
     }
 }

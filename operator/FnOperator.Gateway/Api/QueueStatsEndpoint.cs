@@ -14,17 +14,21 @@ public static class QueueStatsEndpoint
     public const string Path = FnOperator.Contracts.PullProtocol.Prefix + "/stats";
 
     public static void Map(IEndpointRouteBuilder app) =>
-        app.MapGet(Path, (FunctionRegistry functions, IInvocationQueue queue, InstanceLeases instances) => Results.Json(new
+        app.MapGet(Path, (FunctionRegistry functions, IInvocationQueue queue, InstanceLeases instances) =>
         {
-            versions = functions.All.SelectMany(f => queue.GetVersionStats(f.Key).Select(v => new
+            var busy = instances.Busy();
+            return Results.Json(new
             {
-                @namespace = f.Key.Namespace,
-                name = f.Key.Name,
-                version = v.Key,
-                depth = v.Value.Depth,
-                inFlight = v.Value.InFlight,
-                waitingSync = v.Value.WaitingSync,
-                busyInstances = v.Value.InFlight > 0 ? instances.Busy(f.Key, v.Key) : [],
-            })).ToList(),
-        }));
+                versions = functions.All.SelectMany(f => queue.GetVersionStats(f.Key).Select(v => new
+                {
+                    @namespace = f.Key.Namespace,
+                    name = f.Key.Name,
+                    version = v.Key,
+                    depth = v.Value.Depth,
+                    inFlight = v.Value.InFlight,
+                    waitingSync = v.Value.WaitingSync,
+                    busyInstances = busy.TryGetValue((f.Key, v.Key), out var names) ? names : [],
+                })).ToList(),
+            });
+        });
 }
