@@ -21,7 +21,7 @@ namespace FnOperator.Operator.Autoscaling;
 /// while the stream is down the poll alone serves).
 /// </summary>
 public sealed partial class ClusterAutoscaler(
-    Informer<V1Deployment> deployments, Informer<Function> functions, IScalingInputSource source, IWorkEventSource pushSource, IScaleActuator actuator,
+    Informer<V1Deployment> deployments, Informer<Function> functions, Informer<V1ControllerRevision> revisions, IScalingInputSource source, IWorkEventSource pushSource, IScaleActuator actuator,
     AutoscalerOptions options, TimeProvider time, ILogger<ClusterAutoscaler> logger) : ILeaderService
 {
     /// <summary>Pushed versions not handled yet; beyond this many the newest are dropped (the next poll sees their work).</summary>
@@ -153,14 +153,15 @@ public sealed partial class ClusterAutoscaler(
                 state = states[key] = new VersionScaleState(now, options.BurstInstances);
             }
 
-            state.KeepAliveFor(FunctionScaling.KeepAlive(fn.Spec)).Observe(true, now - state.LastBusy);
+            var spec = SpecOf(key, fn, state);
+            state.KeepAliveFor(FunctionScaling.KeepAlive(spec)).Observe(true, now - state.LastBusy);
             state.MarkBusy(now);
             if ((d.Spec?.Replicas ?? 1) > 0 || state.RequestedRecently(now))
             {
                 continue; // running already, or our scale-up is on its way (the informer has not seen it yet)
             }
 
-            var decision = ScalingPolicy.Decide(new ScalingInput(1, 0, 0, 0, TimeSpan.Zero), FunctionScaling.Limits(fn.Spec, options.IdleOverride));
+            var decision = ScalingPolicy.Decide(new ScalingInput(1, 0, 0, 0, TimeSpan.Zero), FunctionScaling.Limits(spec, options.IdleOverride));
             if (decision.Desired <= 0)
             {
                 continue; // a ceiling of zero (reserved concurrency 0)
@@ -227,14 +228,15 @@ public sealed partial class ClusterAutoscaler(
             loads.TryGetValue(key, out var load);
             var current = d.Spec?.Replicas ?? 1;
             var input = new ScalingInput(load.Depth, load.InFlight, load.WaitingSync, current, TimeSpan.Zero);
-            var keepAlive = state.KeepAliveFor(FunctionScaling.KeepAlive(fn.Spec));
+            var spec = SpecOf(key, fn, state);
+            var keepAlive = state.KeepAliveFor(FunctionScaling.KeepAlive(spec));
             keepAlive.Observe(input.Demand > 0, now - state.LastBusy);
             if (input.Demand > 0)
             {
                 state.MarkBusy(now);
             }
 
-            var limits = keepAlive.Apply(FunctionScaling.Limits(fn.Spec, options.IdleOverride), now - state.LastBusy);
+            var limits = keepAlive.Apply(FunctionScaling.Limits(spec, options.IdleOverride), now - state.LastBusy);
             var decision = ScalingPolicy.Decide(input with { IdleFor = now - state.LastBusy }, limits);
             var desired = decision.Desired;
             if (desired > current)
@@ -257,6 +259,27 @@ public sealed partial class ClusterAutoscaler(
         {
             states.Remove(gone);
         }
+    }
+
+    /// <summary>
+    /// The spec whose limits apply: $LATEST's is the Function's; a published version's is its snapshot (the
+    /// ControllerRevision <c>&lt;fn&gt;-v&lt;N&gt;</c>, immutable, read once per term), or the Function's while the
+    /// snapshot is not in the cache yet.
+    /// </summary>
+    private Api.FunctionSpec SpecOf(VersionKey key, Function fn, VersionScaleState state)
+    {
+        if (key.Version == FunctionVersions.Latest || !int.TryParse(key.Version, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number))
+        {
+            return fn.Spec;
+        }
+
+        if (state.SnapshotSpec is null && revisions.Get(new ObjectKey(key.Namespace, Names.Revision(key.Function, number))) is { } revision
+            && Controllers.VersionSnapshot.FromRevision(revision) is { } snapshot)
+        {
+            state.SnapshotSpec = snapshot.Spec;
+        }
+
+        return state.SnapshotSpec ?? fn.Spec;
     }
 
     /// <summary>An autoscaled version's key and its Function, or null when the Deployment is not the autoscaler's.</summary>

@@ -16,6 +16,9 @@ public sealed class VersionScaleState(DateTimeOffset now, int burstInstances)
 
     public long SeenTerm { get; set; }
 
+    /// <summary>A published version's own spec (from its immutable snapshot), once read.</summary>
+    public FnOperator.Api.FunctionSpec? SnapshotSpec { get; set; }
+
     public void MarkBusy(DateTimeOffset now) => LastBusy = now;
 
     private KeepAliveTracker? keepAlive;

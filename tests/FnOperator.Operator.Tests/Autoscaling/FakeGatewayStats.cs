@@ -21,8 +21,8 @@ public sealed class FakeGatewayStats : IScalingInputSource, IWorkEventSource
     /// <summary>While true, reading the stats fails as an unreachable gateway does.</summary>
     public volatile bool Unreachable;
 
-    public void Set(string function, int depth, int inFlight = 0, int waitingSync = 0, string ns = "default", IReadOnlyList<string>? busy = null) =>
-        loads[new VersionKey(ns, function, "$LATEST")] = new VersionLoad(depth, inFlight, waitingSync, busy);
+    public void Set(string function, int depth, int inFlight = 0, int waitingSync = 0, string ns = "default", IReadOnlyList<string>? busy = null, string version = "$LATEST") =>
+        loads[new VersionKey(ns, function, version)] = new VersionLoad(depth, inFlight, waitingSync, busy);
 
     public void Push(string function, string ns = "default", string version = "$LATEST") => pushes.Writer.TryWrite(new VersionKey(ns, function, version));
 
