@@ -47,6 +47,12 @@ public sealed class ScalingSpec
     [DefaultValue(1)]
     [Description("Queued plus in-flight invocations per pod that the autoscaler aims for.")]
     public int TargetQueueDepth { get; set; } = 1;
+
+    [JsonPropertyName("keepAlive")]
+    [AllowedValues("fixed", "adaptive")]
+    [DefaultValue("fixed")]
+    [Description("How long idle pods are kept: fixed (scaleToZeroAfterSeconds) or adaptive (learned from the function's idle times: kept warm for their tail, pre-warmed before the expected next call; scaleToZeroAfterSeconds until enough idle times are seen). docs/autoscaler.md.")]
+    public string KeepAlive { get; set; } = "fixed";
 }
 
 [Description("Asynchronous invocation configuration (Lambda's EventInvokeConfig).")]

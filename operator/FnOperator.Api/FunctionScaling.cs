@@ -19,4 +19,10 @@ public static class FunctionScaling
             concurrency.Provisioned, concurrency.Reserved, scaling.MaxReplicas, perInstance ?? concurrency.PerInstance,
             scaling.TargetQueueDepth, scaling.ScaleToZeroAfterSeconds, idleOverride);
     }
+
+    /// <summary>scaling.keepAlive: adaptive (the hybrid histogram policy) or fixed (the default).</summary>
+    public static FnOperator.Contracts.Scaling.KeepAliveMode KeepAlive(FunctionSpec spec) =>
+        string.Equals(spec.Scaling?.KeepAlive, "adaptive", StringComparison.Ordinal)
+            ? FnOperator.Contracts.Scaling.KeepAliveMode.Adaptive
+            : FnOperator.Contracts.Scaling.KeepAliveMode.Fixed;
 }

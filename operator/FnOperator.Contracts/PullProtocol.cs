@@ -34,6 +34,15 @@ public static class PullProtocol
     /// <summary>Header carrying the lease token of the invocation a result or release is for.</summary>
     public const string LeaseTokenHeader = "X-Fnop-Lease-Token";
 
+    /// <summary>
+    /// Header by which a shim names its instance on pull requests (its pod name in a cluster), so the gateway knows which
+    /// instances hold leases (the autoscaler's drain-aware scale-in).
+    /// </summary>
+    public const string InstanceHeader = "X-Fnop-Instance";
+
+    /// <summary>Environment variable of the shim holding its instance name (the operator sets it from the pod's metadata.name).</summary>
+    public const string InstanceEnv = "FNOP_INSTANCE";
+
     /// <summary>Environment variable of the shim naming the file that holds its pull credential (deleted after reading where the file system allows).</summary>
     public const string CredentialFileEnv = "FNOP_PULL_CREDENTIAL_FILE";
 

@@ -78,6 +78,8 @@ public static class GatewayApp
         services.TryAddSingleton<Streaming.StreamReceiveEndpoint>();
         services.TryAddSingleton<StreamingInvokeEndpoints>();
         services.TryAddSingleton<Streaming.IStreamingUrlResponder, Streaming.StreamingUrlResponder>();
+        services.TryAddSingleton<InstanceLeases>();
+        services.TryAddSingleton<Metrics.ColdStartTracker>();
         services.TryAddSingleton<IVersionWriter, RegistryVersionWriter>();
         services.TryAddSingleton<Urls.UrlAuth>();
         services.TryAddSingleton<Urls.UrlEndpoint>();
@@ -113,6 +115,7 @@ public static class GatewayApp
         PullEndpoints.Map(app);
         StreamingInvokeEndpoints.Map(app);
         QueueStatsEndpoint.Map(app);
+        WorkEventsEndpoint.Map(app);
         FunctionEndpoints.Map(app);
         LambdaApiEndpoints.Map(app);
         app.MapGet("/healthz", () => Results.Text("ok"));
@@ -143,7 +146,8 @@ public static class GatewayApp
     {
         if (options is { ProtectQueueInspection: true, ClusterKey: { } key }
             && (context.Request.Path.StartsWithSegments(FnOperator.Contracts.PullProtocol.Prefix + "/queues", StringComparison.Ordinal)
-                || context.Request.Path.StartsWithSegments(QueueStatsEndpoint.Path, StringComparison.Ordinal)))
+                || context.Request.Path.StartsWithSegments(QueueStatsEndpoint.Path, StringComparison.Ordinal)
+                || context.Request.Path.StartsWithSegments(WorkEventsEndpoint.Path, StringComparison.Ordinal)))
         {
             string? header = context.Request.Headers.Authorization;
             var presented = header is not null && header.StartsWith("Bearer ", StringComparison.Ordinal) ? header[7..].Trim() : null;

@@ -15,6 +15,7 @@ namespace FnOperator.RuntimeShim;
 public sealed partial class PullInvocationSource(HttpClient http, ShimOptions options, ILogger<PullInvocationSource> logger) : IInvocationSource
 {
     private readonly string? _credential = ReadCredential(Environment.GetEnvironmentVariable(PullProtocol.CredentialFileEnv));
+    private readonly string? _instance = Environment.GetEnvironmentVariable(PullProtocol.InstanceEnv); // the pod's name: the gateway knows who is busy
 
     private const int WaitMs = 20_000;
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
@@ -92,6 +93,11 @@ public sealed partial class PullInvocationSource(HttpClient http, ShimOptions op
         if (_credential is not null)
         {
             request.Headers.TryAddWithoutValidation(PullProtocol.CredentialHeader, _credential);
+        }
+
+        if (!string.IsNullOrEmpty(_instance))
+        {
+            request.Headers.TryAddWithoutValidation(PullProtocol.InstanceHeader, _instance);
         }
 
         if (leaseToken is not null)

@@ -59,6 +59,7 @@ public sealed class RbacTests
             ["fnoperator.io/eventsourcemappings"] = ["list", "watch"],
             ["fnoperator.io/eventsourcemappings/status"] = ["get", "update"],
             ["apps/deployments/scale"] = ["patch"],
+            ["/pods"] = ["list", "patch"],
             ["/events"] = ["create", "patch"],
         };
         Assert.Equal(expected.Keys.Order(), grants.Keys.Order());

@@ -47,6 +47,12 @@ public sealed class EnvironmentContractTests
             environment.Read.Add(PullProtocol.CredentialFileEnv);
         }
 
+        // So does it its instance name (the pod's, for the pull requests' instance header).
+        if (written.Any(w => w.Key == PullProtocol.InstanceEnv))
+        {
+            environment.Read.Add(PullProtocol.InstanceEnv);
+        }
+
         return (options, environment.Read);
     }
 

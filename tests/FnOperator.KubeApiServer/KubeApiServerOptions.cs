@@ -18,6 +18,9 @@ public sealed record KubeApiServerOptions
     /// <summary>Play the Deployment controller and kubelet: Deployments report all replicas ready.</summary>
     public bool SimulateDeployments { get; init; } = true;
 
+    /// <summary>Also play the ReplicaSet controller, scheduler and kubelet down to Pods (Simulators/ReplicaSetSimulator.cs).</summary>
+    public bool SimulatePods { get; init; }
+
     /// <summary>Seed of the fault injector's random choices, so a failing run can be repeated.</summary>
     public int FaultSeed { get; init; } = 1;
 

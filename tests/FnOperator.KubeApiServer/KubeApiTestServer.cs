@@ -25,6 +25,7 @@ public class KubeApiTestServer : IAsyncDisposable
     private readonly WatchHandler watches;
     private readonly DeploymentSimulator deploymentSimulator;
     private readonly GarbageCollector garbageCollector;
+    private readonly ReplicaSetSimulator replicaSetSimulator;
     private readonly ReviewHandlers reviews;
     private readonly List<Task> background = [];
     private CancellationTokenSource connections = new();
@@ -41,6 +42,7 @@ public class KubeApiTestServer : IAsyncDisposable
         watches = new WatchHandler(Store, Faults, options);
         deploymentSimulator = new DeploymentSimulator(Store, Writer, Registry.Find("apps", "v1", "deployments")!, TimeProvider.System) { Enabled = options.SimulateDeployments };
         garbageCollector = new GarbageCollector(Store, Writer, Registry);
+        replicaSetSimulator = new ReplicaSetSimulator(Store, Writer, Registry, TimeProvider.System) { Enabled = options.SimulatePods };
         reviews = new ReviewHandlers(Store);
         if (options.CrdDirectory is not null)
         {
@@ -54,6 +56,8 @@ public class KubeApiTestServer : IAsyncDisposable
 
         Store.Changed += deploymentSimulator.OnChanged;
         Store.Changed += garbageCollector.OnChanged;
+        Store.Changed += replicaSetSimulator.OnChanged;
+        background.Add(Task.Run(() => replicaSetSimulator.RunAsync(stopping.Token)));
         background.Add(Task.Run(() => deploymentSimulator.RunAsync(stopping.Token)));
         background.Add(Task.Run(() => garbageCollector.RunAsync(stopping.Token)));
     }
@@ -95,6 +99,16 @@ public class KubeApiTestServer : IAsyncDisposable
         get => deploymentSimulator.Enabled;
         set => deploymentSimulator.Enabled = value;
     }
+
+    /// <summary>When true, Deployments get ReplicaSets and Pods (Simulators/ReplicaSetSimulator.cs: the real scale-in ranking, a kubelet that makes Pods ready).</summary>
+    public bool SimulatePods
+    {
+        get => replicaSetSimulator.Enabled;
+        set => replicaSetSimulator.Enabled = value;
+    }
+
+    /// <summary>The ReplicaSet/Pod simulator (pods to hold not ready, the deletion ranking).</summary>
+    public ReplicaSetSimulator Pods => replicaSetSimulator;
 
     public static async Task<KubeApiTestServer> StartAsync(KubeApiServerOptions? options = null, CancellationToken cancellationToken = default)
     {

@@ -17,6 +17,8 @@ public sealed partial class PullEndpoints(
     InvocationCompletion completion,
     AsyncInvocationProcessor asyncProcessor,
     GatewayOptions options,
+    InstanceLeases instances,
+    Metrics.ColdStartTracker coldStarts,
     ILogger<PullEndpoints> logger)
 {
     private const long MaxResultBytes = 16 * 1024 * 1024;
@@ -36,7 +38,6 @@ public sealed partial class PullEndpoints(
 
     public async Task NextAsync(FunctionKey key, string version, HttpContext context)
     {
-        var ct = context.RequestAborted;
         if (Authorize(context, key.Namespace, key.Name, version) is { } refused)
         {
             await refused.ExecuteAsync(context).ConfigureAwait(false);
@@ -49,6 +50,20 @@ public sealed partial class PullEndpoints(
             return;
         }
 
+        coldStarts.PollStarted(key, version);
+        try
+        {
+            await HandOutAsync(key, version, context).ConfigureAwait(false);
+        }
+        finally
+        {
+            coldStarts.PollEnded(key, version);
+        }
+    }
+
+    private async Task HandOutAsync(FunctionKey key, string version, HttpContext context)
+    {
+        var ct = context.RequestAborted;
         var waitMs = int.TryParse(context.Request.Query["waitMs"], out var w) ? Math.Max(0, w) : 20_000;
         var deadline = DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(Math.Min(waitMs, options.MaxPullWait.TotalMilliseconds));
         while (true)
@@ -79,12 +94,15 @@ public sealed partial class PullEndpoints(
             try
             {
                 context.Response.StatusCode = StatusCodes.Status200OK;
+                instances.Handed(InstanceLeases.InstanceOf(context), invocation);
+                coldStarts.Started(invocation);
                 await context.Response.WriteAsJsonAsync(invocation, Json, ct).ConfigureAwait(false);
                 return;
             }
             catch (Exception ex) when (ex is OperationCanceledException or IOException)
             {
                 LogHandOutFailed(logger, invocation.RequestId);
+                instances.Ended(invocation.RequestId);
                 await queue.ReleaseAsync(invocation.RequestId, invocation.LeaseToken ?? "", CancellationToken.None).ConfigureAwait(false);
                 return;
             }
@@ -121,6 +139,7 @@ public sealed partial class PullEndpoints(
             return refused;
         }
 
+        coldStarts.Active(instances.Ended(requestId));
         return await completion.CompleteAsync(requestId, lease, result, CancellationToken.None).ConfigureAwait(false)
             ? Results.StatusCode(StatusCodes.Status202Accepted)
             : NotInFlight(requestId);
@@ -134,6 +153,7 @@ public sealed partial class PullEndpoints(
             return refused;
         }
 
+        coldStarts.Active(instances.Ended(requestId));
         return await queue.ReleaseAsync(requestId, lease, context.RequestAborted).ConfigureAwait(false) ? Results.StatusCode(202) : NotInFlight(requestId);
     }
 

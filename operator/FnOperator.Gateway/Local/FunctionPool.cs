@@ -35,6 +35,7 @@ public sealed partial class FunctionPool(
     private readonly List<ShimInstance> instances = [];
     private readonly List<Task> stopping = [];
     private DateTimeOffset lastBusy;
+    private KeepAliveTracker? keepAliveTracker;
     private DateTimeOffset nextStartAllowed;
     private TimeSpan crashBackoff = TimeSpan.Zero;
     private CancellationToken stopNow;
@@ -44,6 +45,8 @@ public sealed partial class FunctionPool(
     public int Running { get { lock (instances) { return instances.Count; } } }
 
     public ScalingLimits Limits => limits;
+
+    private KeepAliveTracker KeepAliveState => keepAliveTracker ??= new KeepAliveTracker(FunctionScaling.KeepAlive(function.Function.Spec));
 
     /// <summary>
     /// A function's limits in local mode: the spec's (<see cref="FunctionScaling.Limits"/>), with one invocation per
@@ -89,7 +92,9 @@ public sealed partial class FunctionPool(
         }
 
         var current = load.GetLoad(function.Namespace, function.Name);
-        if (current.Queued + current.InFlight + current.WaitingSync > 0)
+        var busy = current.Queued + current.InFlight + current.WaitingSync > 0;
+        KeepAliveState.Observe(busy, now - lastBusy); // scaling.keepAlive: the same policy as the cluster autoscaler's
+        if (busy)
         {
             lastBusy = now;
         }
@@ -100,7 +105,7 @@ public sealed partial class FunctionPool(
             running = instances.Count;
         }
 
-        var decision = ScalingPolicy.Decide(new ScalingInput(current.Queued, current.InFlight, current.WaitingSync, running, now - lastBusy), limits);
+        var decision = ScalingPolicy.Decide(new ScalingInput(current.Queued, current.InFlight, current.WaitingSync, running, now - lastBusy), KeepAliveState.Apply(limits, now - lastBusy));
         var desired = decision.Desired;
         if (desired > running && now >= nextStartAllowed)
         {

@@ -22,6 +22,8 @@ public sealed class GatewayMetrics
     private readonly Counter _rejected;
     private readonly Histogram _duration;
     private readonly Histogram _initDuration;
+    private readonly Counter _versionColdStarts;
+    private readonly Histogram _coldStartWait;
 
     public GatewayMetrics(FunctionRegistry functions, IInvocationQueue queue)
     {
@@ -38,6 +40,9 @@ public sealed class GatewayMetrics
             new HistogramConfiguration { LabelNames = FunctionLabels, Buckets = Histogram.ExponentialBuckets(0.001, 2, 18) });
         _initDuration = factory.CreateHistogram("fnop_gateway_init_duration_seconds", "Cold start (init) duration reported by the runtime-shim.",
             new HistogramConfiguration { LabelNames = FunctionLabels, Buckets = Histogram.ExponentialBuckets(0.01, 2, 14) });
+        _versionColdStarts = factory.CreateCounter("fnop_gateway_cold_start_invocations_total", "Invocations enqueued while their version had no instance (they waited for a cold start), per version.", [.. FunctionLabels, "version"]);
+        _coldStartWait = factory.CreateHistogram("fnop_gateway_cold_start_wait_seconds", "Cold start as the caller sees it: enqueued at zero instances → invocation started, per version.",
+            new HistogramConfiguration { LabelNames = [.. FunctionLabels, "version"], Buckets = Histogram.ExponentialBuckets(0.025, 2, 15) });
         var depth = factory.CreateGauge("fnop_gateway_queue_depth", "Invocations queued (including delayed retries).", FunctionLabels);
         var inFlight = factory.CreateGauge("fnop_gateway_in_flight", "Invocations leased to workers.", FunctionLabels);
         var waiting = factory.CreateGauge("fnop_gateway_waiting_sync", "Synchronous requests waiting for a worker to start them.", FunctionLabels);
@@ -60,6 +65,12 @@ public sealed class GatewayMetrics
     public void Throttled(FunctionKey key, string reason) => _throttles.WithLabels(key.Namespace, key.Name, reason).Inc();
 
     public void Rejected(string errorType) => _rejected.WithLabels(errorType).Inc();
+
+    public void ColdStart(FunctionKey key, string version, TimeSpan waited)
+    {
+        _versionColdStarts.WithLabels(key.Namespace, key.Name, version).Inc();
+        _coldStartWait.WithLabels(key.Namespace, key.Name, version).Observe(Math.Max(0, waited.TotalSeconds));
+    }
 
     public void RetryScheduled(FunctionKey key) => _asyncRetries.WithLabels(key.Namespace, key.Name).Inc();
 

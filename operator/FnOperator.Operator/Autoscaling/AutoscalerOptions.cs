@@ -16,6 +16,9 @@ public sealed record AutoscalerOptions
     /// <summary>Replaces every function's scaleToZeroAfterSeconds (tests); null keeps the spec's.</summary>
     public TimeSpan? IdleOverride { get; init; }
 
+    /// <summary>First delay before reconnecting the gateway's push stream (work at zero); doubles per failure up to 30 s.</summary>
+    public TimeSpan PushReconnectDelay { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Most versions tracked at once (per-version state is bounded).</summary>
     public int MaxVersions { get; init; } = 10_000;
 }

@@ -19,6 +19,10 @@ public static class AutoscalerRegistration
             new HttpClient { Timeout = TimeSpan.FromSeconds(5) },
             new Uri(sp.GetRequiredService<IOptions<OperatorOptions>>().Value.GatewayUrl),
             sp.GetRequiredService<ClusterKey>().Bytes.ToArray()));
+        services.TryAddSingleton<IWorkEventSource>(sp => new GatewayWorkEventsSource(
+            new HttpClient { Timeout = Timeout.InfiniteTimeSpan }, // a stream held open; reconnects are the autoscaler's
+            new Uri(sp.GetRequiredService<IOptions<OperatorOptions>>().Value.GatewayUrl),
+            sp.GetRequiredService<ClusterKey>().Bytes.ToArray()));
         services.TryAddSingleton<IScaleActuator, DeploymentScaler>();
         services.AddLeaderService<ClusterAutoscaler>();
         return services;

@@ -5,6 +5,7 @@ using FnOperator.Kubernetes;
 using FnOperator.Operator.Hosting;
 using FnOperator.Operator.Resources;
 using k8s.Models;
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
 namespace FnOperator.Operator.Autoscaling;
@@ -15,33 +16,190 @@ namespace FnOperator.Operator.Autoscaling;
 /// capped by reserved concurrency, idle window = scaleToZeroAfterSeconds) and writes the Deployment's /scale when the
 /// number changes. Only Deployments annotated <c>fnoperator.io/replicas-owner: autoscaler</c> are scaled. Without
 /// inputs (the gateway unreachable) nothing is changed: it never scales down blind.
+/// Besides the poll, it holds the gateway's push stream (<see cref="IWorkEventSource"/>) open: a version whose work
+/// arrives at zero is scaled to its first instances at once, between polls (reconnects with <see cref="Backoff"/>;
+/// while the stream is down the poll alone serves).
 /// </summary>
 public sealed partial class ClusterAutoscaler(
-    Informer<V1Deployment> deployments, Informer<Function> functions, IScalingInputSource source, IScaleActuator actuator,
+    Informer<V1Deployment> deployments, Informer<Function> functions, Informer<V1ControllerRevision> revisions, IScalingInputSource source, IWorkEventSource pushSource, IScaleActuator actuator,
     AutoscalerOptions options, TimeProvider time, ILogger<ClusterAutoscaler> logger) : ILeaderService
 {
+    /// <summary>Pushed versions not handled yet; beyond this many the newest are dropped (the next poll sees their work).</summary>
+    public const int MaxPendingPushes = 1024;
+
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var states = new Dictionary<VersionKey, VersionScaleState>();
-        var failures = 0;
-        long term = 0;
-        while (!cancellationToken.IsCancellationRequested)
+        var pushes = Channel.CreateBounded<VersionKey>(new BoundedChannelOptions(MaxPendingPushes) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+        using var stopListening = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var listener = Task.Run(() => ListenAsync(pushes.Writer, stopListening.Token), CancellationToken.None);
+        try
         {
-            var delay = options.PollInterval;
-            try
+            var failures = 0;
+            long term = 0;
+            while (!cancellationToken.IsCancellationRequested)
             {
-                var loads = await source.ReadAsync(cancellationToken).ConfigureAwait(false);
-                failures = 0;
-                await ScaleAllAsync(loads, states, ++term, cancellationToken).ConfigureAwait(false);
+                var delay = options.PollInterval;
+                try
+                {
+                    var loads = await source.ReadAsync(cancellationToken).ConfigureAwait(false);
+                    failures = 0;
+                    await ScaleAllAsync(loads, states, ++term, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is HttpRequestException or System.Text.Json.JsonException or TaskCanceledException or IOException && !cancellationToken.IsCancellationRequested)
+                {
+                    failures++;
+                    delay = Backoff.Jittered(failures, options.PollInterval, TimeSpan.FromSeconds(30));
+                    LogInputsFailed(ex.Message, failures);
+                }
+
+                await WaitServingPushesAsync(delay, pushes.Reader, states, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is HttpRequestException or System.Text.Json.JsonException or TaskCanceledException or IOException && !cancellationToken.IsCancellationRequested)
+        }
+        finally
+        {
+            await stopListening.CancelAsync().ConfigureAwait(false);
+            await listener.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Waits until the next poll, scaling pushed versions from zero as they come.</summary>
+    private async Task WaitServingPushesAsync(TimeSpan delay, ChannelReader<VersionKey> pushes, Dictionary<VersionKey, VersionScaleState> states, CancellationToken cancellationToken)
+    {
+        var until = time.GetUtcNow() + delay;
+        while (true)
+        {
+            var remaining = until - time.GetUtcNow();
+            if (remaining <= TimeSpan.Zero)
             {
-                failures++;
-                delay = Backoff.Jittered(failures, options.PollInterval, TimeSpan.FromSeconds(30));
-                LogInputsFailed(ex.Message, failures);
+                return;
             }
 
-            await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
+            using var waitCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var timer = Task.Delay(remaining, time, waitCancel.Token);
+            var pushed = pushes.WaitToReadAsync(waitCancel.Token).AsTask();
+            var first = await Task.WhenAny(timer, pushed).ConfigureAwait(false);
+            await waitCancel.CancelAsync().ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            if (first == timer)
+            {
+                return;
+            }
+
+            var keys = new HashSet<VersionKey>();
+            while (pushes.TryRead(out var key))
+            {
+                keys.Add(key);
+            }
+
+            if (keys.Count > 0)
+            {
+                await ScaleFromZeroAsync(keys, states, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Holds the push stream open; reconnects with a jittered backoff when it ends or fails.</summary>
+    private async Task ListenAsync(ChannelWriter<VersionKey> pushes, CancellationToken cancellationToken)
+    {
+        var failures = 0;
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                try
+                {
+                    await foreach (var key in pushSource.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        failures = 0;
+                        pushes.TryWrite(key);
+                    }
+
+                    failures++;
+                }
+                catch (Exception ex) when (ex is HttpRequestException or IOException or TaskCanceledException or System.Text.Json.JsonException && !cancellationToken.IsCancellationRequested)
+                {
+                    failures++;
+                    LogPushFailed(ex.Message, failures);
+                }
+
+                await Task.Delay(Backoff.Jittered(failures, options.PushReconnectDelay, TimeSpan.FromSeconds(30)), time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Pushed versions at zero get their first instances now (what the policy gives one unit of demand, through the burst bucket).</summary>
+    private async Task ScaleFromZeroAsync(HashSet<VersionKey> keys, Dictionary<VersionKey, VersionScaleState> states, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        foreach (var d in deployments.List())
+        {
+            if (Target(d) is not { } target || !keys.Contains(target.Key))
+            {
+                continue;
+            }
+
+            var (key, fn) = target;
+            if (!states.TryGetValue(key, out var state))
+            {
+                if (states.Count >= options.MaxVersions)
+                {
+                    continue;
+                }
+
+                state = states[key] = new VersionScaleState(now, options.BurstInstances);
+            }
+
+            var spec = SpecOf(key, fn, state);
+            state.KeepAliveFor(FunctionScaling.KeepAlive(spec)).Observe(true, now - state.LastBusy);
+            state.MarkBusy(now);
+            if ((d.Spec?.Replicas ?? 1) > 0 || state.RequestedRecently(now))
+            {
+                continue; // running already, or our scale-up is on its way (the informer has not seen it yet)
+            }
+
+            var decision = ScalingPolicy.Decide(new ScalingInput(1, 0, 0, 0, TimeSpan.Zero), FunctionScaling.Limits(spec, options.IdleOverride));
+            if (decision.Desired <= 0)
+            {
+                continue; // a ceiling of zero (reserved concurrency 0)
+            }
+
+            var desired = state.TakeBurst(decision.Desired, now, options.BurstInstances, options.BurstWindow);
+            await ScaleAsync(d, key, state, 0, desired, decision.Reason, 1, now, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Drain-aware scale-in: the pods holding a lease get a higher deletion cost than the idle ones before replicas go
+    /// down, so the ReplicaSet controller removes idle pods. When that fails the scale-in still happens: a removed busy
+    /// shim finishes its invocation in its grace period (it stops leasing on SIGTERM), only capacity is lost meanwhile.
+    /// </summary>
+    private async Task MarkBusyAsync(V1Deployment d, VersionKey key, IReadOnlyList<string>? busy, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await actuator.MarkBusyAsync(d.Metadata.NamespaceProperty, d.Metadata.Name, new HashSet<string>(busy ?? [], StringComparer.Ordinal), cancellationToken).ConfigureAwait(false);
+        }
+        catch (k8s.Autorest.HttpOperationException ex)
+        {
+            LogMarkFailed(key.ToString(), (int)ex.Response.StatusCode);
+        }
+    }
+
+    private async Task ScaleAsync(V1Deployment d, VersionKey key, VersionScaleState state, int current, int desired, ScalingReason reason, int demand, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await actuator.ScaleAsync(d.Metadata.NamespaceProperty, d.Metadata.Name, desired, cancellationToken).ConfigureAwait(false);
+            state.Requested(desired, now);
+            LogScaled(key.ToString(), current, desired, reason, demand);
+        }
+        catch (k8s.Autorest.HttpOperationException ex)
+        {
+            LogScaleFailed(key.ToString(), desired, (int)ex.Response.StatusCode); // deleted meanwhile, or the API is unhappy: next poll retries
         }
     }
 
@@ -70,29 +228,30 @@ public sealed partial class ClusterAutoscaler(
             loads.TryGetValue(key, out var load);
             var current = d.Spec?.Replicas ?? 1;
             var input = new ScalingInput(load.Depth, load.InFlight, load.WaitingSync, current, TimeSpan.Zero);
+            var spec = SpecOf(key, fn, state);
+            var keepAlive = state.KeepAliveFor(FunctionScaling.KeepAlive(spec));
+            keepAlive.Observe(input.Demand > 0, now - state.LastBusy);
             if (input.Demand > 0)
             {
                 state.MarkBusy(now);
             }
 
-            var decision = ScalingPolicy.Decide(input with { IdleFor = now - state.LastBusy }, FunctionScaling.Limits(fn.Spec, options.IdleOverride));
+            var limits = keepAlive.Apply(FunctionScaling.Limits(spec, options.IdleOverride), now - state.LastBusy);
+            var decision = ScalingPolicy.Decide(input with { IdleFor = now - state.LastBusy }, limits);
             var desired = decision.Desired;
             if (desired > current)
             {
                 desired = current + state.TakeBurst(desired - current, now, options.BurstInstances, options.BurstWindow);
             }
 
+            if (desired < current)
+            {
+                await MarkBusyAsync(d, key, load.Busy, cancellationToken).ConfigureAwait(false);
+            }
+
             if (desired != current)
             {
-                try
-                {
-                    await actuator.ScaleAsync(d.Metadata.NamespaceProperty, d.Metadata.Name, desired, cancellationToken).ConfigureAwait(false);
-                    LogScaled(key.ToString(), current, desired, decision.Reason, input.Demand);
-                }
-                catch (k8s.Autorest.HttpOperationException ex)
-                {
-                    LogScaleFailed(key.ToString(), desired, (int)ex.Response.StatusCode); // deleted meanwhile, or the API is unhappy: next poll retries
-                }
+                await ScaleAsync(d, key, state, current, desired, decision.Reason, input.Demand, now, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -100,6 +259,27 @@ public sealed partial class ClusterAutoscaler(
         {
             states.Remove(gone);
         }
+    }
+
+    /// <summary>
+    /// The spec whose limits apply: $LATEST's is the Function's; a published version's is its snapshot (the
+    /// ControllerRevision <c>&lt;fn&gt;-v&lt;N&gt;</c>, immutable, read once per term), or the Function's while the
+    /// snapshot is not in the cache yet.
+    /// </summary>
+    private Api.FunctionSpec SpecOf(VersionKey key, Function fn, VersionScaleState state)
+    {
+        if (key.Version == FunctionVersions.Latest || !int.TryParse(key.Version, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number))
+        {
+            return fn.Spec;
+        }
+
+        if (state.SnapshotSpec is null && revisions.Get(new ObjectKey(key.Namespace, Names.Revision(key.Function, number))) is { } revision
+            && Controllers.VersionSnapshot.FromRevision(revision) is { } snapshot)
+        {
+            state.SnapshotSpec = snapshot.Spec;
+        }
+
+        return state.SnapshotSpec ?? fn.Spec;
     }
 
     /// <summary>An autoscaled version's key and its Function, or null when the Deployment is not the autoscaler's.</summary>
@@ -122,6 +302,12 @@ public sealed partial class ClusterAutoscaler(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Scale failed version={Version} to={To} status={Status}")]
     private partial void LogScaleFailed(string version, int to, int status);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not rank pods for scale-in (pod-deletion-cost) version={Version} status={Status}; scaling in anyway, busy shims drain")]
+    private partial void LogMarkFailed(string version, int status);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Autoscaler push stream unavailable, polling alone until it reconnects error={Error} attempt={Attempt}")]
+    private partial void LogPushFailed(string error, int attempt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Autoscaler inputs unavailable, nothing changed error={Error} attempt={Attempt}")]
     private partial void LogInputsFailed(string error, int attempt);

@@ -13,6 +13,9 @@ namespace FnOperator.Operator.Autoscaling;
 /// </summary>
 public sealed class GatewayStatsSource(HttpClient http, Uri gateway, byte[]? clusterKey) : IScalingInputSource
 {
+    /// <summary>Busy instances kept per version (a version has at most maxReplicas pods).</summary>
+    public const int MaxBusyPerVersion = 10_000;
+
     public async Task<IReadOnlyDictionary<VersionKey, VersionLoad>> ReadAsync(CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(gateway, PullProtocol.Prefix + "/stats"));
@@ -29,7 +32,7 @@ public sealed class GatewayStatsSource(HttpClient http, Uri gateway, byte[]? clu
         {
             if (v is { Namespace: { } ns, Name: { } name, Version: { } version })
             {
-                result[new VersionKey(ns, name, version)] = new VersionLoad(v.Depth, v.InFlight, v.WaitingSync);
+                result[new VersionKey(ns, name, version)] = new VersionLoad(v.Depth, v.InFlight, v.WaitingSync, v.BusyInstances?.Where(b => !string.IsNullOrEmpty(b)).Take(MaxBusyPerVersion).ToList());
             }
         }
 
@@ -45,5 +48,6 @@ public sealed class GatewayStatsSource(HttpClient http, Uri gateway, byte[]? clu
         [property: JsonPropertyName("version")] string? Version,
         [property: JsonPropertyName("depth")] int Depth,
         [property: JsonPropertyName("inFlight")] int InFlight,
-        [property: JsonPropertyName("waitingSync")] int WaitingSync);
+        [property: JsonPropertyName("waitingSync")] int WaitingSync,
+        [property: JsonPropertyName("busyInstances")] List<string>? BusyInstances);
 }

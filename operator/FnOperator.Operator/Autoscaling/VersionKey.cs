@@ -6,8 +6,15 @@ public readonly record struct VersionKey(string Namespace, string Function, stri
     public override string ToString() => $"{Namespace}/{Function}:{Version}";
 }
 
-/// <summary>A version's queue counters as the gateway reports them.</summary>
-public readonly record struct VersionLoad(int Depth, int InFlight, int WaitingSync);
+/// <summary>A version's queue counters as the gateway reports them, and the instances (pod names) holding a lease.</summary>
+public readonly record struct VersionLoad(int Depth, int InFlight, int WaitingSync, IReadOnlyList<string>? Busy = null)
+{
+    public bool Equals(VersionLoad other) =>
+        Depth == other.Depth && InFlight == other.InFlight && WaitingSync == other.WaitingSync
+        && (Busy ?? []).SequenceEqual(other.Busy ?? [], StringComparer.Ordinal);
+
+    public override int GetHashCode() => HashCode.Combine(Depth, InFlight, WaitingSync, (Busy ?? []).Count);
+}
 
 /// <summary>Where the autoscaler reads each version's load from (the gateway's stats endpoint in a cluster).</summary>
 public interface IScalingInputSource
@@ -20,4 +27,10 @@ public interface IScalingInputSource
 public interface IScaleActuator
 {
     Task ScaleAsync(string @namespace, string deployment, int replicas, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Before a scale-in: ranks the Deployment's pods so the ones removed are idle (busy pods get a higher
+    /// pod-deletion-cost than idle ones). Pods not named in <paramref name="busy"/> are idle.
+    /// </summary>
+    Task MarkBusyAsync(string @namespace, string deployment, IReadOnlyCollection<string> busy, CancellationToken cancellationToken);
 }

@@ -1,3 +1,5 @@
+using FnOperator.Contracts.Scaling;
+
 namespace FnOperator.Operator.Autoscaling;
 
 /// <summary>
@@ -14,7 +16,31 @@ public sealed class VersionScaleState(DateTimeOffset now, int burstInstances)
 
     public long SeenTerm { get; set; }
 
+    /// <summary>A published version's own spec (from its immutable snapshot), once read.</summary>
+    public FnOperator.Api.FunctionSpec? SnapshotSpec { get; set; }
+
     public void MarkBusy(DateTimeOffset now) => LastBusy = now;
+
+    private KeepAliveTracker? keepAlive;
+
+    /// <summary>The version's keep-alive state (its idle-time histogram when adaptive); a new one when the mode changes.</summary>
+    public KeepAliveTracker KeepAliveFor(KeepAliveMode mode) =>
+        keepAlive is { } k && k.Mode == mode ? k : keepAlive = new KeepAliveTracker(mode);
+
+    /// <summary>How long a scale request of ours is trusted over an informer that has not seen it yet.</summary>
+    public static readonly TimeSpan RequestTrust = TimeSpan.FromSeconds(5);
+
+    private int requested;
+    private DateTimeOffset requestedAt = DateTimeOffset.MinValue;
+
+    public void Requested(int replicas, DateTimeOffset now)
+    {
+        requested = replicas;
+        requestedAt = now;
+    }
+
+    /// <summary>True when this term asked for at least one instance within <see cref="RequestTrust"/>.</summary>
+    public bool RequestedRecently(DateTimeOffset now) => requested > 0 && now - requestedAt < RequestTrust;
 
     /// <summary>
     /// Burst rule (Lambda-like: 1,000 environments per 10 s per function): a token bucket of

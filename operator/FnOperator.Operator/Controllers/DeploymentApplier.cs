@@ -102,6 +102,14 @@ public sealed partial class DeploymentApplier(IKubernetes client, Informer<V1Dep
         var autoscaled = existing.Metadata.Annotations is { } annotations &&
             annotations.TryGetValue(Names.AnnotationReplicasOwner, out var replicasOwner) && replicasOwner == Names.ReplicasOwnerAutoscaler;
         merged.Spec.Replicas = autoscaled ? existing.Spec.Replicas : desired.Spec.Replicas;
+
+        // A Deployment created before the builder marked the autoscaler as the owner of replicas is adopted: this
+        // update sets the builder's count and the annotation, and from then on the autoscaler owns replicas.
+        if (desired.Metadata.Annotations?.TryGetValue(Names.AnnotationReplicasOwner, out var owner) == true)
+        {
+            merged.Metadata.Annotations ??= new Dictionary<string, string>();
+            merged.Metadata.Annotations[Names.AnnotationReplicasOwner] = owner;
+        }
         merged.Spec.Template = desired.Spec.Template;
         merged.Spec.Strategy = desired.Spec.Strategy;
         merged.Spec.RevisionHistoryLimit = desired.Spec.RevisionHistoryLimit;

@@ -28,6 +28,8 @@ public static class EnvironmentBuilder
             Literal(LambdaVariables.TaskRoot, Names.TaskRoot),
             Literal(LambdaVariables.Region, options.Region),
             Literal(PullProtocol.CredentialFileEnv, $"{Names.PullCredentialMountPath}/{PullProtocol.CredentialSecretKey}"),
+            // The pod's name (downward API): the shim names itself on pull requests, the autoscaler spares busy pods on scale-in.
+            new() { Name = PullProtocol.InstanceEnv, ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { ApiVersion = "v1", FieldPath = "metadata.name" } } },
         };
         // provided.* with zip or ConfigMap code: Lambda runs the code's own bootstrap ($LAMBDA_TASK_ROOT/bootstrap, else
         // /opt/bootstrap), which the shim's built-in launcher does; the base image's entrypoint would look in /var/runtime.

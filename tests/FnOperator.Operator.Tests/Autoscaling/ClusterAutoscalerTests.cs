@@ -1,6 +1,8 @@
 using FnOperator.Api;
 using FnOperator.Operator.Autoscaling;
+using k8s;
 using FnOperator.Operator.Tests.Controllers;
+using FnOperator.Operator.Tests.Versions;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace FnOperator.Operator.Tests.Autoscaling;
@@ -21,7 +23,7 @@ public sealed class ClusterAutoscalerTests : IAsyncLifetime
     private Task<OperatorHarness> StartAsync(int operators, string burst = "1000") => OperatorHarness.StartAsync(
         operators,
         settings: ["--Operator:Autoscaler:PollInterval", "00:00:00.100", "--Operator:Autoscaler:IdleOverride", "00:00:01", "--Operator:Autoscaler:BurstInstances", burst, "--Operator:Autoscaler:BurstWindow", "00:00:03"],
-        services: s => s.AddSingleton<IScalingInputSource>(stats));
+        services: s => s.AddSingleton<IScalingInputSource>(stats).AddSingleton<IWorkEventSource>(stats));
 
     private async Task<int?> ReplicasAsync(string fn) => (await harness.DeploymentAsync(fn))?.Spec.Replicas;
 
@@ -66,6 +68,63 @@ public sealed class ClusterAutoscalerTests : IAsyncLifetime
         var reads = stats.Reads;
         await Eventually.True(() => stats.Reads > reads + 5, "more decisions taken");
         Assert.Equal(2, await ReplicasAsync("capped"));
+    }
+
+    [Fact]
+    public async Task A_push_of_work_at_zero_scales_the_version_up_without_a_poll()
+    {
+        await harness.CreateAsync(TestFunctions.Node("pushed", change: s => s.Scaling = new ScalingSpec { MaxReplicas = 5 }));
+        await harness.CreateAsync(TestFunctions.Node("unpushed", change: s => s.Scaling = new ScalingSpec { MaxReplicas = 5 }));
+        await WaitReplicasAsync("pushed", 0);
+        await WaitReplicasAsync("unpushed", 0);
+
+        // The stats cannot be read (the poll changes nothing, backing off), and they would say "no work" anyway:
+        // only the push can start the version.
+        stats.Unreachable = true;
+        var reads = stats.Reads;
+        await Eventually.True(() => stats.Reads > reads, "a failing poll happened");
+        stats.Push("pushed");
+        await WaitReplicasAsync("pushed", 1);
+        Assert.Equal(0, await ReplicasAsync("unpushed"));
+
+        // Back to polling: with no work, the pushed version returns to zero after its idle window.
+        stats.Unreachable = false;
+        await WaitReplicasAsync("pushed", 0);
+    }
+
+    [Fact]
+    public async Task A_published_version_scales_within_the_limits_of_its_own_snapshot_not_the_current_spec()
+    {
+        await harness.CreateAsync(VersionHarness.AutoPublished("snap", change: s => s.Scaling = new ScalingSpec { MaxReplicas = 2 }));
+        await harness.WaitVersionsAsync("snap", 1);
+        await harness.CreateAliasAsync("pinned", "snap", "1");
+        await Eventually.True(async () => await harness.DeploymentNamedAsync("snap-v1") is not null, "snap-v1 Deployment", timeoutSeconds: 60);
+        await harness.UpdateAsync("snap", s => s.Scaling = new ScalingSpec { MaxReplicas = 5 }); // $LATEST (and version 2) may run 5
+
+        stats.Set("snap", depth: 10, version: "1");
+        stats.Set("snap", depth: 10);
+        await WaitReplicasAsync("snap", 5);
+        await Eventually.True(async () => (await harness.DeploymentNamedAsync("snap-v1"))?.Spec.Replicas == 2, "snap-v1 at its own maxReplicas 2", timeoutSeconds: 60);
+        var reads = stats.Reads;
+        await Eventually.True(() => stats.Reads > reads + 5, "more decisions taken");
+        Assert.Equal(2, (await harness.DeploymentNamedAsync("snap-v1"))!.Spec.Replicas);
+    }
+
+    [Fact]
+    public async Task A_deployment_from_before_the_owner_annotation_is_adopted_and_then_autoscaled()
+    {
+        await harness.CreateAsync(TestFunctions.Node("legacy", change: s => s.Scaling = new ScalingSpec { MaxReplicas = 5 }));
+        await WaitReplicasAsync("legacy", 0);
+
+        // As an older operator left it: no replicas-owner annotation, one replica.
+        const string OldShape = """{"metadata":{"annotations":{"fnoperator.io/replicas-owner":null}},"spec":{"replicas":1}}""";
+        await harness.Client.AppsV1.PatchNamespacedDeploymentAsync(new k8s.Models.V1Patch(OldShape, k8s.Models.V1Patch.PatchType.MergePatch), "legacy-latest", "default");
+        stats.Set("legacy", depth: 3);
+
+        await Eventually.True(
+            async () => (await harness.DeploymentAsync("legacy"))?.Metadata.Annotations?.TryGetValue("fnoperator.io/replicas-owner", out var o) == true && o == "autoscaler",
+            "the annotation is back (adopted)", timeoutSeconds: 60);
+        await WaitReplicasAsync("legacy", 3);
     }
 
     [Fact]

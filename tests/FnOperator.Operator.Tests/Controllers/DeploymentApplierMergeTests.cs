@@ -36,12 +36,24 @@ public sealed class DeploymentApplierMergeTests
     [Fact]
     public void Live_object_with_server_defaults_is_in_sync()
     {
-        var live = Live(1, false);
+        var live = Live(1, true); // without the replicas-owner annotation it is not in sync: the applier adopts it (docs/autoscaler.md)
         live.Spec.Template.Spec.Containers[0].ImagePullPolicy = "IfNotPresent";
         live.Spec.Template.Spec.DnsPolicy = "ClusterFirst";
         live.Status = new V1DeploymentStatus { ReadyReplicas = 1 };
 
         Assert.True(JsonSubset.Contains(live, DeploymentApplier.Merge(live, Desired())));
+    }
+
+    [Fact]
+    public void A_deployment_without_the_replicas_owner_annotation_is_adopted_by_the_merge()
+    {
+        var live = Live(7, false);
+
+        var merged = DeploymentApplier.Merge(live, Desired());
+
+        Assert.False(JsonSubset.Contains(live, merged)); // drift: the applier writes it
+        Assert.Equal(Names.ReplicasOwnerAutoscaler, merged.Metadata.Annotations[Names.AnnotationReplicasOwner]);
+        Assert.True(JsonSubset.Contains(merged, DeploymentApplier.Merge(merged, Desired()))); // then in sync, replicas the autoscaler's
     }
 
     [Fact]
