@@ -97,4 +97,29 @@ public sealed class NetworkPolicyTests
     private static bool Selects(JsonObject policy, JsonObject labels) =>
         ((JsonObject?)policy["spec"]!["podSelector"]!["matchLabels"] ?? [])
             .All(kv => labels.TryGetPropertyValue(kv.Key, out var v) && (string?)v == (string?)kv.Value);
+
+    [Fact]
+    public async Task Operator_may_download_url_code_and_layers_over_https_unless_narrowed()
+    {
+        static IEnumerable<long?> EgressPorts(Manifests m) =>
+            m.Single("NetworkPolicy", "fn-operator")["spec"]!["egress"]!.AsArray()
+                .Where(rule => rule!["to"] is null)
+                .SelectMany(rule => rule!["ports"]!.AsArray().Select(p => (long?)p!["port"]));
+
+        // With the API server's CIDRs set, its rule has a "to": the only rule open to any address is the download rule.
+        const string apiServer = "networkPolicy.apiServerCidrs={10.0.0.1/32}";
+        Assert.Contains(443L, EgressPorts(await Helm.RenderAsync(apiServer)));
+        Assert.DoesNotContain(443L, EgressPorts(await Helm.RenderAsync(apiServer, "networkPolicy.downloadEgress=null")));
+    }
+
+    [Fact]
+    public async Task Operator_tmp_holds_one_download_per_reconcile_worker()
+    {
+        static string? TmpLimit(Manifests m) =>
+            (string?)m.Single("Deployment", "fn-operator")["spec"]!["template"]!["spec"]!["volumes"]!.AsArray()
+                .Single(v => (string?)v!["name"] == "tmp")!["emptyDir"]!["sizeLimit"];
+
+        Assert.Equal("464Mi", TmpLimit(await Helm.RenderAsync()));
+        Assert.Equal("864Mi", TmpLimit(await Helm.RenderAsync("operator.workers=8")));
+    }
 }
