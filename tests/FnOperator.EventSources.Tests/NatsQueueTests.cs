@@ -157,6 +157,33 @@ public sealed class NatsQueueTests : IAsyncLifetime
         cts.Dispose();
     }
 
+    [Fact]
+    public async Task Nats_queue_disabled_mapping_consumes_nothing_and_re_enabled_delivers_exactly_the_waiting_messages()
+    {
+        var function = new TestFunction();
+        var cts = await RunAsync(Poller(function, Settings(batchSize: 10, window: 1)));
+        await PublishAsync("one");
+        await Eventually.TrueAsync(() => Pending().Result == 0, "one delivered and acked");
+        await Pollers.StopAsync(cts); // enabled: false: the worker's poller is cancelled and has returned
+
+        await PublishAsync("two", "three");
+        var consumer = await js.GetConsumerAsync("ORDERS", "esm-orders");
+        Assert.Equal(2, await Pending()); // both still in the work queue
+        Assert.Equal(2UL, consumer.Info.NumPending); // not delivered to anyone ...
+        Assert.Equal(0, consumer.Info.NumAckPending); // ... nor held unacknowledged
+        Assert.Equal(1UL, consumer.Info.Delivered.ConsumerSeq); // only "one" was ever delivered
+        Assert.Equal(["one"], function.Bodies().SelectMany(b => b));
+
+        var before = function.Batches.Count;
+        using var again = await RunAsync(Poller(function, Settings(batchSize: 10, window: 1)));
+        await Eventually.TrueAsync(() => Pending().Result == 0, "two and three delivered and acked after re-enabling");
+        Assert.Equal(["three", "two"], function.Bodies().Skip(before).SelectMany(b => b).Order());
+        var after = await js.GetConsumerAsync("ORDERS", "esm-orders");
+        Assert.Equal(3UL, after.Info.Delivered.ConsumerSeq); // each delivered once
+        again.Cancel();
+        cts.Dispose();
+    }
+
     private async Task<long> Pending()
     {
         var stream = await js.GetStreamAsync("ORDERS");

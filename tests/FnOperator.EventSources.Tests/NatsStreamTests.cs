@@ -184,6 +184,32 @@ public sealed class NatsStreamTests : IAsyncLifetime
         cts.Cancel();
     }
 
+    [Fact]
+    public async Task Nats_stream_disabled_mapping_reads_nothing_and_re_enabled_resumes_from_the_checkpoint()
+    {
+        await PublishAsync("a", "b", "c");
+        var function = new TestFunction();
+        var cts = Run(Poller(function, Settings(batchSize: 10)));
+        var kv = await WaitForBucketAsync();
+        await Eventually.TrueAsync(() => TryGet(kv, "esm-events") == "3", "checkpoint past c");
+        await Pollers.StopAsync(cts); // enabled: false: the worker's poller is cancelled and has returned
+
+        await PublishAsync("d", "e");
+        Assert.Equal("3", TryGet(kv, "esm-events")); // the position stays where the poller left it
+        Assert.Equal(5, await Count("EVENTS"));
+        Assert.Equal(["a", "b", "c"], function.Bodies().SelectMany(b => b));
+
+        var before = function.Batches.Count;
+        using var again = Run(Poller(function, Settings(batchSize: 10)));
+        await Eventually.TrueAsync(() => TryGet(kv, "esm-events") == "5", "checkpoint past e after re-enabling");
+        var resumed = function.Batches.Skip(before).SelectMany(b => b.RootElement.GetProperty("Records").EnumerateArray())
+            .Select(r => r.GetProperty("kinesis").GetProperty("sequenceNumber").GetString()).ToList();
+        Assert.Equal(["4", "5"], resumed); // nothing at or before the checkpoint again
+        Assert.Equal(["d", "e"], function.Bodies().Skip(before).SelectMany(b => b));
+        again.Cancel();
+        cts.Dispose();
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         int current;

@@ -143,6 +143,32 @@ public sealed class RabbitMqTests(RabbitMqServer server) : IClassFixture<RabbitM
     }
 
     [Fact]
+    public async Task Rabbitmq_disabled_mapping_consumes_nothing_and_re_enabled_delivers_exactly_the_waiting_messages()
+    {
+        await DeclareAsync("toggled");
+        await PublishAsync("toggled", "m1");
+        var function = new TestFunction();
+        var cts = Pollers.Start(Poller(function, "toggled", Settings()));
+        await Eventually.TrueAsync(() => function.Batches.Count == 1 && Ready("toggled") == 0, "m1 delivered");
+        await Pollers.StopAsync(cts); // enabled: false: the worker's poller is cancelled and has returned
+        await Eventually.TrueAsync(() => Consumers("toggled") == 0, "no consumer on the queue while disabled");
+
+        await PublishAsync("toggled", "m2", "m3");
+        await Eventually.TrueAsync(() => Ready("toggled") == 2, "m2 and m3 ready in the queue");
+        Assert.Equal(0u, Consumers("toggled"));
+        Assert.Equal(["m1"], function.Batches.SelectMany(RmqBodies));
+
+        var before = function.Batches.Count;
+        using var again = Pollers.Start(Poller(function, "toggled", Settings()));
+        await Eventually.TrueAsync(() => function.Batches.Skip(before).SelectMany(RmqBodies).Count() == 2, "m2 and m3 after re-enabling");
+        Assert.Equal(["m2", "m3"], function.Batches.Skip(before).SelectMany(RmqBodies).Order());
+        await Eventually.TrueAsync(() => Ready("toggled") == 0, "acked after success");
+        await Pollers.StopAsync(again);
+        Assert.Equal(["m1", "m2", "m3"], function.Batches.SelectMany(RmqBodies).Order()); // each once
+        cts.Dispose();
+    }
+
+    [Fact]
     public async Task Rabbitmq_function_error_requeues_and_after_the_retry_limit_the_message_goes_to_the_failure_queue()
     {
         await DeclareAsync("work", quorum: true);

@@ -233,6 +233,83 @@ public sealed class RedisTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Redis_list_disabled_mapping_pops_nothing_and_re_enabled_delivers_exactly_the_waiting_jobs()
+    {
+        await Db.ListLeftPushAsync("jobs", "j1");
+        var function = new TestFunction();
+        var cts = Pollers.Start(ListPoller(function, Settings()));
+        await Eventually.TrueAsync(() => function.Batches.Count == 1 && Db.ListLength("jobs:fnop:esm-jobs:processing") == 0, "j1 delivered and removed");
+        await Pollers.StopAsync(cts); // enabled: false: the worker's poller is cancelled and has returned
+
+        await Db.ListLeftPushAsync("jobs", "j2");
+        await Db.ListLeftPushAsync("jobs", "j3");
+        Assert.Equal(2, await Db.ListLengthAsync("jobs")); // both still in the list
+        Assert.Equal(0, await Db.ListLengthAsync("jobs:fnop:esm-jobs:processing")); // none taken into processing
+        Assert.Equal(["j1"], function.Bodies().SelectMany(b => b));
+
+        using var again = Pollers.Start(ListPoller(function, Settings()));
+        await Eventually.TrueAsync(() => function.Bodies().Sum(b => b.Count) == 3 && Db.ListLength("jobs") == 0 && Db.ListLength("jobs:fnop:esm-jobs:processing") == 0, "j2 and j3 after re-enabling");
+        Assert.Equal(["j1", "j2", "j3"], function.Bodies().SelectMany(b => b)); // each once, in FIFO order
+        await Pollers.StopAsync(again);
+        cts.Dispose();
+    }
+
+    [Fact]
+    public async Task Redis_stream_disabled_mapping_reads_nothing_and_re_enabled_resumes_after_the_groups_last_delivered_id()
+    {
+        var ids = new List<string>();
+        foreach (var v in new[] { "a", "b", "c" })
+        {
+            ids.Add((await Db.StreamAddAsync("clicks", [new NameValueEntry("data", v), new NameValueEntry("partitionKey", "user-1")]))!);
+        }
+
+        var function = new TestFunction();
+        var cts = Pollers.Start(StreamPoller(function, Settings()));
+        await Eventually.TrueAsync(() => function.Bodies().Sum(b => b.Count) == 3 && Db.StreamPendingAsync("clicks", "esm-clicks").Result.PendingMessageCount == 0, "a, b, c delivered and acked");
+        await Pollers.StopAsync(cts); // enabled: false: the worker's poller is cancelled and has returned
+
+        foreach (var v in new[] { "d", "e" })
+        {
+            ids.Add((await Db.StreamAddAsync("clicks", [new NameValueEntry("data", v), new NameValueEntry("partitionKey", "user-1")]))!);
+        }
+
+        var group = Assert.Single(await Db.StreamGroupInfoAsync("clicks"));
+        Assert.Equal(ids[2], group.LastDeliveredId); // the group's position stays at c
+        Assert.Equal(0, group.PendingMessageCount); // nothing read and held
+        Assert.Equal(5, await Db.StreamLengthAsync("clicks"));
+        Assert.Equal(["a", "b", "c"], function.Bodies().SelectMany(b => b));
+
+        var before = function.Batches.Count;
+        using var again = Pollers.Start(StreamPoller(function, Settings()));
+        await Eventually.TrueAsync(() => function.Bodies().Sum(b => b.Count) == 5 && Db.StreamPendingAsync("clicks", "esm-clicks").Result.PendingMessageCount == 0, "d and e after re-enabling");
+        var resumed = function.Batches.Skip(before).SelectMany(b => b.RootElement.GetProperty("Records").EnumerateArray())
+            .Select(r => r.GetProperty("kinesis").GetProperty("sequenceNumber").GetString()!).ToList();
+        Assert.Equal(ids[3..], resumed); // nothing at or before the checkpoint again
+        Assert.Equal(["d", "e"], function.Bodies().Skip(before).SelectMany(b => b));
+        Assert.Equal(ids[4], Assert.Single(await Db.StreamGroupInfoAsync("clicks")).LastDeliveredId);
+        await Pollers.StopAsync(again);
+        cts.Dispose();
+    }
+
+    [Fact]
+    public async Task Redis_stream_discards_records_past_the_maximum_age_to_the_failure_destination_and_delivers_the_rest()
+    {
+        var oldId = $"{DateTimeOffset.UtcNow.AddMinutes(-2).ToUnixTimeMilliseconds()}-0"; // an entry ID is its arrival time: 2 minutes old
+        await Db.StreamAddAsync("clicks", [new NameValueEntry("data", "old"), new NameValueEntry("partitionKey", "user-1")], messageId: oldId);
+        await Db.StreamAddAsync("clicks", [new NameValueEntry("data", "fresh"), new NameValueEntry("partitionKey", "user-1")]);
+        var function = new TestFunction();
+        var cts = Pollers.Start(StreamPoller(function, Settings() with { MaximumRecordAgeInSeconds = 60 }));
+        await Eventually.TrueAsync(() => Db.ListLength("dead") == 1 && function.Batches.Count == 1, "the old record discarded and the fresh one delivered");
+        await Eventually.TrueAsync(() => Db.StreamPendingAsync("clicks", "esm-clicks").Result.PendingMessageCount == 0, "both acked");
+        Assert.Equal(["fresh"], function.Bodies().SelectMany(b => b));
+        var failure = System.Text.Json.JsonDocument.Parse((string)Db.ListGetByIndex("dead", 0)!).RootElement;
+        Assert.Equal("RecordAgeExceeded", failure.GetProperty("requestContext").GetProperty("condition").GetString());
+        Assert.Equal(oldId, failure.GetProperty("KinesisBatchInfo").GetProperty("startSequenceNumber").GetString());
+        Assert.Equal(1, failure.GetProperty("KinesisBatchInfo").GetProperty("batchSize").GetInt32());
+        await Pollers.StopAsync(cts);
+    }
+
+    [Fact]
     public async Task Redis_stream_rereads_pending_entries_of_a_killed_poller_in_order()
     {
         await Db.StreamCreateConsumerGroupAsync("clicks", "esm-clicks", "0", createStream: true);
