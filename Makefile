@@ -54,9 +54,10 @@ SHIM_AOT := runtime-shim/FnOperator.RuntimeShim/bin/aot
 SHIM_RID := linux-$(shell uname -m | sed 's/x86_64/x64/;s/aarch64/arm64/')
 # (No -p:DebugType=none here: a global property would rebuild FnOperator.Contracts' Release output without its .pdb,
 # under the feet of the gateway and test builds; the symbol files are removed from the publish folder instead.)
+# (The trailing / on the bootstrap folder matters: this dotnet CLI misreads an -o path ending in "dotnet".)
 shim-aot:
 	$(DOTNET) publish runtime-shim/FnOperator.RuntimeShim/FnOperator.RuntimeShim.csproj -c Release -r $(SHIM_RID) -o $(SHIM_AOT)
-	$(DOTNET) publish runtime-shim/bootstraps/dotnet/FnOperator.DotnetBootstrap/FnOperator.DotnetBootstrap.csproj -c Release -o $(SHIM_AOT)/bootstraps/dotnet
+	$(DOTNET) publish runtime-shim/bootstraps/dotnet/FnOperator.DotnetBootstrap/FnOperator.DotnetBootstrap.csproj -c Release -o $(SHIM_AOT)/bootstraps/dotnet/
 	rm -f $(SHIM_AOT)/*.dbg $(SHIM_AOT)/*.pdb $(SHIM_AOT)/bootstraps/dotnet/*.pdb
 	touch $(SHIM_AOT)/FnOperator.RuntimeShim
 
