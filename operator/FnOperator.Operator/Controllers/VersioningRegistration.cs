@@ -20,6 +20,9 @@ public static class VersioningRegistration
             o => o.Index(VersionPublisher.ByFunction, VersionPublisher.FunctionKeys));
         services.AddInformer<Alias>(o => o.Index(AliasReconciler.ByFunction, AliasReconciler.FunctionKeys));
         services.TryAddSingleton<VersionCodeSnapshots>();
+        services.AddOptions<ImageDigestOptions>().BindConfiguration(ImageDigestOptions.Section);
+        services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<ImageDigestOptions>>().Value);
+        services.TryAddSingleton<ImageDigestResolver>();
         services.TryAddSingleton<VersionPublisher>();
         services.TryAddSingleton<VersionDeployments>();
         services.AddOptions<InvokedVersionsOptions>().BindConfiguration(InvokedVersionsOptions.Section);
