@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using FnOperator.Api;
 using FnOperator.Operator.Resources;
 using FnOperator.Operator.Runtime;
 
@@ -35,9 +36,10 @@ public sealed record ImageDigestResult(string? Digest, string? Pinned, string? E
 /// 401 with <c>WWW-Authenticate: Bearer realm=…,service=…,scope=…</c> asks for (anonymous token, scope
 /// <c>repository:&lt;repo&gt;:pull</c>). https, or http for <see cref="ImageDigestOptions.InsecureRegistries"/>; each
 /// request is bounded by <see cref="ImageDigestOptions.RequestTimeout"/>; no retries here (the reconcile's backoff retries).
-/// Registry credentials (imagePullSecrets) are not used: the operator has none configured today.
+/// With a credential (<see cref="RegistryCredentials"/>: the imagePullSecrets of the Function's ServiceAccount) the token
+/// request carries it as basic auth, and a <c>Basic</c> challenge is answered with it.
 /// </summary>
-public sealed partial class ImageDigestResolver(ImageDigestOptions options) : IDisposable
+public sealed partial class ImageDigestResolver(ImageDigestOptions options, RegistryCredentials? credentials = null) : IDisposable
 {
     private const int MaxManifestBytes = 4 << 20;
     private const int MaxTokenBytes = 1 << 20;
@@ -71,7 +73,7 @@ public sealed partial class ImageDigestResolver(ImageDigestOptions options) : ID
     /// again after DependencyRetry, when the registry said no (unknown tag, 401/403); CodeReady=Unknown, retried with the
     /// work queue's exponential backoff (capped at 5 min), when it could not be asked (unreachable, timeout, 5xx, 429).
     /// </summary>
-    public async Task<(ResolvedCode? Code, Problem? Problem)> PinAsync(ResolvedCode code, CancellationToken cancellationToken)
+    public async Task<(ResolvedCode? Code, Problem? Problem)> PinAsync(Function fn, ResolvedCode code, CancellationToken cancellationToken)
     {
         if (code.Source != CodeSource.Image || code.Image is not { } image)
         {
@@ -88,7 +90,8 @@ public sealed partial class ImageDigestResolver(ImageDigestOptions options) : ID
             return (code with { Sha256 = Hex(pinned) }, null);
         }
 
-        var result = await ResolveAsync(reference, cancellationToken).ConfigureAwait(false);
+        var credential = credentials is null ? null : await credentials.FindAsync(fn, reference, cancellationToken).ConfigureAwait(false);
+        var result = await ResolveAsync(reference, credential, cancellationToken).ConfigureAwait(false);
         return result.Resolved
             ? (code with { Image = result.Pinned, Sha256 = Hex(result.Digest!), ImageTag = image }, null)
             : (null, result.Unavailable
@@ -100,7 +103,7 @@ public sealed partial class ImageDigestResolver(ImageDigestOptions options) : ID
 
     public const string ImageNotResolved = "ImageNotResolved";
 
-    public async Task<ImageDigestResult> ResolveAsync(ImageReference reference, CancellationToken cancellationToken)
+    public async Task<ImageDigestResult> ResolveAsync(ImageReference reference, RegistryCredential? credential, CancellationToken cancellationToken)
     {
         var scheme = options.InsecureRegistries.Contains(reference.Registry, StringComparer.OrdinalIgnoreCase) ? "http" : "https";
         var manifest = new Uri($"{scheme}://{reference.Endpoint}/v2/{reference.Repository}/manifests/{Uri.EscapeDataString(reference.EffectiveTag)}");
@@ -115,18 +118,25 @@ public sealed partial class ImageDigestResolver(ImageDigestOptions options) : ID
                 if (response.StatusCode == HttpStatusCode.Unauthorized)
                 {
                     var challenge = response.Headers.WwwAuthenticate.FirstOrDefault(h => h.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase));
-                    if (challenge?.Parameter is null)
+                    if (challenge?.Parameter is not null)
                     {
-                        return Failed($"{manifest.Authority} answered 401 without a Bearer challenge; registry credentials are not supported");
+                        var token = await TokenAsync(challenge.Parameter, reference.Repository, credential, cancellationToken).ConfigureAwait(false);
+                        if (token.Error is { } tokenError)
+                        {
+                            return Failed(tokenError);
+                        }
+
+                        auth = new AuthenticationHeaderValue("Bearer", token.Token);
+                    }
+                    else if (credential is not null && response.Headers.WwwAuthenticate.Any(h => h.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase)))
+                    {
+                        auth = Basic(credential);
+                    }
+                    else
+                    {
+                        return Failed($"{manifest.Authority} answered 401 ({(credential is null ? "no credential in the imagePullSecrets of the Function's ServiceAccount" : "no Bearer or Basic challenge")})");
                     }
 
-                    var token = await TokenAsync(challenge.Parameter, reference.Repository, cancellationToken).ConfigureAwait(false);
-                    if (token.Error is { } tokenError)
-                    {
-                        return Failed(tokenError);
-                    }
-
-                    auth = new AuthenticationHeaderValue("Bearer", token.Token);
                     retried = await SendAsync(HttpMethod.Head, manifest, auth, cancellationToken).ConfigureAwait(false);
                     response = retried;
                 }
@@ -136,7 +146,7 @@ public sealed partial class ImageDigestResolver(ImageDigestOptions options) : ID
                     case HttpStatusCode.NotFound:
                         return Failed($"tag '{reference.EffectiveTag}' of {reference.Endpoint}/{reference.Repository} not found (404)");
                     case HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden:
-                        return Failed($"{manifest.Authority} refused anonymous pull of {reference.Repository} ({(int)response.StatusCode}); registry credentials are not supported");
+                        return Failed($"{manifest.Authority} refused to pull {reference.Repository} ({(int)response.StatusCode}, {(credential is null ? "anonymously: no credential in the imagePullSecrets of the Function's ServiceAccount" : $"as {credential.Username}")})");
                     case var s when (int)s >= 500 || s == HttpStatusCode.TooManyRequests:
                         return Unavailable($"{manifest.Authority} answered {(int)s} for the manifest");
                     case var s when !response.IsSuccessStatusCode:
@@ -176,6 +186,9 @@ public sealed partial class ImageDigestResolver(ImageDigestOptions options) : ID
         }
     }
 
+    private static AuthenticationHeaderValue Basic(RegistryCredential credential) =>
+        new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(credential.Username + ":" + credential.Password)));
+
     private static ImageDigestResult Failed(string error) => new(null, null, error);
 
     private static ImageDigestResult Unavailable(string error) => new(null, null, error, Unavailable: true);
@@ -195,7 +208,7 @@ public sealed partial class ImageDigestResolver(ImageDigestOptions options) : ID
     }
 
     /// <summary>The anonymous bearer token of a <c>Bearer realm="…",service="…",scope="…"</c> challenge.</summary>
-    private async Task<(string? Token, string? Error)> TokenAsync(string challenge, string repository, CancellationToken cancellationToken)
+    private async Task<(string? Token, string? Error)> TokenAsync(string challenge, string repository, RegistryCredential? credential, CancellationToken cancellationToken)
     {
         var parameters = ChallengeParameter().Matches(challenge)
             .ToDictionary(m => m.Groups[1].Value.ToLowerInvariant(), m => m.Groups[2].Success ? m.Groups[2].Value : m.Groups[3].Value, StringComparer.Ordinal);
@@ -213,10 +226,12 @@ public sealed partial class ImageDigestResolver(ImageDigestOptions options) : ID
 
         query.Add("scope=" + Uri.EscapeDataString(parameters.TryGetValue("scope", out var scope) ? scope : $"repository:{repository}:pull"));
         var builder = new UriBuilder(realmUri) { Query = string.Join('&', [.. (realmUri.Query.TrimStart('?') is { Length: > 0 } q ? [q] : Array.Empty<string>()), .. query]) };
-        using var response = await http.GetAsync(builder.Uri, cancellationToken).ConfigureAwait(false);
+        using var tokenRequest = new HttpRequestMessage(HttpMethod.Get, builder.Uri);
+        tokenRequest.Headers.Authorization = credential is null ? null : Basic(credential);
+        using var response = await http.SendAsync(tokenRequest, cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
-            return (null, $"token endpoint {realmUri.Authority} answered {(int)response.StatusCode}; registry credentials are not supported");
+            return (null, $"token endpoint {realmUri.Authority} answered {(int)response.StatusCode} {(credential is null ? "to an anonymous request (no credential in the imagePullSecrets of the Function's ServiceAccount)" : $"for {credential.Username}")}");
         }
 
         var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);

@@ -65,7 +65,7 @@ public sealed partial class VersionPublisher(
             var number = Math.Max(highest?.Number ?? 0, ReportedHighest(state.Status)) + 1;
             // ConfigMap code is copied first; the snapshot's hash stays the one of the live code (what "changed" compares).
             // An image tag is pinned to its digest (ImageDigestResolver); unresolvable → nothing published, retried.
-            var (pinned, unresolved) = await imageDigests.PinAsync(state.Code, cancellationToken).ConfigureAwait(false);
+            var (pinned, unresolved) = await imageDigests.PinAsync(fn, state.Code, cancellationToken).ConfigureAwait(false);
             if (unresolved is not null)
             {
                 return unresolved;

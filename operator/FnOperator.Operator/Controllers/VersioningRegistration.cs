@@ -22,6 +22,7 @@ public static class VersioningRegistration
         services.TryAddSingleton<VersionCodeSnapshots>();
         services.AddOptions<ImageDigestOptions>().BindConfiguration(ImageDigestOptions.Section);
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<ImageDigestOptions>>().Value);
+        services.TryAddSingleton<RegistryCredentials>();
         services.TryAddSingleton<ImageDigestResolver>();
         services.TryAddSingleton<VersionPublisher>();
         services.TryAddSingleton<VersionDeployments>();

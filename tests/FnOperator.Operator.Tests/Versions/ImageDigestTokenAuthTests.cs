@@ -40,7 +40,7 @@ public sealed class ImageDigestTokenAuthTests : IAsyncLifetime
         }
 
         using var resolver = new ImageDigestResolver(new ImageDigestOptions { InsecureRegistries = [registry.Host] });
-        var result = await resolver.ResolveAsync(ImageReference.TryParse($"{registry.Host}/team/fn:v1", out _)!, CancellationToken.None);
+        var result = await resolver.ResolveAsync(ImageReference.TryParse($"{registry.Host}/team/fn:v1", out _)!, null, CancellationToken.None);
 
         Assert.Null(result.Error);
         Assert.Equal(pushed, result.Digest);
@@ -56,7 +56,7 @@ public sealed class ImageDigestTokenAuthTests : IAsyncLifetime
         await registry.PushAsync("team/fn", "v1", "token build", new AuthenticationHeaderValue("Bearer", tokens.Token("team/fn", "pull", "push")));
         using var resolver = new ImageDigestResolver(new ImageDigestOptions { InsecureRegistries = [registry.Host] });
 
-        var result = await resolver.ResolveAsync(ImageReference.TryParse($"{registry.Host}/team/fn:nope", out _)!, CancellationToken.None);
+        var result = await resolver.ResolveAsync(ImageReference.TryParse($"{registry.Host}/team/fn:nope", out _)!, null, CancellationToken.None);
 
         Assert.Null(result.Digest);
         Assert.False(result.Unavailable);

@@ -23,8 +23,12 @@ public sealed class RegistryTokenServer : IAsyncDisposable
     private readonly X509Certificate2 certificate;
     private readonly Task loop;
 
-    public RegistryTokenServer(string certificatePath)
+    private readonly string? requiredAuthorization;
+
+    /// <param name="username">When set, tokens are given only to requests with this basic-auth user and <paramref name="password"/> (else 401).</param>
+    public RegistryTokenServer(string certificatePath, string? username = null, string? password = null)
     {
+        requiredAuthorization = username is null ? null : "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(username + ":" + password));
         var request = new CertificateRequest("CN=fnop-test-token", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
         File.WriteAllText(certificatePath, certificate.ExportCertificatePem());
@@ -103,7 +107,12 @@ public sealed class RegistryTokenServer : IAsyncDisposable
             var scope = context.Request.QueryString["scope"];
             var service = context.Request.QueryString["service"];
             byte[] body;
-            if (context.Request.Url.AbsolutePath != "/token" || service != Service || scope?.Split(':') is not ["repository", var repository, _])
+            if (requiredAuthorization is not null && context.Request.Headers["Authorization"] != requiredAuthorization)
+            {
+                context.Response.StatusCode = 401;
+                body = "{\"errors\":[{\"code\":\"UNAUTHORIZED\"}]}"u8.ToArray();
+            }
+            else if (context.Request.Url.AbsolutePath != "/token" || service != Service || scope?.Split(':') is not ["repository", var repository, _])
             {
                 context.Response.StatusCode = 400;
                 body = "{\"errors\":[{\"code\":\"bad request\"}]}"u8.ToArray();
