@@ -57,6 +57,15 @@ public sealed class ImageDigestTests : IAsyncLifetime
         Assert.Equal(image, RuntimeImage(await harness.DeploymentAsync("imgfn")));
         fn = (await harness.GetAsync("imgfn"))!;
         Assert.Equal([first["sha256:".Length..], second["sha256:".Length..]], fn.Status!.Versions!.Select(v => v.CodeSha256));
+
+        // A tag that does not exist publishes nothing, and the versions that exist keep their Deployments.
+        await harness.UpdateAsync("imgfn", s => s.Code.Image = $"{registry.Host}/team/fn:v9");
+        await harness.WaitConditionAsync("imgfn", FunctionConditions.CodeReady, "False", ImageDigestResolver.ImageNotResolved);
+        await Eventually.True(async () => RuntimeImage(await harness.DeploymentAsync("imgfn")) == $"{registry.Host}/team/fn:v9", "$LATEST runs the new tag", 60);
+        Assert.Equal([1L, 2L], await harness.VersionNumbersAsync("imgfn"));
+        Assert.Equal($"{registry.Host}/team/fn@{first}", RuntimeImage(await harness.DeploymentNamedAsync("imgfn-v1")));
+        Assert.Equal($"{registry.Host}/team/fn@{second}", RuntimeImage(await harness.DeploymentNamedAsync("imgfn-v2")));
+        Assert.Equal(["1", "2"], (await harness.GetAsync("imgfn"))!.Status!.Versions!.Select(v => v.Version));
     }
 
     [Fact]
@@ -71,6 +80,9 @@ public sealed class ImageDigestTests : IAsyncLifetime
         Assert.Contains("tag 'v2'", condition.Message);
         Assert.Contains("not found", condition.Message);
         Assert.Empty(await harness.RevisionsAsync("missingtag"));
+        // $LATEST does not wait for the version: its Deployment runs the tag as written.
+        await Eventually.True(async () => await harness.DeploymentAsync("missingtag") is not null, "missingtag $LATEST Deployment", 60);
+        Assert.Equal($"{registry.Host}/team/other:v2", RuntimeImage(await harness.DeploymentAsync("missingtag")));
 
         // Retried with backoff: once the tag exists, version 1 is published, pinned to it.
         var pushed = await registry.PushAsync("team/other", "v2", "the v2 build");
