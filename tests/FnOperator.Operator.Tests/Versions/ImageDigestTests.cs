@@ -112,6 +112,16 @@ public sealed class ImageDigestTests : IAsyncLifetime
         Assert.Empty(await harness.RevisionsAsync("unreachable"));
     }
 
+    [Fact]
+    public async Task An_image_reference_that_breaks_the_naming_rules_publishes_nothing_and_reports_InvalidCode()
+    {
+        await harness.CreateAsync(ImageFunction("badref", $"{registry.Host}/Team/Fn:v1"));
+
+        await harness.WaitConditionAsync("badref", FunctionConditions.CodeReady, "False", FunctionReasons.InvalidCode);
+        Assert.Contains("not a valid repository", (await harness.GetAsync("badref"))!.Status!.Condition(FunctionConditions.CodeReady)!.Message);
+        Assert.Empty(await harness.RevisionsAsync("badref"));
+    }
+
     private static Function ImageFunction(string name, string image) =>
         VersionHarness.AutoPublished(name, change: s =>
         {
