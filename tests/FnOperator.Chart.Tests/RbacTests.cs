@@ -56,6 +56,7 @@ public sealed class RbacTests
             ["fnoperator.io/layers/status"] = ["get", "update"],
             ["/configmaps"] = ["create", "delete", "get"],
             ["/secrets"] = ["create", "get", "update"],
+            ["/serviceaccounts"] = ["get"],
             ["fnoperator.io/eventsourcemappings"] = ["list", "watch"],
             ["fnoperator.io/eventsourcemappings/status"] = ["get", "update"],
             ["apps/deployments/scale"] = ["patch"],

@@ -9,7 +9,7 @@ namespace FnOperator.Operator.Controllers;
 /// <summary>
 /// Function → Deployment of $LATEST and of each referenced published version. Phases: validate spec → resolve code →
 /// resolve layers → apply $LATEST's pull-credential Secret → publish (<see cref="VersionPublisher"/>) → apply $LATEST's Deployment → apply the versions'
-/// pull-credential Secrets and Deployments (<see cref="VersionDeployments"/>) → status from $LATEST's Deployment → the Function URL (<see cref="FunctionUrlPublisher"/>). The first problem ends the reconcile: its condition is marked, a Warning Event recorded,
+/// pull-credential Secrets and Deployments (<see cref="VersionDeployments"/>) → status from $LATEST's Deployment → the Function URL (<see cref="FunctionUrlPublisher"/>) → a publish problem deferred by the publish phase (an unresolved image tag). The first problem ends the reconcile: its condition is marked, a Warning Event recorded,
 /// and its retry class decides what happens next (spec problems are terminal; a missing ConfigMap, Layer or a foreign
 /// Deployment is looked at again after DependencyRetry, and Layers re-enqueue the Function as soon as they change).
 /// </summary>
@@ -45,6 +45,7 @@ public sealed class FunctionReconciler : IReconciler
             versionDeployments.ApplyAsync,
             MapDeploymentAsync,
             urls.PublishAsync,
+            (state, _) => Task.FromResult(state.PublishProblem), // a version that could not be published (docs/versions.md)
         ];
         this.urls = urls;
     }

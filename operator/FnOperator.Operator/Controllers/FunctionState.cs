@@ -33,6 +33,12 @@ public sealed class FunctionState(Function fn, FunctionStatus status, ConditionM
     /// <summary>Set by the publish phase: the published versions that exist, oldest first.</summary>
     public IReadOnlyList<VersionSnapshot> Versions { get; set; } = [];
 
+    /// <summary>
+    /// Set by the publish phase when a due version could not be published (an image tag not resolved to a digest):
+    /// reported after the other phases ran, so $LATEST and the existing versions are still deployed.
+    /// </summary>
+    public Problem? PublishProblem { get; set; }
+
     /// <summary>Set by the Deployment phase: the live Deployment after apply.</summary>
     public V1Deployment Deployment
     {

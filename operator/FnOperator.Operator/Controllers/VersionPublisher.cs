@@ -17,10 +17,10 @@ namespace FnOperator.Operator.Controllers;
 /// since the highest version, or when the gateway's publish-version asked for it (annotation
 /// <see cref="FunctionVersioning.PublishRequestAnnotation"/>; unchanged → the last version is the answer, no new
 /// number). Numbers are never reused: the next is one above the highest that exists or was ever reported in
-/// status.latestVersion. ConfigMap code is frozen in a copy (<see cref="VersionCodeSnapshots"/>). Then prunes the oldest versions no Alias points to beyond spec.versioning.retain of them.
+/// status.latestVersion. ConfigMap code is frozen in a copy (<see cref="VersionCodeSnapshots"/>), an image tag is pinned to its digest (<see cref="ImageDigestResolver"/>). Then prunes the oldest versions no Alias points to beyond spec.versioning.retain of them.
 /// </summary>
 public sealed partial class VersionPublisher(
-    IKubernetes client, Informer<V1ControllerRevision> revisions, Informer<Alias> aliases, VersionCodeSnapshots codeSnapshots, IEventRecorder events, TimeProvider time,
+    IKubernetes client, Informer<V1ControllerRevision> revisions, Informer<Alias> aliases, VersionCodeSnapshots codeSnapshots, ImageDigestResolver imageDigests, IEventRecorder events, TimeProvider time,
     ILogger<VersionPublisher> logger)
 {
     /// <summary>Index of ControllerRevisions by the key of the Function that controls them.</summary>
@@ -62,23 +62,30 @@ public sealed partial class VersionPublisher(
         var changed = highest is null || highest.Hash != hash;
         if (changed && (fn.Spec.Versioning?.AutoPublish == true || requested))
         {
-            var number = Math.Max(highest?.Number ?? 0, ReportedHighest(state.Status)) + 1;
-            // ConfigMap code is copied first; the snapshot's hash stays the one of the live code (what "changed" compares).
-            var code = await codeSnapshots.FreezeAsync(state, number, cancellationToken).ConfigureAwait(false);
-            var snapshot = VersionSnapshot.Create(number, fn.Spec, code, state.Layers) with
+            // An image tag is pinned to its digest (ImageDigestResolver). Unresolvable → nothing is published and the
+            // problem is reported after the other phases (state.PublishProblem), so $LATEST and existing versions still deploy.
+            var (pinned, unresolved) = await imageDigests.PinAsync(fn, state.Code, cancellationToken).ConfigureAwait(false);
+            state.PublishProblem = unresolved;
+            if (pinned is not null)
             {
-                Hash = hash,
-                Description = requested ? fn.Metadata.Annotations?.ValueOf(FunctionVersioning.PublishDescriptionAnnotation) : null,
-            };
-            var created = await client.AppsV1.CreateNamespacedControllerRevisionAsync(
-                snapshot.ToRevision(fn, time.GetUtcNow()), fn.Metadata.NamespaceProperty, cancellationToken: cancellationToken).ConfigureAwait(false);
-            highest = snapshot with { Created = created.Metadata.CreationTimestamp, RevisionName = created.Metadata.Name };
-            versions.Add(highest);
-            LogPublished(logger, fn.Metadata.NamespaceProperty ?? "", fn.Metadata.Name, number, state.Code.Sha256);
-            events.Record(fn, EventType.Normal, PublishedVersion, $"Published version {number} (code {state.Code.Sha256[..Math.Min(12, state.Code.Sha256.Length)]})");
+                var number = Math.Max(highest?.Number ?? 0, ReportedHighest(state.Status)) + 1;
+                // ConfigMap code is copied first; the snapshot's hash stays the one of the live code (what "changed" compares).
+                var code = state.Code.Source == CodeSource.Image ? pinned : await codeSnapshots.FreezeAsync(state, number, cancellationToken).ConfigureAwait(false);
+                var snapshot = VersionSnapshot.Create(number, fn.Spec, code, state.Layers) with
+                {
+                    Hash = hash,
+                    Description = requested ? fn.Metadata.Annotations?.ValueOf(FunctionVersioning.PublishDescriptionAnnotation) : null,
+                };
+                var created = await client.AppsV1.CreateNamespacedControllerRevisionAsync(
+                    snapshot.ToRevision(fn, time.GetUtcNow()), fn.Metadata.NamespaceProperty, cancellationToken: cancellationToken).ConfigureAwait(false);
+                highest = snapshot with { Created = created.Metadata.CreationTimestamp, RevisionName = created.Metadata.Name };
+                versions.Add(highest);
+                LogPublished(logger, fn.Metadata.NamespaceProperty ?? "", fn.Metadata.Name, number, code.Sha256);
+                events.Record(fn, EventType.Normal, PublishedVersion, $"Published version {number} (code {code.Sha256[..Math.Min(12, code.Sha256.Length)]}{(code.ImageTag is null ? "" : $", image {code.Image}")})");
+            }
         }
 
-        if (requested)
+        if (requested && state.PublishProblem is null)
         {
             state.Status.PublishRequest = request;
             state.Status.PublishedVersion = highest?.Version;

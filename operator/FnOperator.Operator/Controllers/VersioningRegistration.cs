@@ -20,6 +20,12 @@ public static class VersioningRegistration
             o => o.Index(VersionPublisher.ByFunction, VersionPublisher.FunctionKeys));
         services.AddInformer<Alias>(o => o.Index(AliasReconciler.ByFunction, AliasReconciler.FunctionKeys));
         services.TryAddSingleton<VersionCodeSnapshots>();
+        services.AddOptions<ImageDigestOptions>().BindConfiguration(ImageDigestOptions.Section)
+            .Validate(o => o.RequestTimeout > TimeSpan.Zero && o.RequestTimeout <= TimeSpan.FromMinutes(5), "Operator:ImageDigests:RequestTimeout must be more than 0 and at most 5 minutes.")
+            .ValidateOnStart();
+        services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<ImageDigestOptions>>().Value);
+        services.TryAddSingleton<RegistryCredentials>();
+        services.TryAddSingleton<ImageDigestResolver>();
         services.TryAddSingleton<VersionPublisher>();
         services.TryAddSingleton<VersionDeployments>();
         services.AddOptions<InvokedVersionsOptions>().BindConfiguration(InvokedVersionsOptions.Section);

@@ -13,6 +13,9 @@ public sealed record ResolvedCode
     public string? ConfigMapName { get; init; }
 
     public string? Image { get; init; }
+
+    /// <summary>For a published version's image code: the reference as written (a tag) that <see cref="Image"/> pins to a digest.</summary>
+    public string? ImageTag { get; init; }
 }
 
 public enum CodeSource
