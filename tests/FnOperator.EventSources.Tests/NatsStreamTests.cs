@@ -61,7 +61,7 @@ public sealed class NatsStreamTests : IAsyncLifetime
         Assert.Equal("events.a", r.GetProperty("kinesis").GetProperty("partitionKey").GetString());
         Assert.Equal(["""{"t":1}"""], TestFunction.Bodies(function.Batches.First()));
         Assert.Equal("arn:fnoperator:nats:local:default:stream/EVENTS", r.GetProperty("eventSourceARN").GetString());
-        cts.Cancel();
+        await Pollers.StopAsync(cts);
     }
 
     [Fact]
@@ -78,7 +78,7 @@ public sealed class NatsStreamTests : IAsyncLifetime
         Assert.Equal("RetryAttemptsExhausted", failure.GetProperty("requestContext").GetProperty("condition").GetString());
         Assert.Equal("3", failure.GetProperty("KinesisBatchInfo").GetProperty("startSequenceNumber").GetString());
         Assert.Equal(1, failure.GetProperty("KinesisBatchInfo").GetProperty("batchSize").GetInt32());
-        cts.Cancel();
+        await Pollers.StopAsync(cts);
     }
 
     [Fact]
@@ -93,7 +93,7 @@ public sealed class NatsStreamTests : IAsyncLifetime
         await Eventually.TrueAsync(() => Count("FAILURES").Result == 1, "the expired record in the failure destination");
         Assert.Equal("RecordAgeExceeded", (await FirstFailureAsync()).GetProperty("requestContext").GetProperty("condition").GetString());
         Assert.Empty(function.Batches);
-        cts.Cancel();
+        await Pollers.StopAsync(cts);
     }
 
     [Fact]
@@ -116,7 +116,7 @@ public sealed class NatsStreamTests : IAsyncLifetime
         Assert.Equal(["b", "c"], all[1]);
         Assert.Equal(["b", "c"], all[2]);
         Assert.Equal(["d", "e"], all.Skip(before).SelectMany(b => b)); // the checkpoint wins over LATEST; nothing replayed
-        again.Cancel();
+        await Pollers.StopAsync(again);
         cts.Dispose();
     }
 
@@ -135,7 +135,7 @@ public sealed class NatsStreamTests : IAsyncLifetime
         await Eventually.TrueAsync(() => kv.GetEntryAsync<string>("esm-events").AsTask().Result.Value == "5", "checkpoint past the last (non-matching) record");
         Assert.Equal(["""{"kind":"order","n":1}""", """{"kind":"order","n":2}"""], function.Bodies().SelectMany(b => b)); // a non-JSON record never matches a JSON pattern
         Assert.Equal(["1", "4"], function.Batches.SelectMany(b => b.RootElement.GetProperty("Records").EnumerateArray()).Select(r => r.GetProperty("kinesis").GetProperty("sequenceNumber").GetString()));
-        cts.Cancel();
+        await Pollers.StopAsync(cts);
     }
 
     [Fact]
@@ -181,7 +181,7 @@ public sealed class NatsStreamTests : IAsyncLifetime
 
         var kv = await new NATS.Client.KeyValueStore.NatsKVContext(js).GetStoreAsync(NatsStreamSource.CheckpointBucket);
         await Eventually.TrueAsync(() => kv.GetEntryAsync<string>("esm-events").AsTask().Result.Value == "30", "checkpoint after the last round");
-        cts.Cancel();
+        await Pollers.StopAsync(cts);
     }
 
     [Fact]
@@ -206,7 +206,7 @@ public sealed class NatsStreamTests : IAsyncLifetime
             .Select(r => r.GetProperty("kinesis").GetProperty("sequenceNumber").GetString()).ToList();
         Assert.Equal(["4", "5"], resumed); // nothing at or before the checkpoint again
         Assert.Equal(["d", "e"], function.Bodies().Skip(before).SelectMany(b => b));
-        again.Cancel();
+        await Pollers.StopAsync(again);
         cts.Dispose();
     }
 

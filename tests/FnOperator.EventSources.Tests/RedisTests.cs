@@ -59,7 +59,7 @@ public sealed class RedisTests : IAsyncLifetime
         await Eventually.TrueAsync(() => Db.ListLength("jobs") == 0 && Db.ListLength("jobs:fnop:esm-jobs:processing") == 0, "all removed");
         var r = function.Batches.First().RootElement.GetProperty("Records")[0];
         Assert.Equal("arn:fnoperator:redis:local:default:queue/jobs", r.GetProperty("eventSourceARN").GetString());
-        cts.Cancel();
+        await Pollers.StopAsync(cts);
     }
 
     [Fact]
@@ -79,7 +79,7 @@ public sealed class RedisTests : IAsyncLifetime
         await Eventually.TrueAsync(() => function.Bodies().Sum(b => b.Count) == 2, "the 2 matching messages");
         await Eventually.TrueAsync(() => Db.ListLength("jobs") == 0 && Db.ListLength("jobs:fnop:esm-jobs:processing") == 0, "non-matching removed too");
         Assert.Equal(["""{"kind":"order","total":150}""", "PING"], function.Bodies().SelectMany(b => b));
-        cts.Cancel();
+        await Pollers.StopAsync(cts);
     }
 
     [Fact]
@@ -95,7 +95,7 @@ public sealed class RedisTests : IAsyncLifetime
         await Eventually.TrueAsync(() => function.Bodies().Sum(b => b.Count) == 2, "the 2 matching records");
         await Eventually.TrueAsync(() => Db.KeyExists("clicks") && Db.StreamGroupInfo("clicks").Length == 1 && Db.StreamPendingAsync("clicks", "esm-clicks").Result.PendingMessageCount == 0, "all acked, matching or not");
         Assert.Equal(["""{"temp":31}""", """{"temp":40,"unit":"C"}"""], function.Bodies().SelectMany(b => b)); // "31" is not JSON: a JSON pattern never matches it
-        cts.Cancel();
+        await Pollers.StopAsync(cts);
     }
 
     [Fact]
@@ -190,7 +190,7 @@ public sealed class RedisTests : IAsyncLifetime
         Assert.Equal("bad", (string?)Db.ListGetByIndex("dead", 0));
         Assert.Equal(1, function.Bodies().SelectMany(b => b).Count(b => b == "good"));
         Assert.Equal(2, function.Bodies().SelectMany(b => b).Count(b => b == "bad")); // first delivery + 1 retry
-        cts.Cancel();
+        await Pollers.StopAsync(cts);
     }
 
     [Fact]
@@ -202,7 +202,7 @@ public sealed class RedisTests : IAsyncLifetime
         using var cts = Run(ListPoller(function, Settings()));
         await Eventually.TrueAsync(() => function.Batches.Count == 1, "the orphan delivered");
         Assert.Equal(["orphan"], function.Bodies()[0]);
-        cts.Cancel();
+        await Pollers.StopAsync(cts);
     }
 
     [Fact]
@@ -228,7 +228,7 @@ public sealed class RedisTests : IAsyncLifetime
         using var again = Run(StreamPoller(function, Settings()));
         await Eventually.TrueAsync(() => function.Batches.Count > before, "e after the restart");
         Assert.Equal(["e"], function.Bodies().Skip(before).SelectMany(b => b));
-        again.Cancel();
+        await Pollers.StopAsync(again);
         cts.Dispose();
     }
 
@@ -324,6 +324,6 @@ public sealed class RedisTests : IAsyncLifetime
         using var cts = Run(StreamPoller(function, Settings()));
         await Eventually.TrueAsync(() => function.Bodies().Sum(b => b.Count) == 3, "3 records");
         Assert.Equal(["p1", "p2", "p3"], function.Bodies().SelectMany(b => b));
-        cts.Cancel();
+        await Pollers.StopAsync(cts);
     }
 }

@@ -146,7 +146,11 @@ public sealed class AsyncInvocationTests
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("Unhandled", response.Headers.GetValues("X-Amz-Function-Error").Single());
-        Assert.Equal(LeaseLost.ErrorType, (string?)body["errorType"]);
+        // The lost lease answers Runtime.ExitError; with JetStream the loss is seen only when the server redelivers after
+        // the ack wait, and when that comes later than the caller's own backstop (the lease + TimeoutMargin, as on a
+        // loaded machine) the caller is answered Sandbox.Timedout instead. Either way: an error, and never a second run.
+        string[] expected = kind == QueueKind.InMemory ? [LeaseLost.ErrorType] : [LeaseLost.ErrorType, "Sandbox.Timedout"];
+        Assert.Contains((string?)body["errorType"], expected);
         Assert.Single(worker.Received);
     }
 
