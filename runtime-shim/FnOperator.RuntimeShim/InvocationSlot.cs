@@ -147,7 +147,8 @@ public sealed class InvocationSlot
         }
 
         OnPoll(+1);
-                try
+        var waiting = true;
+        try
         {
             while (true)
             {
@@ -156,6 +157,9 @@ public sealed class InvocationSlot
                 {
                     if (!active.Finished.IsCancellationRequested)
                     {
+                        // The poll stops waiting and its claim ends in one step, so no other lane counts it as free.
+                        _idlePolls--;
+                        waiting = false;
                         ReturnClaimLocked(active);
                         return active;
                     }
@@ -164,7 +168,10 @@ public sealed class InvocationSlot
         }
         finally
         {
-            OnPoll(-1);
+            if (waiting)
+            {
+                OnPoll(-1);
+            }
         }
     }
 

@@ -87,6 +87,7 @@ public sealed class MemorySampler : IDisposable
         Interlocked.Exchange(ref _oomKillsAtStart, _useCgroup ? OomKills() : 0);
         Volatile.Write(ref _rootPid, rootPid);
         Interlocked.Exchange(ref _peakBytes, 0);
+        Interlocked.Exchange(ref _lastBytes, 0);
         Interlocked.Exchange(ref _busy, 0);
         Resume();
     }
