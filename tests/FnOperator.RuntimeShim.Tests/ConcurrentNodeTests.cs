@@ -175,6 +175,32 @@ public sealed class ConcurrentNodeTests
     }
 
     [Fact]
+    public async Task Two_streamed_responses_are_written_at_once_each_to_its_own_caller()
+    {
+        await using var fn = await FunctionUnderTest.StartAsync(Client.NodeBootstrap, extra: Concurrency(2), handlerFile: "streaming.mjs");
+        var invocations = Enumerable.Range(0, 2).Select(_ =>
+        {
+            var go = Path.Combine(fn.TaskRoot, "go-" + Guid.NewGuid().ToString("N"));
+            return (Go: go, Invocation: fn.Server.Enqueue(JsonSerializer.Serialize(new { action = "chunks", value = new { go } }), stream: true));
+        }).ToList();
+
+        // Each handler writes its second chunk only after its file exists: both first chunks arriving proves both run at once.
+        foreach (var (_, invocation) in invocations)
+        {
+            var first = await fn.Server.Streams[invocation.RequestId].ReadUntilAsync($"chunk-1:{invocation.RequestId};");
+            Assert.DoesNotContain("chunk-2", first, StringComparison.Ordinal);
+        }
+
+        foreach (var (go, invocation) in invocations)
+        {
+            File.WriteAllText(go, "");
+            Assert.Equal($"chunk-1:{invocation.RequestId};chunk-2;", await fn.Server.Streams[invocation.RequestId].ReadToEndAsync());
+            var result = await fn.Server.ResultAsync(invocation.RequestId);
+            Assert.True(result.Outcome == InvocationOutcome.Success, result.Describe());
+        }
+    }
+
+    [Fact]
     public async Task The_aws_lambda_ric_client_runs_invocations_at_once_in_its_multi_concurrent_mode()
     {
         // aws-lambda-ric 4.x reads AWS_LAMBDA_MAX_CONCURRENCY itself: worker threads in one process, each polling `next`.
