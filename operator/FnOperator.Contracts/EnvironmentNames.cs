@@ -95,6 +95,15 @@ public static class LambdaVariables
     /// <summary>JSON format only: the lowest level of the function's logs the runtime prints (spec.logging.applicationLogLevel).</summary>
     public const string LogLevel = "AWS_LAMBDA_LOG_LEVEL";
 
+    /// <summary>
+    /// Invocations the runtime may run at once in its one process (a Function's spec.concurrency.perInstance), as Lambda
+    /// Managed Instances set it; unset or 1: one at a time. The shim reads it and hands it on to the runtime. docs/concurrency.md.
+    /// </summary>
+    public const string MaxConcurrency = "AWS_LAMBDA_MAX_CONCURRENCY";
+
+    /// <summary>The upper bound of <see cref="MaxConcurrency"/> (and of spec.concurrency.perInstance for node runtimes).</summary>
+    public const int MaxConcurrencyLimit = 64;
+
     /// <summary>Where the code is in a cluster (the code volume's mount path).</summary>
     public const string ClusterTaskRoot = "/var/task";
 }

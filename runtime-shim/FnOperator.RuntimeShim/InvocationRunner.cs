@@ -117,6 +117,129 @@ public sealed partial class InvocationRunner(
         return (Failed(new RuntimeFailure("Sandbox.Timedout", $"RequestId: {id} Error: Task timed out after {seconds} seconds"), id), timedOutPeak);
     }
 
+    /// <summary>
+    /// One of several concurrent invocations (AWS_LAMBDA_MAX_CONCURRENCY &gt; 1, docs/concurrency.md). As
+    /// <see cref="RunAsync"/>, with what Lambda Managed Instances do: every line is written for its request id (START,
+    /// END, REPORT, errors; the tail holds only lines attributed to it), REPORT's Max Memory Used is the runtime process's
+    /// peak while this invocation ran, and a timeout fails only this invocation: the runtime keeps running it and the others
+    /// (<see cref="ConcurrentRun.Abandoned"/>: the lane waits for its late answer). A runtime that exits fails every
+    /// invocation it held and is replaced once.
+    /// </summary>
+    public async Task<ConcurrentRun?> RunConcurrentAsync(Invocation invocation, bool claimed, CancellationToken stopping)
+    {
+        ReadyState ready;
+        try
+        {
+            ready = await supervisor.EnsureReadyAsync(options.InitTimeout, stopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            return null;
+        }
+
+        var id = invocation.RequestId;
+        if (!ready.IsReady && claimed)
+        {
+            slot.ReleaseClaim();
+        }
+
+        if (invocation.TailLog)
+        {
+            sink.BeginCapture(id);
+        }
+
+        sink.WriteLine($"START RequestId: {id} Version: {options.FunctionVersion}", id);
+        var started = Stopwatch.GetTimestamp();
+        var watch = memory.BeginWatch();
+        var (outcome, abandoned, capped) = ready.IsReady
+            ? await InvokeConcurrentAsync(ready.Instance!, invocation, claimed, started).ConfigureAwait(false)
+            : (Failed(ready.Failure!, id), null, false);
+
+        var duration = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        var billed = (long)Math.Ceiling(duration);
+        var maxMemory = memory.EndWatch(watch);
+        if (capped)
+        {
+            maxMemory = Math.Min(maxMemory, options.MemorySizeMb);
+        }
+
+        sink.WriteLine($"END RequestId: {id}", id);
+        var init = ready.InitDurationMs is { } ms ? string.Create(CultureInfo.InvariantCulture, $"\tInit Duration: {ms:0.00} ms") : "";
+        sink.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"REPORT RequestId: {id}\tDuration: {duration:0.00} ms\tBilled Duration: {billed} ms\tMemory Size: {options.MemorySizeMb} MB\tMax Memory Used: {maxMemory} MB{init}\t"), id);
+        var tail = invocation.TailLog ? sink.EndCapture(id) : null;
+
+        Record(outcome, duration, ready.InitDurationMs);
+        var result = outcome with
+        {
+            ExecutedVersion = options.FunctionVersion,
+            LogTail = tail,
+            DurationMs = duration,
+            BilledDurationMs = billed,
+            MemorySizeMb = options.MemorySizeMb,
+            MaxMemoryUsedMb = maxMemory,
+            InitDurationMs = ready.InitDurationMs,
+        };
+        return new ConcurrentRun(result, abandoned, ready.Instance);
+    }
+
+    private async Task<(InvocationResult Result, ActiveInvocation? Abandoned, bool Capped)> InvokeConcurrentAsync(
+        RuntimeInstance runtime, Invocation invocation, bool claimed, long started)
+    {
+        var id = invocation.RequestId;
+        var remaining = options.Timeout - Stopwatch.GetElapsedTime(started);
+        ActiveInvocation active;
+        try
+        {
+            active = slot.Dispatch(invocation, DateTimeOffset.UtcNow + remaining, claimed);
+        }
+        catch (InvalidOperationException)
+        {
+            // The same request id twice at once (a redelivery), or no room: the claim goes back, the lane reports the failure.
+            if (claimed)
+            {
+                slot.ReleaseClaim();
+            }
+
+            throw;
+        }
+
+        using var timer = new CancellationTokenSource(remaining);
+        var timeout = Task.Delay(Timeout.Infinite, timer.Token);
+        await Task.WhenAny(active.Reply.Task, runtime.Exited, timeout).ConfigureAwait(false);
+
+        if (active.Reply.Task.IsCompletedSuccessfully)
+        {
+            slot.Finish(active);
+
+            // The bootstraps flush their output before they post, so what this invocation wrote is in the pipes by now.
+            await runtime.FlushOutputWrittenAsync().ConfigureAwait(false);
+            return (FromReply(active.Reply.Task.Result, id), null, false);
+        }
+
+        if (runtime.Exited.IsCompleted)
+        {
+            slot.Finish(active);
+            await runtime.FlushOutputWrittenAsync().ConfigureAwait(false);
+            var code = runtime.Exited.Result;
+            var outOfMemory = memory.LimitReached;
+            var message = $"RequestId: {id} Error: Runtime exited with error: {RuntimeInstance.ExitDescription(code)}";
+            var errorType = outOfMemory ? "Runtime.OutOfMemory" : "Runtime.ExitError";
+            LogRuntimeExited(logger, id, code);
+            sink.WriteLine(message, id);
+            sink.WriteLine(errorType, id);
+            await supervisor.ResetAsync(outOfMemory ? "out of memory" : "runtime exited", runtime).ConfigureAwait(false);
+            return (Failed(new RuntimeFailure(errorType, message), id), null, outOfMemory);
+        }
+
+        // Lambda Managed Instances: the timeout fails this invocation only; the runtime is neither interrupted nor replaced.
+        slot.Finish(active, abandoned: true);
+        var seconds = options.TimeoutSeconds.ToString("0.00", CultureInfo.InvariantCulture);
+        sink.WriteLine($"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {id} Task timed out after {seconds} seconds", id);
+        ShimMetrics.Timeouts.Inc();
+        return (Failed(new RuntimeFailure("Sandbox.Timedout", $"RequestId: {id} Error: Task timed out after {seconds} seconds"), id), active, false);
+    }
+
     private InvocationResult FromReply(RuntimeReply reply, string id)
     {
         switch (reply.Kind)
@@ -220,3 +343,9 @@ public sealed partial class InvocationRunner(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Runtime exited during invocation, requestId={RequestId} exitCode={ExitCode}")]
     private static partial void LogRuntimeExited(ILogger logger, string requestId, int exitCode);
 }
+
+/// <summary>
+/// A concurrent invocation's result; <paramref name="Abandoned"/> when it timed out and the runtime may still be running it
+/// (on <paramref name="Runtime"/>).
+/// </summary>
+public sealed record ConcurrentRun(InvocationResult Result, ActiveInvocation? Abandoned, RuntimeInstance? Runtime);

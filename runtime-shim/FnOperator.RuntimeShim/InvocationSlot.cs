@@ -36,6 +36,16 @@ public sealed class ActiveInvocation(Invocation invocation, DateTimeOffset deadl
 
     internal void MarkFinished() => _finished.Cancel();
 
+    /// <summary>Its dispatcher lane holds a claim on an idle `GET next` (concurrency; guarded by the slot's lock).</summary>
+    internal bool Claimed { get; set; }
+
+    /// <summary>Concurrency only: completes when the runtime answered after the shim gave up on the invocation (a timeout), or its runtime was replaced.</summary>
+    public Task LateAnswer => _lateAnswer.Task;
+
+    private readonly TaskCompletionSource _lateAnswer = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    internal void MarkLateAnswer() => _lateAnswer.TrySetResult();
+
     /// <summary>True for the first response that starts (a streamed one takes the invocation before its result is known).</summary>
     internal bool TryBeginResponse() => Interlocked.Exchange(ref _responding, 1) == 0;
 }
@@ -53,30 +63,71 @@ public enum PostOutcome
 }
 
 /// <summary>
-/// The single invocation slot between the shim's dispatcher and the runtime's Runtime API calls: one invocation at a time.
-/// The dispatcher puts an invocation in; `GET next` takes it out; `POST response|error` completes it exactly once.
+/// The invocation slots between the shim's dispatcher and the runtime's Runtime API calls: one invocation at a time (the
+/// default, Lambda's classic model) or up to <see cref="Capacity"/> at once (AWS_LAMBDA_MAX_CONCURRENCY, docs/concurrency.md).
+/// The dispatcher puts an invocation in; `GET next` takes one out; `POST response|error` completes it exactly once, routed by
+/// its request id.
 /// </summary>
 public sealed class InvocationSlot
 {
     private const int RememberedIds = 64;
-    private readonly Channel<ActiveInvocation> _pending = Channel.CreateBounded<ActiveInvocation>(1);
+    private readonly Channel<ActiveInvocation> _pending = Channel.CreateUnbounded<ActiveInvocation>();
     private readonly Queue<string> _finishedOrder = new();
     private readonly HashSet<string> _finished = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ActiveInvocation> _inFlight = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ActiveInvocation> _abandoned = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
-    private ActiveInvocation? _current;
+    private int _idlePolls;
+    private int _claimed;
+    private TaskCompletionSource _pollArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Hands an invocation to the runtime (delivered by its next `GET next`).</summary>
-    public ActiveInvocation Dispatch(Invocation invocation, DateTimeOffset deadline)
+    public InvocationSlot()
+        : this(1)
     {
-        var active = new ActiveInvocation(invocation, deadline);
+    }
+
+    public InvocationSlot(ShimOptions options)
+        : this(options.MaxConcurrency)
+    {
+    }
+
+    public InvocationSlot(int capacity) => Capacity = Math.Max(1, capacity);
+
+    /// <summary>Invocations the runtime may hold at once.</summary>
+    public int Capacity { get; }
+
+    /// <summary>Invocations handed to the runtime (or waiting for its `GET next`) and not yet finished.</summary>
+    public int InFlight
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _inFlight.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Hands an invocation to the runtime (delivered by its next `GET next`); <paramref name="claimed"/>: its lane holds a
+    /// claim (<see cref="ClaimIdlePollAsync"/>), given back when the invocation is delivered or finished.
+    /// </summary>
+    public ActiveInvocation Dispatch(Invocation invocation, DateTimeOffset deadline, bool claimed = false)
+    {
+        var active = new ActiveInvocation(invocation, deadline) { Claimed = claimed };
         lock (_lock)
         {
-            if (_current is not null)
+            if (_inFlight.Count >= Capacity)
             {
-                throw new InvalidOperationException($"Invocation {_current.Invocation.RequestId} is still in flight.");
+                throw Capacity == 1
+                    ? new InvalidOperationException($"Invocation {_inFlight.Values.First().Invocation.RequestId} is still in flight.")
+                    : new InvalidOperationException($"{Capacity} invocations are already in flight.");
             }
 
-            _current = active;
+            if (!_inFlight.TryAdd(invocation.RequestId, active))
+            {
+                throw new InvalidOperationException($"Invocation {invocation.RequestId} is already in flight.");
+            }
         }
 
         if (!_pending.Writer.TryWrite(active))
@@ -87,20 +138,118 @@ public sealed class InvocationSlot
         return active;
     }
 
-    /// <summary>Waits for the next invocation for the runtime (the long poll behind `GET next`).</summary>
-    public ValueTask<ActiveInvocation> NextAsync(CancellationToken cancellationToken) => _pending.Reader.ReadAsync(cancellationToken);
+    /// <summary>Waits for the next invocation for the runtime (the long poll behind `GET next`); finished ones are skipped.</summary>
+    public async ValueTask<ActiveInvocation> NextAsync(CancellationToken cancellationToken)
+    {
+        if (Capacity == 1)
+        {
+            return await _pending.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
 
-    /// <summary>Records the runtime's answer; only the first answer for the in-flight request id counts.</summary>
+        OnPoll(+1);
+        var waiting = true;
+        try
+        {
+            while (true)
+            {
+                var active = await _pending.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                lock (_lock)
+                {
+                    if (!active.Finished.IsCancellationRequested)
+                    {
+                        // The poll stops waiting and its claim ends in one step, so no other lane counts it as free.
+                        _idlePolls--;
+                        waiting = false;
+                        ReturnClaimLocked(active);
+                        return active;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            if (waiting)
+            {
+                OnPoll(-1);
+            }
+        }
+    }
+
+    private void ReturnClaimLocked(ActiveInvocation active)
+    {
+        if (active.Claimed)
+        {
+            active.Claimed = false;
+            _claimed = Math.Max(0, _claimed - 1);
+        }
+    }
+
+    /// <summary>
+    /// Concurrency only: waits until the runtime has a `GET next` waiting that no other dispatcher lane has claimed, and claims
+    /// it (the lane then leases one invocation for it). A runtime that polls one at a time (aws-lambda-ric) so gets one
+    /// invocation at a time. Release the claim with <see cref="ReleaseClaim"/> once the lease came back or was given up.
+    /// </summary>
+    public async Task ClaimIdlePollAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task arrived;
+            lock (_lock)
+            {
+                if (_idlePolls - _claimed > 0)
+                {
+                    _claimed++;
+                    return;
+                }
+
+                arrived = _pollArrived.Task;
+            }
+
+            await arrived.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Gives back a claim taken by <see cref="ClaimIdlePollAsync"/>.</summary>
+    public void ReleaseClaim()
+    {
+        lock (_lock)
+        {
+            _claimed = Math.Max(0, _claimed - 1);
+        }
+    }
+
+    private void OnPoll(int delta)
+    {
+        TaskCompletionSource? signal = null;
+        lock (_lock)
+        {
+            _idlePolls += delta;
+            if (delta > 0)
+            {
+                signal = _pollArrived;
+                _pollArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+        }
+
+        signal?.TrySetResult();
+    }
+
+    /// <summary>Records the runtime's answer; only the first answer for an in-flight request id counts.</summary>
     public PostOutcome TryComplete(string requestId, RuntimeReply reply)
     {
         lock (_lock)
         {
-            if (_current is null || _current.Invocation.RequestId != requestId)
+            if (!_inFlight.TryGetValue(requestId, out var active))
             {
+                if (_abandoned.Remove(requestId, out var late))
+                {
+                    late.MarkLateAnswer();
+                }
+
                 return _finished.Contains(requestId) ? PostOutcome.AlreadyCompleted : PostOutcome.UnknownRequestId;
             }
 
-            return _current.Reply.TrySetResult(reply) ? PostOutcome.Accepted : PostOutcome.AlreadyCompleted;
+            return active.Reply.TrySetResult(reply) ? PostOutcome.Accepted : PostOutcome.AlreadyCompleted;
         }
     }
 
@@ -112,9 +261,14 @@ public sealed class InvocationSlot
     {
         lock (_lock)
         {
-            active = _current is not null && _current.Invocation.RequestId == requestId ? _current : null;
+            active = _inFlight.GetValueOrDefault(requestId);
             if (active is null)
             {
+                if (_abandoned.Remove(requestId, out var late))
+                {
+                    late.MarkLateAnswer();
+                }
+
                 return _finished.Contains(requestId) ? PostOutcome.AlreadyCompleted : PostOutcome.UnknownRequestId;
             }
 
@@ -122,29 +276,56 @@ public sealed class InvocationSlot
         }
     }
 
-    /// <summary>Ends the in-flight invocation (answered, timed out or crashed); later posts for it are refused.</summary>
-    public void Finish(ActiveInvocation active)
+    /// <summary>
+    /// Ends an in-flight invocation (answered, timed out or crashed); later posts for it are refused. With
+    /// <paramref name="abandoned"/> (concurrency: a timeout that left the runtime running it), a later answer for it completes
+    /// <see cref="ActiveInvocation.LateAnswer"/> (the runtime's lane is free again).
+    /// </summary>
+    public void Finish(ActiveInvocation active, bool abandoned = false)
     {
         active.MarkFinished();
         lock (_lock)
         {
-            if (ReferenceEquals(_current, active))
+            var id = active.Invocation.RequestId;
+            ReturnClaimLocked(active);
+            if (_inFlight.TryGetValue(id, out var current) && ReferenceEquals(current, active))
             {
-                _current = null;
+                _inFlight.Remove(id);
             }
 
-            if (_finished.Add(active.Invocation.RequestId))
+            if (abandoned && _abandoned.Count < RememberedIds)
             {
-                _finishedOrder.Enqueue(active.Invocation.RequestId);
+                _abandoned[id] = active;
+            }
+
+            if (_finished.Add(id))
+            {
+                _finishedOrder.Enqueue(id);
                 if (_finishedOrder.Count > RememberedIds)
                 {
                     _finished.Remove(_finishedOrder.Dequeue());
                 }
             }
 
-            // The runtime may have died before taking the invocation: never deliver it to the next runtime.
-            while (_pending.Reader.TryRead(out _))
+            // The runtime may have died before taking the invocation: never deliver it to the next runtime. (With concurrency
+            // the others still pending stay; `GET next` skips finished ones.)
+            if (_inFlight.Count == 0)
             {
+                while (_pending.Reader.TryRead(out _))
+                {
+                }
+            }
+        }
+    }
+
+    /// <summary>Stops waiting for a late answer to an abandoned invocation (its runtime is gone).</summary>
+    public void Forget(ActiveInvocation active)
+    {
+        lock (_lock)
+        {
+            if (_abandoned.TryGetValue(active.Invocation.RequestId, out var current) && ReferenceEquals(current, active))
+            {
+                _abandoned.Remove(active.Invocation.RequestId);
             }
         }
     }

@@ -4,7 +4,10 @@ namespace FnOperator.RuntimeShim;
 
 /// <summary>
 /// The shim's log stream: the runtime's output and the shim's START/END/REPORT lines, forwarded to stdout and, while an
-/// invocation runs, captured so its last 4 KB can be returned as the invocation's log tail.
+/// invocation runs, captured so its last 4 KB can be returned as the invocation's log tail. With concurrent invocations
+/// (docs/concurrency.md) each invocation captures only the lines attributed to its request id: the shim's own lines for it,
+/// and runtime lines that carry the id (Lambda's text format `timestamp\trequestId\tLEVEL\tmessage`, or a JSON line's
+/// "requestId"); a line no in-flight invocation claims goes to the stream only.
 /// </summary>
 public sealed class LogSink(TextWriter output)
 {
@@ -13,6 +16,7 @@ public sealed class LogSink(TextWriter output)
     private const int CaptureTrimAt = 64 * 1024;
     private readonly Lock _lock = new();
     private StringBuilder? _capture;
+    private readonly Dictionary<string, StringBuilder> _captures = new(StringComparer.Ordinal);
 
     public void WriteLine(string line)
     {
@@ -21,12 +25,88 @@ public sealed class LogSink(TextWriter output)
             output.WriteLine(line);
             if (_capture is not null)
             {
-                _capture.Append(line).Append('\n');
-                if (_capture.Length > CaptureTrimAt)
-                {
-                    _capture.Remove(0, _capture.Length - (TailBytes * 2));
-                }
+                Append(_capture, line);
             }
+
+            if (_captures.Count > 0 && RequestIdOf(line) is { Length: > 0 } id
+                && _captures.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(id, out var capture))
+            {
+                Append(capture, line);
+            }
+        }
+    }
+
+    /// <summary>Writes a line of one invocation (the shim's START/END/REPORT and error lines under concurrency).</summary>
+    public void WriteLine(string line, string requestId)
+    {
+        lock (_lock)
+        {
+            output.WriteLine(line);
+            if (_captures.TryGetValue(requestId, out var capture))
+            {
+                Append(capture, line);
+            }
+        }
+    }
+
+    /// <summary>Starts capturing the lines attributed to one of several concurrent invocations.</summary>
+    public void BeginCapture(string requestId)
+    {
+        lock (_lock)
+        {
+            _captures[requestId] = new StringBuilder();
+        }
+    }
+
+    /// <summary>Stops capturing for <paramref name="requestId"/> and returns its last <see cref="TailBytes"/> bytes.</summary>
+    public string EndCapture(string requestId)
+    {
+        string text;
+        lock (_lock)
+        {
+            text = _captures.Remove(requestId, out var capture) ? capture.ToString() : "";
+        }
+
+        return Tail(text, TailBytes);
+    }
+
+    /// <summary>
+    /// The request id a runtime line names: the second tab-separated field of Lambda's text format, or the value of a JSON
+    /// line's "requestId"; empty when it names none (only compared with the ids in flight).
+    /// </summary>
+    internal static ReadOnlySpan<char> RequestIdOf(ReadOnlySpan<char> line)
+    {
+        if (line.Length > 0 && line[0] == '{')
+        {
+            const string key = "\"requestId\":\"";
+            var at = line.IndexOf(key, StringComparison.Ordinal);
+            if (at < 0)
+            {
+                return [];
+            }
+
+            var rest = line[(at + key.Length)..];
+            var end = rest.IndexOf('"');
+            return end > 0 ? rest[..end] : [];
+        }
+
+        var tab = line.IndexOf('\t');
+        if (tab < 0)
+        {
+            return [];
+        }
+
+        var after = line[(tab + 1)..];
+        var next = after.IndexOf('\t');
+        return next > 0 ? after[..next] : [];
+    }
+
+    private static void Append(StringBuilder capture, string line)
+    {
+        capture.Append(line).Append('\n');
+        if (capture.Length > CaptureTrimAt)
+        {
+            capture.Remove(0, capture.Length - (TailBytes * 2));
         }
     }
 

@@ -26,7 +26,43 @@ public sealed class MemorySampler : IDisposable
     private Action? _onLimit;
     private int _limitHit;
     private int _busy;
+    private long _lastBytes;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<MemoryWatch, byte> _watches = new();
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>The peak over one invocation's time (concurrency: REPORT's Max Memory Used is the process's peak while it ran).</summary>
+    public sealed class MemoryWatch
+    {
+        internal long PeakBytes;
+
+        internal void Observe(long bytes)
+        {
+            long current;
+            while (bytes > (current = Interlocked.Read(ref PeakBytes)) && Interlocked.CompareExchange(ref PeakBytes, bytes, current) != current)
+            {
+            }
+        }
+    }
+
+    /// <summary>Starts a <see cref="MemoryWatch"/> at the latest sample; every later sample raises its peak until <see cref="EndWatch"/>.</summary>
+    public MemoryWatch BeginWatch()
+    {
+        var watch = new MemoryWatch { PeakBytes = Interlocked.Read(ref _lastBytes) };
+        _watches[watch] = 0;
+        return watch;
+    }
+
+    /// <summary>Ends a watch (sampling first unless a sample is under 20 ms old) and returns its peak in MB, rounded up.</summary>
+    public int EndWatch(MemoryWatch watch)
+    {
+        if (Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastSample)) > TimeSpan.FromMilliseconds(20))
+        {
+            Sample();
+        }
+
+        _watches.TryRemove(watch, out _);
+        return (int)Math.Ceiling(Interlocked.Read(ref watch.PeakBytes) / (1024.0 * 1024.0));
+    }
 
     public MemorySampler(ShimOptions options)
     {
@@ -51,6 +87,7 @@ public sealed class MemorySampler : IDisposable
         Interlocked.Exchange(ref _oomKillsAtStart, _useCgroup ? OomKills() : 0);
         Volatile.Write(ref _rootPid, rootPid);
         Interlocked.Exchange(ref _peakBytes, 0);
+        Interlocked.Exchange(ref _lastBytes, 0);
         Interlocked.Exchange(ref _busy, 0);
         Resume();
     }
@@ -114,6 +151,15 @@ public sealed class MemorySampler : IDisposable
 
         var bytes = _useCgroup ? ReadCgroup() : TreeRss(pid);
         Interlocked.Exchange(ref _lastSample, Stopwatch.GetTimestamp());
+        Interlocked.Exchange(ref _lastBytes, bytes);
+        if (!_watches.IsEmpty)
+        {
+            foreach (var watch in _watches.Keys)
+            {
+                watch.Observe(bytes);
+            }
+        }
+
         long current;
         while (bytes > (current = Interlocked.Read(ref _peakBytes)) && Interlocked.CompareExchange(ref _peakBytes, bytes, current) != current)
         {

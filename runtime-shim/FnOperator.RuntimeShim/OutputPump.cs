@@ -21,6 +21,7 @@ public sealed partial class OutputPump
     private long _lastRead = Stopwatch.GetTimestamp();
     private long _lastFullRead;
     private long _bytesRead;
+    private long _bytesEmitted;
 
     public OutputPump(Stream stream, LogSink sink)
     {
@@ -52,6 +53,12 @@ public sealed partial class OutputPump
 
     /// <summary>Bytes read from the runtime so far.</summary>
     public long BytesRead => Interlocked.Read(ref _bytesRead);
+
+    /// <summary>Bytes read from the runtime whose lines have been handed to the sink (a partial line waits for its newline).</summary>
+    public long BytesEmitted => Interlocked.Read(ref _bytesEmitted);
+
+    /// <summary>Bytes the runtime has written so far: read, plus unread in the pipe (read only, where the pipe cannot be asked).</summary>
+    public long BytesWritten => BytesRead + Math.Max(0, Available(_fd));
 
     /// <summary>Time since bytes last arrived from the runtime.</summary>
     public TimeSpan SinceLastRead => Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastRead));
@@ -107,6 +114,7 @@ public sealed partial class OutputPump
 
                 var count = decoder.GetChars(buffer, 0, read, chars, 0);
                 Emit(chars.AsSpan(0, count));
+                Interlocked.Add(ref _bytesEmitted, read);
                 _processing = false;
             }
         }

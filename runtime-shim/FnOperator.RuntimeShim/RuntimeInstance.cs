@@ -141,6 +141,24 @@ public sealed partial class RuntimeInstance
         }
     }
 
+    /// <summary>
+    /// Concurrency: waits (bounded by <see cref="DrainLimit"/>) until every byte the runtime had written when this was called
+    /// has been read and its complete lines handed to the log sink. Other invocations keep writing meanwhile, so this does not
+    /// wait for quiet pipes, and a partial line is left for its newline (it may be another invocation's).
+    /// </summary>
+    public async Task FlushOutputWrittenAsync()
+    {
+        var targets = _pumps.Select(p => p.BytesWritten).ToArray();
+        var started = Stopwatch.GetTimestamp();
+        for (var i = 0; i < _pumps.Length; i++)
+        {
+            while (_pumps[i].BytesEmitted < targets[i] && !_pumps[i].Completion.IsCompleted && Stopwatch.GetElapsedTime(started) < DrainLimit)
+            {
+                await Task.Delay(1).ConfigureAwait(false);
+            }
+        }
+    }
+
     /// <summary>The longest an invocation's end waits for the runtime's output to drain.</summary>
     public static readonly TimeSpan DrainLimit = TimeSpan.FromSeconds(5);
 

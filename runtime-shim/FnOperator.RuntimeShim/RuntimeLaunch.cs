@@ -134,6 +134,11 @@ public static class RuntimeLaunch
         {
             env[LambdaVariables.LogLevel] = level;
         }
+        if (options.MaxConcurrency > 1)
+        {
+            env[LambdaVariables.MaxConcurrency] = options.MaxConcurrency.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         if (options.Runtime.StartsWith("python3", StringComparison.Ordinal))
         {
             env["PYTHONUNBUFFERED"] = "1";

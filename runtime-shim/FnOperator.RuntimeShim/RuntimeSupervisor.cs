@@ -106,11 +106,22 @@ public sealed partial class RuntimeSupervisor(ShimOptions options, LogSink sink,
     }
 
     /// <summary>Kills the current runtime (after a timeout or crash) and starts a fresh one for the next invocation.</summary>
-    public async Task ResetAsync(string reason)
+    public Task ResetAsync(string reason) => ResetAsync(reason, null);
+
+    /// <summary>
+    /// As <see cref="ResetAsync(string)"/>, but only while <paramref name="only"/> is still the current runtime: concurrent
+    /// invocations that all saw the same runtime die replace it once.
+    /// </summary>
+    public async Task ResetAsync(string reason, RuntimeInstance? only)
     {
         await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
+            if (only is not null && !ReferenceEquals(_current, only))
+            {
+                return;
+            }
+
             LogRuntimeReset(logger, reason);
             ShimMetrics.RuntimeRestarts.Inc();
             await ReplaceLockedAsync(null).ConfigureAwait(false);

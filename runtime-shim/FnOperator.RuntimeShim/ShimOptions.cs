@@ -63,6 +63,9 @@ public sealed record ShimOptions
     /// <summary>The function's application log level (AWS_LAMBDA_LOG_LEVEL), handed on to the runtime.</summary>
     public string? ApplicationLogLevel { get; init; }
 
+    /// <summary>From AWS_LAMBDA_MAX_CONCURRENCY: invocations the runtime runs at once (1: Lambda's classic model). docs/concurrency.md.</summary>
+    public int MaxConcurrency { get; init; } = 1;
+
     public TimeSpan Timeout => TimeSpan.FromSeconds(TimeoutSeconds);
 
     public TimeSpan InitTimeout => TimeSpan.FromSeconds(InitTimeoutSeconds);
@@ -96,6 +99,7 @@ public sealed record ShimOptions
         var timeout = ParseNumber(Get(ShimVariables.TimeoutSeconds), ShimVariables.TimeoutSeconds, 3, 0.05, 900, problems);
         var initTimeout = ParseNumber(Get(ShimVariables.InitTimeoutSeconds), ShimVariables.InitTimeoutSeconds, 10, 0.05, 900, problems);
         var maxResponse = ParseNumber(Get(ShimVariables.MaxResponseBytes), ShimVariables.MaxResponseBytes, DefaultMaxResponseBytes, 1, int.MaxValue - 1, problems);
+        var concurrency = ParseNumber(Get(LambdaVariables.MaxConcurrency), LambdaVariables.MaxConcurrency, 1, 1, LambdaVariables.MaxConcurrencyLimit, problems);
         var api = ParseEndpoint(Get(ShimVariables.RuntimeApiAddress) ?? ShimVariables.ClusterRuntimeApiAddress, ShimVariables.RuntimeApiAddress, problems);
         var http = ParseEndpoint(Get(ShimVariables.HttpAddress) ?? "0.0.0.0:9100", ShimVariables.HttpAddress, problems);
         var memorySource = Get(ShimVariables.MemorySource) ?? "auto";
@@ -139,6 +143,7 @@ public sealed record ShimOptions
             LayersRoot = Get(ShimVariables.LayersRoot) ?? ShimVariables.ClusterLayersRoot,
             LogFormat = Get(LambdaVariables.LogFormat),
             ApplicationLogLevel = Get(LambdaVariables.LogLevel),
+            MaxConcurrency = (int)concurrency,
         };
     }
 

@@ -49,11 +49,12 @@ public sealed partial class FunctionPool(
     private KeepAliveTracker KeepAliveState => keepAliveTracker ??= new KeepAliveTracker(FunctionScaling.KeepAlive(function.Function.Spec));
 
     /// <summary>
-    /// A function's limits in local mode: the spec's (<see cref="FunctionScaling.Limits"/>), with one invocation per
-    /// instance, because a local shim runs one invocation at a time (so reserved concurrency caps instances one to one).
+    /// A function's limits in local mode: the spec's (<see cref="FunctionScaling.Limits"/>), with its
+    /// concurrency.perInstance (a node function's shim runs that many invocations at once, docs/concurrency.md; every other
+    /// runtime is held to 1 by the validator), so reserved concurrency caps instances at ceil(reserved / perInstance).
     /// </summary>
     public static ScalingLimits LimitsFor(FunctionSpec spec, TimeSpan? idleOverride = null) =>
-        FunctionScaling.Limits(spec, idleOverride, perInstance: 1);
+        FunctionScaling.Limits(spec, idleOverride, perInstance: FunctionPerInstance.Problem(spec) is null ? spec.Concurrency?.PerInstance ?? 1 : 1);
 
     /// <summary>How long a stopping instance may take to finish its in-flight invocation before it is killed.</summary>
     public TimeSpan StopGrace => TimeSpan.FromSeconds(function.Function.Spec.TimeoutSeconds + 5);

@@ -115,6 +115,11 @@ public static partial class FunctionValidator
             errors.Add(new FieldError("spec.concurrency.provisioned", $"must not exceed spec.concurrency.reserved ({provisioned} > {reserved})"));
         }
 
+        if (FunctionPerInstance.Problem(spec) is { } perInstance)
+        {
+            errors.Add(new FieldError("spec.concurrency.perInstance", perInstance));
+        }
+
         if (spec.Concurrency?.Provisioned is { } p && spec.Scaling is { } s && p > s.MaxReplicas)
         {
             errors.Add(new FieldError("spec.concurrency.provisioned", $"must not exceed spec.scaling.maxReplicas ({p} > {s.MaxReplicas})"));

@@ -36,6 +36,12 @@ public static class ShimEnvironment
             env[ShimVariables.LayersRoot] = layersRoot;
         }
 
+        // spec.concurrency.perInstance > 1 (node only, docs/concurrency.md): the shim runs that many invocations at once.
+        if (spec.Concurrency is { PerInstance: > 1 } concurrency)
+        {
+            env[LambdaVariables.MaxConcurrency] = concurrency.PerInstance.ToString(CultureInfo.InvariantCulture);
+        }
+
         foreach (var (name, value) in FnOperator.Api.FunctionLogging.Variables(spec.Logging))
         {
             env[name] = value;

@@ -17,6 +17,7 @@ public static class FunctionReasons
     public const string Deploying = "Deploying";
     public const string UnknownRuntime = "UnknownRuntime";
     public const string InvalidEnvironment = "InvalidEnvironment";
+    public const string InvalidConcurrency = "InvalidConcurrency";
     public const string DeploymentConflict = "DeploymentConflict";
     public const string PullCredentialConflict = "PullCredentialConflict";
     public const string ProgressDeadlineExceeded = "ProgressDeadlineExceeded";

@@ -51,6 +51,13 @@ public static class EnvironmentBuilder
 
         env.AddRange(FunctionLogging.Variables(spec.Logging).Select(v => Literal(v.Key, v.Value)));
 
+        // spec.concurrency.perInstance > 1 (node only, docs/concurrency.md): the shim runs that many invocations at once.
+        // Left out at 1, so existing Deployments do not roll.
+        if (spec.Concurrency is { PerInstance: > 1 } concurrency)
+        {
+            env.Add(Literal(LambdaVariables.MaxConcurrency, concurrency.PerInstance.ToString(CultureInfo.InvariantCulture)));
+        }
+
         // The shim passes the runtime only these of the container's variables (plus Lambda's): a clean Lambda environment.
         if (spec.Environment is { Count: > 0 } own)
         {

@@ -71,6 +71,11 @@ public static partial class FunctionSpecValidator
             }
         }
 
+        if (FunctionPerInstance.Problem(spec) is { } perInstance)
+        {
+            return new(FunctionReasons.InvalidConcurrency, $"spec.concurrency.perInstance: {perInstance}.");
+        }
+
         var duplicate = (spec.Environment ?? []).GroupBy(v => v.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
         {

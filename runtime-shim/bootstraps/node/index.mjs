@@ -6,13 +6,15 @@ import path from "node:path";
 import fs from "node:fs";
 import { pathToFileURL } from "node:url";
 import { errorDocument, runHandler } from "./invoke.mjs";
-import { exitQuietly, flushed, logError, patchConsole, setRequestId } from "./logging.mjs";
+import { concurrency, exitQuietly, flushed, logError, patchConsole, runWithRequestId, setRequestId } from "./logging.mjs";
 import { createResponseStream, installGlobals, isStreaming, runStreamingHandler } from "./streaming.mjs";
 
 const [host, port] = (process.env.AWS_LAMBDA_RUNTIME_API || "127.0.0.1:9001").split(":");
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+// With AWS_LAMBDA_MAX_CONCURRENCY = N > 1 the process runs N `next` loops (each holds a poll and posts its answers).
+const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency > 1 ? concurrency * 2 : 1 });
 const base = "/2018-06-01/runtime";
 let currentId;
+const inFlight = new Set();
 
 // A POST (response, error, init error) ends the function's part of the invocation: its output must have reached the
 // shim first, so the shim attributes all of it to this invocation and loses none of it (Lambda's runtimes log
@@ -77,6 +79,15 @@ async function invoke(handler, res) {
   const id = h["lambda-runtime-aws-request-id"];
   currentId = id;
   setRequestId(id);
+  if (concurrency > 1) inFlight.add(id);
+  try {
+    await invokeOne(handler, res, h, id);
+  } finally {
+    inFlight.delete(id);
+  }
+}
+
+async function invokeOne(handler, res, h, id) {
   const deadline = Number(h["lambda-runtime-deadline-ms"]);
   if (h["lambda-runtime-trace-id"]) process.env._X_AMZN_TRACE_ID = h["lambda-runtime-trace-id"];
   const context = {
@@ -102,7 +113,7 @@ async function invoke(handler, res) {
     await invokeStreaming(handler, event, context, id);
     return;
   }
-  const outcome = await runHandler(handler, event, context);
+  const outcome = await runHandler(handler, event, context, concurrency > 1);
   if ("error" in outcome) {
     const doc = errorDocument(outcome.error, "Error");
     logError("Invoke Error", doc, outcome.error);
@@ -184,7 +195,9 @@ async function main() {
     } catch {
       // nowhere to log to
     }
-    const post = currentId ? postError(`${base}/invocation/${currentId}/error`, doc) : Promise.resolve();
+    // With concurrency the process ends every invocation it runs: each one gets the error.
+    const ids = concurrency > 1 ? [...inFlight] : currentId ? [currentId] : [];
+    const post = Promise.all(ids.map((id) => postError(`${base}/invocation/${id}/error`, doc)));
     const timer = setTimeout(() => exitQuietly(code), 2000);
     post.catch(() => {}).finally(() => {
       clearTimeout(timer);
@@ -193,6 +206,20 @@ async function main() {
   };
   process.on("uncaughtException", (err) => fatal(err, "Runtime.UncaughtException", 129));
   process.on("unhandledRejection", (err) => fatal(err, "Runtime.UnhandledPromiseRejection", 128));
+  if (concurrency > 1) {
+    // N loops interleave in this process; a console call logs the request id of its own invocation (AsyncLocalStorage).
+    const lane = async () => {
+      for (;;) {
+        const res = await request("GET", `${base}/invocation/next`);
+        if (res.status !== 200) {
+          throw new Error(`Runtime API answered ${res.status} to next`);
+        }
+        await runWithRequestId(res.headers["lambda-runtime-aws-request-id"], () => invoke(handler, res));
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, lane));
+    return;
+  }
   for (;;) {
     currentId = undefined;
     setRequestId(undefined);

@@ -20,8 +20,13 @@ process.on("beforeExit", () => {
   if (action) action();
 });
 
-/** Runs the handler; resolves to {result} or {error} by the rules above. */
-export function runHandler(handler, event, context) {
+/**
+ * Runs the handler; resolves to {result} or {error} by the rules above. With `concurrent` (AWS_LAMBDA_MAX_CONCURRENCY > 1)
+ * the event loop never empties while other invocations wait on the Runtime API, so the empty-event-loop rules do not
+ * apply: callback(null, result) answers at once (as with callbackWaitsForEmptyEventLoop = false), and a handler that never
+ * completes runs into its timeout.
+ */
+export function runHandler(handler, event, context, concurrent = false) {
   return new Promise((resolve) => {
     let finished = false;
     const finish = (outcome) => {
@@ -52,13 +57,15 @@ export function runHandler(handler, event, context) {
     const callback = once((err, result) => {
       if (err !== undefined && err !== null) {
         finish({ error: err });
-      } else if (!waitForEmptyEventLoop) {
+      } else if (!waitForEmptyEventLoop || concurrent) {
         finish({ result });
       } else {
         onEmptyEventLoop = () => setImmediate(() => finish({ result }));
       }
     });
-    onEmptyEventLoop = types.isAsyncFunction(handler)
+    if (concurrent) {
+      // no empty-event-loop completion: see above
+    } else onEmptyEventLoop = types.isAsyncFunction(handler)
       ? () => finish({ error: Object.assign(new Error(NODE_JS_EXIT_MESSAGE), { name: "Runtime.NodeJsExit" }) })
       : () => finish({ result: null });
     let returned;

@@ -4,6 +4,7 @@
 // stackTrace]}. AWS_LAMBDA_LOG_LEVEL (TRACE..FATAL) drops the methods below it. A dead stdout/stderr (EPIPE: the shim
 // is gone) ends the process at once instead of turning every failed write into another error to log.
 import { format } from "node:util";
+import { AsyncLocalStorage } from "node:async_hooks";
 
 const levels = Object.freeze({
   TRACE: { name: "TRACE", priority: 1 },
@@ -18,12 +19,28 @@ const REQUEST_ID = Symbol.for("aws.lambda.runtime.requestId");
 
 export const jsonFormat = (process.env.AWS_LAMBDA_LOG_FORMAT || "").toUpperCase() === "JSON";
 
+// AWS_LAMBDA_MAX_CONCURRENCY > 1 (Lambda Managed Instances' multi-concurrency, docs/concurrency.md): several invocations
+// interleave in this process, so the request id of a console call is the one of the async context it runs in
+// (AsyncLocalStorage), and the global symbol Lambda's runtime sets reads that context too.
+export const concurrency = Math.min(64, Math.max(1, Number.parseInt(process.env.AWS_LAMBDA_MAX_CONCURRENCY || "1", 10) || 1));
+const requestStore = concurrency > 1 ? new AsyncLocalStorage() : null;
+if (requestStore) {
+  Object.defineProperty(globalThis, REQUEST_ID, { get: () => requestStore.getStore(), set: () => {}, configurable: true });
+}
+
 export function setRequestId(id) {
-  globalThis[REQUEST_ID] = id;
+  if (!requestStore) globalThis[REQUEST_ID] = id;
+}
+
+/** Runs fn with id as the request id of everything it logs (concurrency), or sets the one global request id. */
+export function runWithRequestId(id, fn) {
+  if (requestStore) return requestStore.run(id, fn);
+  setRequestId(id);
+  return fn();
 }
 
 function currentRequestId() {
-  return globalThis[REQUEST_ID];
+  return requestStore ? requestStore.getStore() : globalThis[REQUEST_ID];
 }
 
 function errorFields(err) {

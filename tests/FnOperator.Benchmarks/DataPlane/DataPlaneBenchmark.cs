@@ -10,7 +10,8 @@ namespace FnOperator.Benchmarks.DataPlane;
 /// and latency with FnOperator/peer ratios, server CPU seconds per 10,000 invocations, idle CPU after the load, cold
 /// start, and RSS of every process. Run with <c>make bench BENCH=dataplane</c>.
 /// Knobs: FNOP_BENCH_SECONDS (per run, default 5), FNOP_BENCH_REPS (median of, default 3), FNOP_BENCH_TARGETS
-/// (comma list of bare, fun, offline, fnop, fnop-aot; default all that can run).
+/// (comma list of bare, fun, offline, fnop, fnop-aot, fnop-p16, fnop-aot-p16; default all that can run). The -p16 targets
+/// run the function with concurrency.perInstance 16 (node: 16 invocations at once in one runtime, docs/concurrency.md).
 /// </summary>
 public sealed class DataPlaneBenchmark : IBenchmark
 {
@@ -60,10 +61,12 @@ public sealed class DataPlaneBenchmark : IBenchmark
             ("fun", ct => Peers.FunAsync(scratch, ct)),
             ("offline", ct => Peers.OfflineAsync(scratch, ct)),
             ("fnop", ct => Peers.LocalModeAsync("FnOperator (JIT shim)", scratch, jit, MaxReplicas, 1, ct)),
+            ("fnop-p16", ct => Peers.LocalModeAsync("FnOperator (JIT shim, perInstance 16)", scratch, jit, MaxReplicas, 16, ct)),
         };
         if (File.Exists(aot))
         {
             all.Add(("fnop-aot", ct => Peers.LocalModeAsync("FnOperator (AOT shim)", scratch, aot, MaxReplicas, 1, ct)));
+            all.Add(("fnop-aot-p16", ct => Peers.LocalModeAsync("FnOperator (AOT shim, perInstance 16)", scratch, aot, MaxReplicas, 16, ct)));
         }
 
         return all.Where(t => wanted is null || wanted.Contains(t.Item1));
