@@ -54,7 +54,7 @@ public sealed class FunctionSpec
     [JsonPropertyName("memoryMiB")]
     [Range(128, 10240)]
     [DefaultValue(128)]
-    [Description("Memory in MiB (128-10240): the container memory limit and AWS_LAMBDA_FUNCTION_MEMORY_SIZE. CPU is allotted in proportion (1769 MiB = 1 vCPU).")]
+    [Description("Memory in MiB (128-10240): AWS_LAMBDA_FUNCTION_MEMORY_SIZE; the container memory limit is this plus the runtime-shim's share (32 MiB). CPU is allotted in proportion (1769 MiB = 1 vCPU).")]
     public int MemoryMiB { get; set; } = 128;
 
     [JsonPropertyName("timeoutSeconds")]

@@ -21,9 +21,9 @@ public sealed class ConcurrencySpec
     public int? Provisioned { get; set; }
 
     [JsonPropertyName("perInstance")]
-    [Range(1, 1000)]
+    [Range(1, 64)]
     [DefaultValue(1)]
-    [Description("Invocations one pod runs at once. Lambda's model is 1.")]
+    [Description("Invocations one pod runs at once. Lambda's model is 1; above 1 only for nodejs runtimes (docs/concurrency.md).")]
     public int PerInstance { get; set; } = 1;
 }
 

@@ -127,12 +127,22 @@ public sealed class ScalingPolicyTests
     }
 
     [Fact]
-    public void Local_pool_runs_one_invocation_per_instance_whatever_the_spec_says()
+    public void Local_pool_runs_one_invocation_per_instance_for_a_runtime_that_cannot_run_several()
     {
-        var spec = new FunctionSpec { Concurrency = new ConcurrencySpec { Reserved = 8, PerInstance = 4 } };
+        var spec = new FunctionSpec { Runtime = "python3.12", Concurrency = new ConcurrencySpec { Reserved = 8, PerInstance = 4 } };
 
         var limits = FnOperator.Gateway.Local.FunctionPool.LimitsFor(spec);
 
         Assert.Equal((1, 8), (limits.PerInstance, limits.MaxInstances));
+    }
+
+    [Fact]
+    public void Local_pool_gives_a_node_instance_the_spec_s_per_instance_concurrency()
+    {
+        var spec = new FunctionSpec { Runtime = "nodejs22.x", Concurrency = new ConcurrencySpec { Reserved = 8, PerInstance = 4 } };
+
+        var limits = FnOperator.Gateway.Local.FunctionPool.LimitsFor(spec);
+
+        Assert.Equal((4, 2), (limits.PerInstance, limits.MaxInstances));
     }
 }
