@@ -81,24 +81,18 @@ public sealed partial class ShimHost : IAsyncDisposable
         services.AddSingleton<MemorySampler>();
         services.AddSingleton<RuntimeSupervisor>();
         services.AddSingleton<InvocationRunner>();
-        if (source is not null)
-        {
-            services.AddSingleton(source);
-        }
-        else
-        {
+        IInvocationSource Inner(IServiceProvider sp) => source ?? new PullInvocationSource(
             // One long-lived client (no IHttpClientFactory): connections are recycled every 2 minutes, as the factory's
             // handler rotation did, so a gateway Service's changed endpoints are picked up.
-            services.AddSingleton<IInvocationSource>(sp => new PullInvocationSource(
-                new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2), UseCookies = false })
-                {
-                    BaseAddress = options.SourceUrl,
-                    Timeout = Timeout.InfiniteTimeSpan,
-                },
-                options,
-                sp.GetRequiredService<ILogger<PullInvocationSource>>()));
-        }
-
+            new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2), UseCookies = false })
+            {
+                BaseAddress = options.SourceUrl,
+                Timeout = Timeout.InfiniteTimeSpan,
+            },
+            options,
+            sp.GetRequiredService<ILogger<PullInvocationSource>>());
+        services.AddSingleton(_ => new IdleTrim());
+        services.AddSingleton(sp => IdleTrim.Wrap(Inner(sp), sp.GetRequiredService<IdleTrim>()));
         services.AddSingleton<ShimWorker>();
         var app = builder.Build();
 
@@ -131,6 +125,7 @@ public sealed partial class ShimHost : IAsyncDisposable
         // The sockets already listen: the runtime and the first pull start now, while Kestrel starts accepting.
         _worker = _app.Services.GetRequiredService<ShimWorker>().RunAsync(RuntimeApiAddress, _stopping.Token);
         await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        _app.Services.GetRequiredService<IdleTrim>().Started();
         if (_app.Services.GetRequiredService<ShimOptions>().ParentPid is { } parent)
         {
             _parentGone = ParentWatch.WaitForExitAsync(parent, TimeProvider.System, _stopping.Token);
