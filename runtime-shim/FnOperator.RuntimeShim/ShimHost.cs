@@ -1,34 +1,41 @@
 using System.Net;
+using System.Net.Sockets;
 using FnOperator.Contracts;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging.Console;
-using Prometheus;
 
 namespace FnOperator.RuntimeShim;
 
 /// <summary>
-/// Assembles the shim: the Runtime API (loopback) with the worker and supervisor, and a second listener for /healthz,
-/// /readyz and /metrics. Usable in-process (benchmarks) with any <see cref="IInvocationSource"/>.
+/// Assembles the shim: one web host (one DI container, one Kestrel) with two listeners, the Runtime API (loopback) with
+/// the worker and supervisor, and /healthz, /readyz, /metrics on the HTTP address; each listener serves only its own
+/// routes. Usable in-process (benchmarks) with any <see cref="IInvocationSource"/>.
 /// </summary>
+/// <remarks>
+/// Built for a lean cold start (issue #11, docs/runtime-shim.md): an empty host builder (no configuration files, no
+/// content-root scanning or file watching, no environment-variable configuration), Kestrel and routing without their
+/// optional parts, a plain <see cref="HttpClient"/> for the pull source, and both sockets bound before the host is built,
+/// so the runtime starts and the first pull goes out while Kestrel starts (a runtime connecting early waits in the
+/// listen backlog).
+/// </remarks>
 public sealed partial class ShimHost : IAsyncDisposable
 {
-    private readonly WebApplication _api;
-    private readonly WebApplication _http;
+    private const int Backlog = 512;
+    private readonly WebApplication _app;
     private readonly CancellationTokenSource _stopping = new();
     private Task _worker = Task.CompletedTask;
     private Task _parentGone = new TaskCompletionSource().Task;
 
-    private ShimHost(WebApplication api, WebApplication http)
+    private ShimHost(WebApplication app, string runtimeApiAddress, string httpAddress)
     {
-        _api = api;
-        _http = http;
+        _app = app;
+        RuntimeApiAddress = runtimeApiAddress;
+        HttpAddress = httpAddress;
     }
 
-    public string RuntimeApiAddress { get; private set; } = "";
+    public string RuntimeApiAddress { get; }
 
-    public string HttpAddress { get; private set; } = "";
+    public string HttpAddress { get; }
 
     /// <summary>Builds the shim; <paramref name="source"/> replaces the HTTP pull client (FNOP_SOURCE_URL) when given.</summary>
     public static ShimHost Create(ShimOptions options, IInvocationSource? source = null, LogLevel minimumLevel = LogLevel.Information, TextWriter? output = null)
@@ -38,20 +45,35 @@ public sealed partial class ShimHost : IAsyncDisposable
             throw new ShimConfigurationException("Invalid runtime-shim configuration: FNOP_SOURCE_URL is required.");
         }
 
-        // /metrics serves the shim's own counters and the process metrics; prometheus-net's default EventCounter and Meter
-        // listeners would wake an idle shim every second (issue #19: an idle warm instance costs ≤ 0.01 cores).
-        Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions
+        var apiSocket = BindListening(options.RuntimeApiEndpoint, ShimVariables.RuntimeApiAddress);
+        Socket httpSocket;
+        try
         {
-            SuppressProcessMetrics = false, SuppressDebugMetrics = true, SuppressEventCounters = true, SuppressMeters = true,
-        });
-        var builder = WebApplication.CreateSlimBuilder();
-        ConfigureLogging(builder, minimumLevel);
+            httpSocket = BindListening(options.HttpEndpoint, ShimVariables.HttpAddress);
+        }
+        catch
+        {
+            apiSocket.Dispose();
+            throw;
+        }
+
+        var httpPort = ((IPEndPoint)httpSocket.LocalEndPoint!).Port;
+        var runtimeApiAddress = Format((IPEndPoint)apiSocket.LocalEndPoint!);
+        var httpAddress = Format((IPEndPoint)httpSocket.LocalEndPoint!);
+
+        // No ContentRootPath scan, no appsettings*.json (with their file watchers), no ASPNETCORE_/DOTNET_ variables.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.WebHost.UseKestrelCore();
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(options.RuntimeApiEndpoint);
+            // Kestrel owns the descriptors from here on (it closes them when it stops).
+            k.ListenHandle(Handoff(apiSocket));
+            k.ListenHandle(Handoff(httpSocket));
             k.Limits.MaxRequestBodySize = null;
             k.AddServerHeader = false;
         });
+        builder.Services.AddRoutingCore();
+        ConfigureLogging(builder, minimumLevel);
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton(new LogSink(output ?? Console.Out));
@@ -59,46 +81,52 @@ public sealed partial class ShimHost : IAsyncDisposable
         services.AddSingleton<MemorySampler>();
         services.AddSingleton<RuntimeSupervisor>();
         services.AddSingleton<InvocationRunner>();
-        if (source is not null)
-        {
-            services.AddSingleton(source);
-        }
-        else
-        {
-            services.AddHttpClient<IInvocationSource, PullInvocationSource>(c =>
+        IInvocationSource Inner(IServiceProvider sp) => source ?? new PullInvocationSource(
+            // One long-lived client (no IHttpClientFactory): connections are recycled every 2 minutes, as the factory's
+            // handler rotation did, so a gateway Service's changed endpoints are picked up.
+            new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2), UseCookies = false })
             {
-                c.BaseAddress = options.SourceUrl;
-                c.Timeout = Timeout.InfiniteTimeSpan;
-            });
-        }
-
+                BaseAddress = options.SourceUrl,
+                Timeout = Timeout.InfiniteTimeSpan,
+            },
+            options,
+            sp.GetRequiredService<ILogger<PullInvocationSource>>());
+        services.AddSingleton(_ => new IdleTrim());
+        services.AddSingleton(sp => IdleTrim.Wrap(Inner(sp), sp.GetRequiredService<IdleTrim>()));
         services.AddSingleton<ShimWorker>();
-        var api = builder.Build();
-        RuntimeApi.Map(api, options, api.Services.GetRequiredService<InvocationSlot>(), api.Services.GetRequiredService<RuntimeSupervisor>());
+        var app = builder.Build();
 
-        var httpBuilder = WebApplication.CreateSlimBuilder();
-        ConfigureLogging(httpBuilder, minimumLevel);
-        httpBuilder.WebHost.ConfigureKestrel(k => k.Listen(options.HttpEndpoint));
-        httpBuilder.Services.AddSingleton<IHostLifetime, NoSignalLifetime>();
-        var http = httpBuilder.Build();
-        var supervisor = api.Services.GetRequiredService<RuntimeSupervisor>();
-        var lifetime = api.Services.GetRequiredService<IHostApplicationLifetime>();
-        http.MapGet("/healthz", () => Results.Text("ok"));
-        http.MapGet("/readyz", () => !lifetime.ApplicationStopping.IsCancellationRequested && supervisor.IsHealthy
+        // Each listener serves its own routes only: the health port (0.0.0.0 in a pod) never reaches the Runtime API.
+        app.Use((context, next) =>
+        {
+            var onHealthPort = context.Connection.LocalPort == httpPort;
+            var healthPath = context.Request.Path.Value is "/healthz" or "/readyz" or "/metrics";
+            if (onHealthPort != healthPath)
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            }
+
+            return next(context);
+        });
+        RuntimeApi.Map(app, options, app.Services.GetRequiredService<InvocationSlot>(), app.Services.GetRequiredService<RuntimeSupervisor>());
+        var supervisor = app.Services.GetRequiredService<RuntimeSupervisor>();
+        var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
+        app.MapGet("/healthz", () => Results.Text("ok"));
+        app.MapGet("/readyz", () => !lifetime.ApplicationStopping.IsCancellationRequested && supervisor.IsHealthy
             ? Results.Text("ready")
             : Results.Text("not ready", statusCode: 503));
-        http.MapMetrics("/metrics");
-        return new ShimHost(api, http);
+        app.MapGet("/metrics", ShimMetrics.WriteAsync);
+        return new ShimHost(app, runtimeApiAddress, httpAddress);
     }
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await _api.StartAsync(cancellationToken).ConfigureAwait(false);
-        await _http.StartAsync(cancellationToken).ConfigureAwait(false);
-        RuntimeApiAddress = BoundAddress(_api);
-        HttpAddress = BoundAddress(_http);
-        _worker = _api.Services.GetRequiredService<ShimWorker>().RunAsync(RuntimeApiAddress, _stopping.Token);
-        if (_api.Services.GetRequiredService<ShimOptions>().ParentPid is { } parent)
+        // The sockets already listen: the runtime and the first pull start now, while Kestrel starts accepting.
+        _worker = _app.Services.GetRequiredService<ShimWorker>().RunAsync(RuntimeApiAddress, _stopping.Token);
+        await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        _app.Services.GetRequiredService<IdleTrim>().Started();
+        if (_app.Services.GetRequiredService<ShimOptions>().ParentPid is { } parent)
         {
             _parentGone = ParentWatch.WaitForExitAsync(parent, TimeProvider.System, _stopping.Token);
         }
@@ -111,7 +139,7 @@ public sealed partial class ShimHost : IAsyncDisposable
     public async Task WaitForShutdownAsync()
     {
         var signalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var lifetime = _api.Services.GetRequiredService<IHostApplicationLifetime>();
+        var lifetime = _app.Services.GetRequiredService<IHostApplicationLifetime>();
         await using (lifetime.ApplicationStopping.Register(() => signalled.TrySetResult()))
         {
             await Task.WhenAny(signalled.Task, _worker, _parentGone).ConfigureAwait(false);
@@ -119,7 +147,7 @@ public sealed partial class ShimHost : IAsyncDisposable
 
         if (_parentGone.IsCompletedSuccessfully && !signalled.Task.IsCompleted && !_worker.IsCompleted)
         {
-            LogParentGone(_api.Services.GetRequiredService<ILogger<ShimHost>>(), _api.Services.GetRequiredService<ShimOptions>().ParentPid ?? 0);
+            LogParentGone(_app.Services.GetRequiredService<ILogger<ShimHost>>(), _app.Services.GetRequiredService<ShimOptions>().ParentPid ?? 0);
             await StopAsync(ParentWatch.DrainLimit).ConfigureAwait(false);
             return;
         }
@@ -128,7 +156,7 @@ public sealed partial class ShimHost : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops pulling, lets the in-flight invocation finish and the runtime stop, then stops both listeners. With
+    /// Stops pulling, lets the in-flight invocation finish and the runtime stop, then stops the listeners. With
     /// <paramref name="drainLimit"/>, an invocation still running after it is ended by killing the runtime, and the
     /// listeners stop at the latest one more <paramref name="drainLimit"/> later (its result has nowhere to go).
     /// </summary>
@@ -141,18 +169,16 @@ public sealed partial class ShimHost : IAsyncDisposable
         }
         else if (await Task.WhenAny(_worker, Task.Delay(limit)).ConfigureAwait(false) != _worker)
         {
-            await _api.Services.GetRequiredService<RuntimeSupervisor>().StopAsync().ConfigureAwait(false);
+            await _app.Services.GetRequiredService<RuntimeSupervisor>().StopAsync().ConfigureAwait(false);
             await Task.WhenAny(_worker, Task.Delay(limit)).ConfigureAwait(false);
         }
 
-        await _api.StopAsync(CancellationToken.None).ConfigureAwait(false);
-        await _http.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _api.DisposeAsync().ConfigureAwait(false);
-        await _http.DisposeAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
     }
 
@@ -169,21 +195,42 @@ public sealed partial class ShimHost : IAsyncDisposable
         builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
     }
 
-    private static string BoundAddress(WebApplication app)
+    private static Socket BindListening(IPEndPoint endpoint, string variable)
     {
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var uri = new Uri(address.Replace("[::]", "0.0.0.0", StringComparison.Ordinal));
-        return $"{uri.Host}:{uri.Port}";
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (endpoint.Address.Equals(IPAddress.IPv6Any))
+            {
+                socket.DualMode = true;
+            }
+
+            // As Kestrel binds: a restarted shim can take its port back while old connections linger in TIME_WAIT.
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            socket.Bind(endpoint);
+            socket.Listen(Backlog);
+            return socket;
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            throw new ShimConfigurationException($"Invalid runtime-shim configuration: cannot listen on {endpoint} ({variable}): {e.Message}.");
+        }
     }
+
+    /// <summary>The listening socket's descriptor for Kestrel, which takes ownership (this Socket object no longer closes it).</summary>
+    private static ulong Handoff(Socket socket)
+    {
+        var handle = (ulong)socket.SafeHandle.DangerousGetHandle();
+        socket.SafeHandle.SetHandleAsInvalid();
+        return handle;
+    }
+
+    private static string Format(IPEndPoint endpoint) =>
+        endpoint.AddressFamily == AddressFamily.InterNetworkV6 && endpoint.Address.Equals(IPAddress.IPv6Any)
+            ? $"0.0.0.0:{endpoint.Port}"
+            : endpoint.ToString();
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Parent process {Pid} (FNOP_PARENT_PID) is gone; stopping")]
     private static partial void LogParentGone(ILogger logger, int pid);
-
-    /// <summary>The health listener outlives SIGTERM until the Runtime API side has drained.</summary>
-    private sealed class NoSignalLifetime : IHostLifetime
-    {
-        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    }
 }

@@ -9,6 +9,14 @@ public static class PodSpecBuilder
     public const long RunAsUser = 993;
     public const long RunAsGroup = 990;
 
+    /// <summary>
+    /// The runtime-shim's share of the function container's memory, added on top of the function's <c>memoryMiB</c> in the
+    /// request and the limit, so the function's code gets all of <c>memoryMiB</c> as in Lambda. The Native AOT shim measured
+    /// ~20 MB idle (docs/runtime-shim.md, "The pod's resources"); 32 MiB leaves room for its GC heap under load.
+    /// <c>AWS_LAMBDA_FUNCTION_MEMORY_SIZE</c> and the shim's accounting for the runtime stay at <c>memoryMiB</c>.
+    /// </summary>
+    public const int ShimMemoryMiB = 32;
+
     public static V1PodSpec Build(FunctionVersion version, ResolvedCode code, IReadOnlyList<ResolvedLayer> layers, OperatorOptions options)
     {
         var spec = version.Spec;
@@ -80,7 +88,7 @@ public static class PodSpecBuilder
     private static V1Container RuntimeContainer(FunctionVersion version, ResolvedCode code, List<V1VolumeMount> mounts, OperatorOptions options)
     {
         var spec = version.Spec;
-        var memory = new ResourceQuantity($"{spec.MemoryMiB}Mi");
+        var memory = new ResourceQuantity($"{ContainerMemoryMiB(spec.MemoryMiB)}Mi");
         var cpu = new ResourceQuantity($"{CpuShare.Millicores(spec.MemoryMiB, options.MinCpuMillicores)}m");
         var resources = new Dictionary<string, ResourceQuantity> { ["cpu"] = cpu, ["memory"] = memory };
         return new V1Container
@@ -153,6 +161,9 @@ public static class PodSpecBuilder
         RunAsNonRoot = true,
         SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
     };
+
+    /// <summary>The function container's memory request and limit: the function's memory plus the shim's share.</summary>
+    public static int ContainerMemoryMiB(int memoryMiB) => memoryMiB + ShimMemoryMiB;
 
     internal static V1ResourceRequirements InitResources()
     {

@@ -168,7 +168,7 @@ public sealed class FunctionReconcilerTests : IAsyncLifetime
 
         var after = (await harness.DeploymentAsync("scaled"))!;
         Assert.Equal(4, after.Spec.Replicas);
-        Assert.Equal("256Mi", after.Spec.Template.Spec.Containers[0].Resources.Limits["memory"].ToString());
+        Assert.Equal("288Mi", after.Spec.Template.Spec.Containers[0].Resources.Limits["memory"].ToString());
         Assert.Equal(4, (await harness.GetAsync("scaled"))!.Status!.ReadyReplicas);
     }
 

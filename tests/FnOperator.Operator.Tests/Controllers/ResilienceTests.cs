@@ -32,7 +32,7 @@ public sealed class ResilienceTests : IAsyncLifetime
         await harness.WaitReadyAsync("c1", generation: 2);
 
         Assert.True(harness.Server.Conflicts > 0, "the server answered some updates with 409");
-        Assert.Equal("512Mi", (await harness.DeploymentAsync("c1"))!.Spec.Template.Spec.Containers[0].Resources.Limits["memory"].ToString());
+        Assert.Equal("544Mi", (await harness.DeploymentAsync("c1"))!.Spec.Template.Spec.Containers[0].Resources.Limits["memory"].ToString());
         Assert.Equal(0, harness.Replicas[0].Metrics.ReconcileCount(Function.KindName, "terminal"));
     }
 

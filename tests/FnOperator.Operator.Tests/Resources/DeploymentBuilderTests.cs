@@ -63,12 +63,13 @@ public sealed class DeploymentBuilderTests
     }
 
     [Theory]
-    [InlineData(128, 50, "128Mi", "72m")]
-    [InlineData(512, 50, "512Mi", "289m")]
-    [InlineData(1769, 50, "1769Mi", "1")] // quantities in canonical form, as the API server returns them
-    [InlineData(10240, 50, "10Gi", "5789m")]
-    [InlineData(128, 100, "128Mi", "100m")]
-    public void Memory_sets_request_and_limit_and_cpu_is_proportional_with_a_floor(int memoryMiB, int floor, string memory, string cpu)
+    [InlineData(128, 50, "160Mi", "72m")] // memory: memoryMiB + the shim's 32 Mi; cpu: from memoryMiB alone
+    [InlineData(512, 50, "544Mi", "289m")]
+    [InlineData(992, 50, "1Gi", "561m")] // quantities in canonical form, as the API server returns them
+    [InlineData(1769, 50, "1801Mi", "1")]
+    [InlineData(10240, 50, "10272Mi", "5789m")]
+    [InlineData(128, 100, "160Mi", "100m")]
+    public void Memory_request_and_limit_add_the_shim_share_and_cpu_is_proportional_to_memoryMiB_with_a_floor(int memoryMiB, int floor, string memory, string cpu)
     {
         var d = Build(TestFunctions.Node(change: s => s.MemoryMiB = memoryMiB), options: Options with { MinCpuMillicores = floor });
         var resources = Runtime(d).Resources;

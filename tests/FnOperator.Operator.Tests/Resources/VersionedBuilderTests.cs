@@ -83,7 +83,7 @@ public sealed partial class VersionedBuilderTests
 
         var d = Build(FunctionVersion.Published(fn, 2, snapshot));
 
-        Assert.Equal("1Gi", Assert.Single(d.Spec.Template.Spec.Containers).Resources.Limits["memory"].ToString());
+        Assert.Equal("1056Mi", Assert.Single(d.Spec.Template.Spec.Containers).Resources.Limits["memory"].ToString());
         Assert.Equal("1024", Assert.Single(d.Spec.Template.Spec.Containers).Env.Single(e => e.Name == "AWS_LAMBDA_FUNCTION_MEMORY_SIZE").Value);
     }
 

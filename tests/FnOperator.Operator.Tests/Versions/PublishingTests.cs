@@ -79,7 +79,7 @@ public sealed class PublishingTests : IAsyncLifetime
         var v1 = (await harness.DeploymentNamedAsync("frozen-v1"))!;
         Assert.Equal("1", v1.Spec.Template.Spec.Containers[0].Env.Single(e => e.Name == "AWS_LAMBDA_FUNCTION_VERSION").Value);
         Assert.Equal("1", v1.Metadata.Labels["fnoperator.io/version"]);
-        Assert.Equal("128Mi", v1.Spec.Template.Spec.Containers[0].Resources.Limits["memory"].ToString());
+        Assert.Equal("160Mi", v1.Spec.Template.Spec.Containers[0].Resources.Limits["memory"].ToString());
 
         await harness.UpdateAsync("frozen", s =>
         {
@@ -91,8 +91,8 @@ public sealed class PublishingTests : IAsyncLifetime
 
         var after = (await harness.DeploymentNamedAsync("frozen-v1"))!;
         Assert.Equal(v1.Spec.Template.Metadata.Annotations["fnoperator.io/template-hash"], after.Spec.Template.Metadata.Annotations["fnoperator.io/template-hash"]);
-        Assert.Equal("128Mi", after.Spec.Template.Spec.Containers[0].Resources.Limits["memory"].ToString());
-        Assert.Equal("1Gi", (await harness.DeploymentAsync("frozen"))!.Spec.Template.Spec.Containers[0].Resources.Limits["memory"].ToString());
+        Assert.Equal("160Mi", after.Spec.Template.Spec.Containers[0].Resources.Limits["memory"].ToString());
+        Assert.Equal("1056Mi", (await harness.DeploymentAsync("frozen"))!.Spec.Template.Spec.Containers[0].Resources.Limits["memory"].ToString());
         Assert.Null(await harness.DeploymentNamedAsync("frozen-v2")); // no alias, no provisioned concurrency: no Deployment
 
         // The API server refuses a change of a revision's data.
