@@ -20,6 +20,12 @@ public sealed partial class ShimHost : IAsyncDisposable
     private Task _worker = Task.CompletedTask;
     private Task _parentGone = new TaskCompletionSource().Task;
 
+    /// <summary>
+    /// No appsettings.json reload: its watcher watches the working directory tree (the shim inherits it; in `make run` the
+    /// repository, written by every build) and woke every shim for each file written there (issue #19 profile).
+    /// </summary>
+    private static readonly string[] NoConfigReload = ["--hostBuilder:reloadConfigOnChange=false"];
+
     private ShimHost(WebApplication api, WebApplication http)
     {
         _api = api;
@@ -44,7 +50,7 @@ public sealed partial class ShimHost : IAsyncDisposable
         {
             SuppressProcessMetrics = false, SuppressDebugMetrics = true, SuppressEventCounters = true, SuppressMeters = true,
         });
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = WebApplication.CreateSlimBuilder(NoConfigReload);
         ConfigureLogging(builder, minimumLevel);
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -76,7 +82,7 @@ public sealed partial class ShimHost : IAsyncDisposable
         var api = builder.Build();
         RuntimeApi.Map(api, options, api.Services.GetRequiredService<InvocationSlot>(), api.Services.GetRequiredService<RuntimeSupervisor>());
 
-        var httpBuilder = WebApplication.CreateSlimBuilder();
+        var httpBuilder = WebApplication.CreateSlimBuilder(NoConfigReload);
         ConfigureLogging(httpBuilder, minimumLevel);
         httpBuilder.WebHost.ConfigureKestrel(k => k.Listen(options.HttpEndpoint));
         httpBuilder.Services.AddSingleton<IHostLifetime, NoSignalLifetime>();
