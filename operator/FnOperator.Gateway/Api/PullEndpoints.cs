@@ -62,7 +62,8 @@ public sealed partial class PullEndpoints(
         coldStarts.PollStarted(key, version);
         try
         {
-            await HandOutAsync(key, version, context).ConfigureAwait(false);
+            var waitMs = int.TryParse(context.Request.Query["waitMs"], out var w) ? w : 20_000;
+            await HandOutAsync(key, version, waitMs, context, headersSent: false).ConfigureAwait(false);
         }
         finally
         {
@@ -70,11 +71,15 @@ public sealed partial class PullEndpoints(
         }
     }
 
-    private async Task HandOutAsync(FunctionKey key, string version, HttpContext context)
+    /// <summary>
+    /// Waits up to <paramref name="waitMs"/> (at most MaxPullWait) for an invocation and writes it (200 + JSON); nothing
+    /// within the wait is 204, or an empty body when <paramref name="headersSent"/> (the 200 of a result that asked for
+    /// its next). An invocation whose write fails goes back to the queue.
+    /// </summary>
+    private async Task HandOutAsync(FunctionKey key, string version, int waitMs, HttpContext context, bool headersSent)
     {
         var ct = context.RequestAborted;
-        var waitMs = int.TryParse(context.Request.Query["waitMs"], out var w) ? Math.Max(0, w) : 20_000;
-        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(Math.Min(waitMs, options.MaxPullWait.TotalMilliseconds));
+        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(Math.Min(Math.Max(0, waitMs), options.MaxPullWait.TotalMilliseconds));
         while (true)
         {
             var remaining = deadline - DateTimeOffset.UtcNow;
@@ -90,7 +95,11 @@ public sealed partial class PullEndpoints(
 
             if (invocation is null)
             {
-                context.Response.StatusCode = StatusCodes.Status204NoContent;
+                if (!headersSent)
+                {
+                    context.Response.StatusCode = StatusCodes.Status204NoContent;
+                }
+
                 return;
             }
 
@@ -102,10 +111,23 @@ public sealed partial class PullEndpoints(
 
             try
             {
-                context.Response.StatusCode = StatusCodes.Status200OK;
+                if (!headersSent)
+                {
+                    context.Response.StatusCode = StatusCodes.Status200OK;
+                }
+
                 instances.Handed(InstanceLeases.InstanceOf(context), invocation);
                 coldStarts.Started(invocation);
-                await context.Response.WriteAsJsonAsync(invocation, Json, ct).ConfigureAwait(false);
+                if (headersSent)
+                {
+                    await JsonSerializer.SerializeAsync(context.Response.Body, invocation, Json, ct).ConfigureAwait(false);
+                    await context.Response.Body.FlushAsync(ct).ConfigureAwait(false);
+                }
+                else
+                {
+                    await context.Response.WriteAsJsonAsync(invocation, Json, ct).ConfigureAwait(false);
+                }
+
                 return;
             }
             catch (Exception ex) when (ex is OperationCanceledException or IOException)
@@ -149,9 +171,51 @@ public sealed partial class PullEndpoints(
         }
 
         coldStarts.Active(instances.Ended(requestId));
-        return await completion.CompleteAsync(requestId, lease, result, CancellationToken.None).ConfigureAwait(false)
-            ? Results.StatusCode(StatusCodes.Status202Accepted)
-            : NotInFlight(requestId);
+        if (await completion.CompleteAsync(requestId, lease, result, CancellationToken.None).ConfigureAwait(false) is not { } completed)
+        {
+            return NotInFlight(requestId);
+        }
+
+        // "next=N": the worker takes another invocation of the same version; this response is its long poll (one
+        // exchange per invocation instead of two). The lease check above authorized the credential for that version.
+        return int.TryParse(context.Request.Query[PullProtocol.NextAfterResultParameter], out var waitMs)
+            && functions.HasVersion(new FunctionKey(completed.Namespace, completed.FunctionName), completed.Version)
+            ? new ResultThenNext(this, new FunctionKey(completed.Namespace, completed.FunctionName), completed.Version, waitMs)
+            : Results.StatusCode(StatusCodes.Status202Accepted);
+    }
+
+    /// <summary>200 at once (the result is recorded), then the body as a <c>next</c> long poll gives it: an invocation, or empty.</summary>
+    private sealed class ResultThenNext(PullEndpoints api, FunctionKey key, string version, int waitMs) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.StatusCode = StatusCodes.Status200OK;
+            httpContext.Response.ContentType = "application/json";
+            try
+            {
+                await httpContext.Response.StartAsync(httpContext.RequestAborted).ConfigureAwait(false);
+                await httpContext.Response.Body.FlushAsync(httpContext.RequestAborted).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException)
+            {
+                return;
+            }
+
+            await api.HoldForNextAsync(key, version, waitMs, httpContext).ConfigureAwait(false);
+        }
+    }
+
+    private async Task HoldForNextAsync(FunctionKey key, string version, int waitMs, HttpContext context)
+    {
+        coldStarts.PollStarted(key, version);
+        try
+        {
+            await HandOutAsync(key, version, waitMs, context, headersSent: true).ConfigureAwait(false);
+        }
+        finally
+        {
+            coldStarts.PollEnded(key, version);
+        }
     }
 
     public async Task<IResult> ReleaseAsync(string requestId, HttpContext context)
