@@ -11,7 +11,11 @@ namespace FnOperator.Contracts;
 /// 200 with an <see cref="Invocation"/> body (its <see cref="Invocation.LeaseToken"/> set), or 204 when nothing arrived
 /// within waitMs (the client asks again), or 410 when the function is gone (the source is closed).</item>
 /// <item><c>POST {base}/_fnop/v1/invocations/{requestId}/result</c> with an <see cref="InvocationResult"/> body and the
-/// lease token in <see cref="LeaseTokenHeader"/>: 202. 404 when that lease is not in flight (completed, released, expired).</item>
+/// lease token in <see cref="LeaseTokenHeader"/>: 202. 404 when that lease is not in flight (completed, released, expired).
+/// With <c>?next=N</c> (<see cref="NextAfterResultParameter"/>: the worker will take another invocation of the same
+/// version) the answer is 200, its headers sent as soon as the result is recorded, and its body is what a <c>next</c>
+/// long poll of N ms would return: an <see cref="Invocation"/>, or empty when none came (the worker polls <c>next</c>
+/// as usual); one exchange per invocation instead of two. A gateway that does not know the parameter answers 202.</item>
 /// <item><c>POST {base}/_fnop/v1/invocations/{requestId}/release</c> with the lease token: 202; the invocation goes back to the queue.</item>
 /// <item><c>POST {StreamTo ?? base}/_fnop/v1/invocations/{requestId}/stream</c> (an invocation with
 /// <see cref="Invocation.StreamResponse"/>, answered by its runtime in streaming mode): a chunked body of the function's
@@ -57,6 +61,9 @@ public static class PullProtocol
 
     public static string NextPath(string ns, string name, string version) =>
         $"{Prefix}/functions/{Uri.EscapeDataString(ns)}/{Uri.EscapeDataString(name)}/versions/{Uri.EscapeDataString(version)}/next";
+
+    /// <summary>Query parameter of a result POST asking for the next invocation in its response (wait in ms).</summary>
+    public const string NextAfterResultParameter = "next";
 
     public static string ResultPath(string requestId) => $"{Prefix}/invocations/{Uri.EscapeDataString(requestId)}/result";
 

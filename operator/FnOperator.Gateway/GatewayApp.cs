@@ -167,7 +167,9 @@ public static class GatewayApp
     /// <summary>Configure + Build + Map in one call.</summary>
     public static WebApplication Build(GatewayOptions options, Action<WebApplicationBuilder>? configure = null, string[]? args = null)
     {
-        var builder = WebApplication.CreateSlimBuilder(args ?? []);
+        // No appsettings.json reload: its watcher watches the working directory tree (in `make run` the repository, written
+        // by every build) and costs a wake-up per file written there (issue #19 profile); the caller's args may say otherwise.
+        var builder = WebApplication.CreateSlimBuilder(["--hostBuilder:reloadConfigOnChange=false", .. args ?? []]);
         configure?.Invoke(builder);
         Configure(builder, options);
         return Map(builder.Build());

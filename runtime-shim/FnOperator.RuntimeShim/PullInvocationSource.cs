@@ -12,8 +12,18 @@ namespace FnOperator.RuntimeShim;
 /// credential is read once from the file named by <see cref="PullProtocol.CredentialFileEnv"/>; the runtime's
 /// environment never holds it (FNOP_* is stripped). docs/security.md says what the function's own code can still read.
 /// </summary>
-public sealed partial class PullInvocationSource(HttpClient http, ShimOptions options, ILogger<PullInvocationSource> logger) : IInvocationSource
+public sealed partial class PullInvocationSource(
+    HttpClient http, ShimOptions options, ILogger<PullInvocationSource> logger, IHostApplicationLifetime lifetime) : IInvocationSource
 {
+    /// <summary>
+    /// Invocations that came in the answer to a result (<see cref="PullProtocol.NextAfterResultParameter"/>), for the next
+    /// <see cref="NextAsync"/>; released to the gateway when the shim stops first (whoever dequeues one owns it).
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentQueue<Invocation> _held = new();
+
+    /// <summary>1 once the release of held invocations is registered on the shim's stop (registered once, on first use).</summary>
+    private int _releaseOnStop;
+
     private readonly string? _credential = ReadCredential(Environment.GetEnvironmentVariable(PullProtocol.CredentialFileEnv));
     private readonly string? _instance = Environment.GetEnvironmentVariable(PullProtocol.InstanceEnv); // the pod's name: the gateway knows who is busy
 
@@ -23,6 +33,11 @@ public sealed partial class PullInvocationSource(HttpClient http, ShimOptions op
 
     public async ValueTask<Invocation?> NextAsync(CancellationToken cancellationToken)
     {
+        if (_held.TryDequeue(out var held))
+        {
+            return held;
+        }
+
         var backoff = TimeSpan.FromMilliseconds(200);
         while (true)
         {
@@ -69,8 +84,32 @@ public sealed partial class PullInvocationSource(HttpClient http, ShimOptions op
         }
     }
 
-    public ValueTask CompleteAsync(Invocation invocation, InvocationResult result, CancellationToken cancellationToken) =>
-        PostAsync(PullProtocol.ResultPath(invocation.RequestId), invocation.LeaseToken, result, "result", cancellationToken);
+    /// <summary>
+    /// Posts the result; its answer is the long poll for the next invocation (one exchange per invocation instead of
+    /// two), held for <see cref="NextAsync"/>. While the shim stops, or with an invocation already held, a plain post.
+    /// </summary>
+    public async ValueTask CompleteAsync(Invocation invocation, InvocationResult result, CancellationToken cancellationToken)
+    {
+        if (lifetime.ApplicationStopping.IsCancellationRequested || !_held.IsEmpty)
+        {
+            await PostAsync(PullProtocol.ResultPath(invocation.RequestId), invocation.LeaseToken, result, "result", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (await PostResultTakingNextAsync(invocation, result, cancellationToken).ConfigureAwait(false) is { } next)
+        {
+            _held.Enqueue(next);
+            if (Interlocked.Exchange(ref _releaseOnStop, 1) == 0)
+            {
+                lifetime.ApplicationStopping.Register(static s => _ = ((PullInvocationSource)s!).ReleaseHeldAsync(), this);
+            }
+
+            if (lifetime.ApplicationStopping.IsCancellationRequested)
+            {
+                await ReleaseHeldAsync().ConfigureAwait(false);
+            }
+        }
+    }
 
     public ValueTask ReleaseAsync(Invocation invocation, CancellationToken cancellationToken) =>
         PostAsync(PullProtocol.ReleasePath(invocation.RequestId), invocation.LeaseToken, null, "release", cancellationToken);
@@ -106,6 +145,91 @@ public sealed partial class PullInvocationSource(HttpClient http, ShimOptions op
         }
 
         return request;
+    }
+
+    /// <summary>
+    /// The result POST with <see cref="PullProtocol.NextAfterResultParameter"/>: a 200 says the result is recorded and its
+    /// body brings the next invocation or nothing. Before that answer a failure falls back to <see cref="PostAsync"/>
+    /// (its retries; a 404 there means the first post was recorded). A body cut off is dropped: the gateway released that
+    /// invocation when its write failed, or its lease expires and it is handed out again.
+    /// </summary>
+    private async ValueTask<Invocation?> PostResultTakingNextAsync(Invocation invocation, InvocationResult result, CancellationToken cancellationToken)
+    {
+        var path = PullProtocol.ResultPath(invocation.RequestId);
+        using var hold = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
+        hold.CancelAfter(TimeSpan.FromMilliseconds(WaitMs) + TimeSpan.FromSeconds(30));
+        HttpResponseMessage response;
+        try
+        {
+            using var request = Request(HttpMethod.Post, $"{path}?{PullProtocol.NextAfterResultParameter}={WaitMs}", invocation.LeaseToken, result);
+            response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, hold.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            // Not known whether it was recorded: post it again, plainly (a 404 then says the first one was).
+            if (e is HttpRequestException)
+            {
+                LogPollFailed(logger, e.Message);
+            }
+
+            await PostAsync(path, invocation.LeaseToken, result, "result", cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+
+        using (response)
+        {
+            switch (response.StatusCode)
+            {
+                case HttpStatusCode.OK:
+                    break;
+                case HttpStatusCode.NotFound:
+                    LogNotInFlight(logger, "result", path);
+                    return null;
+                case >= HttpStatusCode.InternalServerError:
+                    LogUnexpectedStatus(logger, "result", (int)response.StatusCode);
+                    await PostAsync(path, invocation.LeaseToken, result, "result", cancellationToken).ConfigureAwait(false);
+                    return null;
+                default:
+                    if (!response.IsSuccessStatusCode)
+                    {
+                        LogUnexpectedStatus(logger, "result", (int)response.StatusCode);
+                    }
+
+                    return null;
+            }
+
+            try
+            {
+                var body = await response.Content.ReadAsByteArrayAsync(hold.Token).ConfigureAwait(false);
+                return body.Length == 0 ? null : JsonSerializer.Deserialize(body, ShimJson.Default.Invocation);
+            }
+            catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+            {
+                return null; // stopping: the gateway releases what it could not write
+            }
+            catch (Exception e) when (e is HttpRequestException or IOException or JsonException or OperationCanceledException)
+            {
+                LogPollFailed(logger, e.Message);
+                return null;
+            }
+        }
+    }
+
+    /// <summary>Hands every held invocation back to the gateway (the shim is stopping).</summary>
+    private async Task ReleaseHeldAsync()
+    {
+        while (_held.TryDequeue(out var held))
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await ReleaseAsync(held, timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                LogPollFailed(logger, "release of a held invocation timed out");
+            }
+        }
     }
 
     /// <summary>Posts with a few retries on connection errors; 404 (no longer in flight) is logged, not retried.</summary>

@@ -90,7 +90,8 @@ public sealed partial class ShimHost : IAsyncDisposable
                 Timeout = Timeout.InfiniteTimeSpan,
             },
             options,
-            sp.GetRequiredService<ILogger<PullInvocationSource>>());
+            sp.GetRequiredService<ILogger<PullInvocationSource>>(),
+            sp.GetRequiredService<IHostApplicationLifetime>());
         services.AddSingleton(_ => new IdleTrim());
         services.AddSingleton(sp => IdleTrim.Wrap(Inner(sp), sp.GetRequiredService<IdleTrim>()));
         services.AddSingleton<ShimWorker>();

@@ -22,6 +22,15 @@ public sealed partial class PullEndpoints(
     ILogger<PullEndpoints> logger)
 {
     private const long MaxResultBytes = 16 * 1024 * 1024;
+
+    /// <summary>Bound of <see cref="expectedCredentials"/>: past it the cache starts over (paths name any version, real or not).</summary>
+    private const int MaxCachedCredentials = 4096;
+
+    /// <summary>
+    /// The credential each function version must present, derived once (an HMAC per pull request was ~1.5 % of the
+    /// gateway's CPU under load, issue #19). Keyed by the version, never by what was presented.
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Ns, string Name, string Version), byte[]> expectedCredentials = new();
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     public static void Map(IEndpointRouteBuilder app)
@@ -53,7 +62,8 @@ public sealed partial class PullEndpoints(
         coldStarts.PollStarted(key, version);
         try
         {
-            await HandOutAsync(key, version, context).ConfigureAwait(false);
+            var waitMs = int.TryParse(context.Request.Query["waitMs"], out var w) ? w : 20_000;
+            await HandOutAsync(key, version, waitMs, context, headersSent: false).ConfigureAwait(false);
         }
         finally
         {
@@ -61,11 +71,15 @@ public sealed partial class PullEndpoints(
         }
     }
 
-    private async Task HandOutAsync(FunctionKey key, string version, HttpContext context)
+    /// <summary>
+    /// Waits up to <paramref name="waitMs"/> (at most MaxPullWait) for an invocation and writes it (200 + JSON); nothing
+    /// within the wait is 204, or an empty body when <paramref name="headersSent"/> (the 200 of a result that asked for
+    /// its next). An invocation whose write fails goes back to the queue.
+    /// </summary>
+    private async Task HandOutAsync(FunctionKey key, string version, int waitMs, HttpContext context, bool headersSent)
     {
         var ct = context.RequestAborted;
-        var waitMs = int.TryParse(context.Request.Query["waitMs"], out var w) ? Math.Max(0, w) : 20_000;
-        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(Math.Min(waitMs, options.MaxPullWait.TotalMilliseconds));
+        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(Math.Min(Math.Max(0, waitMs), options.MaxPullWait.TotalMilliseconds));
         while (true)
         {
             var remaining = deadline - DateTimeOffset.UtcNow;
@@ -81,7 +95,11 @@ public sealed partial class PullEndpoints(
 
             if (invocation is null)
             {
-                context.Response.StatusCode = StatusCodes.Status204NoContent;
+                if (!headersSent)
+                {
+                    context.Response.StatusCode = StatusCodes.Status204NoContent;
+                }
+
                 return;
             }
 
@@ -93,10 +111,23 @@ public sealed partial class PullEndpoints(
 
             try
             {
-                context.Response.StatusCode = StatusCodes.Status200OK;
+                if (!headersSent)
+                {
+                    context.Response.StatusCode = StatusCodes.Status200OK;
+                }
+
                 instances.Handed(InstanceLeases.InstanceOf(context), invocation);
                 coldStarts.Started(invocation);
-                await context.Response.WriteAsJsonAsync(invocation, Json, ct).ConfigureAwait(false);
+                if (headersSent)
+                {
+                    await JsonSerializer.SerializeAsync(context.Response.Body, invocation, Json, ct).ConfigureAwait(false);
+                    await context.Response.Body.FlushAsync(ct).ConfigureAwait(false);
+                }
+                else
+                {
+                    await context.Response.WriteAsJsonAsync(invocation, Json, ct).ConfigureAwait(false);
+                }
+
                 return;
             }
             catch (Exception ex) when (ex is OperationCanceledException or IOException)
@@ -140,9 +171,51 @@ public sealed partial class PullEndpoints(
         }
 
         coldStarts.Active(instances.Ended(requestId));
-        return await completion.CompleteAsync(requestId, lease, result, CancellationToken.None).ConfigureAwait(false)
-            ? Results.StatusCode(StatusCodes.Status202Accepted)
-            : NotInFlight(requestId);
+        if (await completion.CompleteAsync(requestId, lease, result, CancellationToken.None).ConfigureAwait(false) is not { } completed)
+        {
+            return NotInFlight(requestId);
+        }
+
+        // "next=N": the worker takes another invocation of the same version; this response is its long poll (one
+        // exchange per invocation instead of two). The lease check above authorized the credential for that version.
+        return int.TryParse(context.Request.Query[PullProtocol.NextAfterResultParameter], out var waitMs)
+            && functions.HasVersion(new FunctionKey(completed.Namespace, completed.FunctionName), completed.Version)
+            ? new ResultThenNext(this, new FunctionKey(completed.Namespace, completed.FunctionName), completed.Version, waitMs)
+            : Results.StatusCode(StatusCodes.Status202Accepted);
+    }
+
+    /// <summary>200 at once (the result is recorded), then the body as a <c>next</c> long poll gives it: an invocation, or empty.</summary>
+    private sealed class ResultThenNext(PullEndpoints api, FunctionKey key, string version, int waitMs) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.StatusCode = StatusCodes.Status200OK;
+            httpContext.Response.ContentType = "application/json";
+            try
+            {
+                await httpContext.Response.StartAsync(httpContext.RequestAborted).ConfigureAwait(false);
+                await httpContext.Response.Body.FlushAsync(httpContext.RequestAborted).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException)
+            {
+                return;
+            }
+
+            await api.HoldForNextAsync(key, version, waitMs, httpContext).ConfigureAwait(false);
+        }
+    }
+
+    private async Task HoldForNextAsync(FunctionKey key, string version, int waitMs, HttpContext context)
+    {
+        coldStarts.PollStarted(key, version);
+        try
+        {
+            await HandOutAsync(key, version, waitMs, context, headersSent: true).ConfigureAwait(false);
+        }
+        finally
+        {
+            coldStarts.PollEnded(key, version);
+        }
     }
 
     public async Task<IResult> ReleaseAsync(string requestId, HttpContext context)
@@ -172,13 +245,31 @@ public sealed partial class PullEndpoints(
             return LambdaErrors.Error(401, "UnauthorizedException", $"The pull protocol needs the function version's credential in {PullProtocol.CredentialHeader}.");
         }
 
-        if (!PullProtocol.Verify(clusterKey, ns, name, version, presented))
+        if (!CredentialMatches(clusterKey, ns, name, version, presented))
         {
             LogRefused(logger, "credential of another function version", ns, name, version);
             return LambdaErrors.Error(403, "AccessDeniedException", "The credential is not valid for this function version.");
         }
 
         return null;
+    }
+
+    /// <summary>Constant-time comparison with the version's credential (<see cref="PullProtocol.Verify"/>, the HMAC cached).</summary>
+    private bool CredentialMatches(byte[] clusterKey, string ns, string name, string version, string presented)
+    {
+        var key = (ns, name, version);
+        if (!expectedCredentials.TryGetValue(key, out var expected))
+        {
+            if (expectedCredentials.Count >= MaxCachedCredentials)
+            {
+                expectedCredentials.Clear();
+            }
+
+            expected = System.Text.Encoding.ASCII.GetBytes(PullProtocol.Credential(clusterKey, ns, name, version));
+            expectedCredentials[key] = expected;
+        }
+
+        return System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(expected, System.Text.Encoding.ASCII.GetBytes(presented));
     }
 
     /// <summary>The lease token of a result or release, checked against the invocation's function version (404 first, so nothing leaks).</summary>

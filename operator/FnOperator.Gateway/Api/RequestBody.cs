@@ -17,29 +17,58 @@ public static class RequestBody
     };
 
     /// <summary>The body, or null when it is larger than <paramref name="limit"/> bytes.</summary>
+    /// <remarks>
+    /// A declared length is read straight into an array of that size (no copy, no scratch buffer: the 80 KB chunk this
+    /// allocated and zeroed per request showed in the issue #19 profile); a chunked body through a pooled chunk.
+    /// </remarks>
     public static async Task<byte[]?> ReadAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
     {
-        if (request.ContentLength is { } declared && declared > limit)
+        if (request.ContentLength is { } declared)
         {
-            return null;
-        }
-
-        using var buffer = new MemoryStream(request.ContentLength is { } length ? (int)Math.Min(length, limit) : 4096);
-        var chunk = new byte[81920];
-        while (true)
-        {
-            var read = await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false);
-            if (read == 0)
-            {
-                return buffer.ToArray();
-            }
-
-            if (buffer.Length + read > limit)
+            if (declared > limit)
             {
                 return null;
             }
 
-            buffer.Write(chunk, 0, read);
+            var body = new byte[declared];
+            var filled = 0;
+            while (filled < body.Length)
+            {
+                var n = await request.Body.ReadAsync(body.AsMemory(filled), cancellationToken).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    return body[..filled];
+                }
+
+                filled += n;
+            }
+
+            return body;
+        }
+
+        using var buffer = new MemoryStream(4096);
+        var chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            while (true)
+            {
+                var read = await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return buffer.ToArray();
+                }
+
+                if (buffer.Length + read > limit)
+                {
+                    return null;
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(chunk);
         }
     }
 

@@ -11,13 +11,16 @@ namespace FnOperator.Gateway.Queue;
 /// </summary>
 public sealed class InvocationCompletion(IInvocationQueue queue, AsyncInvocationProcessor asyncProcessor, GatewayMetrics metrics)
 {
-    /// <summary>False when the lease is not in flight (already completed, released, expired, or an older lease's token).</summary>
-    public async Task<bool> CompleteAsync(string requestId, string leaseToken, InvocationResult result, CancellationToken cancellationToken)
+    /// <summary>
+    /// The invocation completed, or null when the lease is not in flight (already completed, released, expired, or an
+    /// older lease's token).
+    /// </summary>
+    public async Task<Invocation?> CompleteAsync(string requestId, string leaseToken, InvocationResult result, CancellationToken cancellationToken)
     {
         var invocation = await queue.GetInFlightAsync(requestId, leaseToken, cancellationToken).ConfigureAwait(false);
         if (invocation is null)
         {
-            return false;
+            return null;
         }
 
         if (invocation.Type == InvocationType.Event)
@@ -31,7 +34,7 @@ public sealed class InvocationCompletion(IInvocationQueue queue, AsyncInvocation
             metrics.Completed(new FunctionKey(invocation.Namespace, invocation.FunctionName), result);
         }
 
-        return completed;
+        return completed ? invocation : null;
     }
 
     /// <summary>
