@@ -115,7 +115,8 @@ public static partial class FunctionValidator
             errors.Add(new FieldError("spec.concurrency.provisioned", $"must not exceed spec.concurrency.reserved ({provisioned} > {reserved})"));
         }
 
-        if (FunctionPerInstance.Problem(spec) is { } perInstance)
+        // The schema's range (1-64) may already have said it; one error per field.
+        if (FunctionPerInstance.Problem(spec) is { } perInstance && !errors.Any(e => e.Field == "spec.concurrency.perInstance"))
         {
             errors.Add(new FieldError("spec.concurrency.perInstance", perInstance));
         }

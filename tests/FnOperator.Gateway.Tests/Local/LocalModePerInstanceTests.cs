@@ -65,7 +65,7 @@ public sealed class LocalModePerInstanceTests : IDisposable
     {
         { "python3.12", "concurrency:\n  perInstance: 4", "4 invocations per instance need a nodejs runtime" },
         { "provided.al2023", "concurrency:\n  perInstance: 2", "2 invocations per instance need a nodejs runtime" },
-        { "nodejs22.x", "concurrency:\n  perInstance: 65", "must be at most 64 (65 > 64)" },
+        { "nodejs22.x", "concurrency:\n  perInstance: 65", "must be between 1 and 64 (got 65)" },
     };
 
     [Theory]
