@@ -14,6 +14,10 @@ public sealed partial class JetStreamInvocationQueue
 {
     private readonly ConcurrentDictionary<(FunctionKey Key, string Version), StrongBox> _waiting = new();
     private readonly SemaphoreSlim _refresh = new(0, 1);
+    private readonly Lock _snapshotGate = new();
+
+    // Enqueues counted since the refresh under way began reading: its read may predate them (see PublishCounts).
+    private readonly Dictionary<(FunctionKey Key, string Version), int> _queuedDuringRead = [];
     private volatile IReadOnlyDictionary<(FunctionKey Key, string Version), (int Depth, int InFlight)> _snapshot =
         new Dictionary<(FunctionKey, string), (int, int)>();
 
@@ -69,10 +73,45 @@ public sealed partial class JetStreamInvocationQueue
     /// <summary>Counts an enqueue in the snapshot at once (the next refresh corrects it) and asks for a refresh.</summary>
     private void NoteQueued(FunctionKey key, string version)
     {
-        var next = new Dictionary<(FunctionKey, string), (int, int)>(_snapshot);
-        next[(key, version)] = next.TryGetValue((key, version), out var c) ? (c.Item1 + 1, c.Item2) : (1, 0);
-        _snapshot = next;
+        lock (_snapshotGate)
+        {
+            var next = new Dictionary<(FunctionKey, string), (int, int)>(_snapshot);
+            next[(key, version)] = next.TryGetValue((key, version), out var c) ? (c.Item1 + 1, c.Item2) : (1, 0);
+            _snapshot = next;
+            _queuedDuringRead[(key, version)] = _queuedDuringRead.GetValueOrDefault((key, version)) + 1;
+        }
+
         NoteChanged();
+    }
+
+    /// <summary>
+    /// Publishes a refresh's counts. An enqueue counted while the read was under way may be missing from it (JetStream
+    /// answered before the message was stored): a plain replace would drop it until the next refresh, so an autoscaler
+    /// or a caller asking right after a 202 would see depth 0. Those enqueues are kept on top of the read; if the read
+    /// did include them the depth is over by that many until the next refresh, which <see cref="NoteQueued"/> has
+    /// already asked for.
+    /// </summary>
+    private void PublishCounts(Dictionary<(FunctionKey, string), (int Depth, int InFlight)> counts)
+    {
+        lock (_snapshotGate)
+        {
+            foreach (var (key, queued) in _queuedDuringRead)
+            {
+                counts[key] = counts.TryGetValue(key, out var c) ? (c.Depth + queued, c.InFlight) : (queued, 0);
+            }
+
+            _queuedDuringRead.Clear();
+            _snapshot = counts;
+        }
+    }
+
+    /// <summary>A refresh is about to read: enqueues counted before now are stored in JetStream (PubAck came first).</summary>
+    private void BeginRead()
+    {
+        lock (_snapshotGate)
+        {
+            _queuedDuringRead.Clear();
+        }
     }
 
     private void NoteChanged()
@@ -98,7 +137,8 @@ public sealed partial class JetStreamInvocationQueue
             try
             {
                 await _refresh.WaitAsync(backoff, cancellationToken).ConfigureAwait(false);
-                _snapshot = await ReadCountsAsync(cancellationToken).ConfigureAwait(false);
+                BeginRead();
+                PublishCounts(await ReadCountsAsync(cancellationToken).ConfigureAwait(false));
                 backoff = _options.StatsInterval;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -116,10 +156,10 @@ public sealed partial class JetStreamInvocationQueue
         }
     }
 
-    private async Task<IReadOnlyDictionary<(FunctionKey, string), (int, int)>> ReadCountsAsync(CancellationToken cancellationToken)
+    private async Task<Dictionary<(FunctionKey, string), (int Depth, int InFlight)>> ReadCountsAsync(CancellationToken cancellationToken)
     {
         var stream = await _js.GetStreamAsync(_options.Stream, new StreamInfoRequest { SubjectsFilter = _options.SubjectPrefix + ".>" }, cancellationToken).ConfigureAwait(false);
-        var counts = new Dictionary<(FunctionKey, string), (int, int)>();
+        var counts = new Dictionary<(FunctionKey, string), (int Depth, int InFlight)>();
         foreach (var (subject, messages) in stream.Info.State.Subjects ?? new Dictionary<string, long>())
         {
             if (!JetStreamNames.TryParse(_options.SubjectPrefix, subject, out var key, out var version))
