@@ -120,6 +120,27 @@ public sealed class JetStreamQueueTests
     }
 
     [Fact]
+    public async Task Depth_counts_every_accepted_event_at_once_though_a_counter_refresh_runs_beside_each_enqueue()
+    {
+        // Each enqueue asks for a refresh of the counters from JetStream, so one is under way while the next event is
+        // published; a refresh that read the stream before the event was stored must not drop it from the depth, and
+        // one that read it after must not count it twice.
+        var queue = (await NatsServer.Shared).Options();
+        await using var gateway = await ReplicaAsync(queue);
+        var key = gateway.Add("counted");
+        var invocations = gateway.App.Services.GetRequiredService<IInvocationQueue>();
+        for (var i = 1; i <= 100; i++)
+        {
+            using var accepted = await gateway.Client.SendAsync(TestGateway.Invoke("counted", $"{i}", "Event"));
+            Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+            var depth = invocations.GetStats(key).Depth; // no worker: nothing leaves the queue
+            Assert.True(depth == i, $"depth {depth} right after the 202 of event {i}");
+        }
+
+        await TestWait.UntilAsync(() => invocations.GetStats(key) == new QueueStats(100, 0, 0));
+    }
+
+    [Fact]
     public async Task Events_survive_a_nats_server_crash_and_no_event_is_accepted_while_it_is_down()
     {
         await using var server = await NatsServer.StartAsync();

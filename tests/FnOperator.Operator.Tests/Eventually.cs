@@ -1,9 +1,9 @@
 namespace FnOperator.Operator.Tests;
 
-/// <summary>Waits for a condition the system under test reaches asynchronously; fails after a generous deadline.</summary>
+/// <summary>Waits for a condition the system under test reaches asynchronously; fails after a generous deadline (60 s: CI is a loaded 2-core machine).</summary>
 public static class Eventually
 {
-    public static async Task True(Func<bool> condition, string what, int timeoutSeconds = 30)
+    public static async Task True(Func<bool> condition, string what, int timeoutSeconds = 60)
     {
         var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);
         while (!condition())
@@ -17,7 +17,7 @@ public static class Eventually
         }
     }
 
-    public static async Task True(Func<Task<bool>> condition, string what, int timeoutSeconds = 30)
+    public static async Task True(Func<Task<bool>> condition, string what, int timeoutSeconds = 60)
     {
         var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);
         while (!await condition())

@@ -1,11 +1,13 @@
 using System.Globalization;
 using System.Net;
 using FnOperator.Api;
+using FnOperator.Operator.Hosting;
 using FnOperator.Operator.Resources;
 using FnOperator.Operator.Runtime;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace FnOperator.Operator.Controllers;
@@ -29,6 +31,37 @@ public sealed class LayerReconciler(
 
     public static IEnumerable<ObjectKey> UsedLayers(Function fn) =>
         (fn.Spec.Layers ?? []).Select(l => new ObjectKey(fn.Metadata.NamespaceProperty ?? "", l.Name));
+
+    /// <summary>
+    /// A change of a Function's Deployment re-enqueues the Layers the Function uses: pruning keeps what the Deployments
+    /// still place, and the roll away from a version can reach this cache after the Function's own status change did (the
+    /// two are separate watches), so without this a version past retention could stay until the dependency poll.
+    /// </summary>
+    public static Action WatchDeployments(IServiceProvider services, Action<ObjectKey> enqueue)
+    {
+        var deployments = services.GetRequiredService<Informer<V1Deployment>>();
+        var functions = services.GetRequiredService<Informer<Function>>();
+        var owner = ResourceInfo.Of<Function>();
+        void Changed(V1Deployment deployment)
+        {
+            if (ControllerBuilder<Function>.Owner(deployment, owner) is { } key && functions.Get(key) is { } fn)
+            {
+                foreach (var layer in UsedLayers(fn))
+                {
+                    enqueue(layer);
+                }
+            }
+        }
+
+        Action<V1Deployment?, V1Deployment> upserted = (_, deployment) => Changed(deployment);
+        deployments.Upserted += upserted;
+        deployments.Deleted += Changed;
+        return () =>
+        {
+            deployments.Upserted -= upserted;
+            deployments.Deleted -= Changed;
+        };
+    }
 
     /// <summary>A published Function version (created, or deleted when pruned) re-enqueues the Layers its snapshot holds.</summary>
     public static IEnumerable<ObjectKey> LayersOfPublishedVersion(V1ControllerRevision revision) =>

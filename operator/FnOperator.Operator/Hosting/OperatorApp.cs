@@ -124,6 +124,7 @@ public static class OperatorApp
         services.AddController<LayerReconciler, Layer>(b => b
             .Watches<Function>(LayerReconciler.UsedLayers)
             .Watches<V1ControllerRevision>(LayerReconciler.LayersOfPublishedVersion)
+            .Watches(LayerReconciler.WatchDeployments)
             .When(Predicates.GenerationOrMetadataChanged));
     }
 

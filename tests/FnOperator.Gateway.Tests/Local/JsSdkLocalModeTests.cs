@@ -98,14 +98,14 @@ public sealed class JsSdkLocalModeTests(SdkFunctionsFixture fixture) : IClassFix
         Assert.Contains("asked to fail: always", (string?)record["responsePayload"]?["errorMessage"], StringComparison.Ordinal);
         var requestId = (string)context["requestId"]!;
         bool IsStart(string l) => l == $"[sdk-flaky] START RequestId: {requestId} Version: $LATEST";
-        for (var i = 0; i < 100 && fixture.Local.Lines(IsStart).Count < 3; i++)
-        {
-            await Task.Delay(100); // the shims' output travels through pipes; let the last START line arrive
-        }
+        bool IsGaveUp(string l) => l.Contains($"Gave up async invocation namespace=default function=sdk-flaky requestId={requestId} ", StringComparison.Ordinal)
+            && l.EndsWith($"; record sent to queue {SdkFunctionsFixture.FailureQueue}", StringComparison.Ordinal);
 
+        // The record can arrive before these lines: the shims' output travels through pipes, and the gateway's log line
+        // through the console logger's queue. Wait for the third START and the give-up line, then count.
+        await fixture.Local.WaitForLineAsync(l => IsGaveUp(l) && fixture.Local.Lines(IsStart).Count >= 3, Wait);
         Assert.Equal(3, fixture.Local.Lines(IsStart).Count);
-        Assert.Single(fixture.Local.Lines(l => l.Contains($"Gave up async invocation namespace=default function=sdk-flaky requestId={requestId} ", StringComparison.Ordinal)
-            && l.EndsWith($"; record sent to queue {SdkFunctionsFixture.FailureQueue}", StringComparison.Ordinal)));
+        Assert.Single(fixture.Local.Lines(IsGaveUp));
     }
 
     [Fact]

@@ -31,7 +31,7 @@ public sealed class LocalModeLifecycleTests : IDisposable
         Assert.NotEmpty(FunctionProcesses.Of(name));
         Assert.Equal(1, (int)first["echo"]!["n"]!);
         Assert.Equal(2, (int)second["echo"]!["n"]!);
-        Assert.Equal(2, local.Lines(l => l.StartsWith($"[{name}] instance pid ", StringComparison.Ordinal) && l.Contains(" ready ", StringComparison.Ordinal)).Count);
+        Assert.Equal(2, await ReadyLinesAsync(local, name, 2));
     }
 
     [Fact]
@@ -44,7 +44,7 @@ public sealed class LocalModeLifecycleTests : IDisposable
         var results = await Task.WhenAll(Enumerable.Range(0, 5).Select(i => InvokeAsync(local, name, $$"""{"i":{{i}},"sleepMs":1500}""")));
 
         Assert.Equal([0, 1, 2, 3, 4], results.Select(r => (int)r["echo"]!["i"]!).Order());
-        Assert.Equal(2, local.Lines(l => l.StartsWith($"[{name}] instance pid ", StringComparison.Ordinal) && l.Contains(" ready ", StringComparison.Ordinal)).Count);
+        Assert.Equal(2, await ReadyLinesAsync(local, name, 2));
         Assert.Equal(2, FunctionProcesses.Of(name).Count(pid => IsShim(pid)));
     }
 
@@ -145,6 +145,15 @@ public sealed class LocalModeLifecycleTests : IDisposable
     }
 
     private static bool IsShim(int pid) => FunctionProcesses.IsShim(pid);
+
+    // Local mode prints "instance pid … ready" when it reads the shim's listening line from a pipe; the shim may already
+    // be serving through the gateway by then, so an answer can arrive first: wait for the count, then compare.
+    private static async Task<int> ReadyLinesAsync(LocalModeProcess local, string name, int expected)
+    {
+        bool IsReady(string l) => l.StartsWith($"[{name}] instance pid ", StringComparison.Ordinal) && l.Contains(" ready ", StringComparison.Ordinal);
+        await local.WaitForLineAsync(_ => local.Lines(IsReady).Count >= expected, Wait);
+        return local.Lines(IsReady).Count;
+    }
 
     private static async Task<JsonNode> InvokeAsync(LocalModeProcess local, string function, string payload)
     {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.RegularExpressions;
 
 namespace FnOperator.Gateway.Tests.Local;
@@ -12,6 +13,8 @@ public sealed partial class LocalModeProcess : IAsyncDisposable
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
     private readonly Process process;
     private readonly List<string> lines = [];
+    private readonly HashSet<string> outputPipes = [];
+    private string? stateFolder;
     private readonly TaskCompletionSource<string> started = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private LocalModeProcess(Process process) => this.process = process;
@@ -55,16 +58,32 @@ public sealed partial class LocalModeProcess : IAsyncDisposable
         }
 
         info.Environment["FNOP_SHIM_DLL"] = RepoPaths.ShimDll;
+        // Published versions and aliases live in a state folder of this run, not the user's ~/.local/state (shared by
+        // every local mode, a developer's `make run` included); a test that checks them passes its own.
+        var state = environment.ContainsKey("FNOP_LOCAL_STATE") ? null : Directory.CreateTempSubdirectory("fnop-test-state-").FullName;
+        if (state is not null)
+        {
+            info.Environment["FNOP_LOCAL_STATE"] = state;
+        }
+
         foreach (var (name, value) in environment)
         {
             info.Environment[name] = value;
         }
 
-        var local = new LocalModeProcess(new Process { StartInfo = info, EnableRaisingEvents = true });
+        var local = new LocalModeProcess(new Process { StartInfo = info, EnableRaisingEvents = true }) { stateFolder = state };
         local.process.OutputDataReceived += (_, e) => local.OnLine(e.Data);
         local.process.ErrorDataReceived += (_, e) => local.OnLine(e.Data);
         local.process.Exited += (_, _) => local.started.TrySetException(new InvalidOperationException("local mode exited during start"));
         local.process.Start();
+        foreach (var fd in new[] { 1, 2 })
+        {
+            if (new FileInfo($"/proc/{local.process.Id}/fd/{fd}").LinkTarget is { } pipe)
+            {
+                local.outputPipes.Add(pipe); // "pipe:[inode]", the same in every process holding it
+            }
+        }
+
         local.process.StandardInput.Close();
         local.process.BeginOutputReadLine();
         local.process.BeginErrorReadLine();
@@ -120,8 +139,7 @@ public sealed partial class LocalModeProcess : IAsyncDisposable
             await kill.WaitForExitAsync();
         }
 
-        using var cts = new CancellationTokenSource(timeout);
-        await process.WaitForExitAsync(cts.Token);
+        await WaitForExitAndOutputAsync(timeout);
         return process.ExitCode;
     }
 
@@ -135,9 +153,72 @@ public sealed partial class LocalModeProcess : IAsyncDisposable
     /// <summary>Waits for local mode to exit on its own; returns the exit code.</summary>
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
-        using var cts = new CancellationTokenSource(timeout);
-        await process.WaitForExitAsync(cts.Token);
+        await WaitForExitAndOutputAsync(timeout);
         return process.ExitCode;
+    }
+
+    // Process.WaitForExitAsync also waits for the end of the redirected output: a child that kept local mode's stdout or
+    // stderr would hold it open. On a timeout, say which of the two it was and who holds the pipes.
+    private async Task WaitForExitAndOutputAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException(
+                $"local mode (pid {process.Id}) {(process.HasExited ? "exited but its output pipes are still open" : "has not exited")} after {timeout.TotalSeconds} s; " +
+                $"holders of its stdout/stderr: {PipeHolders()}\n{Threads()}output:\n{Output}");
+        }
+    }
+
+    // Each thread's name, state and kernel wait channel: a hang (threads asleep in futex_wait) from a slow exit.
+    private string Threads()
+    {
+        try
+        {
+            var text = new System.Text.StringBuilder("threads:\n");
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{process.Id}/task"))
+            {
+                var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                var state = stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[0];
+                text.Append(CultureInfo.InvariantCulture, $"  {Path.GetFileName(task)} {File.ReadAllText(Path.Combine(task, "comm")).Trim()} {state} {File.ReadAllText(Path.Combine(task, "wchan")).Trim()}\n");
+            }
+
+            return text.ToString();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return ""; // exited meanwhile
+        }
+    }
+
+    private string PipeHolders()
+    {
+        var holders = new List<string>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid) || pid == Environment.ProcessId)
+            {
+                continue;
+            }
+
+            try
+            {
+                if (Directory.EnumerateFileSystemEntries(Path.Combine(dir, "fd")).Select(fd => new FileInfo(fd).LinkTarget).Any(t => t is not null && outputPipes.Contains(t)))
+                {
+                    holders.Add($"{pid} ({File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ').Trim()})");
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Gone, or not ours.
+            }
+        }
+
+        return holders.Count == 0 ? "none" : string.Join("; ", holders);
     }
 
     /// <summary>Runs local mode with these arguments until it exits by itself (a start that fails); returns its exit code and output.</summary>
@@ -150,12 +231,21 @@ public sealed partial class LocalModeProcess : IAsyncDisposable
         }
 
         info.Environment["FNOP_SHIM_DLL"] = RepoPaths.ShimDll;
+        var state = Directory.CreateTempSubdirectory("fnop-test-state-").FullName;
+        info.Environment["FNOP_LOCAL_STATE"] = state;
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var cts = new CancellationTokenSource(timeout);
-        await process.WaitForExitAsync(cts.Token);
-        return (process.ExitCode, await stdout, await stderr);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+            return (process.ExitCode, await stdout, await stderr);
+        }
+        finally
+        {
+            DeleteState(state);
+        }
     }
 
     /// <summary>SIGKILL to local mode alone (not its children), as an OOM kill or `kill -9` would; waits for it to exit.</summary>
@@ -175,6 +265,22 @@ public sealed partial class LocalModeProcess : IAsyncDisposable
         }
 
         process.Dispose();
+        DeleteState(stateFolder);
+    }
+
+    private static void DeleteState(string? folder)
+    {
+        try
+        {
+            if (folder is not null)
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A leftover temp folder.
+        }
     }
 
     private void OnLine(string? line)

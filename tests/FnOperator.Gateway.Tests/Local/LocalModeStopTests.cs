@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -49,12 +48,14 @@ public sealed class LocalModeStopTests : IDisposable
     [Fact]
     public async Task First_ctrl_c_says_what_it_waits_for_and_a_second_stops_at_once_counting_discarded_events()
     {
+        // The invocation would run 10 minutes and a graceful stop would wait up to timeout + 5 s = 905 s for it: local mode
+        // exiting within the (generous, loaded-machine) Wait after the second Ctrl-C shows it stopped without waiting.
         var name = "stop-" + Guid.NewGuid().ToString("N")[..8];
-        dir.NodeFunction(name, name, "timeoutSeconds: 60\nconcurrency:\n  reserved: 1");
+        dir.NodeFunction(name, name, "timeoutSeconds: 900\nconcurrency:\n  reserved: 1");
         await using var local = await LocalModeProcess.StartAsync(dir.Root);
-        using var http = new HttpClient { Timeout = Wait };
+        using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
         var url = $"{local.Endpoint}/2015-03-31/functions/{name}/invocations";
-        var slow = http.PostAsync(url, new StringContent("""{"sleepMs":50000}""", Encoding.UTF8, "application/json"));
+        var slow = http.PostAsync(url, new StringContent("""{"sleepMs":600000}""", Encoding.UTF8, "application/json"));
         await local.WaitForLineAsync(l => l.StartsWith($"[{name}] START RequestId", StringComparison.Ordinal), Wait);
         for (var i = 0; i < 2; i++)
         {
@@ -64,18 +65,16 @@ public sealed class LocalModeStopTests : IDisposable
         }
 
         await local.InterruptAsync();
-        await local.WaitForLineAsync(l => l == "Stopping: waiting for 1 in-flight invocation, up to 65 s; Ctrl-C again to stop now", Wait);
+        await local.WaitForLineAsync(l => l == "Stopping: waiting for 1 in-flight invocation, up to 905 s; Ctrl-C again to stop now", Wait);
         await Task.Delay(TimeSpan.FromSeconds(1));
         Assert.False(local.HasExited, local.Output);
-        var clock = Stopwatch.StartNew();
         await local.InterruptAsync();
-        var exitCode = await local.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        var exitCode = await local.WaitForExitAsync(Wait);
 
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"took {clock.Elapsed}\n{local.Output}");
         Assert.Equal(130, exitCode);
         Assert.Single(local.Lines(l => l == "Stopping now: killing the function instances."));
         Assert.Single(local.Lines(l => l == $"Discarded 2 queued async events (local mode's queue is in memory): {name} 2"));
-        Assert.Empty(await FunctionProcesses.WaitUntilAsync(name, p => p.Count == 0, TimeSpan.FromSeconds(10)));
-        await Assert.ThrowsAnyAsync<Exception>(() => slow);
+        Assert.Empty(await FunctionProcesses.WaitUntilAsync(name, p => p.Count == 0, Wait));
+        await Assert.ThrowsAsync<HttpRequestException>(() => slow); // the connection was cut, not answered or timed out
     }
 }

@@ -14,6 +14,12 @@ public sealed partial class JetStreamInvocationQueue
 {
     private readonly ConcurrentDictionary<(FunctionKey Key, string Version), StrongBox> _waiting = new();
     private readonly SemaphoreSlim _refresh = new(0, 1);
+    private readonly Lock _snapshotGate = new();
+
+    // Enqueues counted since the refresh under way began reading, with their stream sequence: its read may predate
+    // them (see PublishCounts).
+    private readonly List<(FunctionKey Key, string Version, ulong Sequence)> _queuedDuringRead = [];
+    private ulong _snapshotSequence; // the stream's last sequence when the snapshot was read
     private volatile IReadOnlyDictionary<(FunctionKey Key, string Version), (int Depth, int InFlight)> _snapshot =
         new Dictionary<(FunctionKey, string), (int, int)>();
 
@@ -67,12 +73,55 @@ public sealed partial class JetStreamInvocationQueue
     private bool IsIdle(FunctionKey key, string version) => !_snapshot.TryGetValue((key, version), out var c) || c.Depth + c.InFlight == 0;
 
     /// <summary>Counts an enqueue in the snapshot at once (the next refresh corrects it) and asks for a refresh.</summary>
-    private void NoteQueued(FunctionKey key, string version)
+    private void NoteQueued(FunctionKey key, string version, ulong sequence)
     {
-        var next = new Dictionary<(FunctionKey, string), (int, int)>(_snapshot);
-        next[(key, version)] = next.TryGetValue((key, version), out var c) ? (c.Item1 + 1, c.Item2) : (1, 0);
-        _snapshot = next;
+        lock (_snapshotGate)
+        {
+            // A refresh that finished between the store and this call already counted it.
+            if (sequence > _snapshotSequence)
+            {
+                var next = new Dictionary<(FunctionKey, string), (int, int)>(_snapshot);
+                next[(key, version)] = next.TryGetValue((key, version), out var c) ? (c.Item1 + 1, c.Item2) : (1, 0);
+                _snapshot = next;
+            }
+
+            _queuedDuringRead.Add((key, version, sequence));
+        }
+
         NoteChanged();
+    }
+
+    /// <summary>
+    /// Publishes a refresh's counts. An enqueue counted while the read was under way may be missing from it (JetStream
+    /// answered before the message was stored): a plain replace would drop it until the next refresh, so an autoscaler
+    /// or a caller asking right after a 202 would see depth 0. Such an enqueue's stream sequence is past the read's last
+    /// sequence: it is added on top of the read (the next refresh, which <see cref="NoteQueued"/> asked for, sees it).
+    /// </summary>
+    private void PublishCounts(Dictionary<(FunctionKey, string), (int Depth, int InFlight)> counts, ulong lastSequence)
+    {
+        lock (_snapshotGate)
+        {
+            foreach (var (key, version, sequence) in _queuedDuringRead)
+            {
+                if (sequence > lastSequence)
+                {
+                    counts[(key, version)] = counts.TryGetValue((key, version), out var c) ? (c.Depth + 1, c.InFlight) : (1, 0);
+                }
+            }
+
+            _queuedDuringRead.Clear();
+            _snapshot = counts;
+            _snapshotSequence = lastSequence;
+        }
+    }
+
+    /// <summary>A refresh is about to read: enqueues counted before now are stored in JetStream (PubAck came first).</summary>
+    private void BeginRead()
+    {
+        lock (_snapshotGate)
+        {
+            _queuedDuringRead.Clear();
+        }
     }
 
     private void NoteChanged()
@@ -98,7 +147,9 @@ public sealed partial class JetStreamInvocationQueue
             try
             {
                 await _refresh.WaitAsync(backoff, cancellationToken).ConfigureAwait(false);
-                _snapshot = await ReadCountsAsync(cancellationToken).ConfigureAwait(false);
+                BeginRead();
+                var (counts, lastSequence) = await ReadCountsAsync(cancellationToken).ConfigureAwait(false);
+                PublishCounts(counts, lastSequence);
                 backoff = _options.StatsInterval;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -116,10 +167,10 @@ public sealed partial class JetStreamInvocationQueue
         }
     }
 
-    private async Task<IReadOnlyDictionary<(FunctionKey, string), (int, int)>> ReadCountsAsync(CancellationToken cancellationToken)
+    private async Task<(Dictionary<(FunctionKey, string), (int Depth, int InFlight)> Counts, ulong LastSequence)> ReadCountsAsync(CancellationToken cancellationToken)
     {
         var stream = await _js.GetStreamAsync(_options.Stream, new StreamInfoRequest { SubjectsFilter = _options.SubjectPrefix + ".>" }, cancellationToken).ConfigureAwait(false);
-        var counts = new Dictionary<(FunctionKey, string), (int, int)>();
+        var counts = new Dictionary<(FunctionKey, string), (int Depth, int InFlight)>();
         foreach (var (subject, messages) in stream.Info.State.Subjects ?? new Dictionary<string, long>())
         {
             if (!JetStreamNames.TryParse(_options.SubjectPrefix, subject, out var key, out var version))
@@ -141,7 +192,7 @@ public sealed partial class JetStreamInvocationQueue
             counts[(key, version)] = ((int)Math.Max(0, messages - inFlight), inFlight);
         }
 
-        return counts;
+        return (counts, stream.Info.State.LastSeq);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Failed to read queue counters from JetStream error={Error}")]

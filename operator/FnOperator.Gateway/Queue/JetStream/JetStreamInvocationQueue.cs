@@ -224,7 +224,7 @@ public sealed partial class JetStreamInvocationQueue : IInvocationQueue, IHosted
             ack.EnsureSuccess();
         }
 
-        NoteQueued(key, invocation.Version);
+        NoteQueued(key, invocation.Version, ack.Seq);
         if (wasIdle)
         {
             // The push for autoscalers (and the other replicas' WorkArrived): work arrived for a version at zero.
