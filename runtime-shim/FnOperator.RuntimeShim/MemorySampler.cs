@@ -220,15 +220,19 @@ public sealed class MemorySampler : IDisposable
     }
 
     /// <summary>
-    /// The function's memory: resident memory summed over the runtime's tree and every other descendant of the shim
-    /// (orphans re-parented to it), never the shim's own. One sample reads one statm per process and one children file per
-    /// thread of the shim and of each process; at most <see cref="MaxProcesses"/> processes.
+    /// The function's memory: resident memory summed over the runtime's tree and the other children of the shim (orphans
+    /// the kernel re-parented to it, a subreaper), never the shim's own. Only the shim's main thread's children file is
+    /// read: the kernel hands an orphan to the first live thread of the subreaper's thread group, its main thread
+    /// (kernel/exit.c, find_new_reaper → find_alive_thread), while the runtime itself — forked by the shim's launcher
+    /// thread, so listed under that thread — is added by pid. One sample reads one statm per process and one children
+    /// file per thread of each process below the shim; at most <see cref="MaxProcesses"/> processes.
     /// </summary>
     internal long SandboxRss(int runtimePid)
     {
         var pending = new Stack<int>();
         var seen = new HashSet<int> { _selfPid };
-        foreach (var child in Children(_procRoot, _selfPid))
+        var self = _selfPid.ToString(CultureInfo.InvariantCulture);
+        foreach (var child in ChildrenOfTask(Path.Combine(_procRoot, self, "task", self)))
         {
             pending.Push(child);
         }
@@ -297,22 +301,30 @@ public sealed class MemorySampler : IDisposable
 
         foreach (var task in tasks)
         {
-            string text;
-            try
+            foreach (var child in ChildrenOfTask(task))
             {
-                text = File.ReadAllText(Path.Combine(task, "children"));
+                yield return child;
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                continue;
-            }
+        }
+    }
 
-            foreach (var part in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+    private static IEnumerable<int> ChildrenOfTask(string task)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(Path.Combine(task, "children"));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            yield break;
+        }
+
+        foreach (var part in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var child))
             {
-                if (int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var child))
-                {
-                    yield return child;
-                }
+                yield return child;
             }
         }
     }

@@ -25,10 +25,13 @@ public sealed class MemorySamplerTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    /// <summary>A pod as the shim sees it: the shim (PID 1, 20 MiB) with the runtime (7) and its child (9), an orphan (12).</summary>
+    /// <summary>
+    /// A pod as the shim sees it: the shim (PID 1, 20 MiB) with the runtime (7, forked by the shim's launcher thread 2) and
+    /// its child (9), and an orphan (12) the kernel re-parented to the shim's main thread.
+    /// </summary>
     private void Pod(long runtimeMiB = 50)
     {
-        Process(1, 20 * MiB, threads: [1, 2, 3], children: [[7], [], [12]]);
+        Process(1, 20 * MiB, threads: [1, 2, 3], children: [[12], [7], []]);
         Process(7, runtimeMiB * MiB, threads: [7, 8], children: [[], [9]]);
         Process(9, 10 * MiB);
         Process(12, 5 * MiB);
