@@ -4,18 +4,27 @@ using System.Globalization;
 namespace FnOperator.RuntimeShim;
 
 /// <summary>
-/// Measures the runtime's memory for REPORT's "Max Memory Used": the container's cgroup (memory.current) when the shim is
-/// the container's first process, else the summed RSS of the runtime's process tree from /proc. Sampled every 50 ms while the
-/// runtime works (init, an invocation), once more when it goes idle, and not at all
-/// while it waits in `GET next` (an idle instance costs no CPU); the peak is kept for the runtime's lifetime, as Lambda's
-/// figure is for its execution environment.
-/// With a limit (the function's memory size) the sampler is also the RSS watchdog: a /proc sample over the limit calls the
-/// tracked runtime's kill action at once (a cgroup's limit is the kernel's to enforce; its oom_kill count is read instead).
+/// Measures the function's memory for REPORT's "Max Memory Used" and enforces its memory size (the RSS watchdog), the same
+/// way in a pod and in local mode: the summed resident memory (/proc/&lt;pid&gt;/statm) of every process in the shim's
+/// sandbox except the shim itself, i.e. the tracked runtime's process tree plus any orphan re-parented to the shim (it is a
+/// child subreaper: a double-forked or <c>setsid</c> child of the runtime lands there). The shim's own memory is never
+/// counted, as Lambda reports the function's memory only. Sampled every 50 ms while the runtime works (init, an
+/// invocation), once more when it goes idle, and not at all while it waits in `GET next` (an idle instance costs no CPU);
+/// the peak is kept for the runtime's lifetime, as Lambda's figure is for its execution environment.
+/// With a limit (the function's memory size) a sample over it calls the tracked runtime's kill action at once, in both
+/// modes. In cgroup mode (a pod, the shim PID 1) the container's cgroup is not what is measured — it also holds the shim's
+/// own share and page cache (e.g. /tmp writes, which Lambda sizes apart as ephemeral storage) — it is only the kernel's
+/// backstop at memoryMiB + the shim's share: an increase of <c>memory.events</c> <c>oom_kill</c> marks the same
+/// Runtime.OutOfMemory error. docs/runtime-shim.md ("Memory").
 /// </summary>
 public sealed class MemorySampler : IDisposable
 {
-    private const string CgroupCurrent = "/sys/fs/cgroup/memory.current";
-    private const string CgroupEvents = "/sys/fs/cgroup/memory.events";
+    /// <summary>Bound on the processes one sample visits (a fork bomb is not walked for ever).</summary>
+    public const int MaxProcesses = 4096;
+
+    private readonly string _procRoot;
+    private readonly string _cgroupEvents;
+    private readonly int _selfPid;
     private readonly bool _useCgroup;
     private readonly Timer _timer;
     private int _rootPid;
@@ -65,15 +74,31 @@ public sealed class MemorySampler : IDisposable
     }
 
     public MemorySampler(ShimOptions options)
+        : this("/proc", "/sys/fs/cgroup", Environment.ProcessId, (options ?? throw new ArgumentNullException(nameof(options))).MemorySource)
     {
-        _useCgroup = options.MemorySource switch
+    }
+
+    /// <summary>
+    /// A sampler over the given /proc and cgroup (v2) directories, for the shim whose pid is <paramref name="selfPid"/>.
+    /// <paramref name="source"/>: "proc" ignores the cgroup, "cgroup" reads its <c>memory.events</c> when present, "auto"
+    /// does so when the shim is PID 1 (its container's first process).
+    /// </summary>
+    internal MemorySampler(string procRoot, string cgroupRoot, int selfPid, string source)
+    {
+        _procRoot = procRoot;
+        _cgroupEvents = Path.Combine(cgroupRoot, "memory.events");
+        _selfPid = selfPid;
+        _useCgroup = source switch
         {
-            "cgroup" => File.Exists(CgroupCurrent),
+            "cgroup" => File.Exists(_cgroupEvents),
             "proc" => false,
-            _ => Environment.ProcessId == 1 && File.Exists(CgroupCurrent),
+            _ => selfPid == 1 && File.Exists(_cgroupEvents),
         };
         _timer = new Timer(_ => Sample(), null, Timeout.Infinite, Timeout.Infinite);
     }
+
+    /// <summary>True when the kernel's OOM kills in the container's cgroup are watched (cgroup mode).</summary>
+    public bool UsesCgroup => _useCgroup;
 
     /// <summary>
     /// Starts measuring a new runtime process (resets the peak). With <paramref name="limitBytes"/>, a sample over it calls
@@ -123,7 +148,7 @@ public sealed class MemorySampler : IDisposable
         }
     }
 
-    /// <summary>True when the tracked runtime reached its memory limit: the watchdog fired, or the cgroup's OOM killer did.</summary>
+    /// <summary>True when the tracked runtime reached its memory limit: the watchdog fired, or (cgroup mode) the kernel's OOM killer did.</summary>
     public bool LimitReached =>
         Volatile.Read(ref _limitHit) != 0 || (_useCgroup && OomKills() > Interlocked.Read(ref _oomKillsAtStart));
 
@@ -141,6 +166,9 @@ public sealed class MemorySampler : IDisposable
 
     public void Dispose() => _timer.Dispose();
 
+    /// <summary>One sample now, whatever the age of the last (the 50 ms timer's work, for a caller that changed what is measured).</summary>
+    internal void SampleNow() => Sample();
+
     private void Sample()
     {
         var pid = Volatile.Read(ref _rootPid);
@@ -149,7 +177,7 @@ public sealed class MemorySampler : IDisposable
             return;
         }
 
-        var bytes = _useCgroup ? ReadCgroup() : TreeRss(pid);
+        var bytes = SandboxRss(pid);
         Interlocked.Exchange(ref _lastSample, Stopwatch.GetTimestamp());
         Interlocked.Exchange(ref _lastBytes, bytes);
         if (!_watches.IsEmpty)
@@ -166,17 +194,17 @@ public sealed class MemorySampler : IDisposable
         }
 
         var limit = Interlocked.Read(ref _limitBytes);
-        if (!_useCgroup && limit > 0 && bytes > limit && Interlocked.Exchange(ref _limitHit, 1) == 0)
+        if (limit > 0 && bytes > limit && Interlocked.Exchange(ref _limitHit, 1) == 0)
         {
             Volatile.Read(ref _onLimit)?.Invoke();
         }
     }
 
-    private static long OomKills()
+    private long OomKills()
     {
         try
         {
-            foreach (var line in File.ReadLines(CgroupEvents))
+            foreach (var line in File.ReadLines(_cgroupEvents))
             {
                 if (line.StartsWith("oom_kill ", StringComparison.Ordinal))
                 {
@@ -191,26 +219,41 @@ public sealed class MemorySampler : IDisposable
         return 0;
     }
 
-    private static long ReadCgroup()
+    /// <summary>
+    /// The function's memory: resident memory summed over the runtime's tree and the other children of the shim (orphans
+    /// the kernel re-parented to it, a subreaper), never the shim's own. Only the shim's main thread's children file is
+    /// read: the kernel hands an orphan to the first live thread of the subreaper's thread group, its main thread
+    /// (kernel/exit.c, find_new_reaper → find_alive_thread), while the runtime itself — forked by the shim's launcher
+    /// thread, so listed under that thread — is added by pid. One sample reads one statm per process and one children
+    /// file per thread of each process below the shim; at most <see cref="MaxProcesses"/> processes.
+    /// </summary>
+    internal long SandboxRss(int runtimePid)
     {
-        try
+        var pending = new Stack<int>();
+        var seen = new HashSet<int> { _selfPid };
+        var self = _selfPid.ToString(CultureInfo.InvariantCulture);
+        foreach (var child in ChildrenOfTask(Path.Combine(_procRoot, self, "task", self)))
         {
-            return long.Parse(File.ReadAllText(CgroupCurrent).Trim(), CultureInfo.InvariantCulture);
+            pending.Push(child);
         }
-        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
-        {
-            return 0;
-        }
+
+        pending.Push(runtimePid); // counted even where the children files are missing (the kernel's CONFIG_PROC_CHILDREN)
+        return Walk(_procRoot, pending, seen);
     }
 
     /// <summary>Sum of resident memory over a process and all its descendants (via /proc/&lt;pid&gt;/task/*/children).</summary>
     public static long TreeRss(int rootPid)
     {
-        long total = 0;
         var pending = new Stack<int>();
-        var seen = new HashSet<int>();
         pending.Push(rootPid);
-        while (pending.Count > 0 && seen.Count < 4096)
+        return Walk("/proc", pending, []);
+    }
+
+    private static long Walk(string procRoot, Stack<int> pending, HashSet<int> seen)
+    {
+        long total = 0;
+        var visited = 0;
+        while (pending.Count > 0 && visited < MaxProcesses)
         {
             var pid = pending.Pop();
             if (!seen.Add(pid))
@@ -218,8 +261,9 @@ public sealed class MemorySampler : IDisposable
                 continue;
             }
 
-            total += Rss(pid);
-            foreach (var child in Children(pid))
+            visited++;
+            total += Rss(procRoot, pid);
+            foreach (var child in Children(procRoot, pid))
             {
                 pending.Push(child);
             }
@@ -228,11 +272,11 @@ public sealed class MemorySampler : IDisposable
         return total;
     }
 
-    private static long Rss(int pid)
+    private static long Rss(string procRoot, int pid)
     {
         try
         {
-            var fields = File.ReadAllText($"/proc/{pid}/statm").Split(' ');
+            var fields = File.ReadAllText(Path.Combine(procRoot, pid.ToString(CultureInfo.InvariantCulture), "statm")).Split(' ');
             return fields.Length > 1 && long.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var pages)
                 ? pages * Environment.SystemPageSize
                 : 0;
@@ -243,12 +287,12 @@ public sealed class MemorySampler : IDisposable
         }
     }
 
-    private static IEnumerable<int> Children(int pid)
+    private static IEnumerable<int> Children(string procRoot, int pid)
     {
         string[] tasks;
         try
         {
-            tasks = Directory.GetDirectories($"/proc/{pid}/task");
+            tasks = Directory.GetDirectories(Path.Combine(procRoot, pid.ToString(CultureInfo.InvariantCulture), "task"));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -257,22 +301,30 @@ public sealed class MemorySampler : IDisposable
 
         foreach (var task in tasks)
         {
-            string text;
-            try
+            foreach (var child in ChildrenOfTask(task))
             {
-                text = File.ReadAllText(Path.Combine(task, "children"));
+                yield return child;
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                continue;
-            }
+        }
+    }
 
-            foreach (var part in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+    private static IEnumerable<int> ChildrenOfTask(string task)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(Path.Combine(task, "children"));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            yield break;
+        }
+
+        foreach (var part in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var child))
             {
-                if (int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var child))
-                {
-                    yield return child;
-                }
+                yield return child;
             }
         }
     }

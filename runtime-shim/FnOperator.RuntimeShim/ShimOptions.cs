@@ -39,7 +39,7 @@ public sealed record ShimOptions
 
     public int MaxResponseBytes { get; init; } = DefaultMaxResponseBytes;
 
-    /// <summary>"proc" (RSS of the runtime process tree), "cgroup" (memory.current), or "auto" (cgroup when the shim is PID 1).</summary>
+    /// <summary>"proc" (the sandbox's RSS only), "cgroup" (also the cgroup's OOM kills, memory.events), or "auto" (cgroup when the shim is PID 1).</summary>
     public string MemorySource { get; init; } = "auto";
 
     /// <summary>Where the project's node and python bootstraps live (next to the shim's own files).</summary>

@@ -26,6 +26,14 @@ public static class HostileFunction
               held.push(Buffer.alloc(event.mb * 1024 * 1024, 1));
               if (event.hang) { await new Promise(() => setInterval(() => {}, 1000)); }
               return { held: held.length };
+            case 'orphan-alloc': {
+              // A double-forked child (re-parented to the shim, out of the runtime's tree) that holds event.mb MB.
+              const script = `const b = Buffer.alloc(${event.mb} * 1048576, 1); require('fs').writeFileSync(${JSON.stringify(event.ready)}, String(process.pid)); setTimeout(() => b.length, ${event.secs} * 1000);`;
+              spawn('sh', ['-c', 'setsid "$0" -e "$1" & exit 0', process.execPath, script], { detached: true, stdio: 'ignore' }).unref();
+              while (!fs.existsSync(event.ready)) { await new Promise((r) => setTimeout(r, 20)); }
+              await new Promise((r) => setTimeout(r, 300));
+              return { orphan: Number(fs.readFileSync(event.ready, 'utf8')) };
+            }
             case 'print':
               for (let i = 0; i < event.lines; i++) {
                 console.log(`${event.tag} ${i} ${'x'.repeat(event.width)}`);

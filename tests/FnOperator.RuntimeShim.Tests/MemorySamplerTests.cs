@@ -1,0 +1,239 @@
+using System.Globalization;
+using FnOperator.RuntimeShim;
+
+namespace FnOperator.RuntimeShim.Tests;
+
+/// <summary>
+/// The sampler's accounting on a fake /proc and cgroup v2 tree (its directories are the seam): what counts as the function's
+/// memory in a pod (the shim PID 1) and in local mode, the watchdog at the memory size in both, and the kernel's OOM kill
+/// as the cgroup-mode backstop.
+/// </summary>
+public sealed class MemorySamplerTests : IDisposable
+{
+    private const long MiB = 1024 * 1024;
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "fnop-memtree-" + Guid.NewGuid().ToString("N")[..12]);
+
+    private string Proc => Path.Combine(_root, "proc");
+
+    private string Cgroup => Path.Combine(_root, "cgroup");
+
+    public MemorySamplerTests()
+    {
+        Directory.CreateDirectory(Proc);
+        Directory.CreateDirectory(Cgroup);
+    }
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    /// <summary>
+    /// A pod as the shim sees it: the shim (PID 1, 20 MiB) with the runtime (7, forked by the shim's launcher thread 2) and
+    /// its child (9), and an orphan (12) the kernel re-parented to the shim's main thread.
+    /// </summary>
+    private void Pod(long runtimeMiB = 50)
+    {
+        Process(1, 20 * MiB, threads: [1, 2, 3], children: [[12], [7], []]);
+        Process(7, runtimeMiB * MiB, threads: [7, 8], children: [[], [9]]);
+        Process(9, 10 * MiB);
+        Process(12, 5 * MiB);
+        File.WriteAllText(Path.Combine(Cgroup, "memory.current"), (400 * MiB).ToString(CultureInfo.InvariantCulture) + "\n");
+        OomKills(0);
+    }
+
+    [Fact]
+    public void In_a_pod_max_memory_used_is_the_runtime_tree_and_its_orphans_without_the_shim_or_the_cgroup_total()
+    {
+        Pod();
+        using var sampler = new MemorySampler(Proc, Cgroup, selfPid: 1, source: "auto");
+        Assert.True(sampler.UsesCgroup);
+
+        sampler.Track(7);
+        sampler.Pause();
+
+        Assert.Equal(50 + 10 + 5, sampler.PeakMb());
+    }
+
+    [Fact]
+    public void The_peak_is_kept_after_the_runtime_shrinks_and_a_watch_sees_the_growth_during_its_invocation()
+    {
+        Pod(runtimeMiB: 50);
+        using var sampler = new MemorySampler(Proc, Cgroup, selfPid: 1, source: "cgroup");
+        sampler.Track(7);
+        sampler.Pause();
+
+        sampler.Resume();
+        var watch = sampler.BeginWatch();
+        Process(7, 90 * MiB, threads: [7, 8], children: [[], [9]]);
+        sampler.SampleNow(); // what the 50 ms timer does
+        var during = sampler.EndWatch(watch);
+        Process(7, 30 * MiB, threads: [7, 8], children: [[], [9]]);
+        sampler.Pause();
+
+        Assert.Equal(90 + 10 + 5, during);
+        Assert.Equal(90 + 10 + 5, sampler.PeakMb());
+    }
+
+    [Fact]
+    public void In_cgroup_mode_the_watchdog_stops_the_runtime_once_the_function_is_over_its_memory_size()
+    {
+        Pod(runtimeMiB: 50);
+        using var sampler = new MemorySampler(Proc, Cgroup, selfPid: 1, source: "cgroup");
+        var kills = 0;
+
+        // 65 MiB of function (the shim's 20 and the cgroup's 400 not counted): under a 128 MiB size, nothing happens.
+        sampler.Track(7, 128 * MiB, () => Interlocked.Increment(ref kills));
+        sampler.Pause();
+        Assert.Equal(0, Volatile.Read(ref kills));
+        Assert.False(sampler.LimitReached);
+
+        // 129 + 10 + 5 MiB: over the size, the kill action runs once however many samples follow.
+        Process(7, 129 * MiB, threads: [7, 8], children: [[], [9]]);
+        sampler.Resume();
+        sampler.Pause();
+        sampler.Resume();
+        sampler.Pause();
+
+        Assert.Equal(1, Volatile.Read(ref kills));
+        Assert.True(sampler.LimitReached);
+    }
+
+    [Fact]
+    public void A_runtime_just_under_its_size_is_not_stopped_though_the_shim_and_the_cgroup_would_put_it_over()
+    {
+        Pod(runtimeMiB: 112); // 112 + 10 + 5 = 127 MiB of function, 147 with the shim's 20
+        using var sampler = new MemorySampler(Proc, Cgroup, selfPid: 1, source: "cgroup");
+        var kills = 0;
+
+        sampler.Track(7, 128 * MiB, () => Interlocked.Increment(ref kills));
+        sampler.Pause();
+
+        Assert.Equal(0, Volatile.Read(ref kills));
+        Assert.False(sampler.LimitReached);
+        Assert.Equal(127, sampler.PeakMb());
+    }
+
+    [Fact]
+    public void A_kernel_oom_kill_in_the_container_cgroup_after_the_runtime_started_marks_the_limit_reached()
+    {
+        Pod();
+        OomKills(3); // earlier runtimes' kills do not count
+        using var sampler = new MemorySampler(Proc, Cgroup, selfPid: 1, source: "cgroup");
+        sampler.Track(7, 128 * MiB, () => { });
+        sampler.Pause();
+        Assert.False(sampler.LimitReached);
+
+        OomKills(4);
+
+        Assert.True(sampler.LimitReached);
+    }
+
+    [Fact]
+    public void In_local_mode_the_cgroup_is_not_read_and_the_same_sandbox_is_measured()
+    {
+        Pod();
+        OomKills(0);
+        using var sampler = new MemorySampler(Proc, Cgroup, selfPid: 1, source: "proc");
+        Assert.False(sampler.UsesCgroup);
+        sampler.Track(7, 128 * MiB, () => { });
+        sampler.Pause();
+
+        OomKills(1);
+
+        Assert.False(sampler.LimitReached);
+        Assert.Equal(65, sampler.PeakMb());
+    }
+
+    [Fact]
+    public void Auto_reads_the_cgroup_only_when_the_shim_is_pid_1_and_cgroup_v2_memory_events_exist()
+    {
+        Pod();
+        using (var notPid1 = new MemorySampler(Proc, Cgroup, selfPid: 4242, source: "auto"))
+        {
+            Assert.False(notPid1.UsesCgroup);
+        }
+
+        File.Delete(Path.Combine(Cgroup, "memory.events"));
+        using var noEvents = new MemorySampler(Proc, Cgroup, selfPid: 1, source: "cgroup");
+        Assert.False(noEvents.UsesCgroup);
+    }
+
+    [Fact]
+    public void Without_children_files_the_runtime_itself_is_still_measured()
+    {
+        Process(1, 20 * MiB);
+        Process(7, 50 * MiB);
+        Directory.Delete(Path.Combine(Proc, "1", "task"), recursive: true);
+        Directory.Delete(Path.Combine(Proc, "7", "task"), recursive: true);
+        using var sampler = new MemorySampler(Proc, Cgroup, selfPid: 1, source: "proc");
+
+        sampler.Track(7);
+        sampler.Pause();
+
+        Assert.Equal(50, sampler.PeakMb());
+    }
+
+    [Fact]
+    public void A_process_listed_twice_or_a_loop_in_the_children_files_counts_once()
+    {
+        Process(1, 20 * MiB, threads: [1], children: [[7, 7]]);
+        Process(7, 50 * MiB, threads: [7], children: [[9, 1]]);
+        Process(9, 10 * MiB, threads: [9], children: [[7]]);
+        using var sampler = new MemorySampler(Proc, Cgroup, selfPid: 1, source: "proc");
+
+        sampler.Track(7);
+        sampler.Pause();
+
+        Assert.Equal(60, sampler.PeakMb());
+    }
+
+    [Fact]
+    public async Task Real_processes_are_measured_from_proc_without_the_process_standing_for_the_shim()
+    {
+        // `sh` stands for the shim (this test host has other tests' children), one sleep for the runtime, one for an orphan.
+        using var shim = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sh", "-c \"sleep 120 & sleep 121 & wait\"") { UseShellExecute = false })!;
+        try
+        {
+            var children = new List<int>();
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (children.Count < 2 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+                children = File.ReadAllText($"/proc/{shim.Id}/task/{shim.Id}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
+            }
+
+            Assert.Equal(2, children.Count);
+            using var sampler = new MemorySampler("/proc", Cgroup, shim.Id, "proc");
+            var expected = MemorySampler.TreeRss(children[0]) + MemorySampler.TreeRss(children[1]);
+
+            var measured = sampler.SandboxRss(children[0]);
+
+            Assert.True(expected > 0);
+            Assert.Equal(expected, measured);
+            Assert.True(MemorySampler.TreeRss(shim.Id) > measured, "the stand-in shim's own RSS is not counted");
+        }
+        finally
+        {
+            shim.Kill(entireProcessTree: true);
+            await shim.WaitForExitAsync();
+        }
+    }
+
+    private void OomKills(long count) =>
+        File.WriteAllText(Path.Combine(Cgroup, "memory.events"), $"low 0\nhigh 0\nmax 2\noom 1\noom_kill {count.ToString(CultureInfo.InvariantCulture)}\noom_group_kill 0\n");
+
+    /// <summary>/proc/&lt;pid&gt;/statm (sizes in pages, RSS the second field) and /proc/&lt;pid&gt;/task/&lt;tid&gt;/children.</summary>
+    private void Process(int pid, long rssBytes, int[]? threads = null, int[][]? children = null)
+    {
+        var dir = Path.Combine(Proc, pid.ToString(CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(dir);
+        var pages = rssBytes / Environment.SystemPageSize;
+        File.WriteAllText(Path.Combine(dir, "statm"), $"{pages * 3} {pages} 100 10 0 {pages} 0\n");
+        threads ??= [pid];
+        for (var i = 0; i < threads.Length; i++)
+        {
+            var task = Path.Combine(dir, "task", threads[i].ToString(CultureInfo.InvariantCulture));
+            Directory.CreateDirectory(task);
+            var list = children is not null && i < children.Length ? children[i] : [];
+            File.WriteAllText(Path.Combine(task, "children"), string.Concat(list.Select(c => c.ToString(CultureInfo.InvariantCulture) + " ")));
+        }
+    }
+}
