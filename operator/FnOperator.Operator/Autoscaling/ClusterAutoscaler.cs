@@ -16,9 +16,10 @@ namespace FnOperator.Operator.Autoscaling;
 /// capped by reserved concurrency, idle window = scaleToZeroAfterSeconds) and writes the Deployment's /scale when the
 /// number changes. Only Deployments annotated <c>fnoperator.io/replicas-owner: autoscaler</c> are scaled. Without
 /// inputs (the gateway unreachable) nothing is changed: it never scales down blind.
-/// Besides the poll, it holds the gateway's push stream (<see cref="IWorkEventSource"/>) open: a version whose work
-/// arrives at zero is scaled to its first instances at once, between polls (reconnects with <see cref="Backoff"/>;
-/// while the stream is down the poll alone serves).
+/// Besides the poll, it holds the gateway's push streams (<see cref="IWorkEventSource"/>, one per gateway replica) open:
+/// a version whose work arrives at zero is scaled to its first instances at once — between polls, while a poll's read
+/// or listing is in flight, and between the versions of a poll's pass (reconnects with <see cref="Backoff"/>; while a
+/// stream is down the poll serves). Loads with a gateway replica unread (<see cref="CombinedLoads"/>) scale up only.
 /// </summary>
 public sealed partial class ClusterAutoscaler(
     Informer<V1Deployment> deployments, Informer<Function> functions, Informer<V1ControllerRevision> revisions, IScalingInputSource source, IWorkEventSource pushSource, IScaleActuator actuator,
@@ -33,7 +34,7 @@ public sealed partial class ClusterAutoscaler(
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var states = new Dictionary<VersionKey, VersionScaleState>();
-        var pushes = Channel.CreateBounded<VersionKey>(new BoundedChannelOptions(MaxPendingPushes) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+        var pushes = Channel.CreateBounded<VersionKey>(new BoundedChannelOptions(MaxPendingPushes) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true, AllowSynchronousContinuations = true });
         using var stopListening = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var listener = Task.Run(() => ListenAsync(pushes.Writer, stopListening.Token), CancellationToken.None);
         try
@@ -239,7 +240,10 @@ public sealed partial class ClusterAutoscaler(
         // Some gateway replica listed but not read (within its grace): its callers and busy pods are unknown, so scale up only.
         var holdScaleIns = loads is CombinedLoads { UnreadReplicas: > 0 };
         var costRefreshes = 0;
-        foreach (var d in deployments.List())
+        // Listing decodes every cached Deployment (a compact informer): pushes are served meanwhile.
+        var listing = Task.Run(deployments.List, cancellationToken);
+        await ServePushesUntilAsync(listing, pushes, states, cancellationToken).ConfigureAwait(false);
+        foreach (var d in await listing.ConfigureAwait(false))
         {
             // A push that arrived meanwhile is served first: a pass over many versions must not delay a scale from zero.
             await ServePendingPushesAsync(pushes, states, cancellationToken).ConfigureAwait(false);

@@ -31,7 +31,7 @@ public sealed partial class GatewayReplicaWorkEvents(
 
     public async IAsyncEnumerable<VersionKey> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var pushes = Channel.CreateBounded<VersionKey>(new BoundedChannelOptions(MaxPending) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+        var pushes = Channel.CreateBounded<VersionKey>(new BoundedChannelOptions(MaxPending) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true, AllowSynchronousContinuations = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var supervisor = Task.Run(() => SuperviseAsync(pushes.Writer, stop.Token), CancellationToken.None);
         try

@@ -36,10 +36,13 @@ public sealed class ScaleFromZeroBenchmark : IBenchmark
 
     public async Task<IReadOnlyList<string>> RunAsync(CancellationToken cancellationToken)
     {
-        var push = await MeasureAsync("push", PushTrials, pushStream: true, cancellationToken).ConfigureAwait(false);
+        var stages = new Stages();
+        var push = await MeasureAsync("push", PushTrials, pushStream: true, cancellationToken, stages).ConfigureAwait(false);
         var poll = await MeasureAsync("poll", PollTrials, pushStream: false, cancellationToken).ConfigureAwait(false);
         return
         [
+            $"push, by stage (p50 / p99 / max ms): gateway enqueue → SSE line at a second subscriber {stages.Describe(stages.Gateway)}; "
+                + $"SSE line → operator's PATCH sent {stages.Describe(stages.Operator)}; PATCH sent → stored {stages.Describe(stages.Api)}",
             $"push: enqueue → scale request p50 {P(push, 0.50):F1} ms, p99 {P(push, 0.99):F1} ms, max {push[^1]:F1} ms over {push.Length} cold versions (target p99 ≤ 100 ms) {(P(push, 0.99) <= 100 ? "OK" : "MISSED")}",
             $"push: p90 {P(push, 0.90):F1} ms, p95 {P(push, 0.95):F1} ms; trials over 100 ms: {push.Count(l => l > 100)}",
             $"poll alone (1 s interval): p50 {P(poll, 0.50):F1} ms, p99 {P(poll, 0.99):F1} ms, max {poll[^1]:F1} ms over {poll.Length}",
@@ -47,7 +50,72 @@ public sealed class ScaleFromZeroBenchmark : IBenchmark
         ];
     }
 
-    private static async Task<double[]> MeasureAsync(string prefix, int trials, bool pushStream, CancellationToken cancellationToken)
+    /// <summary>Per-trial stage timings of the push path (bench-side observers only: a second SSE subscriber, the operator's HTTP handler).</summary>
+    private sealed class Stages
+    {
+        public readonly ConcurrentDictionary<string, long> Pushed = new();
+        public readonly ConcurrentDictionary<string, long> PatchSent = new();
+        public readonly List<double> Gateway = [];
+        public readonly List<double> Operator = [];
+        public readonly List<double> Api = [];
+
+        public void Add(string name, long start, long stored)
+        {
+            if (Pushed.TryGetValue(name, out var pushed) && PatchSent.TryGetValue(name, out var sent))
+            {
+                Gateway.Add(Stopwatch.GetElapsedTime(start, pushed).TotalMilliseconds);
+                Operator.Add(Stopwatch.GetElapsedTime(pushed, sent).TotalMilliseconds);
+                Api.Add(Stopwatch.GetElapsedTime(sent, stored).TotalMilliseconds);
+            }
+        }
+
+        public string Describe(List<double> values)
+        {
+            var sorted = values.Order().ToArray();
+            return sorted.Length == 0 ? "n/a" : $"{P(sorted, 0.50):F1} / {P(sorted, 0.99):F1} / {sorted[^1]:F1} (n={sorted.Length})";
+        }
+    }
+
+    /// <summary>Notes when the operator sends each /scale PATCH (before the API server sees it).</summary>
+    private sealed class PatchTimer(Stages stages) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.Method == HttpMethod.Patch && request.RequestUri?.AbsolutePath is { } path && path.EndsWith("/scale", StringComparison.Ordinal))
+            {
+                var deployment = path.Split('/')[^2];
+                stages.PatchSent[deployment[..deployment.LastIndexOf('-')]] = Stopwatch.GetTimestamp(); // the last: the trial's scale-up (the one to zero came before)
+            }
+
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+
+    /// <summary>A second subscriber of the gateway's push stream: when each version's push line arrives.</summary>
+    private static async Task SubscribeAsync(Uri gateway, Stages stages, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(gateway, FnOperator.Contracts.PullProtocol.Prefix + "/work-events"));
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", FnOperator.Contracts.PullProtocol.InspectionCredential(ClusterKey));
+        try
+        {
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            response.EnsureSuccessStatusCode();
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false));
+            while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+            {
+                if (line.StartsWith("data:", StringComparison.Ordinal) && System.Text.Json.Nodes.JsonNode.Parse(line[5..])?["name"]?.GetValue<string>() is { } name)
+                {
+                    stages.Pushed.TryAdd(name, Stopwatch.GetTimestamp());
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static async Task<double[]> MeasureAsync(string prefix, int trials, bool pushStream, CancellationToken cancellationToken, Stages? stages = null)
     {
         await using var server = await KubeApiTestServer.StartAsync(new KubeApiServerOptions { CrdDirectory = CrdDirectory() });
         var gateway = GatewayApp.Build(
@@ -73,7 +141,9 @@ public sealed class ScaleFromZeroBenchmark : IBenchmark
                 ],
                 services =>
                 {
-                    services.AddSingleton<IKubernetes>(server.CreateClient());
+                    services.AddSingleton<IKubernetes>(stages is null
+                        ? server.CreateClient()
+                        : new k8s.Kubernetes(new KubernetesClientConfiguration { Host = server.BaseUri.ToString() }, new PatchTimer(stages)));
                     if (!pushStream)
                     {
                         services.AddSingleton<IWorkEventSource>(new NoPushes());
@@ -111,6 +181,8 @@ public sealed class ScaleFromZeroBenchmark : IBenchmark
             }
 
             server.Store.Changed += OnChanged;
+            using var stopSubscriber = new CancellationTokenSource();
+            var subscriber = stages is null ? Task.CompletedTask : Task.Run(() => SubscribeAsync(gatewayUrl, stages, stopSubscriber.Token), CancellationToken.None);
             using var http = new HttpClient { BaseAddress = gatewayUrl };
             var latencies = new List<double>();
             var random = new Random(11);
@@ -131,11 +203,14 @@ public sealed class ScaleFromZeroBenchmark : IBenchmark
 
                     var at = await scaled[name].Task.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
                     latencies.Add(Stopwatch.GetElapsedTime(start, at).TotalMilliseconds);
+                    stages?.Add(name, start, at);
                 }
             }
             finally
             {
                 server.Store.Changed -= OnChanged;
+                await stopSubscriber.CancelAsync().ConfigureAwait(false);
+                await subscriber.ConfigureAwait(false);
             }
 
             latencies.Sort();
