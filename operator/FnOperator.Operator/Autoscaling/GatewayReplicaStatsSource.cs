@@ -46,6 +46,7 @@ public sealed partial class GatewayReplicaStatsSource(
         var answered = new List<ReplicaStats>();
         var unread = 0;
         Exception? firstError = null;
+        var failed = new List<(string Replica, string Error, bool WithinGrace, int Seconds)>();
         lock (failingSince)
         {
             for (var i = 0; i < addresses.Count; i++)
@@ -57,27 +58,35 @@ public sealed partial class GatewayReplicaStatsSource(
                     continue;
                 }
 
-                var error = reads[i].Exception?.GetBaseException() ?? new TaskCanceledException("stats read canceled");
+                // Canceled while our token is not: the client's timeout.
+                var error = reads[i].Exception?.GetBaseException() ?? new TaskCanceledException("stats read timed out");
                 firstError ??= error;
                 if (!failingSince.TryGetValue(addresses[i], out var since))
                 {
                     failingSince[addresses[i]] = since = now;
                 }
 
-                if (now - since < options.ReplicaFailureGrace)
-                {
-                    unread++;
-                    LogReplicaUnread(addresses[i].ToString(), error.Message);
-                }
-                else
-                {
-                    LogReplicaLeftOut(addresses[i].ToString(), error.Message, (int)(now - since).TotalSeconds);
-                }
+                var within = now - since < options.ReplicaFailureGrace;
+                unread += within ? 1 : 0;
+                failed.Add((addresses[i].ToString(), error.Message, within, (int)(now - since).TotalSeconds));
             }
 
             foreach (var gone in failingSince.Keys.Except(addresses).ToList())
             {
                 failingSince.Remove(gone);
+            }
+        }
+
+        // Logged only when the read succeeds in part (when none answers the caller logs the failure).
+        foreach (var (replica, error, within, seconds) in answered.Count > 0 ? failed : [])
+        {
+            if (within)
+            {
+                LogReplicaUnread(replica, error);
+            }
+            else
+            {
+                LogReplicaLeftOut(replica, error, seconds);
             }
         }
 

@@ -39,9 +39,12 @@ public sealed class ScaleFromZeroBenchmark : IBenchmark
         var stages = new Stages();
         var push = await MeasureAsync("push", PushTrials, pushStream: true, cancellationToken, stages).ConfigureAwait(false);
         var poll = await MeasureAsync("poll", PollTrials, pushStream: false, cancellationToken).ConfigureAwait(false);
+        var goal = stages.Goal.Order().ToArray();
         return
         [
-            $"push, by stage (p50 / p99 / max ms): gateway enqueue → SSE line at a second subscriber {stages.Describe(stages.Gateway)}; "
+            $"goal measure, enqueue (the gateway queue's WorkArrived) → the operator's /scale PATCH sent: p50 {P(goal, 0.50):F1} ms, p90 {P(goal, 0.90):F1} ms, "
+                + $"p99 {P(goal, 0.99):F1} ms, max {(goal.Length > 0 ? goal[^1] : double.NaN):F1} ms over {goal.Length} (target p99 ≤ 100 ms) {(P(goal, 0.99) <= 100 ? "OK" : "MISSED")}",
+            $"by stage (p50 / p99 / max ms): invoke request sent → enqueued {stages.Describe(stages.Request)}; enqueued → SSE line at a second subscriber {stages.Describe(stages.Gateway)}; "
                 + $"SSE line → operator's PATCH sent {stages.Describe(stages.Operator)}; PATCH sent → stored {stages.Describe(stages.Api)}",
             $"push: enqueue → scale request p50 {P(push, 0.50):F1} ms, p99 {P(push, 0.99):F1} ms, max {push[^1]:F1} ms over {push.Length} cold versions (target p99 ≤ 100 ms) {(P(push, 0.99) <= 100 ? "OK" : "MISSED")}",
             $"push: p90 {P(push, 0.90):F1} ms, p95 {P(push, 0.95):F1} ms; trials over 100 ms: {push.Count(l => l > 100)}",
@@ -53,7 +56,10 @@ public sealed class ScaleFromZeroBenchmark : IBenchmark
     /// <summary>Per-trial stage timings of the push path (bench-side observers only: a second SSE subscriber, the operator's HTTP handler).</summary>
     private sealed class Stages
     {
+        public readonly ConcurrentDictionary<string, long> Enqueued = new();
         public readonly ConcurrentDictionary<string, long> Pushed = new();
+        public readonly List<double> Goal = [];
+        public readonly List<double> Request = [];
         public readonly ConcurrentDictionary<string, long> PatchSent = new();
         public readonly List<double> Gateway = [];
         public readonly List<double> Operator = [];
@@ -61,9 +67,15 @@ public sealed class ScaleFromZeroBenchmark : IBenchmark
 
         public void Add(string name, long start, long stored)
         {
-            if (Pushed.TryGetValue(name, out var pushed) && PatchSent.TryGetValue(name, out var sent))
+            if (Enqueued.TryGetValue(name, out var enqueued) && PatchSent.TryGetValue(name, out var patched))
             {
-                Gateway.Add(Stopwatch.GetElapsedTime(start, pushed).TotalMilliseconds);
+                Goal.Add(Stopwatch.GetElapsedTime(enqueued, patched).TotalMilliseconds);
+                Request.Add(Stopwatch.GetElapsedTime(start, enqueued).TotalMilliseconds);
+            }
+
+            if (Enqueued.TryGetValue(name, out enqueued) && Pushed.TryGetValue(name, out var pushed) && PatchSent.TryGetValue(name, out var sent))
+            {
+                Gateway.Add(Stopwatch.GetElapsedTime(enqueued, pushed).TotalMilliseconds);
                 Operator.Add(Stopwatch.GetElapsedTime(pushed, sent).TotalMilliseconds);
                 Api.Add(Stopwatch.GetElapsedTime(sent, stored).TotalMilliseconds);
             }
@@ -122,6 +134,11 @@ public sealed class ScaleFromZeroBenchmark : IBenchmark
             new GatewayOptions { Listen = ["127.0.0.1:0"], ClusterKey = ClusterKey, ProtectQueueInspection = true },
             b => b.Logging.SetMinimumLevel(LogLevel.Warning));
         await gateway.StartAsync(cancellationToken).ConfigureAwait(false);
+
+        // Subscribed before the operator's stream, so this handler runs first at each enqueue (one invoke per version).
+        var queue = gateway.Services.GetRequiredService<FnOperator.Gateway.Queue.IInvocationQueue>();
+        void OnArrived(FunctionKey key) => stages?.Enqueued.TryAdd(key.Name, Stopwatch.GetTimestamp());
+        queue.WorkArrived += OnArrived;
         var keyFile = Path.Combine(Path.GetTempPath(), $"fnop-bench-cluster-key-{Guid.NewGuid():N}");
         await File.WriteAllBytesAsync(keyFile, ClusterKey, cancellationToken).ConfigureAwait(false);
         WebApplication? op = null;
@@ -209,6 +226,7 @@ public sealed class ScaleFromZeroBenchmark : IBenchmark
             finally
             {
                 server.Store.Changed -= OnChanged;
+                queue.WorkArrived -= OnArrived;
                 await stopSubscriber.CancelAsync().ConfigureAwait(false);
                 await subscriber.ConfigureAwait(false);
             }
