@@ -122,6 +122,29 @@ public sealed class RbacTests
         }
     }
 
+    [Theory]
+    [InlineData("default")]
+    [InlineData("watch-namespace")]
+    public async Task Operator_watches_only_the_gateway_services_endpoint_slices_in_the_release_namespace(string valueSet)
+    {
+        var manifests = valueSet == "default" ? await Helm.RenderAsync(["nats.enabled=true", "gateway.replicas=3", "gateway.serviceName=my-gateway"]) : await ValueSets.RenderAsync(valueSet);
+        var role = manifests.Single("Role", "fn-operator-gateway-replicas");
+        Assert.Equal("fn-system", Manifests.Namespace(role));
+        var grants = Grants(role);
+        Assert.Equal(["discovery.k8s.io/endpointslices"], grants.Keys);
+        Assert.Equal(["list", "watch"], grants["discovery.k8s.io/endpointslices"].Order());
+        var binding = manifests.Single("RoleBinding", "fn-operator-gateway-replicas");
+        Assert.Equal("fn-system", Manifests.Namespace(binding));
+        Assert.Equal(("Role", "fn-operator-gateway-replicas"), ((string?)binding["roleRef"]!["kind"], (string?)binding["roleRef"]!["name"]));
+        Assert.Equal("fn-operator", (string?)binding["subjects"]![0]!["name"]);
+
+        // The autoscaler is told that Service's name (its EndpointSlices carry kubernetes.io/service-name=<name>).
+        var service = manifests.Single("Service", valueSet == "default" ? "my-gateway" : "fn-gateway");
+        Assert.Contains("http", service["spec"]!["ports"]!.AsArray().Select(p => (string?)p!["name"]));
+        var env = WorkloadTests.Env(manifests.Single("Deployment", "fn-operator"));
+        Assert.Equal(Manifests.Name(service), (string?)env["Operator__Autoscaler__GatewayService"]!["value"]);
+    }
+
     [Fact]
     public async Task Bindings_point_at_the_service_accounts_the_pods_run_as()
     {

@@ -16,9 +16,10 @@ namespace FnOperator.Operator.Autoscaling;
 /// capped by reserved concurrency, idle window = scaleToZeroAfterSeconds) and writes the Deployment's /scale when the
 /// number changes. Only Deployments annotated <c>fnoperator.io/replicas-owner: autoscaler</c> are scaled. Without
 /// inputs (the gateway unreachable) nothing is changed: it never scales down blind.
-/// Besides the poll, it holds the gateway's push stream (<see cref="IWorkEventSource"/>) open: a version whose work
-/// arrives at zero is scaled to its first instances at once, between polls (reconnects with <see cref="Backoff"/>;
-/// while the stream is down the poll alone serves).
+/// Besides the poll, it holds the gateway's push streams (<see cref="IWorkEventSource"/>, one per gateway replica) open:
+/// a version whose work arrives at zero is scaled to its first instances at once — between polls, while a poll's read
+/// or listing is in flight, and between the versions of a poll's pass (reconnects with <see cref="Backoff"/>; while a
+/// stream is down the poll serves). Loads with a gateway replica unread (<see cref="CombinedLoads"/>) scale up only.
 /// </summary>
 public sealed partial class ClusterAutoscaler(
     Informer<V1Deployment> deployments, Informer<Function> functions, Informer<V1ControllerRevision> revisions, IScalingInputSource source, IWorkEventSource pushSource, IScaleActuator actuator,
@@ -27,24 +28,31 @@ public sealed partial class ClusterAutoscaler(
     /// <summary>Pushed versions not handled yet; beyond this many the newest are dropped (the next poll sees their work).</summary>
     public const int MaxPendingPushes = 1024;
 
+    /// <summary>This leadership term's poll number: states not seen in a poll are pruned.</summary>
+    private long term;
+
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var states = new Dictionary<VersionKey, VersionScaleState>();
-        var pushes = Channel.CreateBounded<VersionKey>(new BoundedChannelOptions(MaxPendingPushes) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+        var pushes = Channel.CreateBounded<VersionKey>(new BoundedChannelOptions(MaxPendingPushes) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true, AllowSynchronousContinuations = true });
         using var stopListening = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var listener = Task.Run(() => ListenAsync(pushes.Writer, stopListening.Token), CancellationToken.None);
         try
         {
             var failures = 0;
-            long term = 0;
+            term = 0;
             while (!cancellationToken.IsCancellationRequested)
             {
                 var delay = options.PollInterval;
                 try
                 {
-                    var loads = await source.ReadAsync(cancellationToken).ConfigureAwait(false);
+                    // The stats read (HTTP to every gateway replica) runs while pushes are served: a push never waits for it.
+                    var read = source.ReadAsync(cancellationToken);
+                    await ServePushesUntilAsync(read, pushes.Reader, states, cancellationToken).ConfigureAwait(false);
+                    var loads = await read.ConfigureAwait(false);
                     failures = 0;
-                    await ScaleAllAsync(loads, states, ++term, cancellationToken).ConfigureAwait(false);
+                    term++;
+                    await ScaleAllAsync(loads, states, pushes.Reader, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is HttpRequestException or System.Text.Json.JsonException or TaskCanceledException or IOException && !cancellationToken.IsCancellationRequested)
                 {
@@ -66,36 +74,56 @@ public sealed partial class ClusterAutoscaler(
     /// <summary>Waits until the next poll, scaling pushed versions from zero as they come.</summary>
     private async Task WaitServingPushesAsync(TimeSpan delay, ChannelReader<VersionKey> pushes, Dictionary<VersionKey, VersionScaleState> states, CancellationToken cancellationToken)
     {
-        var until = time.GetUtcNow() + delay;
-        while (true)
+        if (delay <= TimeSpan.Zero)
         {
-            var remaining = until - time.GetUtcNow();
-            if (remaining <= TimeSpan.Zero)
-            {
-                return;
-            }
+            return;
+        }
 
+        using var timerCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var timer = Task.Delay(delay, time, timerCancel.Token);
+        try
+        {
+            await ServePushesUntilAsync(timer, pushes, states, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await timerCancel.CancelAsync().ConfigureAwait(false);
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>Scales pushed versions from zero as they come, until <paramref name="until"/> completes (however it completes).</summary>
+    private async Task ServePushesUntilAsync(Task until, ChannelReader<VersionKey> pushes, Dictionary<VersionKey, VersionScaleState> states, CancellationToken cancellationToken)
+    {
+        while (!until.IsCompleted)
+        {
             using var waitCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var timer = Task.Delay(remaining, time, waitCancel.Token);
             var pushed = pushes.WaitToReadAsync(waitCancel.Token).AsTask();
-            var first = await Task.WhenAny(timer, pushed).ConfigureAwait(false);
+            var first = await Task.WhenAny(until, pushed).ConfigureAwait(false);
             await waitCancel.CancelAsync().ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
-            if (first == timer)
+            if (first == until)
             {
                 return;
             }
 
-            var keys = new HashSet<VersionKey>();
-            while (pushes.TryRead(out var key))
-            {
-                keys.Add(key);
-            }
+            await ServePendingPushesAsync(pushes, states, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
-            if (keys.Count > 0)
-            {
-                await ScaleFromZeroAsync(keys, states, cancellationToken).ConfigureAwait(false);
-            }
+    /// <summary>The pushes waiting now (none: returns at once), scaled from zero.</summary>
+    private async Task ServePendingPushesAsync(ChannelReader<VersionKey> pushes, Dictionary<VersionKey, VersionScaleState> states, CancellationToken cancellationToken)
+    {
+        HashSet<VersionKey>? keys = null;
+        while (pushes.TryRead(out var key))
+        {
+            (keys ??= []).Add(key);
+        }
+
+        if (keys is not null)
+        {
+            await ScaleFromZeroAsync(keys, states, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -135,9 +163,11 @@ public sealed partial class ClusterAutoscaler(
     private async Task ScaleFromZeroAsync(HashSet<VersionKey> keys, Dictionary<VersionKey, VersionScaleState> states, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        foreach (var d in deployments.List())
+        foreach (var pushed in keys)
         {
-            if (Target(d) is not { } target || !keys.Contains(target.Key))
+            // By name (one cached Deployment decoded), not a scan of every Deployment: this is the latency path.
+            var name = Names.ChildName(pushed.Function, Names.VersionSuffix(pushed.Version));
+            if (deployments.Get(new ObjectKey(pushed.Namespace, name)) is not { } d || Target(d) is not { } target || target.Key != pushed)
             {
                 continue;
             }
@@ -150,7 +180,7 @@ public sealed partial class ClusterAutoscaler(
                     continue;
                 }
 
-                state = states[key] = new VersionScaleState(now, options.BurstInstances);
+                state = states[key] = new VersionScaleState(now, options.BurstInstances) { SeenTerm = term };
             }
 
             var spec = SpecOf(key, fn, state);
@@ -177,11 +207,12 @@ public sealed partial class ClusterAutoscaler(
     /// down, so the ReplicaSet controller removes idle pods. When that fails the scale-in still happens: a removed busy
     /// shim finishes its invocation in its grace period (it stops leasing on SIGTERM), only capacity is lost meanwhile.
     /// </summary>
-    private async Task MarkBusyAsync(V1Deployment d, VersionKey key, IReadOnlyList<string>? busy, CancellationToken cancellationToken)
+    private async Task MarkBusyAsync(V1Deployment d, VersionKey key, VersionScaleState state, IReadOnlyList<string>? busy, DateTimeOffset now, CancellationToken cancellationToken)
     {
         try
         {
             await actuator.MarkBusyAsync(d.Metadata.NamespaceProperty, d.Metadata.Name, new HashSet<string>(busy ?? [], StringComparer.Ordinal), cancellationToken).ConfigureAwait(false);
+            state.CostsSet(busy ?? [], now);
         }
         catch (k8s.Autorest.HttpOperationException ex)
         {
@@ -203,11 +234,19 @@ public sealed partial class ClusterAutoscaler(
         }
     }
 
-    private async Task ScaleAllAsync(IReadOnlyDictionary<VersionKey, VersionLoad> loads, Dictionary<VersionKey, VersionScaleState> states, long term, CancellationToken cancellationToken)
+    private async Task ScaleAllAsync(IReadOnlyDictionary<VersionKey, VersionLoad> loads, Dictionary<VersionKey, VersionScaleState> states, ChannelReader<VersionKey> pushes, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        foreach (var d in deployments.List())
+        // Some gateway replica listed but not read (within its grace): its callers and busy pods are unknown, so scale up only.
+        var holdScaleIns = loads is CombinedLoads { UnreadReplicas: > 0 };
+        var costRefreshes = 0;
+        // Listing decodes every cached Deployment (a compact informer): pushes are served meanwhile.
+        var listing = Task.Run(deployments.List, cancellationToken);
+        await ServePushesUntilAsync(listing, pushes, states, cancellationToken).ConfigureAwait(false);
+        foreach (var d in await listing.ConfigureAwait(false))
         {
+            // A push that arrived meanwhile is served first: a pass over many versions must not delay a scale from zero.
+            await ServePendingPushesAsync(pushes, states, cancellationToken).ConfigureAwait(false);
             if (Target(d) is not { } target)
             {
                 continue;
@@ -244,9 +283,22 @@ public sealed partial class ClusterAutoscaler(
                 desired = current + state.TakeBurst(desired - current, now, options.BurstInstances, options.BurstWindow);
             }
 
+            if (desired < current && holdScaleIns)
+            {
+                desired = current;
+            }
+
             if (desired < current)
             {
-                await MarkBusyAsync(d, key, load.Busy, cancellationToken).ConfigureAwait(false);
+                await MarkBusyAsync(d, key, state, load.Busy, now, cancellationToken).ConfigureAwait(false);
+            }
+            else if (current > 0 && !holdScaleIns && options.CostRefreshInterval > TimeSpan.Zero && costRefreshes < options.MaxCostRefreshesPerPoll
+                && now - state.CostsAt >= options.CostRefreshInterval && !(state.CostsFrom ?? ["(not set this term)"]).SequenceEqual(load.Busy ?? [], StringComparer.Ordinal))
+            {
+                // Costs kept current between our scale-ins, for a scale-in by someone else (kubectl scale, a rollout's
+                // old ReplicaSet): bounded per version and per poll, and pods are patched only where the cost differs.
+                costRefreshes++;
+                await MarkBusyAsync(d, key, state, load.Busy, now, cancellationToken).ConfigureAwait(false);
             }
 
             if (desired != current)

@@ -6,17 +6,20 @@ using FnOperator.Contracts;
 namespace FnOperator.Operator.Autoscaling;
 
 /// <summary>
-/// Reads <c>GET {gateway}/_fnop/v1/stats</c> with <c>Authorization: Bearer</c> + the inspection credential derived
-/// from the cluster key (as serve mode requires). With several gateway replicas behind the Service, depth and in flight
-/// are the cluster's (JetStream); waiting sync callers are the answering replica's, which the Demand rule
-/// (max of queued + in flight and waiting) tolerates.
+/// Reads <c>GET {gateway}/_fnop/v1/stats</c> of one gateway address with <c>Authorization: Bearer</c> + the inspection
+/// credential derived from the cluster key (as serve mode requires). Every replica is read and combined by
+/// <see cref="GatewayReplicaStatsSource"/>; this one alone gives one replica's view.
 /// </summary>
 public sealed class GatewayStatsSource(HttpClient http, Uri gateway, byte[]? clusterKey) : IScalingInputSource
 {
     /// <summary>Busy instances kept per version (a version has at most maxReplicas pods).</summary>
     public const int MaxBusyPerVersion = 10_000;
 
-    public async Task<IReadOnlyDictionary<VersionKey, VersionLoad>> ReadAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<VersionKey, VersionLoad>> ReadAsync(CancellationToken cancellationToken) =>
+        (await ReadReplicaAsync(cancellationToken).ConfigureAwait(false)).Loads;
+
+    /// <summary>The replica's loads and the id of the queue they come from (<c>queue</c>; null from a gateway that does not say).</summary>
+    public async Task<ReplicaStats> ReadReplicaAsync(CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(gateway, PullProtocol.Prefix + "/stats"));
         if (clusterKey is { Length: > 0 })
@@ -36,11 +39,12 @@ public sealed class GatewayStatsSource(HttpClient http, Uri gateway, byte[]? clu
             }
         }
 
-        return result;
+        return new ReplicaStats(body?.Queue, result);
     }
 
-    /// <summary>The cluster key from <paramref name="path"/> (trailing newline trimmed), or null when no file is configured.</summary>
-    private sealed record StatsBody([property: JsonPropertyName("versions")] List<StatsVersion>? Versions);
+    private sealed record StatsBody(
+        [property: JsonPropertyName("queue")] string? Queue,
+        [property: JsonPropertyName("versions")] List<StatsVersion>? Versions);
 
     private sealed record StatsVersion(
         [property: JsonPropertyName("namespace")] string? Namespace,
@@ -51,3 +55,6 @@ public sealed class GatewayStatsSource(HttpClient http, Uri gateway, byte[]? clu
         [property: JsonPropertyName("waitingSync")] int WaitingSync,
         [property: JsonPropertyName("busyInstances")] List<string>? BusyInstances);
 }
+
+/// <summary>One gateway replica's stats: the queue its depth and in flight come from, and the loads per version.</summary>
+public sealed record ReplicaStats(string? QueueId, IReadOnlyDictionary<VersionKey, VersionLoad> Loads);

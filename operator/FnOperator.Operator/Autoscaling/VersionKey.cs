@@ -19,7 +19,10 @@ public readonly record struct VersionLoad(int Depth, int InFlight, int WaitingSy
 /// <summary>Where the autoscaler reads each version's load from (the gateway's stats endpoint in a cluster).</summary>
 public interface IScalingInputSource
 {
-    /// <summary>Load per version; versions absent have none. Throws when the source cannot be read.</summary>
+    /// <summary>
+    /// Load per version; versions absent have none. Throws when the source cannot be read. A
+    /// <see cref="CombinedLoads"/> with unread replicas is partial: the autoscaler then scales up only.
+    /// </summary>
     Task<IReadOnlyDictionary<VersionKey, VersionLoad>> ReadAsync(CancellationToken cancellationToken);
 }
 

@@ -21,6 +21,17 @@ public sealed class VersionScaleState(DateTimeOffset now, int burstInstances)
 
     public void MarkBusy(DateTimeOffset now) => LastBusy = now;
 
+    /// <summary>The busy pods the deletion costs were last set from (null: not this term), and when.</summary>
+    public IReadOnlyList<string>? CostsFrom { get; private set; }
+
+    public DateTimeOffset CostsAt { get; private set; } = DateTimeOffset.MinValue;
+
+    public void CostsSet(IReadOnlyList<string> busy, DateTimeOffset now)
+    {
+        CostsFrom = busy;
+        CostsAt = now;
+    }
+
     private KeepAliveTracker? keepAlive;
 
     /// <summary>The version's keep-alive state (its idle-time histogram when adaptive); a new one when the mode changes.</summary>

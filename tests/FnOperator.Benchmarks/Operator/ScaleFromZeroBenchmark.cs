@@ -36,10 +36,16 @@ public sealed class ScaleFromZeroBenchmark : IBenchmark
 
     public async Task<IReadOnlyList<string>> RunAsync(CancellationToken cancellationToken)
     {
-        var push = await MeasureAsync("push", PushTrials, pushStream: true, cancellationToken).ConfigureAwait(false);
+        var stages = new Stages();
+        var push = await MeasureAsync("push", PushTrials, pushStream: true, cancellationToken, stages).ConfigureAwait(false);
         var poll = await MeasureAsync("poll", PollTrials, pushStream: false, cancellationToken).ConfigureAwait(false);
+        var goal = stages.Goal.Order().ToArray();
         return
         [
+            $"goal measure, enqueue (the gateway queue's WorkArrived) → the operator's /scale PATCH sent: p50 {P(goal, 0.50):F1} ms, p90 {P(goal, 0.90):F1} ms, "
+                + $"p99 {P(goal, 0.99):F1} ms, max {(goal.Length > 0 ? goal[^1] : double.NaN):F1} ms over {goal.Length} (target p99 ≤ 100 ms) {(P(goal, 0.99) <= 100 ? "OK" : "MISSED")}",
+            $"by stage (p50 / p99 / max ms): invoke request sent → enqueued {stages.Describe(stages.Request)}; enqueued → SSE line at a second subscriber {stages.Describe(stages.Gateway)}; "
+                + $"SSE line → operator's PATCH sent {stages.Describe(stages.Operator)}; PATCH sent → stored {stages.Describe(stages.Api)}",
             $"push: enqueue → scale request p50 {P(push, 0.50):F1} ms, p99 {P(push, 0.99):F1} ms, max {push[^1]:F1} ms over {push.Length} cold versions (target p99 ≤ 100 ms) {(P(push, 0.99) <= 100 ? "OK" : "MISSED")}",
             $"push: p90 {P(push, 0.90):F1} ms, p95 {P(push, 0.95):F1} ms; trials over 100 ms: {push.Count(l => l > 100)}",
             $"poll alone (1 s interval): p50 {P(poll, 0.50):F1} ms, p99 {P(poll, 0.99):F1} ms, max {poll[^1]:F1} ms over {poll.Length}",
@@ -47,13 +53,92 @@ public sealed class ScaleFromZeroBenchmark : IBenchmark
         ];
     }
 
-    private static async Task<double[]> MeasureAsync(string prefix, int trials, bool pushStream, CancellationToken cancellationToken)
+    /// <summary>Per-trial stage timings of the push path (bench-side observers only: a second SSE subscriber, the operator's HTTP handler).</summary>
+    private sealed class Stages
+    {
+        public readonly ConcurrentDictionary<string, long> Enqueued = new();
+        public readonly ConcurrentDictionary<string, long> Pushed = new();
+        public readonly List<double> Goal = [];
+        public readonly List<double> Request = [];
+        public readonly ConcurrentDictionary<string, long> PatchSent = new();
+        public readonly List<double> Gateway = [];
+        public readonly List<double> Operator = [];
+        public readonly List<double> Api = [];
+
+        public void Add(string name, long start, long stored)
+        {
+            if (Enqueued.TryGetValue(name, out var enqueued) && PatchSent.TryGetValue(name, out var patched))
+            {
+                Goal.Add(Stopwatch.GetElapsedTime(enqueued, patched).TotalMilliseconds);
+                Request.Add(Stopwatch.GetElapsedTime(start, enqueued).TotalMilliseconds);
+            }
+
+            if (Enqueued.TryGetValue(name, out enqueued) && Pushed.TryGetValue(name, out var pushed) && PatchSent.TryGetValue(name, out var sent))
+            {
+                Gateway.Add(Stopwatch.GetElapsedTime(enqueued, pushed).TotalMilliseconds);
+                Operator.Add(Stopwatch.GetElapsedTime(pushed, sent).TotalMilliseconds);
+                Api.Add(Stopwatch.GetElapsedTime(sent, stored).TotalMilliseconds);
+            }
+        }
+
+        public string Describe(List<double> values)
+        {
+            var sorted = values.Order().ToArray();
+            return sorted.Length == 0 ? "n/a" : $"{P(sorted, 0.50):F1} / {P(sorted, 0.99):F1} / {sorted[^1]:F1} (n={sorted.Length})";
+        }
+    }
+
+    /// <summary>Notes when the operator sends each /scale PATCH (before the API server sees it).</summary>
+    private sealed class PatchTimer(Stages stages) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.Method == HttpMethod.Patch && request.RequestUri?.AbsolutePath is { } path && path.EndsWith("/scale", StringComparison.Ordinal))
+            {
+                var deployment = path.Split('/')[^2];
+                stages.PatchSent[deployment[..deployment.LastIndexOf('-')]] = Stopwatch.GetTimestamp(); // the last: the trial's scale-up (the one to zero came before)
+            }
+
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+
+    /// <summary>A second subscriber of the gateway's push stream: when each version's push line arrives.</summary>
+    private static async Task SubscribeAsync(Uri gateway, Stages stages, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(gateway, FnOperator.Contracts.PullProtocol.Prefix + "/work-events"));
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", FnOperator.Contracts.PullProtocol.InspectionCredential(ClusterKey));
+        try
+        {
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            response.EnsureSuccessStatusCode();
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false));
+            while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+            {
+                if (line.StartsWith("data:", StringComparison.Ordinal) && System.Text.Json.Nodes.JsonNode.Parse(line[5..])?["name"]?.GetValue<string>() is { } name)
+                {
+                    stages.Pushed.TryAdd(name, Stopwatch.GetTimestamp());
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static async Task<double[]> MeasureAsync(string prefix, int trials, bool pushStream, CancellationToken cancellationToken, Stages? stages = null)
     {
         await using var server = await KubeApiTestServer.StartAsync(new KubeApiServerOptions { CrdDirectory = CrdDirectory() });
         var gateway = GatewayApp.Build(
             new GatewayOptions { Listen = ["127.0.0.1:0"], ClusterKey = ClusterKey, ProtectQueueInspection = true },
             b => b.Logging.SetMinimumLevel(LogLevel.Warning));
         await gateway.StartAsync(cancellationToken).ConfigureAwait(false);
+
+        // Subscribed before the operator's stream, so this handler runs first at each enqueue (one invoke per version).
+        var queue = gateway.Services.GetRequiredService<FnOperator.Gateway.Queue.IInvocationQueue>();
+        void OnArrived(FunctionKey key) => stages?.Enqueued.TryAdd(key.Name, Stopwatch.GetTimestamp());
+        queue.WorkArrived += OnArrived;
         var keyFile = Path.Combine(Path.GetTempPath(), $"fnop-bench-cluster-key-{Guid.NewGuid():N}");
         await File.WriteAllBytesAsync(keyFile, ClusterKey, cancellationToken).ConfigureAwait(false);
         WebApplication? op = null;
@@ -73,7 +158,9 @@ public sealed class ScaleFromZeroBenchmark : IBenchmark
                 ],
                 services =>
                 {
-                    services.AddSingleton<IKubernetes>(server.CreateClient());
+                    services.AddSingleton<IKubernetes>(stages is null
+                        ? server.CreateClient()
+                        : new k8s.Kubernetes(new KubernetesClientConfiguration { Host = server.BaseUri.ToString() }, new PatchTimer(stages)));
                     if (!pushStream)
                     {
                         services.AddSingleton<IWorkEventSource>(new NoPushes());
@@ -111,6 +198,8 @@ public sealed class ScaleFromZeroBenchmark : IBenchmark
             }
 
             server.Store.Changed += OnChanged;
+            using var stopSubscriber = new CancellationTokenSource();
+            var subscriber = stages is null ? Task.CompletedTask : Task.Run(() => SubscribeAsync(gatewayUrl, stages, stopSubscriber.Token), CancellationToken.None);
             using var http = new HttpClient { BaseAddress = gatewayUrl };
             var latencies = new List<double>();
             var random = new Random(11);
@@ -131,11 +220,15 @@ public sealed class ScaleFromZeroBenchmark : IBenchmark
 
                     var at = await scaled[name].Task.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
                     latencies.Add(Stopwatch.GetElapsedTime(start, at).TotalMilliseconds);
+                    stages?.Add(name, start, at);
                 }
             }
             finally
             {
                 server.Store.Changed -= OnChanged;
+                queue.WorkArrived -= OnArrived;
+                await stopSubscriber.CancelAsync().ConfigureAwait(false);
+                await subscriber.ConfigureAwait(false);
             }
 
             latencies.Sort();

@@ -74,6 +74,7 @@ public sealed class ResourceRegistry
         new("", "v1", "events", "Event", Namespaced: true),
         new("", "v1", "pods", "Pod", Namespaced: true, HasStatus: true),
         new("", "v1", "endpoints", "Endpoints", Namespaced: true),
+        new("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", Namespaced: true),
         new("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", Namespaced: true, HasStatus: true),
         new("events.k8s.io", "v1", "events", "Event", Namespaced: true),
         new("apps", "v1", "deployments", "Deployment", Namespaced: true, HasStatus: true, ReplicasScale, HasGeneration: true),

@@ -1,3 +1,4 @@
+using k8s;
 using System.Text.Json.Nodes;
 using FnOperator.Api;
 using FnOperator.KubeApiServer;
@@ -81,5 +82,27 @@ public sealed class DrainAwareScaleInTests : IAsyncLifetime
         await harness.UpdateAsync("relabel", s => s.Scaling = new ScalingSpec { MaxReplicas = 1 });
         await Eventually.True(() => Pods("relabel").Count == 1, "1 pod left", timeoutSeconds: 90);
         Assert.Equal(other, Name(Pods("relabel").Single()));
+    }
+
+    [Fact]
+    public async Task Costs_follow_the_busy_state_between_scale_ins_so_a_scale_in_by_someone_else_keeps_the_busy_pod()
+    {
+        await harness.CreateAsync(TestFunctions.Node("outside", change: s => s.Scaling = new ScalingSpec { MaxReplicas = 3 }));
+        stats.Set("outside", depth: 3);
+        await Eventually.True(() => Pods("outside").Count(ReplicaSetSimulator.IsReady) == 3, "3 pods ready", timeoutSeconds: 90);
+
+        // The pod the ReplicaSet would remove first gets busy; demand 2 of 3 pods: the autoscaler keeps 3 (not idle) and
+        // does not scale in itself, but the busy pod's cost is raised anyway.
+        var busy = Name(ReplicaSetSimulator.DeletionOrder(Pods("outside"))[0]);
+        stats.Set("outside", depth: 1, inFlight: 1, busy: [busy]);
+        await Eventually.True(
+            () => Pods("outside").Any(p => Name(p) == busy && (string?)p["metadata"]?["annotations"]?[DeploymentScaler.DeletionCostAnnotation] == "1000"),
+            "the busy pod's deletion cost raised without a scale-in of ours", timeoutSeconds: 60);
+
+        // Someone else scales in (kubectl scale): the ReplicaSet removes an idle pod, not the busy one.
+        await harness.Client.AppsV1.PatchNamespacedDeploymentScaleAsync(
+            new k8s.Models.V1Patch("""{"spec":{"replicas":2}}""", k8s.Models.V1Patch.PatchType.MergePatch), "outside-latest", "default");
+        await Eventually.True(() => Pods("outside").Count == 2, "2 pods left", timeoutSeconds: 90);
+        Assert.Contains(busy, Pods("outside").Select(Name));
     }
 }
