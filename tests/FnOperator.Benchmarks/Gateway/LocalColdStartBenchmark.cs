@@ -23,15 +23,26 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
 
     public string Description => "local mode: sync Invoke of a node no-op at zero instances → response, p50/p99 over 20 cold starts, JIT vs Native AOT shim";
 
+    private static readonly List<string> Samples = [];
+
+    /// <summary>FNOP_BENCH_COLD_TARGETS: comma-separated subset of bare, jit, aot (default all).</summary>
+    private static bool Wanted(string key) =>
+        Environment.GetEnvironmentVariable("FNOP_BENCH_COLD_TARGETS") is not { Length: > 0 } list || list.Split(',').Contains(key, StringComparer.OrdinalIgnoreCase);
+
     private static int Reps => int.TryParse(Environment.GetEnvironmentVariable("FNOP_BENCH_COLD_REPS"), out var n) && n > 0 ? n : 20;
 
     public async Task<IReadOnlyList<string>> RunAsync(CancellationToken cancellationToken)
     {
         var root = RepositoryRoot();
         var project = Path.Combine(root, "runtime-shim", "FnOperator.RuntimeShim");
-        var variants = new List<(string Name, string Shim)> { ("JIT shim (FnOperator.RuntimeShim.dll)", Path.Combine(project, "bin", "Release", "net10.0", "FnOperator.RuntimeShim.dll")) };
+        var variants = new List<(string Name, string Shim)>();
+        if (Wanted("jit"))
+        {
+            variants.Add(("JIT shim (FnOperator.RuntimeShim.dll)", Path.Combine(project, "bin", "Release", "net10.0", "FnOperator.RuntimeShim.dll")));
+        }
+
         var aot = Path.Combine(project, "bin", "aot", "FnOperator.RuntimeShim");
-        if (File.Exists(aot))
+        if (File.Exists(aot) && Wanted("aot"))
         {
             variants.Add(("Native AOT shim (bin/aot)", aot));
         }
@@ -47,12 +58,22 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
         {
             Directory.CreateDirectory(Path.Combine(scratch, "src"));
             await File.WriteAllTextAsync(Path.Combine(scratch, "src", "index.js"), Handler, cancellationToken);
-            lines.Add(await BareNodeAsync(scratch, cancellationToken));
+            if (Wanted("bare"))
+            {
+                lines.Add(await BareNodeAsync(scratch, cleanEnvironment: true, cancellationToken));
+            }
+
+            if (Wanted("bare") && Environment.GetEnvironmentVariable("NODE_EXTRA_CA_CERTS") is { Length: > 0 })
+            {
+                lines.Add(await BareNodeAsync(scratch, cleanEnvironment: false, cancellationToken));
+            }
             foreach (var (name, shim) in variants)
             {
                 lines.Add(await LocalModeAsync(root, scratch, name, shim, cancellationToken));
             }
 
+            lines.Add("samples, sorted:");
+            lines.AddRange(Samples.Select(line => "  " + line));
             if (!File.Exists(aot))
             {
                 lines.Add("(no Native AOT shim: `make shim-aot` publishes it)");
@@ -66,8 +87,13 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
         return lines;
     }
 
-    /// <summary>The reference: spawn node, load the handler, run it once, exit.</summary>
-    private static async Task<string> BareNodeAsync(string scratch, CancellationToken cancellationToken)
+    /// <summary>
+    /// The reference: spawn node, load the handler, run it once, exit. With <paramref name="cleanEnvironment"/> node gets
+    /// only PATH, as the shim's runtime gets no variable of the host beyond its documented list; without it node inherits
+    /// this process's environment (where NODE_EXTRA_CA_CERTS, set on this machine, makes node read and parse that CA
+    /// bundle at every start: tens of milliseconds).
+    /// </summary>
+    private static async Task<string> BareNodeAsync(string scratch, bool cleanEnvironment, CancellationToken cancellationToken)
     {
         var load = LoadAverage();
         var script = "require(process.argv[1]).handler({}, {}).then((r) => { process.stdout.write(JSON.stringify(r)); });";
@@ -75,6 +101,13 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
         for (var i = 0; i <= Reps; i++)
         {
             var info = new ProcessStartInfo("node") { RedirectStandardOutput = true, UseShellExecute = false };
+            if (cleanEnvironment)
+            {
+                var path = Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin";
+                info.Environment.Clear();
+                info.Environment["PATH"] = path;
+            }
+
             foreach (var arg in new[] { "-e", script, Path.Combine(scratch, "src", "index.js") })
             {
                 info.ArgumentList.Add(arg);
@@ -95,7 +128,10 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
             }
         }
 
-        return Row("bare `node` spawn + run once (reference)", load, samples, [], null);
+        var name = cleanEnvironment
+            ? "bare `node` spawn + run once (reference; PATH only, as the runtime's environment)"
+            : "bare `node` spawn + run once (inherited environment, NODE_EXTRA_CA_CERTS set)";
+        return Row(name, load, samples, [], null);
     }
 
     private static async Task<string> LocalModeAsync(string root, string scratch, string name, string shim, CancellationToken cancellationToken)
@@ -166,6 +202,7 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
     private static string Row(string name, string load, List<double> samples, List<double> waited, double? first)
     {
         samples.Sort();
+        Samples.Add($"{name}: {string.Join(' ', samples.Select(v => v.ToString("0", CultureInfo.InvariantCulture)))} ms" + (waited.Count == 0 ? "" : $"; gateway waits {string.Join(' ', waited.Order().Select(v => v.ToString("0", CultureInfo.InvariantCulture)))} ms"));
         var waitedText = waited.Count == 0 ? "—" : $"{Percentile(waited, 0.5):0} ({waited.Count} logged)";
         return $"| {name} | {load} | {Percentile(samples, 0.5):0} | {Percentile(samples, 0.99):0} | {samples[0]:0} | {samples[^1]:0} | {waitedText} | {(first is { } f ? f.ToString("0", CultureInfo.InvariantCulture) : "—")} |";
     }
