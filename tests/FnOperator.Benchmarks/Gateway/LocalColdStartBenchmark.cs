@@ -47,6 +47,12 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
             variants.Add(("Native AOT shim (bin/aot)", aot));
         }
 
+        // A second shim binary to compare with, in the same run (e.g. the previous build's AOT shim).
+        if (Environment.GetEnvironmentVariable("FNOP_BENCH_COLD_SHIM_B") is { Length: > 0 } other && File.Exists(other))
+        {
+            variants.Add(($"other shim ({other})", other));
+        }
+
         var scratch = Directory.CreateTempSubdirectory("fnop-bench-cold-").FullName;
         var lines = new List<string>
         {
