@@ -33,11 +33,47 @@ public sealed partial class RuntimeSupervisor(ShimOptions options, LogSink sink,
 
     public IDictionary InheritedEnvironment { get; init; } = Environment.GetEnvironmentVariables();
 
-    /// <summary>Starts the first runtime as soon as the Runtime API address is known (init runs while waiting for work).</summary>
+    /// <summary>Starts the first runtime as soon as the Runtime API address is known (init runs while waiting for work), unless <see cref="Adopt"/> gave it one.</summary>
     public void Start(string runtimeApiAddress)
     {
         _runtimeApi = runtimeApiAddress;
-        TryStartLocked();
+        if (_current is null)
+        {
+            TryStartLocked();
+        }
+    }
+
+    /// <summary>A runtime launched before the supervisor existed (<see cref="TryPrelaunch"/>).</summary>
+    public sealed record Prelaunched(RuntimeInstance Instance, string File, SandboxSettings Sandbox, string RuntimeApi);
+
+    /// <summary>
+    /// Launches the first runtime before the shim's web host is built (a cold start's critical path is the runtime's
+    /// init, docs/performance.md); <see cref="Adopt"/> hands it to the supervisor. Null when it cannot be launched this way:
+    /// the normal start then launches it and reports any failure as before.
+    /// </summary>
+    public static Prelaunched? TryPrelaunch(ShimOptions options, string runtimeApiAddress, LogSink sink)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        try
+        {
+            var inherited = Environment.GetEnvironmentVariables();
+            var (file, arguments) = RuntimeLaunch.Resolve(options);
+            var environment = RuntimeLaunch.Environment(options, runtimeApiAddress, inherited);
+            var sandbox = SandboxSettings.From(inherited);
+            return new Prelaunched(RuntimeInstance.Start(file, arguments, environment, options.TaskRoot, sink, sandbox), file, sandbox, runtimeApiAddress);
+        }
+        catch (Exception e) when (e is RuntimeLaunchException or System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Takes over the runtime of <see cref="TryPrelaunch"/> as the current one (before <see cref="Start"/>).</summary>
+    public void Adopt(Prelaunched launched)
+    {
+        ArgumentNullException.ThrowIfNull(launched);
+        _runtimeApi = launched.RuntimeApi;
+        Track(launched.Instance, launched.Sandbox, launched.File);
     }
 
     /// <summary>Called from `GET next`: the runtime is idle (init or its invocation is over), so memory sampling pauses.</summary>
@@ -183,14 +219,7 @@ public sealed partial class RuntimeSupervisor(ShimOptions options, LogSink sink,
             var (file, arguments) = RuntimeLaunch.Resolve(options);
             var environment = RuntimeLaunch.Environment(options, _runtimeApi, InheritedEnvironment);
             var sandbox = SandboxSettings.From(InheritedEnvironment);
-            var instance = RuntimeInstance.Start(file, arguments, environment, options.TaskRoot, sink, sandbox);
-            _current = instance;
-            memory.Track(instance.ProcessId, sandbox.EnforceMemory ? options.MemorySizeMb * 1024L * 1024L : 0, () =>
-            {
-                LogMemoryLimit(logger, instance.ProcessId, options.MemorySizeMb);
-                instance.KillNow();
-            });
-            LogRuntimeStarted(logger, file, _current.ProcessId);
+            Track(RuntimeInstance.Start(file, arguments, environment, options.TaskRoot, sink, sandbox), sandbox, file);
             return null;
         }
         catch (RuntimeLaunchException e)
@@ -202,6 +231,17 @@ public sealed partial class RuntimeSupervisor(ShimOptions options, LogSink sink,
             _retryAfter = Stopwatch.GetTimestamp() + (long)(Backoff.Exponential(_failures, FirstBackoff, MaxBackoff).TotalSeconds * Stopwatch.Frequency);
             return failure;
         }
+    }
+
+    private void Track(RuntimeInstance instance, SandboxSettings sandbox, string file)
+    {
+        _current = instance;
+        memory.Track(instance.ProcessId, sandbox.EnforceMemory ? options.MemorySizeMb * 1024L * 1024L : 0, () =>
+        {
+            LogMemoryLimit(logger, instance.ProcessId, options.MemorySizeMb);
+            instance.KillNow();
+        });
+        LogRuntimeStarted(logger, file, instance.ProcessId);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Started runtime, command={Command} pid={Pid}")]

@@ -16,7 +16,7 @@ namespace FnOperator.RuntimeShim;
 /// content-root scanning or file watching, no environment-variable configuration), Kestrel and routing without their
 /// optional parts, a plain <see cref="HttpClient"/> for the pull source, and both sockets bound before the host is built,
 /// so the runtime starts and the first pull goes out while Kestrel starts (a runtime connecting early waits in the
-/// listen backlog).
+/// listen backlog). The runtime itself is launched even earlier, before the host is built (RuntimeSupervisor.TryPrelaunch).
 /// </remarks>
 public sealed partial class ShimHost : IAsyncDisposable
 {
@@ -24,6 +24,7 @@ public sealed partial class ShimHost : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly CancellationTokenSource _stopping = new();
     private Task _worker = Task.CompletedTask;
+    private bool _started;
     private Task _parentGone = new TaskCompletionSource().Task;
 
     private ShimHost(WebApplication app, string runtimeApiAddress, string httpAddress)
@@ -61,6 +62,11 @@ public sealed partial class ShimHost : IAsyncDisposable
         var runtimeApiAddress = Format((IPEndPoint)apiSocket.LocalEndPoint!);
         var httpAddress = Format((IPEndPoint)httpSocket.LocalEndPoint!);
 
+        // The runtime starts now, while the host is built (its init is a cold start's critical path; it connects to the
+        // bound socket and waits in the backlog until Kestrel accepts).
+        var sink = new LogSink(output ?? Console.Out);
+        var early = RuntimeSupervisor.TryPrelaunch(options, runtimeApiAddress, sink);
+
         // No ContentRootPath scan, no appsettings*.json (with their file watchers), no ASPNETCORE_/DOTNET_ variables.
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseKestrelCore();
@@ -76,7 +82,7 @@ public sealed partial class ShimHost : IAsyncDisposable
         ConfigureLogging(builder, minimumLevel);
         var services = builder.Services;
         services.AddSingleton(options);
-        services.AddSingleton(new LogSink(output ?? Console.Out));
+        services.AddSingleton(sink);
         services.AddSingleton<InvocationSlot>();
         services.AddSingleton<MemorySampler>();
         services.AddSingleton<RuntimeSupervisor>();
@@ -96,6 +102,10 @@ public sealed partial class ShimHost : IAsyncDisposable
         services.AddSingleton(sp => IdleTrim.Wrap(Inner(sp), sp.GetRequiredService<IdleTrim>()));
         services.AddSingleton<ShimWorker>();
         var app = builder.Build();
+        if (early is not null)
+        {
+            app.Services.GetRequiredService<RuntimeSupervisor>().Adopt(early);
+        }
 
         // Each listener serves its own routes only: the health port (0.0.0.0 in a pod) never reaches the Runtime API.
         app.Use((context, next) =>
@@ -123,7 +133,8 @@ public sealed partial class ShimHost : IAsyncDisposable
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        // The sockets already listen: the runtime and the first pull start now, while Kestrel starts accepting.
+        // The sockets already listen: the first pull starts now (the runtime already runs), while Kestrel starts accepting.
+        _started = true;
         _worker = _app.Services.GetRequiredService<ShimWorker>().RunAsync(RuntimeApiAddress, _stopping.Token);
         await _app.StartAsync(cancellationToken).ConfigureAwait(false);
         _app.Services.GetRequiredService<IdleTrim>().Started();
@@ -179,6 +190,12 @@ public sealed partial class ShimHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (!_started)
+        {
+            // Created and never started: the runtime launched in Create stops here.
+            await _app.Services.GetRequiredService<RuntimeSupervisor>().StopAsync().ConfigureAwait(false);
+        }
+
         await _app.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
     }
