@@ -119,16 +119,14 @@ public sealed class IdleTrim : IDisposable
             return invocation;
         }
 
-        public async ValueTask CompleteAsync(Invocation invocation, InvocationResult result, CancellationToken cancellationToken)
+        /// <summary>
+        /// The runtime's work ended when it answered: marked before the post, because the pull source's completion is also
+        /// its long poll for the next invocation (result-then-next, up to 20 s) and the trim must not wait for that.
+        /// </summary>
+        public ValueTask CompleteAsync(Invocation invocation, InvocationResult result, CancellationToken cancellationToken)
         {
-            try
-            {
-                await inner.CompleteAsync(invocation, result, cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                trim.Finished();
-            }
+            trim.Finished();
+            return inner.CompleteAsync(invocation, result, cancellationToken);
         }
 
         public async ValueTask ReleaseAsync(Invocation invocation, CancellationToken cancellationToken)

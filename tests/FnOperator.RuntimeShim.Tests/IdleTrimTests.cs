@@ -101,6 +101,43 @@ public sealed class IdleTrimTests
         Assert.Equal(1, inner.Streamed);
     }
 
+    [Fact]
+    public async Task A_completion_that_waits_for_the_next_invocation_does_not_hold_the_trim_back()
+    {
+        var time = new ManualTime();
+        var collections = 0;
+        using var trim = new IdleTrim(time, () => collections++);
+        var inner = new HoldingSource();
+        var source = IdleTrim.Wrap(inner, trim);
+        trim.Started();
+        var invocation = await source.NextAsync(CancellationToken.None);
+
+        // As the pull source's result-then-next does: the completion returns only when the next invocation (or the
+        // long poll's end) comes.
+        var completing = source.CompleteAsync(invocation!, new InvocationResult { RequestId = invocation!.RequestId, Outcome = InvocationOutcome.Success, ExecutedVersion = "$LATEST", Payload = "{}"u8.ToArray() }, CancellationToken.None);
+        time.Advance(IdleTrim.IdleDelay);
+
+        Assert.False(completing.IsCompleted);
+        Assert.Equal(1, collections);
+        inner.Release.SetResult();
+        await completing;
+    }
+
+    private sealed class HoldingSource : IInvocationSource
+    {
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public ValueTask<Invocation?> NextAsync(CancellationToken cancellationToken) => ValueTask.FromResult<Invocation?>(new Invocation
+        {
+            RequestId = "r1", Namespace = "default", FunctionName = "f", Version = "$LATEST", InvokedFunctionArn = "arn",
+            Type = InvocationType.RequestResponse, Payload = "{}"u8.ToArray(), AcceptedAt = DateTimeOffset.UtcNow, LeaseToken = "l",
+        });
+
+        public async ValueTask CompleteAsync(Invocation invocation, InvocationResult result, CancellationToken cancellationToken) => await Release.Task;
+
+        public ValueTask ReleaseAsync(Invocation invocation, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    }
+
     private sealed class OneInvocationSource : IInvocationSource, IResponseStreamSink
     {
         public int Completed { get; private set; }
