@@ -28,7 +28,11 @@ public sealed partial class OutputPump
         _stream = stream;
         _sink = sink;
         _fd = FileDescriptor(stream);
-        Completion = Task.Run(PumpAsync);
+        // A thread of its own, reading synchronously: the byte counts below are then updated right after the read()
+        // that took the bytes out of the pipe. With an async read the continuation that counts them waits in the
+        // thread pool's queue (tens of ms on a loaded machine), and a concurrent invocation's flush
+        // (RuntimeInstance.FlushOutputWrittenAsync: read + unread-in-pipe) would miss bytes already taken from the pipe.
+        Completion = Task.Factory.StartNew(Pump, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     /// <summary>Completes when the stream reaches end of file (the runtime and its children closed it).</summary>
@@ -89,7 +93,7 @@ public sealed partial class OutputPump
         }
     }
 
-    private async Task PumpAsync()
+    private void Pump()
     {
         var buffer = new byte[16 * 1024];
         var decoder = Encoding.UTF8.GetDecoder();
@@ -98,7 +102,7 @@ public sealed partial class OutputPump
         {
             while (true)
             {
-                var read = await _stream.ReadAsync(buffer).ConfigureAwait(false);
+                var read = _stream.Read(buffer);
                 _processing = true;
                 Interlocked.Exchange(ref _lastRead, Stopwatch.GetTimestamp());
                 Interlocked.Add(ref _bytesRead, read);
