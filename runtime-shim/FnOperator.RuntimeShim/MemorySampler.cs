@@ -64,10 +64,7 @@ public sealed class MemorySampler : IDisposable
     /// <summary>Ends a watch (sampling first unless a sample is under 20 ms old) and returns its peak in MB, rounded up.</summary>
     public int EndWatch(MemoryWatch watch)
     {
-        if (Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastSample)) > TimeSpan.FromMilliseconds(20))
-        {
-            Sample();
-        }
+        SampleUnlessFresh();
 
         _watches.TryRemove(watch, out _);
         return (int)Math.Ceiling(Interlocked.Read(ref watch.PeakBytes) / (1024.0 * 1024.0));
@@ -161,16 +158,22 @@ public sealed class MemorySampler : IDisposable
     /// <summary>Returns the peak so far in MB (rounded up), sampling first unless a sample is under 20 ms old.</summary>
     public int PeakMb()
     {
-        if (Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastSample)) > TimeSpan.FromMilliseconds(20))
-        {
-            Sample();
-        }
+        SampleUnlessFresh();
 
         var peak = Interlocked.Read(ref _peakBytes);
         return (int)Math.Ceiling(peak / (1024.0 * 1024.0));
     }
 
     public void Dispose() => _timer.Dispose();
+
+    /// <summary>Samples now unless the last sample is under 20 ms old.</summary>
+    private void SampleUnlessFresh()
+    {
+        if (Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastSample)) > TimeSpan.FromMilliseconds(20))
+        {
+            Sample();
+        }
+    }
 
     /// <summary>One sample now, whatever the age of the last (the 50 ms timer's work, for a caller that changed what is measured).</summary>
     internal void SampleNow() => Sample();

@@ -56,16 +56,21 @@ public sealed partial class RuntimeSupervisor(ShimOptions options, LogSink sink,
         ArgumentNullException.ThrowIfNull(options);
         try
         {
-            var inherited = Environment.GetEnvironmentVariables();
-            var (file, arguments) = RuntimeLaunch.Resolve(options);
-            var environment = RuntimeLaunch.Environment(options, runtimeApiAddress, inherited);
-            var sandbox = SandboxSettings.From(inherited);
-            return new Prelaunched(RuntimeInstance.Start(file, arguments, environment, options.TaskRoot, sink, sandbox), file, sandbox, runtimeApiAddress);
+            return Launch(options, runtimeApiAddress, Environment.GetEnvironmentVariables(), sink);
         }
         catch (Exception e) when (e is RuntimeLaunchException or System.ComponentModel.Win32Exception or InvalidOperationException)
         {
             return null;
         }
+    }
+
+    /// <summary>Launches a runtime: its command, its environment from <paramref name="inherited"/>, its sandbox.</summary>
+    private static Prelaunched Launch(ShimOptions options, string runtimeApi, IDictionary inherited, LogSink sink)
+    {
+        var (file, arguments) = RuntimeLaunch.Resolve(options);
+        var environment = RuntimeLaunch.Environment(options, runtimeApi, inherited);
+        var sandbox = SandboxSettings.From(inherited);
+        return new Prelaunched(RuntimeInstance.Start(file, arguments, environment, options.TaskRoot, sink, sandbox), file, sandbox, runtimeApi);
     }
 
     /// <summary>Takes over the runtime of <see cref="TryPrelaunch"/> as the current one (before <see cref="Start"/>).</summary>
@@ -216,10 +221,8 @@ public sealed partial class RuntimeSupervisor(ShimOptions options, LogSink sink,
 
         try
         {
-            var (file, arguments) = RuntimeLaunch.Resolve(options);
-            var environment = RuntimeLaunch.Environment(options, _runtimeApi, InheritedEnvironment);
-            var sandbox = SandboxSettings.From(InheritedEnvironment);
-            Track(RuntimeInstance.Start(file, arguments, environment, options.TaskRoot, sink, sandbox), sandbox, file);
+            var launched = Launch(options, _runtimeApi, InheritedEnvironment, sink);
+            Track(launched.Instance, launched.Sandbox, launched.File);
             return null;
         }
         catch (RuntimeLaunchException e)
