@@ -271,6 +271,44 @@ public sealed class LocalModeInstanceModesTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task A_second_ctrl_c_stops_in_process_instances_at_once_and_the_waiting_caller_is_not_left_hanging()
+    {
+        // As LocalModeStopTests' process-mode test: the invocation would run 10 minutes and a graceful stop would wait
+        // up to 905 s; local mode exiting within Wait after the second Ctrl-C shows it did not wait.
+        var name = "inproc-now-" + Guid.NewGuid().ToString("N")[..8];
+        dir.NodeFunction(name, name, "timeoutSeconds: 900\nconcurrency:\n  reserved: 1", Handler);
+        await using var local = await StartAsync(InProcess, dir.Root);
+        var slow = InvokeAsync(local, name, """{"sleepMs":600000}""");
+        await local.WaitForLineAsync(l => l.StartsWith($"[{name}] START RequestId", StringComparison.Ordinal), Wait);
+        var queued = await InvokeAsync(local, name, "{}", type: "Event");
+        Assert.Equal(202, queued.Status);
+
+        await local.InterruptAsync();
+        await local.WaitForLineAsync(l => l == "Stopping: waiting for 1 in-flight invocation, up to 905 s; Ctrl-C again to stop now", Wait);
+        Assert.False(local.HasExited, local.Output);
+        await local.InterruptAsync();
+        var exitCode = await local.WaitForExitAsync(Wait);
+
+        Assert.Equal(130, exitCode);
+        Assert.Single(local.Lines(l => l == "Stopping now: killing the function instances."));
+        Assert.Single(local.Lines(l => l == $"Discarded 1 queued async event (local mode's queue is in memory): {name} 1"));
+        Assert.Empty(await FunctionProcesses.WaitUntilAsync(name, p => p.Count == 0, Wait));
+
+        // The killed runtime's invocation ends as Runtime.ExitError when its answer still reaches the caller before the
+        // listener closes, else the connection is cut; never a success, never a wait for the 10 minutes.
+        try
+        {
+            var answered = await slow;
+            Assert.True(answered.FunctionError is not null, $"{answered}\n{local.Output}");
+            Assert.Equal("Runtime.ExitError", (string?)answered.Json["errorType"]);
+        }
+        catch (HttpRequestException)
+        {
+            // Cut, as in process mode.
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Modes))]
     public async Task Sigkill_of_local_mode_during_an_invocation_leaves_no_runtime_running(string mode)
