@@ -271,6 +271,39 @@ public sealed class LocalModeInstanceModesTests : IDisposable
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public async Task A_process_the_handler_detached_dies_when_local_mode_stops(string mode)
+    {
+        var name = "inproc-orphan-" + Guid.NewGuid().ToString("N")[..8];
+        dir.NodeFunction(name, name, "timeoutSeconds: 10", """
+            const { spawn } = require("node:child_process");
+            exports.handler = async () => {
+              const child = spawn("sleep", ["600"], { detached: true, stdio: "ignore" }); // its own session: not in the runtime's group
+              child.unref();
+              return { orphan: child.pid };
+            };
+            """);
+        var local = await StartAsync(mode, dir.Root);
+        await using (local)
+        {
+            var result = await InvokeAsync(local, name, "{}");
+            Assert.True(result.Ok, $"{result}\n{local.Output}");
+            var orphan = (int)result.Json["orphan"]!;
+            Assert.NotNull(ParentOf(orphan));
+
+            Assert.Equal(0, await local.StopAsync(Wait));
+
+            var deadline = DateTime.UtcNow + Wait;
+            while (ParentOf(orphan) is not null && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);
+            }
+
+            Assert.True(ParentOf(orphan) is null, $"the detached process {orphan} outlived local mode\n{local.Output}");
+        }
+    }
+
     [Fact]
     public async Task A_second_ctrl_c_stops_in_process_instances_at_once_and_the_waiting_caller_is_not_left_hanging()
     {
