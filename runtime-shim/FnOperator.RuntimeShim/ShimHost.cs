@@ -10,7 +10,8 @@ namespace FnOperator.RuntimeShim;
 /// <summary>
 /// Assembles the shim: one web host (one DI container, one Kestrel) with two listeners, the Runtime API (loopback) with
 /// the worker and supervisor, and /healthz, /readyz, /metrics on the HTTP address; each listener serves only its own
-/// routes. Usable in-process (benchmarks) with any <see cref="IInvocationSource"/>.
+/// routes. Usable in-process (benchmarks; local mode's in-process instances, with <see cref="ShimHosting"/>) with any
+/// <see cref="IInvocationSource"/>.
 /// </summary>
 /// <remarks>
 /// Built for a lean cold start (issue #11, docs/runtime-shim.md): an empty host builder (no configuration files, no
