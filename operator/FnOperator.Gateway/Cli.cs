@@ -18,7 +18,7 @@ public static class Cli
                   environment: Gateway__ClusterKeyFile (required: pull-protocol credentials), Gateway__Queue=memory|nats,
                   Gateway__NatsUrl, Gateway__NatsUser, Gateway__NatsPassword, Gateway__NatsCaFile,
                   Gateway__NatsStreamReplicas, Gateway__ShutdownTimeoutSeconds (docs/gateway.md)
-          local   Local mode: --functions <dir|file> --listen <host:port> [--queue memory|nats://host:port]
+          local   Local mode: --functions <dir|file> --listen <host:port> [--queue memory|nats://host:port] [--instances process|in-process]
         """;
 
     public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)

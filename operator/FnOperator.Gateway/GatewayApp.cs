@@ -72,6 +72,7 @@ public static class GatewayApp
         services.TryAddSingleton<InvocationCompletion>();
         services.TryAddSingleton<InvokeEndpoints>();
         services.TryAddSingleton<PullEndpoints>();
+        services.TryAddSingleton<PullCore>();
         // Read now, so a bad FNOP_GATEWAY_STREAM_URL stops the gateway at start with its message.
         services.TryAddSingleton(Streaming.StreamingOptions.FromEnvironment());
         services.TryAddSingleton<Streaming.ResponseStreams>();

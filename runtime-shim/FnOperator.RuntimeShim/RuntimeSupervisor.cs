@@ -51,12 +51,12 @@ public sealed partial class RuntimeSupervisor(ShimOptions options, LogSink sink,
     /// init, docs/performance.md); <see cref="Adopt"/> hands it to the supervisor. Null when it cannot be launched this way:
     /// the normal start then launches it and reports any failure as before.
     /// </summary>
-    public static Prelaunched? TryPrelaunch(ShimOptions options, string runtimeApiAddress, LogSink sink)
+    public static Prelaunched? TryPrelaunch(ShimOptions options, string runtimeApiAddress, LogSink sink, IDictionary? inherited = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         try
         {
-            return Launch(options, runtimeApiAddress, Environment.GetEnvironmentVariables(), sink);
+            return Launch(options, runtimeApiAddress, inherited ?? Environment.GetEnvironmentVariables(), sink);
         }
         catch (Exception e) when (e is RuntimeLaunchException or System.ComponentModel.Win32Exception or InvalidOperationException)
         {

@@ -1,3 +1,4 @@
+using System.Collections;
 using System.Net;
 using System.Net.Sockets;
 using FnOperator.Contracts;
@@ -9,7 +10,8 @@ namespace FnOperator.RuntimeShim;
 /// <summary>
 /// Assembles the shim: one web host (one DI container, one Kestrel) with two listeners, the Runtime API (loopback) with
 /// the worker and supervisor, and /healthz, /readyz, /metrics on the HTTP address; each listener serves only its own
-/// routes. Usable in-process (benchmarks) with any <see cref="IInvocationSource"/>.
+/// routes. Usable in-process (benchmarks; local mode's in-process instances, with <see cref="ShimHosting"/>) with any
+/// <see cref="IInvocationSource"/>.
 /// </summary>
 /// <remarks>
 /// Built for a lean cold start (issue #11, docs/runtime-shim.md): an empty host builder (no configuration files, no
@@ -38,12 +40,28 @@ public sealed partial class ShimHost : IAsyncDisposable
 
     public string HttpAddress { get; }
 
-    /// <summary>Builds the shim; <paramref name="source"/> replaces the HTTP pull client (FNOP_SOURCE_URL) when given.</summary>
-    public static ShimHost Create(ShimOptions options, IInvocationSource? source = null, LogLevel minimumLevel = LogLevel.Information, TextWriter? output = null)
+    /// <summary>Completes when the shim's worker loop has ended (stopped, or its source closed).</summary>
+    public Task Completion => _worker;
+
+    /// <summary>
+    /// Builds the shim; <paramref name="source"/> replaces the HTTP pull client (FNOP_SOURCE_URL) when given. With
+    /// <paramref name="hosting"/> the shim is one instance inside another process (local mode's in-process instances):
+    /// see <see cref="ShimHosting"/>.
+    /// </summary>
+    public static ShimHost Create(ShimOptions options, IInvocationSource? source = null, LogLevel minimumLevel = LogLevel.Information, TextWriter? output = null, ShimHosting? hosting = null)
     {
+        ArgumentNullException.ThrowIfNull(options);
         if (source is null && options.SourceUrl is null)
         {
             throw new ShimConfigurationException("Invalid runtime-shim configuration: FNOP_SOURCE_URL is required.");
+        }
+
+        if (hosting is not null)
+        {
+            // The host process is not the shim's: no parent watch, and memory from the runtime's process tree (never
+            // the cgroup of whatever the host process is in).
+            options = options with { ParentPid = null, MemorySource = "proc" };
+            output = hosting.Output;
         }
 
         var apiSocket = BindListening(options.RuntimeApiEndpoint, ShimVariables.RuntimeApiAddress);
@@ -65,7 +83,7 @@ public sealed partial class ShimHost : IAsyncDisposable
         // The runtime starts now, while the host is built (its init is a cold start's critical path; it connects to the
         // bound socket and waits in the backlog until Kestrel accepts).
         var sink = new LogSink(output ?? Console.Out);
-        var early = RuntimeSupervisor.TryPrelaunch(options, runtimeApiAddress, sink);
+        var early = RuntimeSupervisor.TryPrelaunch(options, runtimeApiAddress, sink, hosting?.Environment);
 
         // No ContentRootPath scan, no appsettings*.json (with their file watchers), no ASPNETCORE_/DOTNET_ variables.
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
@@ -79,13 +97,32 @@ public sealed partial class ShimHost : IAsyncDisposable
             k.AddServerHeader = false;
         });
         builder.Services.AddRoutingCore();
-        ConfigureLogging(builder, minimumLevel);
+        if (hosting is not null)
+        {
+            // Ctrl-C and SIGTERM belong to the host process (local mode stops its instances itself).
+            builder.Services.AddSingleton<IHostLifetime, HostedLifetime>();
+        }
+
+        ConfigureLogging(builder, minimumLevel, hosting);
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton(sink);
         services.AddSingleton<InvocationSlot>();
         services.AddSingleton<MemorySampler>();
-        services.AddSingleton<RuntimeSupervisor>();
+        if (hosting is null)
+        {
+            services.AddSingleton<RuntimeSupervisor>();
+        }
+        else
+        {
+            // The runtime's environment is built from the instance's (as the shim process's would be), never the host's.
+            services.AddSingleton(sp => new RuntimeSupervisor(
+                sp.GetRequiredService<ShimOptions>(), sp.GetRequiredService<LogSink>(), sp.GetRequiredService<MemorySampler>(), sp.GetRequiredService<ILogger<RuntimeSupervisor>>())
+            {
+                InheritedEnvironment = hosting.Environment,
+            });
+        }
+
         services.AddSingleton<InvocationRunner>();
         IInvocationSource Inner(IServiceProvider sp) => source ?? new PullInvocationSource(
             // One long-lived client (no IHttpClientFactory): connections are recycled every 2 minutes, as the factory's
@@ -98,8 +135,18 @@ public sealed partial class ShimHost : IAsyncDisposable
             options,
             sp.GetRequiredService<ILogger<PullInvocationSource>>(),
             sp.GetRequiredService<IHostApplicationLifetime>());
-        services.AddSingleton(_ => new IdleTrim());
-        services.AddSingleton(sp => IdleTrim.Wrap(Inner(sp), sp.GetRequiredService<IdleTrim>()));
+        if (hosting is null)
+        {
+            services.AddSingleton(_ => new IdleTrim());
+            services.AddSingleton(sp => IdleTrim.Wrap(Inner(sp), sp.GetRequiredService<IdleTrim>()));
+        }
+        else
+        {
+            // No forced GC of the host process's heap: the trim is the shim process's own business.
+            services.AddSingleton(_ => new IdleTrim(collect: static () => { }));
+            services.AddSingleton(Inner);
+        }
+
         services.AddSingleton<ShimWorker>();
         var app = builder.Build();
         if (early is not null)
@@ -127,7 +174,12 @@ public sealed partial class ShimHost : IAsyncDisposable
         app.MapGet("/readyz", () => !lifetime.ApplicationStopping.IsCancellationRequested && supervisor.IsHealthy
             ? Results.Text("ready")
             : Results.Text("not ready", statusCode: 503));
-        app.MapGet("/metrics", ShimMetrics.WriteAsync);
+        if (hosting is null)
+        {
+            // In-process the counters are shared by every instance and the process metrics would be the host's: not served.
+            app.MapGet("/metrics", ShimMetrics.WriteAsync);
+        }
+
         return new ShimHost(app, runtimeApiAddress, httpAddress);
     }
 
@@ -188,6 +240,26 @@ public sealed partial class ShimHost : IAsyncDisposable
         await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// As <see cref="StopAsync(TimeSpan?)"/> with <paramref name="drainLimit"/>, but <paramref name="killNow"/> ends the
+    /// drain at once (the runtime is killed) and bounds the wait for the worker after that to 10 s.
+    /// </summary>
+    public async Task StopAsync(TimeSpan drainLimit, CancellationToken killNow)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (await Task.WhenAny(_worker, Delay(drainLimit, killNow)).ConfigureAwait(false) != _worker)
+        {
+            await _app.Services.GetRequiredService<RuntimeSupervisor>().StopAsync().ConfigureAwait(false);
+            var after = killNow.IsCancellationRequested ? TimeSpan.FromSeconds(Math.Min(10, drainLimit.TotalSeconds)) : drainLimit;
+            await Task.WhenAny(_worker, Task.Delay(after)).ConfigureAwait(false);
+        }
+
+        await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+    }
+
+    private static Task Delay(TimeSpan limit, CancellationToken cancellationToken) =>
+        Task.Delay(limit, cancellationToken).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
     public async ValueTask DisposeAsync()
     {
         if (!_started)
@@ -200,11 +272,20 @@ public sealed partial class ShimHost : IAsyncDisposable
         _stopping.Dispose();
     }
 
-    private static void ConfigureLogging(WebApplicationBuilder builder, LogLevel minimumLevel)
+    private static void ConfigureLogging(WebApplicationBuilder builder, LogLevel minimumLevel, ShimHosting? hosting)
     {
-        // stdout carries the function's log stream (runtime output, START/END/REPORT); the shim's own logs go to stderr.
+        // stdout carries the function's log stream (runtime output, START/END/REPORT); the shim's own logs go to stderr,
+        // or in-process to the host's line writer, formatted alike.
         builder.Logging.ClearProviders();
-        builder.Logging.AddConsole(o => o.FormatterName = ShimLogFormatter.FormatterName);
+        if (hosting is not null)
+        {
+            builder.Logging.AddProvider(new LineLoggerProvider(hosting.Log));
+        }
+        else
+        {
+            builder.Logging.AddConsole(o => o.FormatterName = ShimLogFormatter.FormatterName);
+        }
+
         // The formatter registered by hand: AddConsoleFormatter<,> binds its options by reflection (not trimmable, AOT).
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<ConsoleFormatter, ShimLogFormatter>());
         builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
@@ -236,6 +317,12 @@ public sealed partial class ShimHost : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Makes the calling process a child subreaper for in-process shims (as the shim process makes itself one): what a
+    /// runtime leaves behind (a double fork, a `setsid` child) is re-parented to it and killed when a runtime ends.
+    /// </summary>
+    public static bool AdoptRuntimeOrphans() => FnOperator.Sandboxing.ProcessSandbox.BecomeSubreaper();
+
     /// <summary>The listening socket's descriptor for Kestrel, which takes ownership (this Socket object no longer closes it).</summary>
     private static ulong Handoff(Socket socket)
     {
@@ -248,6 +335,14 @@ public sealed partial class ShimHost : IAsyncDisposable
         endpoint.AddressFamily == AddressFamily.InterNetworkV6 && endpoint.Address.Equals(IPAddress.IPv6Any)
             ? $"0.0.0.0:{endpoint.Port}"
             : endpoint.ToString();
+
+    /// <summary>The host lifetime of an in-process shim: no signal handlers (the host process owns them).</summary>
+    private sealed class HostedLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Parent process {Pid} (FNOP_PARENT_PID) is gone; stopping")]
     private static partial void LogParentGone(ILogger logger, int pid);

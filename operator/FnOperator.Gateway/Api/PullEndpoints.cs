@@ -1,6 +1,5 @@
 using System.Text.Json;
 using FnOperator.Contracts;
-using FnOperator.Gateway.Async;
 using FnOperator.Gateway.Functions;
 using FnOperator.Gateway.Queue;
 
@@ -9,16 +8,14 @@ namespace FnOperator.Gateway.Api;
 /// <summary>
 /// The pull protocol runtime-shims use (see <see cref="PullProtocol"/>): next, result, release. With a cluster key
 /// configured every request must carry the function version's credential (401 without, 403 for another function's),
-/// and results and releases name the lease they are for.
+/// and results and releases name the lease they are for. The HTTP transport (credentials, lease headers, JSON, the
+/// long poll's response) over <see cref="PullCore"/>, which hands out, completes and releases.
 /// </summary>
 public sealed partial class PullEndpoints(
     FunctionRegistry functions,
     IInvocationQueue queue,
-    InvocationCompletion completion,
-    AsyncInvocationProcessor asyncProcessor,
+    PullCore core,
     GatewayOptions options,
-    InstanceLeases instances,
-    Metrics.ColdStartTracker coldStarts,
     ILogger<PullEndpoints> logger)
 {
     private const long MaxResultBytes = 16 * 1024 * 1024;
@@ -59,15 +56,10 @@ public sealed partial class PullEndpoints(
             return;
         }
 
-        coldStarts.PollStarted(key, version);
-        try
+        using (core.BeginPoll(key, version))
         {
             var waitMs = int.TryParse(context.Request.Query["waitMs"], out var w) ? w : 20_000;
             await HandOutAsync(key, version, waitMs, context, headersSent: false).ConfigureAwait(false);
-        }
-        finally
-        {
-            coldStarts.PollEnded(key, version);
         }
     }
 
@@ -79,64 +71,32 @@ public sealed partial class PullEndpoints(
     private async Task HandOutAsync(FunctionKey key, string version, int waitMs, HttpContext context, bool headersSent)
     {
         var ct = context.RequestAborted;
-        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(Math.Min(Math.Max(0, waitMs), options.MaxPullWait.TotalMilliseconds));
-        while (true)
+        if (await core.NextAsync(key, version, waitMs, InstanceLeases.InstanceOf(context), ct).ConfigureAwait(false) is not { } invocation)
         {
-            var remaining = deadline - DateTimeOffset.UtcNow;
-            Invocation? invocation;
-            try
+            if (!headersSent)
             {
-                invocation = await queue.NextAsync(key, version, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, ct).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                return;
+                context.Response.StatusCode = StatusCodes.Status204NoContent;
             }
 
-            if (invocation is null)
+            return;
+        }
+
+        try
+        {
+            if (headersSent)
             {
-                if (!headersSent)
-                {
-                    context.Response.StatusCode = StatusCodes.Status204NoContent;
-                }
-
-                return;
+                await JsonSerializer.SerializeAsync(context.Response.Body, invocation, Json, ct).ConfigureAwait(false);
+                await context.Response.Body.FlushAsync(ct).ConfigureAwait(false);
             }
-
-            if (asyncProcessor.IsExpired(invocation))
+            else
             {
-                await completion.ExpireAsync(invocation, CancellationToken.None).ConfigureAwait(false);
-                continue;
+                context.Response.StatusCode = StatusCodes.Status200OK;
+                await context.Response.WriteAsJsonAsync(invocation, Json, ct).ConfigureAwait(false);
             }
-
-            try
-            {
-                if (!headersSent)
-                {
-                    context.Response.StatusCode = StatusCodes.Status200OK;
-                }
-
-                instances.Handed(InstanceLeases.InstanceOf(context), invocation);
-                coldStarts.Started(invocation);
-                if (headersSent)
-                {
-                    await JsonSerializer.SerializeAsync(context.Response.Body, invocation, Json, ct).ConfigureAwait(false);
-                    await context.Response.Body.FlushAsync(ct).ConfigureAwait(false);
-                }
-                else
-                {
-                    await context.Response.WriteAsJsonAsync(invocation, Json, ct).ConfigureAwait(false);
-                }
-
-                return;
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or IOException)
-            {
-                LogHandOutFailed(logger, invocation.RequestId);
-                instances.Ended(invocation.RequestId);
-                await queue.ReleaseAsync(invocation.RequestId, invocation.LeaseToken ?? "", CancellationToken.None).ConfigureAwait(false);
-                return;
-            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException)
+        {
+            await core.HandOutFailedAsync(invocation).ConfigureAwait(false);
         }
     }
 
@@ -170,8 +130,7 @@ public sealed partial class PullEndpoints(
             return refused;
         }
 
-        coldStarts.Active(instances.Ended(requestId));
-        if (await completion.CompleteAsync(requestId, lease, result, CancellationToken.None).ConfigureAwait(false) is not { } completed)
+        if (await core.CompleteAsync(requestId, lease, result).ConfigureAwait(false) is not { } completed)
         {
             return NotInFlight(requestId);
         }
@@ -207,14 +166,9 @@ public sealed partial class PullEndpoints(
 
     private async Task HoldForNextAsync(FunctionKey key, string version, int waitMs, HttpContext context)
     {
-        coldStarts.PollStarted(key, version);
-        try
+        using (core.BeginPoll(key, version))
         {
             await HandOutAsync(key, version, waitMs, context, headersSent: true).ConfigureAwait(false);
-        }
-        finally
-        {
-            coldStarts.PollEnded(key, version);
         }
     }
 
@@ -226,8 +180,7 @@ public sealed partial class PullEndpoints(
             return refused;
         }
 
-        coldStarts.Active(instances.Ended(requestId));
-        return await queue.ReleaseAsync(requestId, lease, context.RequestAborted).ConfigureAwait(false) ? Results.StatusCode(202) : NotInFlight(requestId);
+        return await core.ReleaseAsync(requestId, lease, context.RequestAborted).ConfigureAwait(false) ? Results.StatusCode(202) : NotInFlight(requestId);
     }
 
     /// <summary>Null when the request may act for the function version; else 401 (no credential) or 403 (another function's).</summary>
@@ -300,7 +253,4 @@ public sealed partial class PullEndpoints(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refused pull protocol request reason={Reason} namespace={Namespace} function={Function} version={Version}")]
     private static partial void LogRefused(ILogger logger, string reason, string @namespace, string function, string version);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Released invocation whose hand-out to a worker failed requestId={RequestId}")]
-    private static partial void LogHandOutFailed(ILogger logger, string requestId);
 }

@@ -28,11 +28,13 @@ public sealed partial class FunctionPool(
     IFunctionLoadSource load,
     ProcessOutput output,
     TimeProvider time,
-    ILogger<FunctionPool> logger)
+    ILogger<FunctionPool> logger,
+    IInstanceLauncher? launcher = null)
 {
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan MaxCrashBackoff = TimeSpan.FromSeconds(30);
-    private readonly List<ShimInstance> instances = [];
+    private readonly List<IFunctionInstance> instances = [];
+    private readonly IInstanceLauncher launcher = launcher ?? ProcessLauncher.Instance;
     private readonly List<Task> stopping = [];
     private DateTimeOffset lastBusy;
     private KeepAliveTracker? keepAliveTracker;
@@ -41,7 +43,7 @@ public sealed partial class FunctionPool(
     private CancellationToken stopNow;
     private int restartRequested;
 
-    /// <summary>Shim processes running now (not counting ones being stopped).</summary>
+    /// <summary>Instances running now (not counting ones being stopped).</summary>
     public int Running { get { lock (instances) { return instances.Count; } } }
 
     public ScalingLimits Limits => limits;
@@ -119,7 +121,7 @@ public sealed partial class FunctionPool(
         }
         else if (desired < running)
         {
-            List<ShimInstance> surplus;
+            List<IFunctionInstance> surplus;
             lock (instances)
             {
                 surplus = instances.TakeLast(running - desired).ToList();
@@ -141,7 +143,7 @@ public sealed partial class FunctionPool(
 
     private void RestartAll(DateTimeOffset now)
     {
-        List<ShimInstance> old;
+        List<IFunctionInstance> old;
         lock (instances)
         {
             old = [.. instances];
@@ -160,7 +162,7 @@ public sealed partial class FunctionPool(
     {
         try
         {
-            var instance = ShimInstance.Start(launch, output, now);
+            var instance = launcher.Start(launch, output, now);
             lock (instances)
             {
                 instances.Add(instance);
@@ -175,7 +177,7 @@ public sealed partial class FunctionPool(
 
     private void ReapExited(DateTimeOffset now)
     {
-        List<ShimInstance> dead;
+        List<IFunctionInstance> dead;
         lock (instances)
         {
             dead = instances.Where(i => i.Exited.IsCompleted).ToList();
@@ -184,7 +186,7 @@ public sealed partial class FunctionPool(
 
         foreach (var instance in dead)
         {
-            output.Prefixed(function.Name, $"instance pid {instance.ProcessId} exited unexpectedly with code {instance.Exited.Result}; replacing it when there is work");
+            output.Prefixed(function.Name, $"instance {instance.Name} exited unexpectedly with code {instance.Exited.Result}; replacing it when there is work");
             if (now - instance.StartedAt < TimeSpan.FromSeconds(10))
             {
                 Backoff(now);
@@ -205,7 +207,7 @@ public sealed partial class FunctionPool(
         LogBackoff(logger, function.Name, crashBackoff.TotalSeconds);
     }
 
-    private async Task StopAsync(ShimInstance instance)
+    private async Task StopAsync(IFunctionInstance instance)
     {
         await instance.StopAsync(StopGrace, stopNow).ConfigureAwait(false);
         await instance.DisposeAsync().ConfigureAwait(false);
@@ -213,7 +215,7 @@ public sealed partial class FunctionPool(
 
     private async Task StopAllAsync()
     {
-        List<ShimInstance> all;
+        List<IFunctionInstance> all;
         lock (instances)
         {
             all = [.. instances];

@@ -22,6 +22,8 @@ public sealed class LocalGateway : IAsyncDisposable
         Endpoint = $"http://{host}:{address.Port}";
         Queue = app.Services.GetRequiredService<IInvocationQueue>();
         LoggerFactory = app.Services.GetRequiredService<ILoggerFactory>();
+        PullCore = app.Services.GetRequiredService<Api.PullCore>();
+        Streams = app.Services.GetRequiredService<Streaming.ResponseStreams>();
         Completion = app.WaitForShutdownAsync();
     }
 
@@ -40,6 +42,12 @@ public sealed class LocalGateway : IAsyncDisposable
     public byte[] ClusterKey { get; }
 
     public ILoggerFactory LoggerFactory { get; }
+
+    /// <summary>The pull protocol's hand-out/complete/release core, for in-process instances.</summary>
+    public Api.PullCore PullCore { get; }
+
+    /// <summary>Callers waiting for streamed responses, for in-process instances.</summary>
+    public Streaming.ResponseStreams Streams { get; }
 
     /// <summary>Completes when the web server stops.</summary>
     public Task Completion { get; }

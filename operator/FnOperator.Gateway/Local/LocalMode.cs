@@ -22,7 +22,19 @@ public static partial class LocalMode
         }
 
         var shim = ShimLocator.Find(options.ShimDll);
-        if (shim is null)
+        if (options.Instances == InstanceMode.InProcess)
+        {
+            // The shim runs from this process's own copy (the gateway references it); no shim executable is started.
+            shim = Path.Combine(AppContext.BaseDirectory, ShimLocator.DllName);
+            if (!File.Exists(shim) || !Directory.Exists(InProcessLauncher.BootstrapDirectory))
+            {
+                await Console.Error.WriteLineAsync(
+                    $"local: --instances in-process needs the runtime-shim and its bootstraps/ next to the gateway ({AppContext.BaseDirectory}); " +
+                    "rebuild the gateway ('dotnet build operator/FnOperator.Gateway -c Release'), or use --instances process").ConfigureAwait(false);
+                return 2;
+            }
+        }
+        else if (shim is null)
         {
             await Console.Error.WriteLineAsync(
                 $"local: the runtime-shim ({ShimLocator.DllName}) was not found; build it with " +
@@ -110,8 +122,19 @@ public static partial class LocalMode
 
         var loggerFactory = gateway.LoggerFactory;
 
-        // Orphans a dead shim leaves behind are re-parented to local mode, which kills them (see ShimInstance).
-        FnOperator.Sandboxing.ProcessSandbox.BecomeSubreaper();
+        // Orphans a dead shim leaves behind are re-parented to local mode, which kills them (see ShimInstance); in-process,
+        // what a runtime leaves behind is, and the shim's own sandbox kills it when a runtime ends.
+        IInstanceLauncher launcher = ProcessLauncher.Instance;
+        if (options.Instances == InstanceMode.InProcess)
+        {
+            InProcessLauncher.AdoptRuntimeOrphans();
+            launcher = new InProcessLauncher(gateway.PullCore, gateway.Streams, gateway.LoggerFactory);
+        }
+        else
+        {
+            FnOperator.Sandboxing.ProcessSandbox.BecomeSubreaper();
+        }
+
         var source = new QueueLoadSource(gateway.Queue);
         var dotnet = ShimLocator.DotnetHost();
         using var credentials = new LocalPullCredentials(gateway.ClusterKey);
@@ -122,7 +145,8 @@ public static partial class LocalMode
             new VersionLoadSource(gateway.Queue, FunctionRegistry.Latest), // each version's pool scales on its own lane
             output,
             TimeProvider.System,
-            loggerFactory.CreateLogger<FunctionPool>())).ToList();
+            loggerFactory.CreateLogger<FunctionPool>(),
+            launcher)).ToList();
 
         // Ctrl-C and SIGTERM stop the pools first (each shim drains its in-flight invocation and hands the result to
         // the still running gateway), then the gateway; a second Ctrl-C kills what is still draining.
@@ -137,7 +161,7 @@ public static partial class LocalMode
         var versionPools = new VersionPools((fn, label, env) => new FunctionPool(
             fn, new ShimLaunch(dotnet, shim, label, credentials.Add(env, fn.Namespace, fn.Name, env[FnOperator.Contracts.LambdaVariables.FunctionVersion])),
             FunctionPool.LimitsFor(fn.Function.Spec, options.IdleOverride), new VersionLoadSource(gateway.Queue, env[FnOperator.Contracts.LambdaVariables.FunctionVersion]), output,
-            TimeProvider.System, loggerFactory.CreateLogger<FunctionPool>()), signals.Graceful, signals.Now);
+            TimeProvider.System, loggerFactory.CreateLogger<FunctionPool>(), launcher), signals.Graceful, signals.Now);
         versions.VersionAdded += (fn, version, code) => versionPools.Start(fn, version, code, gateway.SourceUrl, registry.Region);
         versions.Load();
         var aliasManifests = VersionAliasManifests.Load(options.Functions);

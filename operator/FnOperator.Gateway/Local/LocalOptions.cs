@@ -5,7 +5,7 @@ namespace FnOperator.Gateway.Local;
 /// <summary>
 /// Command line of <c>FnOperator.Gateway local</c>:
 /// <c>--functions &lt;dir|file&gt; --listen &lt;host:port&gt; [--idle-seconds N] [--retry-base-delay-seconds S] [--shim &lt;FnOperator.RuntimeShim.dll&gt;]
-/// [--queue memory|nats://host:port]</c>.
+/// [--queue memory|nats://host:port] [--instances process|in-process]</c>.
 /// </summary>
 public sealed record LocalOptions
 {
@@ -13,6 +13,7 @@ public sealed record LocalOptions
         "usage: FnOperator.Gateway local --functions <folder|file> [--listen 127.0.0.1:9000] [--idle-seconds N]\n" +
         "                               [--retry-base-delay-seconds S] [--shim path/to/FnOperator.RuntimeShim.dll]\n" +
         "                               [--queue memory|nats://host:port] [--auth off|sigv4 --credentials FILE]\n" +
+        "                               [--instances process|in-process]\n" +
         "  --functions                 Function manifests (YAML, as for kubectl apply); a folder is read recursively\n" +
         "  --listen                    address of the Lambda Invoke API (port 0 = any free port)\n" +
         "  --idle-seconds              scale a function to zero after N idle seconds, for every function\n" +
@@ -22,7 +23,9 @@ public sealed record LocalOptions
         "  --auth off|sigv4            invoke authentication (default off: any credentials); sigv4 needs --credentials\n" +
         "  --credentials               AWS credentials file ([profile] aws_access_key_id/aws_secret_access_key) for --auth sigv4\n" +
         "  --queue                     memory (default: lost when local mode stops) or nats://[user:password@]host:port, a\n" +
-        "                              NATS JetStream server (nats-server -js): queued async events survive a restart";
+        "                              NATS JetStream server (nats-server -js): queued async events survive a restart\n" +
+        "  --instances                 process (default: a runtime-shim process per function instance) or in-process\n" +
+        "                              (each instance's runtime-shim runs inside this process; fewer processes and hops)";
 
     public required string Functions { get; init; }
 
@@ -40,6 +43,9 @@ public sealed record LocalOptions
     /// <summary>The durable queue (<c>--queue nats://…</c>); null = the in-memory queue.</summary>
     public Queue.JetStream.JetStreamOptions? JetStream { get; init; }
 
+    /// <summary>How function instances run (<c>--instances</c>): a shim process each (default) or hosted in this process.</summary>
+    public InstanceMode Instances { get; init; } = InstanceMode.Process;
+
     /// <summary>Parses the arguments after the <c>local</c> subcommand (a leading "local" is skipped).</summary>
     public static bool TryParse(IReadOnlyList<string> args, out LocalOptions options, out string error)
     {
@@ -49,6 +55,7 @@ public sealed record LocalOptions
         var authMode = global::FnOperator.Gateway.Auth.AuthMode.Off;
         Queue.JetStream.JetStreamOptions? jetStream = null;
         TimeSpan? idle = null, retry = null;
+        var instances = InstanceMode.Process;
         var start = args.Count > 0 && args[0] == "local" ? 1 : 0;
         for (var i = start; i < args.Count; i++)
         {
@@ -85,6 +92,12 @@ public sealed record LocalOptions
                 case "--credentials":
                     credentials = value;
                     break;
+                case "--instances" when value is "process" or "in-process":
+                    instances = value == "process" ? InstanceMode.Process : InstanceMode.InProcess;
+                    break;
+                case "--instances":
+                    error = $"--instances: '{value}' is not process or in-process";
+                    return false;
                 case "--queue" when value == "memory":
                     jetStream = null;
                     break;
@@ -133,7 +146,7 @@ public sealed record LocalOptions
             return false;
         }
 
-        options = new LocalOptions { Functions = functions, Listen = listen ?? "127.0.0.1:9000", IdleOverride = idle, RetryBaseDelay = retry, ShimDll = shim, Auth = auth, JetStream = jetStream };
+        options = new LocalOptions { Functions = functions, Listen = listen ?? "127.0.0.1:9000", IdleOverride = idle, RetryBaseDelay = retry, ShimDll = shim, Auth = auth, JetStream = jetStream, Instances = instances };
         return true;
     }
 }

@@ -12,7 +12,7 @@ public sealed record ShimLaunch(string DotnetHost, string ShimDll, string Label,
 /// function's prefix; <see cref="Ready"/> completes with the shim's runtime API address once it prints
 /// <c>FNOP_SHIM_LISTENING</c>. Stopping sends SIGTERM so the shim drains, then kills the whole tree after a grace period.
 /// </summary>
-public sealed partial class ShimInstance : IAsyncDisposable
+public sealed partial class ShimInstance : IFunctionInstance
 {
     public const string ListeningMarker = "FNOP_SHIM_LISTENING";
 
@@ -27,6 +27,8 @@ public sealed partial class ShimInstance : IAsyncDisposable
     }
 
     public int ProcessId => process.Id;
+
+    public string Name => $"pid {process.Id}";
 
     public DateTimeOffset StartedAt { get; }
 

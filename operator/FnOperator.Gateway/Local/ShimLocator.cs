@@ -10,9 +10,9 @@ public static class ShimLocator
     public const string AotName = "FnOperator.RuntimeShim";
 
     /// <summary>
-    /// The shim: the explicit path, else $FNOP_SHIM_DLL, else next to the gateway, else the shim project's output in the
-    /// source tree that holds the gateway or the working folder (the Native AOT binary when it is not older than the
-    /// Release DLL, then Release, then Debug). Null when none exists.
+    /// The shim: the explicit path, else $FNOP_SHIM_DLL, else the Native AOT binary of the source tree that holds the
+    /// gateway or the working folder when it is not older than that tree's Release DLL, else next to the gateway, else
+    /// the shim project's Release, then Debug output. Null when none exists.
     /// </summary>
     public static string? Find(string? explicitPath)
     {
@@ -27,8 +27,10 @@ public static class ShimLocator
             candidates.Add(fromEnv);
         }
 
-        candidates.Add(Path.Combine(AppContext.BaseDirectory, DllName));
-        foreach (var root in new[] { RepositoryRoot(AppContext.BaseDirectory), RepositoryRoot(Environment.CurrentDirectory) }.OfType<string>())
+        // The gateway references the shim (in-process instances), so its JIT DLL is always next to the gateway: in a
+        // source tree the Native AOT shim of `make shim-aot` comes first when it is at least as new as the JIT build.
+        var roots = new[] { RepositoryRoot(AppContext.BaseDirectory), RepositoryRoot(Environment.CurrentDirectory) }.OfType<string>().ToList();
+        foreach (var root in roots)
         {
             var project = Path.Combine(root, "runtime-shim", "FnOperator.RuntimeShim");
             var release = Path.Combine(project, "bin", "Release", "net10.0", DllName);
@@ -39,7 +41,12 @@ public static class ShimLocator
             {
                 candidates.Add(aot);
             }
+        }
 
+        candidates.Add(Path.Combine(AppContext.BaseDirectory, DllName));
+        foreach (var root in roots)
+        {
+            var project = Path.Combine(root, "runtime-shim", "FnOperator.RuntimeShim");
             foreach (var configuration in new[] { "Release", "Debug" })
             {
                 candidates.Add(Path.Combine(project, "bin", configuration, "net10.0", DllName));

@@ -10,8 +10,10 @@ namespace FnOperator.Benchmarks.DataPlane;
 /// and latency with FnOperator/peer ratios, server CPU seconds per 10,000 invocations, idle CPU after the load, cold
 /// start, and RSS of every process. Run with <c>make bench BENCH=dataplane</c>.
 /// Knobs: FNOP_BENCH_SECONDS (per run, default 5), FNOP_BENCH_REPS (median of, default 3), FNOP_BENCH_TARGETS
-/// (comma list of bare, fun, offline, fnop, fnop-aot, fnop-p16, fnop-aot-p16; default all that can run). The -p16 targets
-/// run the function with concurrency.perInstance 16 (node: 16 invocations at once in one runtime, docs/concurrency.md).
+/// (comma list of bare, fun, offline, fnop, fnop-aot, fnop-p16, fnop-aot-p16, fnop-inproc, fnop-inproc-p16; default all
+/// that can run). The -p16 targets run the function with concurrency.perInstance 16 (node: 16 invocations at once in one
+/// runtime, docs/concurrency.md); the -inproc targets run local mode with --instances in-process (each instance's shim
+/// hosted in the gateway's process, docs/local-mode.md).
 /// </summary>
 public sealed class DataPlaneBenchmark : IBenchmark
 {
@@ -62,6 +64,8 @@ public sealed class DataPlaneBenchmark : IBenchmark
             ("offline", ct => Peers.OfflineAsync(scratch, ct)),
             ("fnop", ct => Peers.LocalModeAsync("FnOperator (JIT shim)", scratch, jit, MaxReplicas, 1, ct)),
             ("fnop-p16", ct => Peers.LocalModeAsync("FnOperator (JIT shim, perInstance 16)", scratch, jit, MaxReplicas, 16, ct)),
+            ("fnop-inproc", ct => Peers.LocalModeAsync("FnOperator (in-process instances)", scratch, jit, MaxReplicas, 1, ct, "in-process")),
+            ("fnop-inproc-p16", ct => Peers.LocalModeAsync("FnOperator (in-process instances, perInstance 16)", scratch, jit, MaxReplicas, 16, ct, "in-process")),
         };
         if (File.Exists(aot))
         {

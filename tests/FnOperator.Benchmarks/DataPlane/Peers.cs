@@ -144,7 +144,8 @@ internal static partial class Peers
     /// (none warm: the first call is a cold start), <paramref name="perInstance"/> invocations per instance, and the shim
     /// at <paramref name="shim"/> (the JIT-built DLL or the Native AOT binary).
     /// </summary>
-    public static async Task<ServerTarget> LocalModeAsync(string name, string scratch, string shim, int maxReplicas, int perInstance, CancellationToken cancellationToken)
+    /// <param name="instances">local mode's --instances (process: a shim process per instance; in-process: shims hosted in the gateway).</param>
+    public static async Task<ServerTarget> LocalModeAsync(string name, string scratch, string shim, int maxReplicas, int perInstance, CancellationToken cancellationToken, string instances = "process")
     {
         var root = RepositoryRoot();
         var folder = Path.Combine(scratch, "fnop-" + Guid.NewGuid().ToString("N")[..8]);
@@ -168,7 +169,7 @@ internal static partial class Peers
                 scaleToZeroAfterSeconds: 600
             """, cancellationToken);
         var gateway = Path.Combine(root, "operator", "FnOperator.Gateway", "bin", "Release", "net10.0", "FnOperator.Gateway.dll");
-        return await ServerTarget.StartAsync(name, "dotnet", [gateway, "local", "--functions", folder, "--listen", "127.0.0.1:0", "--shim", shim], folder,
+        return await ServerTarget.StartAsync(name, "dotnet", [gateway, "local", "--functions", folder, "--listen", "127.0.0.1:0", "--shim", shim, "--instances", instances], folder,
             new Dictionary<string, string>(), InvokeApiLine(), m => $"{m.Groups[1].Value}/2015-03-31/functions/{FunctionName}/invocations", cancellationToken);
     }
 
