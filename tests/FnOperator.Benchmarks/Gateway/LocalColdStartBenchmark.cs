@@ -57,8 +57,8 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
         var lines = new List<string>
         {
             $"{Reps} cold starts per row after one unmeasured first call; p50 / p99 / min / max ms; load average printed per row",
-            "| target | load avg (before → after) | enqueue → response p50 | p99 | min | max | gateway: enqueued at zero → started p50 | first call after start |",
-            "|---|---|---|---|---|---|---|---|",
+            "| target | load avg (before → after) | enqueue → response p50 | p99 | min | max | gateway: enqueued at zero → started p50 | first call after start | start → ready |",
+            "|---|---|---|---|---|---|---|---|---|",
         };
         try
         {
@@ -75,7 +75,12 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
             }
             foreach (var (name, shim) in variants)
             {
-                lines.Add(await LocalModeAsync(root, scratch, name, shim, cancellationToken));
+                // Once per gateway build of FNOP_BENCH_GATEWAY (GatewayBuilds: the one `make run` runs, or jit/r2r/both).
+                foreach (var build in GatewayBuilds.Selected())
+                {
+                    GatewayBuilds.Current = build;
+                    lines.Add(await LocalModeAsync(scratch, GatewayBuilds.Name(name), shim, cancellationToken));
+                }
             }
 
             lines.Add("samples, sorted:");
@@ -140,7 +145,7 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
         return Row(name, load, samples, [], null);
     }
 
-    private static async Task<string> LocalModeAsync(string root, string scratch, string name, string shim, CancellationToken cancellationToken)
+    private static async Task<string> LocalModeAsync(string scratch, string name, string shim, CancellationToken cancellationToken)
     {
         var folder = Path.Combine(scratch, "fn-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(Path.Combine(folder, "src"));
@@ -159,9 +164,10 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
               scaling:
                 maxReplicas: 1
             """, cancellationToken);
-        var gateway = Path.Combine(root, "operator", "FnOperator.Gateway", "bin", "Release", "net10.0", "FnOperator.Gateway.dll");
-        await using var local = LocalProcess.Start(gateway, folder, shim);
+        var started = Stopwatch.StartNew();
+        await using var local = LocalProcess.Start(GatewayBuilds.Current.Dll, folder, shim);
         var endpoint = await local.Endpoint.WaitAsync(TimeSpan.FromMinutes(3), cancellationToken);
+        var ready = started.Elapsed.TotalMilliseconds;
         var url = $"{endpoint}/2015-03-31/functions/{FunctionName}/invocations";
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
         var load = LoadAverage();
@@ -202,15 +208,16 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
             }
         }
 
-        return Row(name, $"{load} → {LoadAverage()}", samples, waited, first);
+        return Row(name, $"{load} → {LoadAverage()}", samples, waited, first, ready);
     }
 
-    private static string Row(string name, string load, List<double> samples, List<double> waited, double? first)
+    /// <param name="ready">Local mode's start → ready: process start to its "Lambda Invoke API on" line (printed once it listens).</param>
+    private static string Row(string name, string load, List<double> samples, List<double> waited, double? first, double? ready = null)
     {
         samples.Sort();
         Samples.Add($"{name}: {string.Join(' ', samples.Select(v => v.ToString("0", CultureInfo.InvariantCulture)))} ms" + (waited.Count == 0 ? "" : $"; gateway waits {string.Join(' ', waited.Order().Select(v => v.ToString("0", CultureInfo.InvariantCulture)))} ms"));
         var waitedText = waited.Count == 0 ? "—" : $"{Percentile(waited, 0.5):0} ({waited.Count} logged)";
-        return $"| {name} | {load} | {Percentile(samples, 0.5):0} | {Percentile(samples, 0.99):0} | {samples[0]:0} | {samples[^1]:0} | {waitedText} | {(first is { } f ? f.ToString("0", CultureInfo.InvariantCulture) : "—")} |";
+        return $"| {name} | {load} | {Percentile(samples, 0.5):0} | {Percentile(samples, 0.99):0} | {samples[0]:0} | {samples[^1]:0} | {waitedText} | {(first is { } f ? f.ToString("0", CultureInfo.InvariantCulture) : "—")} | {(ready is { } r ? r.ToString("0", CultureInfo.InvariantCulture) : "—")} |";
     }
 
     /// <summary>Nearest-rank percentile.</summary>
