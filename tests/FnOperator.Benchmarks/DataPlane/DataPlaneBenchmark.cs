@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using FnOperator.Benchmarks.Gateway;
 
 namespace FnOperator.Benchmarks.DataPlane;
 
@@ -11,9 +12,10 @@ namespace FnOperator.Benchmarks.DataPlane;
 /// start, and RSS of every process. Run with <c>make bench BENCH=dataplane</c>.
 /// Knobs: FNOP_BENCH_SECONDS (per run, default 5), FNOP_BENCH_REPS (median of, default 3), FNOP_BENCH_TARGETS
 /// (comma list of bare, fun, offline, fnop, fnop-aot, fnop-p16, fnop-aot-p16, fnop-inproc, fnop-inproc-p16; default all
-/// that can run). The -p16 targets run the function with concurrency.perInstance 16 (node: 16 invocations at once in one
-/// runtime, docs/concurrency.md); the -inproc targets run local mode with --instances in-process (each instance's shim
-/// hosted in the gateway's process, docs/local-mode.md).
+/// that can run), FNOP_BENCH_GATEWAY (auto, jit, r2r, both: the gateway build of the local-mode targets,
+/// Gateway/GatewayBuilds.cs). The -p16 targets run the function with concurrency.perInstance 16 (node: 16 invocations at
+/// once in one runtime, docs/concurrency.md); the -inproc targets run local mode with --instances in-process (each
+/// instance's shim hosted in the gateway's process, docs/local-mode.md).
 /// </summary>
 public sealed class DataPlaneBenchmark : IBenchmark
 {
@@ -73,7 +75,9 @@ public sealed class DataPlaneBenchmark : IBenchmark
             all.Add(("fnop-aot-p16", ct => Peers.LocalModeAsync("FnOperator (AOT shim, perInstance 16)", scratch, aot, MaxReplicas, 16, ct)));
         }
 
-        return all.Where(t => wanted is null || wanted.Contains(t.Item1));
+        // Local-mode targets once per gateway build of FNOP_BENCH_GATEWAY (Gateway/GatewayBuilds.cs; `both`: JIT and ReadyToRun).
+        return all.Where(t => wanted is null || wanted.Contains(t.Item1)).SelectMany(t => !t.Item1.StartsWith("fnop", StringComparison.Ordinal) ? [t]
+            : GatewayBuilds.Selected().Select(build => (t.Item1, (Func<CancellationToken, Task<ServerTarget>>)(ct => { GatewayBuilds.Current = build; return t.Item2(ct); }))));
     }
 
     private static async Task<TargetResult> MeasureAsync(string key, Func<CancellationToken, Task<ServerTarget>> start, string scratch, CancellationToken cancellationToken)

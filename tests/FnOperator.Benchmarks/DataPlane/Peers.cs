@@ -168,8 +168,8 @@ internal static partial class Peers
                 maxReplicas: {maxReplicas}
                 scaleToZeroAfterSeconds: 600
             """, cancellationToken);
-        var gateway = Path.Combine(root, "operator", "FnOperator.Gateway", "bin", "Release", "net10.0", "FnOperator.Gateway.dll");
-        return await ServerTarget.StartAsync(name, "dotnet", [gateway, "local", "--functions", folder, "--listen", "127.0.0.1:0", "--shim", shim, "--instances", instances], folder,
+        var gateway = Gateway.GatewayBuilds.Current.Dll;
+        return await ServerTarget.StartAsync(Gateway.GatewayBuilds.Name(name), "dotnet", [gateway, "local", "--functions", folder, "--listen", "127.0.0.1:0", "--shim", shim, "--instances", instances], folder,
             new Dictionary<string, string>(), InvokeApiLine(), m => $"{m.Groups[1].Value}/2015-03-31/functions/{FunctionName}/invocations", cancellationToken);
     }
 

@@ -12,7 +12,9 @@ namespace FnOperator.Benchmarks.Gateway;
 /// → invocation started) and, as the reference, a bare `node` spawn that loads the same handler and runs it once.
 /// One local mode per shim build, with `--idle-seconds` short so the pool goes back to zero between calls; each call waits
 /// until the previous instance's shim process has exited, so every measured call starts a new shim and runtime.
-/// The first call after local mode started (the gateway's own first request) is reported apart and not counted.
+/// The first call after local mode started (the gateway's own first request) is reported apart and not counted, with
+/// local mode's start → ready (process start → its "Lambda Invoke API on" line) and the gateway's own CPU for both.
+/// FNOP_BENCH_GATEWAY (Gateway/GatewayBuilds.cs: auto, jit, r2r, both) picks the gateway build of each row.
 /// </summary>
 public sealed partial class LocalColdStartBenchmark : IBenchmark
 {
@@ -57,8 +59,8 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
         var lines = new List<string>
         {
             $"{Reps} cold starts per row after one unmeasured first call; p50 / p99 / min / max ms; load average printed per row",
-            "| target | load avg (before → after) | enqueue → response p50 | p99 | min | max | gateway: enqueued at zero → started p50 | first call after start |",
-            "|---|---|---|---|---|---|---|---|",
+            "| target | load avg (before → after) | enqueue → response p50 | p99 | min | max | gateway: enqueued at zero → started p50 | first call after start | start → ready | gateway CPU ms: start → ready / first call |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         };
         try
         {
@@ -75,7 +77,12 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
             }
             foreach (var (name, shim) in variants)
             {
-                lines.Add(await LocalModeAsync(root, scratch, name, shim, cancellationToken));
+                // Once per gateway build of FNOP_BENCH_GATEWAY (GatewayBuilds: the one `make run` runs, or jit/r2r/both).
+                foreach (var build in GatewayBuilds.Selected())
+                {
+                    GatewayBuilds.Current = build;
+                    lines.Add(await LocalModeAsync(scratch, GatewayBuilds.Name(name), shim, cancellationToken));
+                }
             }
 
             lines.Add("samples, sorted:");
@@ -140,7 +147,7 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
         return Row(name, load, samples, [], null);
     }
 
-    private static async Task<string> LocalModeAsync(string root, string scratch, string name, string shim, CancellationToken cancellationToken)
+    private static async Task<string> LocalModeAsync(string scratch, string name, string shim, CancellationToken cancellationToken)
     {
         var folder = Path.Combine(scratch, "fn-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(Path.Combine(folder, "src"));
@@ -159,9 +166,12 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
               scaling:
                 maxReplicas: 1
             """, cancellationToken);
-        var gateway = Path.Combine(root, "operator", "FnOperator.Gateway", "bin", "Release", "net10.0", "FnOperator.Gateway.dll");
-        await using var local = LocalProcess.Start(gateway, folder, shim);
+        var started = Stopwatch.StartNew();
+        await using var local = LocalProcess.Start(GatewayBuilds.Current.Dll, folder, shim);
         var endpoint = await local.Endpoint.WaitAsync(TimeSpan.FromMinutes(3), cancellationToken);
+        var ready = started.Elapsed.TotalMilliseconds;
+        var cpuReady = local.CpuMilliseconds();
+        double? cpuFirst = null;
         var url = $"{endpoint}/2015-03-31/functions/{FunctionName}/invocations";
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
         var load = LoadAverage();
@@ -184,6 +194,7 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
             if (i == 0)
             {
                 first = elapsed;
+                cpuFirst = local.CpuMilliseconds() - cpuReady;
                 continue;
             }
 
@@ -202,15 +213,17 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
             }
         }
 
-        return Row(name, $"{load} → {LoadAverage()}", samples, waited, first);
+        return Row(name, $"{load} → {LoadAverage()}", samples, waited, first, ready, $"{cpuReady:0} / {cpuFirst:0}");
     }
 
-    private static string Row(string name, string load, List<double> samples, List<double> waited, double? first)
+    /// <param name="ready">Local mode's start → ready: process start to its "Lambda Invoke API on" line (printed once it listens).</param>
+    /// <param name="cpu">The gateway process's own CPU (utime + stime, not its children's) to ready and over the first call.</param>
+    private static string Row(string name, string load, List<double> samples, List<double> waited, double? first, double? ready = null, string cpu = "—")
     {
         samples.Sort();
         Samples.Add($"{name}: {string.Join(' ', samples.Select(v => v.ToString("0", CultureInfo.InvariantCulture)))} ms" + (waited.Count == 0 ? "" : $"; gateway waits {string.Join(' ', waited.Order().Select(v => v.ToString("0", CultureInfo.InvariantCulture)))} ms"));
         var waitedText = waited.Count == 0 ? "—" : $"{Percentile(waited, 0.5):0} ({waited.Count} logged)";
-        return $"| {name} | {load} | {Percentile(samples, 0.5):0} | {Percentile(samples, 0.99):0} | {samples[0]:0} | {samples[^1]:0} | {waitedText} | {(first is { } f ? f.ToString("0", CultureInfo.InvariantCulture) : "—")} |";
+        return $"| {name} | {load} | {Percentile(samples, 0.5):0} | {Percentile(samples, 0.99):0} | {samples[0]:0} | {samples[^1]:0} | {waitedText} | {(first is { } f ? f.ToString("0", CultureInfo.InvariantCulture) : "—")} | {(ready is { } r ? r.ToString("0", CultureInfo.InvariantCulture) : "—")} | {cpu} |";
     }
 
     /// <summary>Nearest-rank percentile.</summary>
@@ -247,6 +260,13 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
         private LocalProcess(Process process) => this.process = process;
 
         public Task<string> Endpoint => endpoint.Task;
+
+        /// <summary>The gateway process's own CPU so far (utime + stime from /proc; 10 ms ticks), in milliseconds.</summary>
+        public double CpuMilliseconds()
+        {
+            var fields = File.ReadAllText($"/proc/{process.Id}/stat").Split(')')[^1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) * 10.0;
+        }
 
         public List<double> ColdStartWaits { get; } = [];
 
