@@ -45,9 +45,8 @@ public sealed partial class InvocationRunner(
         var duration = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         var billed = (long)Math.Ceiling(duration);
         var maxMemory = peakMb ?? memory.PeakMb();
-        sink.WriteLine($"END RequestId: {id}");
         var init = ready.InitDurationMs is { } ms ? string.Create(CultureInfo.InvariantCulture, $"\tInit Duration: {ms:0.00} ms") : "";
-        sink.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        sink.WriteLines($"END RequestId: {id}", string.Create(CultureInfo.InvariantCulture,
             $"REPORT RequestId: {id}\tDuration: {duration:0.00} ms\tBilled Duration: {billed} ms\tMemory Size: {options.MemorySizeMb} MB\tMax Memory Used: {maxMemory} MB{init}\t"));
         var tail = invocation.TailLog ? sink.EndCapture() : null;
 
@@ -163,9 +162,8 @@ public sealed partial class InvocationRunner(
             maxMemory = Math.Min(maxMemory, options.MemorySizeMb);
         }
 
-        sink.WriteLine($"END RequestId: {id}", id);
         var init = ready.InitDurationMs is { } ms ? string.Create(CultureInfo.InvariantCulture, $"\tInit Duration: {ms:0.00} ms") : "";
-        sink.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        sink.WriteLines($"END RequestId: {id}", string.Create(CultureInfo.InvariantCulture,
             $"REPORT RequestId: {id}\tDuration: {duration:0.00} ms\tBilled Duration: {billed} ms\tMemory Size: {options.MemorySizeMb} MB\tMax Memory Used: {maxMemory} MB{init}\t"), id);
         var tail = invocation.TailLog ? sink.EndCapture(id) : null;
 
