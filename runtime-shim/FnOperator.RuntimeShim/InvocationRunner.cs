@@ -70,12 +70,13 @@ public sealed partial class InvocationRunner(
     private async Task<(InvocationResult Result, int? PeakMb)> InvokeAsync(RuntimeInstance runtime, Invocation invocation, long started)
     {
         var id = invocation.RequestId;
-        var remaining = options.Timeout - Stopwatch.GetElapsedTime(started);
+        var remaining = Remaining(started);
         runtime.ExpectNextPoll();
         var active = slot.Dispatch(invocation, DateTimeOffset.UtcNow + remaining);
-        using var timer = new CancellationTokenSource(remaining);
-        var timeout = Task.Delay(Timeout.Infinite, timer.Token);
-        await Task.WhenAny(active.Reply.Task, runtime.Exited, timeout).ConfigureAwait(false);
+
+        // One timer per wait, removed as soon as the wait ends (WaitAsync), and no exception when it fires. A timeout
+        // replaces the runtime, so the WhenAny left behind completes with its Exited.
+        await ((Task)Task.WhenAny(active.Reply.Task, runtime.Exited)).WaitAsync(remaining).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         slot.Finish(active);
 
         if (active.Reply.Task.IsCompletedSuccessfully)
@@ -84,7 +85,7 @@ public sealed partial class InvocationRunner(
             // that wrote nothing has nothing in flight (what a runtime writes first lands in the pipe), so it does not wait.
             if (runtime.WroteSinceDispatch)
             {
-                await Task.WhenAny(runtime.NextPolled, runtime.Exited, Task.Delay(NextPollWait)).ConfigureAwait(false);
+                await ((Task)Task.WhenAny(runtime.NextPolled, runtime.Exited)).WaitAsync(NextPollWait).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
 
             await runtime.FlushOutputAsync().ConfigureAwait(false);
@@ -185,7 +186,7 @@ public sealed partial class InvocationRunner(
         RuntimeInstance runtime, Invocation invocation, bool claimed, long started)
     {
         var id = invocation.RequestId;
-        var remaining = options.Timeout - Stopwatch.GetElapsedTime(started);
+        var remaining = Remaining(started);
         ActiveInvocation active;
         try
         {
@@ -202,6 +203,8 @@ public sealed partial class InvocationRunner(
             throw;
         }
 
+        // A timer of its own (not WaitAsync): after a timeout the runtime keeps running, and the wait must not stay
+        // attached to its Exited for the rest of its life.
         using var timer = new CancellationTokenSource(remaining);
         var timeout = Task.Delay(Timeout.Infinite, timer.Token);
         await Task.WhenAny(active.Reply.Task, runtime.Exited, timeout).ConfigureAwait(false);
@@ -236,6 +239,13 @@ public sealed partial class InvocationRunner(
         sink.WriteLine($"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {id} Task timed out after {seconds} seconds", id);
         ShimMetrics.Timeouts.Inc();
         return (Failed(new RuntimeFailure("Sandbox.Timedout", $"RequestId: {id} Error: Task timed out after {seconds} seconds"), id), active, false);
+    }
+
+    /// <summary>What is left of the function timeout since <paramref name="started"/> (never negative).</summary>
+    private TimeSpan Remaining(long started)
+    {
+        var remaining = options.Timeout - Stopwatch.GetElapsedTime(started);
+        return remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero;
     }
 
     private InvocationResult FromReply(RuntimeReply reply, string id)
