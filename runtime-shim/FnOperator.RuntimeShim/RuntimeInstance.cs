@@ -125,11 +125,9 @@ public sealed partial class RuntimeInstance
                     break;
                 }
 
-                // The second observation after yielding the processor, so a pump thread that has just taken bytes from the
-                // pipe but not yet counted them can run (a sched_yield on this thread: Task.Yield queued a thread-pool work
-                // item per invocation, and the same worker usually ran it at once without giving up the processor).
+                // The second observation after a yield, so a pump continuation already scheduled can run.
                 confirmed = true;
-                Thread.Yield();
+                await Task.Yield();
                 continue;
             }
 
