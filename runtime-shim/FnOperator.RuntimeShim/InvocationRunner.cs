@@ -45,9 +45,8 @@ public sealed partial class InvocationRunner(
         var duration = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         var billed = (long)Math.Ceiling(duration);
         var maxMemory = peakMb ?? memory.PeakMb();
-        sink.WriteLine($"END RequestId: {id}");
         var init = ready.InitDurationMs is { } ms ? string.Create(CultureInfo.InvariantCulture, $"\tInit Duration: {ms:0.00} ms") : "";
-        sink.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        sink.WriteLines($"END RequestId: {id}", string.Create(CultureInfo.InvariantCulture,
             $"REPORT RequestId: {id}\tDuration: {duration:0.00} ms\tBilled Duration: {billed} ms\tMemory Size: {options.MemorySizeMb} MB\tMax Memory Used: {maxMemory} MB{init}\t"));
         var tail = invocation.TailLog ? sink.EndCapture() : null;
 
@@ -71,12 +70,13 @@ public sealed partial class InvocationRunner(
     private async Task<(InvocationResult Result, int? PeakMb)> InvokeAsync(RuntimeInstance runtime, Invocation invocation, long started)
     {
         var id = invocation.RequestId;
-        var remaining = options.Timeout - Stopwatch.GetElapsedTime(started);
+        var remaining = Remaining(started);
         runtime.ExpectNextPoll();
         var active = slot.Dispatch(invocation, DateTimeOffset.UtcNow + remaining);
-        using var timer = new CancellationTokenSource(remaining);
-        var timeout = Task.Delay(Timeout.Infinite, timer.Token);
-        await Task.WhenAny(active.Reply.Task, runtime.Exited, timeout).ConfigureAwait(false);
+
+        // One timer per wait, removed as soon as the wait ends (WaitAsync), and no exception when it fires. A timeout
+        // replaces the runtime, so the WhenAny left behind completes with its Exited.
+        await ((Task)Task.WhenAny(active.Reply.Task, runtime.Exited)).WaitAsync(remaining).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         slot.Finish(active);
 
         if (active.Reply.Task.IsCompletedSuccessfully)
@@ -85,7 +85,7 @@ public sealed partial class InvocationRunner(
             // that wrote nothing has nothing in flight (what a runtime writes first lands in the pipe), so it does not wait.
             if (runtime.WroteSinceDispatch)
             {
-                await Task.WhenAny(runtime.NextPolled, runtime.Exited, Task.Delay(NextPollWait)).ConfigureAwait(false);
+                await ((Task)Task.WhenAny(runtime.NextPolled, runtime.Exited)).WaitAsync(NextPollWait).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
 
             await runtime.FlushOutputAsync().ConfigureAwait(false);
@@ -163,9 +163,8 @@ public sealed partial class InvocationRunner(
             maxMemory = Math.Min(maxMemory, options.MemorySizeMb);
         }
 
-        sink.WriteLine($"END RequestId: {id}", id);
         var init = ready.InitDurationMs is { } ms ? string.Create(CultureInfo.InvariantCulture, $"\tInit Duration: {ms:0.00} ms") : "";
-        sink.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        sink.WriteLines($"END RequestId: {id}", string.Create(CultureInfo.InvariantCulture,
             $"REPORT RequestId: {id}\tDuration: {duration:0.00} ms\tBilled Duration: {billed} ms\tMemory Size: {options.MemorySizeMb} MB\tMax Memory Used: {maxMemory} MB{init}\t"), id);
         var tail = invocation.TailLog ? sink.EndCapture(id) : null;
 
@@ -187,7 +186,7 @@ public sealed partial class InvocationRunner(
         RuntimeInstance runtime, Invocation invocation, bool claimed, long started)
     {
         var id = invocation.RequestId;
-        var remaining = options.Timeout - Stopwatch.GetElapsedTime(started);
+        var remaining = Remaining(started);
         ActiveInvocation active;
         try
         {
@@ -204,6 +203,8 @@ public sealed partial class InvocationRunner(
             throw;
         }
 
+        // A timer of its own (not WaitAsync): after a timeout the runtime keeps running, and the wait must not stay
+        // attached to its Exited for the rest of its life.
         using var timer = new CancellationTokenSource(remaining);
         var timeout = Task.Delay(Timeout.Infinite, timer.Token);
         await Task.WhenAny(active.Reply.Task, runtime.Exited, timeout).ConfigureAwait(false);
@@ -238,6 +239,13 @@ public sealed partial class InvocationRunner(
         sink.WriteLine($"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {id} Task timed out after {seconds} seconds", id);
         ShimMetrics.Timeouts.Inc();
         return (Failed(new RuntimeFailure("Sandbox.Timedout", $"RequestId: {id} Error: Task timed out after {seconds} seconds"), id), active, false);
+    }
+
+    /// <summary>What is left of the function timeout since <paramref name="started"/> (never negative).</summary>
+    private TimeSpan Remaining(long started)
+    {
+        var remaining = options.Timeout - Stopwatch.GetElapsedTime(started);
+        return remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero;
     }
 
     private InvocationResult FromReply(RuntimeReply reply, string id)

@@ -71,7 +71,9 @@ public enum PostOutcome
 public sealed class InvocationSlot
 {
     private const int RememberedIds = 64;
-    private readonly Channel<ActiveInvocation> _pending = Channel.CreateUnbounded<ActiveInvocation>();
+    // A waiting `GET next` continues inline in Dispatch (it only writes the response): no thread-pool hop per invocation.
+    private readonly Channel<ActiveInvocation> _pending = Channel.CreateUnbounded<ActiveInvocation>(
+        new UnboundedChannelOptions { AllowSynchronousContinuations = true });
     private readonly Queue<string> _finishedOrder = new();
     private readonly HashSet<string> _finished = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ActiveInvocation> _inFlight = new(StringComparer.Ordinal);

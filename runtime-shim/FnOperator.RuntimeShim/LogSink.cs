@@ -9,30 +9,100 @@ namespace FnOperator.RuntimeShim;
 /// and runtime lines that carry the id (Lambda's text format `timestamp\trequestId\tLEVEL\tmessage`, or a JSON line's
 /// "requestId"); a line no in-flight invocation claims goes to the stream only.
 /// </summary>
-public sealed class LogSink(TextWriter output)
+public sealed class LogSink
 {
     /// <summary>Lambda returns the last 4 KB of an invocation's log (X-Amz-Log-Result).</summary>
     public const int TailBytes = 4096;
     private const int CaptureTrimAt = 64 * 1024;
     private readonly Lock _lock = new();
+    private readonly TextWriter _output;
     private StringBuilder? _capture;
     private readonly Dictionary<string, StringBuilder> _captures = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// A sink writing to <paramref name="output"/>. The process's stdout (<see cref="Console.Out"/>) is written through a
+    /// buffer of the sink's own, flushed at the end of every call (one write(2) for the lines of one call, e.g. END and
+    /// REPORT together, or a read's worth of runtime lines: issue #19), instead of Console.Out's flush per line. Any other
+    /// writer gets one WriteLine per line, then Flush.
+    /// </summary>
+    public LogSink(TextWriter output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        _output = ReferenceEquals(output, Console.Out)
+            ? new StreamWriter(Console.OpenStandardOutput(), Console.OutputEncoding, 16 * 1024) { AutoFlush = false }
+            : output;
+    }
 
     public void WriteLine(string line)
     {
         lock (_lock)
         {
-            output.WriteLine(line);
-            if (_capture is not null)
-            {
-                Append(_capture, line);
-            }
+            WriteLocked(line);
+            _output.Flush();
+        }
+    }
 
-            if (_captures.Count > 0 && RequestIdOf(line) is { Length: > 0 } id
-                && _captures.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(id, out var capture))
-            {
-                Append(capture, line);
-            }
+    /// <summary>Writes runtime lines without flushing (<see cref="Flush"/> ends the batch: the output pump, per read).</summary>
+    internal void Append(string line)
+    {
+        lock (_lock)
+        {
+            WriteLocked(line);
+        }
+    }
+
+    /// <summary>Flushes what <see cref="Append"/> wrote.</summary>
+    internal void Flush()
+    {
+        lock (_lock)
+        {
+            _output.Flush();
+        }
+    }
+
+    /// <summary>Writes two lines in one flush (END and REPORT).</summary>
+    public void WriteLines(string first, string second)
+    {
+        lock (_lock)
+        {
+            WriteLocked(first);
+            WriteLocked(second);
+            _output.Flush();
+        }
+    }
+
+    /// <summary>Writes two lines of one invocation in one flush (END and REPORT under concurrency).</summary>
+    public void WriteLines(string first, string second, string requestId)
+    {
+        lock (_lock)
+        {
+            WriteLocked(first, requestId);
+            WriteLocked(second, requestId);
+            _output.Flush();
+        }
+    }
+
+    private void WriteLocked(string line)
+    {
+        _output.WriteLine(line);
+        if (_capture is not null)
+        {
+            Append(_capture, line);
+        }
+
+        if (_captures.Count > 0 && RequestIdOf(line) is { Length: > 0 } id
+            && _captures.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(id, out var capture))
+        {
+            Append(capture, line);
+        }
+    }
+
+    private void WriteLocked(string line, string requestId)
+    {
+        _output.WriteLine(line);
+        if (_captures.TryGetValue(requestId, out var capture))
+        {
+            Append(capture, line);
         }
     }
 
@@ -41,11 +111,8 @@ public sealed class LogSink(TextWriter output)
     {
         lock (_lock)
         {
-            output.WriteLine(line);
-            if (_captures.TryGetValue(requestId, out var capture))
-            {
-                Append(capture, line);
-            }
+            WriteLocked(line, requestId);
+            _output.Flush();
         }
     }
 

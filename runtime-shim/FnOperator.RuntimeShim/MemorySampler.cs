@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 
 namespace FnOperator.RuntimeShim;
 
@@ -27,6 +28,8 @@ public sealed class MemorySampler : IDisposable
     private readonly int _selfPid;
     private readonly bool _useCgroup;
     private readonly Timer _timer;
+    private readonly Lock _treeLock = new();
+    private readonly SandboxTree _tree;
     private int _rootPid;
     private long _peakBytes;
     private long _lastSample;
@@ -92,6 +95,7 @@ public sealed class MemorySampler : IDisposable
             _ => selfPid == 1 && File.Exists(_cgroupEvents),
         };
         _timer = new Timer(_ => Sample(), null, Timeout.Infinite, Timeout.Infinite);
+        _tree = new SandboxTree(procRoot, selfPid);
     }
 
     /// <summary>True when the kernel's OOM kills in the container's cgroup are watched (cgroup mode).</summary>
@@ -164,7 +168,14 @@ public sealed class MemorySampler : IDisposable
         return (int)Math.Ceiling(peak / (1024.0 * 1024.0));
     }
 
-    public void Dispose() => _timer.Dispose();
+    public void Dispose()
+    {
+        _timer.Dispose();
+        lock (_treeLock)
+        {
+            _tree.Dispose();
+        }
+    }
 
     /// <summary>Samples now unless the last sample is under 20 ms old.</summary>
     private void SampleUnlessFresh()
@@ -234,20 +245,15 @@ public sealed class MemorySampler : IDisposable
     /// read: the kernel hands an orphan to the first live thread of the subreaper's thread group, its main thread
     /// (kernel/exit.c, find_new_reaper → find_alive_thread), while the runtime itself — forked by the shim's launcher
     /// thread, so listed under that thread — is added by pid. One sample reads one statm per process and one children
-    /// file per thread of each process below the shim; at most <see cref="MaxProcesses"/> processes.
+    /// file per thread of each process below the shim, kept open between samples (<see cref="SandboxTree"/>); at most
+    /// <see cref="MaxProcesses"/> processes.
     /// </summary>
     internal long SandboxRss(int runtimePid)
     {
-        var pending = new Stack<int>();
-        var seen = new HashSet<int> { _selfPid };
-        var self = _selfPid.ToString(CultureInfo.InvariantCulture);
-        foreach (var child in ChildrenOfTask(Path.Combine(_procRoot, self, "task", self)))
+        lock (_treeLock)
         {
-            pending.Push(child);
+            return _tree.SandboxRss(runtimePid);
         }
-
-        pending.Push(runtimePid); // counted even where the children files are missing (the kernel's CONFIG_PROC_CHILDREN)
-        return Walk(_procRoot, pending, seen);
     }
 
     /// <summary>Sum of resident memory over a process and all its descendants (via /proc/&lt;pid&gt;/task/*/children).</summary>
@@ -337,4 +343,355 @@ public sealed class MemorySampler : IDisposable
             }
         }
     }
+}
+
+/// <summary>
+/// The sandbox's process tree as <see cref="MemorySampler"/> reads it, with its /proc files kept open between samples
+/// (issue #19: the walk was ~15 % of a busy shim's CPU, one open/flock/read/close and a few allocations per file). Per
+/// process it holds its <c>statm</c>, its <c>task</c> directory and each thread's <c>task/&lt;tid&gt;/children</c> open;
+/// a sample re-reads them with <c>pread</c> at offset 0 (procfs regenerates the text on every read), so a sample of a node
+/// runtime is one pread of statm, one <c>statx</c> of the task directory (its link count is 2 + the number of threads, so
+/// a thread that appeared or ended is noticed at once and the thread list re-read) and one pread per thread's children,
+/// with no path lookups and no allocations. The children are re-read at every sample, so a process forked since the last
+/// sample is found then, as before. A descriptor of a process that has exited reads ESRCH (procfs binds it to that
+/// process, never to a later one with the same pid): its entry is dropped and the pid opened afresh if it is listed again.
+/// Processes no longer in the tree have their descriptors closed after the sample. At most <see cref="MaxCached"/>
+/// processes are kept open; beyond that they are read by path, uncached. The thread list is also re-read at least
+/// every <see cref="ThreadRelist"/> (a safety net for a file system that does not count links like procfs).
+/// Not thread-safe: the sampler serialises samples.
+/// </summary>
+internal sealed partial class SandboxTree(string procRoot, int selfPid) : IDisposable
+{
+    /// <summary>Processes whose files stay open between samples (a runtime's tree is a few; a fork bomb is read uncached).</summary>
+    internal const int MaxCached = 64;
+
+    private static readonly long ThreadRelist = Stopwatch.Frequency; // 1 s
+    private const int ORdonly = 0;
+    private const int ODirectory = 0x10000;
+    private const int OCloexec = 0x80000;
+    private const int AtEmptyPath = 0x1000;
+    private const uint StatxNlink = 0x4;
+
+    private readonly Dictionary<int, Entry> _entries = [];
+    private readonly Stack<int> _pending = new();
+    private readonly HashSet<int> _seen = [];
+    private readonly List<int> _gone = [];
+    private byte[] _buffer = new byte[4096];
+    private int _selfChildren = -2; // -2: not opened yet, -1: missing
+    private long _generation;
+    private bool _disposed;
+
+    private sealed class Entry
+    {
+        public int Statm = -1;
+        public int TaskDir = -1;
+        public uint TaskLinks;
+        public long ListedAt;
+        public long Generation;
+        public readonly List<(int Tid, int Fd)> Threads = [];
+    }
+
+    /// <summary>Summed RSS of <paramref name="runtimePid"/>'s tree and the other children of the shim's main thread (orphans), never the shim's.</summary>
+    public long SandboxRss(int runtimePid)
+    {
+        if (_disposed)
+        {
+            return 0;
+        }
+
+        var generation = ++_generation;
+        _pending.Clear();
+        _seen.Clear();
+        _seen.Add(selfPid);
+        if (_selfChildren == -2)
+        {
+            var self = selfPid.ToString(CultureInfo.InvariantCulture);
+            _selfChildren = Open(Path.Combine(procRoot, self, "task", self, "children"), 0);
+        }
+
+        if (_selfChildren >= 0)
+        {
+            PushChildren(_selfChildren);
+        }
+
+        _pending.Push(runtimePid); // counted even where the children files are missing (the kernel's CONFIG_PROC_CHILDREN)
+        long total = 0;
+        var visited = 0;
+        while (_pending.Count > 0 && visited < MemorySampler.MaxProcesses)
+        {
+            var pid = _pending.Pop();
+            if (!_seen.Add(pid))
+            {
+                continue;
+            }
+
+            visited++;
+            total += Visit(pid, generation);
+        }
+
+        foreach (var (pid, entry) in _entries)
+        {
+            if (entry.Generation != generation)
+            {
+                _gone.Add(pid);
+            }
+        }
+
+        foreach (var pid in _gone)
+        {
+            Close(_entries[pid]);
+            _entries.Remove(pid);
+        }
+
+        _gone.Clear();
+        return total;
+    }
+
+    /// <summary>One process: its RSS, and its children pushed for the walk.</summary>
+    private long Visit(int pid, long generation)
+    {
+        if (_entries.TryGetValue(pid, out var entry))
+        {
+            var rss = Rss(entry.Statm);
+            if (rss < 0)
+            {
+                // Exited since the last sample (or a new process now has its pid): drop it, and read the pid afresh.
+                Close(entry);
+                _entries.Remove(pid);
+                entry = null;
+            }
+            else
+            {
+                entry.Generation = generation;
+                RefreshThreads(pid, entry);
+                foreach (var (_, fd) in entry.Threads)
+                {
+                    PushChildren(fd);
+                }
+
+                return rss;
+            }
+        }
+
+        var dir = Path.Combine(procRoot, pid.ToString(CultureInfo.InvariantCulture));
+        var statm = Open(Path.Combine(dir, "statm"), 0);
+        if (statm < 0)
+        {
+            return 0; // gone
+        }
+
+        entry = new Entry { Statm = statm, Generation = generation, TaskDir = Open(Path.Combine(dir, "task"), ODirectory) };
+        var bytes = Rss(statm);
+        ListThreads(pid, entry);
+        foreach (var (_, fd) in entry.Threads)
+        {
+            PushChildren(fd);
+        }
+
+        if (_entries.Count < MaxCached)
+        {
+            _entries[pid] = entry;
+        }
+        else
+        {
+            Close(entry);
+        }
+
+        return Math.Max(0, bytes);
+    }
+
+    private void RefreshThreads(int pid, Entry entry)
+    {
+        if (entry.TaskDir < 0)
+        {
+            return;
+        }
+
+        var links = Links(entry.TaskDir);
+        if (links != entry.TaskLinks || Stopwatch.GetTimestamp() - entry.ListedAt > ThreadRelist)
+        {
+            ListThreads(pid, entry);
+        }
+    }
+
+    /// <summary>(Re)reads the thread list: keeps the descriptors of threads still there, opens new ones, closes the rest.</summary>
+    private void ListThreads(int pid, Entry entry)
+    {
+        entry.ListedAt = Stopwatch.GetTimestamp();
+        if (entry.TaskDir < 0)
+        {
+            return;
+        }
+
+        entry.TaskLinks = Links(entry.TaskDir);
+        var taskPath = Path.Combine(procRoot, pid.ToString(CultureInfo.InvariantCulture), "task");
+        var current = new List<(int Tid, int Fd)>();
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories(taskPath))
+            {
+                if (!int.TryParse(Path.GetFileName(task), NumberStyles.None, CultureInfo.InvariantCulture, out var tid))
+                {
+                    continue;
+                }
+
+                var known = entry.Threads.FindIndex(t => t.Tid == tid);
+                if (known >= 0)
+                {
+                    current.Add(entry.Threads[known]);
+                    entry.Threads.RemoveAt(known);
+                }
+                else if (Open(Path.Combine(task, "children"), 0) is var fd and >= 0)
+                {
+                    current.Add((tid, fd));
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The process ended while we listed its threads: what was opened is still read (empty) until it is dropped.
+        }
+
+        foreach (var (_, fd) in entry.Threads)
+        {
+            _ = close(fd);
+        }
+
+        entry.Threads.Clear();
+        entry.Threads.AddRange(current);
+    }
+
+    /// <summary>Resident pages × page size from statm's second field; -1 when the file cannot be read (the process is gone).</summary>
+    private long Rss(int fd)
+    {
+        var length = ReadAll(fd);
+        if (length <= 0)
+        {
+            return -1;
+        }
+
+        var text = _buffer.AsSpan(0, length);
+        var space = text.IndexOf((byte)' ');
+        if (space < 0)
+        {
+            return 0;
+        }
+
+        var rest = text[(space + 1)..];
+        var end = rest.IndexOfAny((byte)' ', (byte)'\n');
+        return long.TryParse(end < 0 ? rest : rest[..end], NumberStyles.None, CultureInfo.InvariantCulture, out var pages)
+            ? pages * Environment.SystemPageSize
+            : 0;
+    }
+
+    private void PushChildren(int fd)
+    {
+        var length = ReadAll(fd);
+        var text = _buffer.AsSpan(0, Math.Max(0, length));
+        while (text.Length > 0)
+        {
+            var space = text.IndexOfAny((byte)' ', (byte)'\n');
+            var part = space < 0 ? text : text[..space];
+            if (part.Length > 0 && int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var child))
+            {
+                _pending.Push(child);
+            }
+
+            text = space < 0 ? [] : text[(space + 1)..];
+        }
+    }
+
+    /// <summary>Reads the whole file from offset 0 into the buffer (growing it); its length, or -1 on an error.</summary>
+    private unsafe int ReadAll(int fd)
+    {
+        var total = 0;
+        while (true)
+        {
+            if (total == _buffer.Length)
+            {
+                if (_buffer.Length >= 1024 * 1024)
+                {
+                    return total; // a children list this long is cut (bounded; MaxProcesses bounds the walk anyway)
+                }
+
+                Array.Resize(ref _buffer, _buffer.Length * 2);
+            }
+
+            nint read;
+            fixed (byte* p = &_buffer[total])
+            {
+                read = pread(fd, p, (nuint)(_buffer.Length - total), total);
+            }
+
+            if (read < 0)
+            {
+                return total > 0 ? total : -1;
+            }
+
+            if (read == 0)
+            {
+                return total;
+            }
+
+            total += (int)read;
+        }
+    }
+
+    private static int Open(string path, int flags) => open(path, ORdonly | OCloexec | flags);
+
+    private static unsafe uint Links(int dirFd)
+    {
+        // struct statx: stx_mask (4), stx_blksize (4), stx_attributes (8), stx_nlink (4) at offset 16; 256 bytes in all.
+        var buffer = stackalloc byte[256];
+        return statx(dirFd, "", AtEmptyPath, StatxNlink, buffer) == 0 ? *(uint*)(buffer + 16) : 0;
+    }
+
+    private static void Close(Entry entry)
+    {
+        if (entry.Statm >= 0)
+        {
+            _ = close(entry.Statm);
+        }
+
+        if (entry.TaskDir >= 0)
+        {
+            _ = close(entry.TaskDir);
+        }
+
+        foreach (var (_, fd) in entry.Threads)
+        {
+            _ = close(fd);
+        }
+
+        entry.Threads.Clear();
+    }
+
+    public void Dispose()
+    {
+        foreach (var entry in _entries.Values)
+        {
+            Close(entry);
+        }
+
+        _entries.Clear();
+        if (_selfChildren >= 0)
+        {
+            _ = close(_selfChildren);
+        }
+
+        _selfChildren = -1;
+        _disposed = true;
+    }
+
+    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int open(string path, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static unsafe partial nint pread(int fd, byte* buffer, nuint count, long offset);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int close(int fd);
+
+    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static unsafe partial int statx(int dirFd, string path, int flags, uint mask, byte* buffer);
 }

@@ -136,39 +136,52 @@ public sealed partial class OutputPump
         }
     }
 
+    /// <summary>Hands the complete lines of one read to the sink, flushed once at the end (one write for a read's lines).</summary>
     private void Emit(ReadOnlySpan<char> text)
     {
         lock (_lock)
         {
-            while (text.Length > 0)
+            try
             {
-                var newline = text.IndexOf('\n');
-                if (newline < 0)
-                {
-                    var room = MaxLineChars - _partial.Length;
-                    if (text.Length < room)
-                    {
-                        _partial.Append(text);
-                        return;
-                    }
-
-                    _partial.Append(text[..room]);
-                    _sink.WriteLine(_partial.ToString());
-                    _partial.Clear();
-                    text = text[room..];
-                    continue;
-                }
-
-                _partial.Append(text[..newline]);
-                if (_partial.Length > 0 && _partial[^1] == '\r')
-                {
-                    _partial.Length--;
-                }
-
-                _sink.WriteLine(_partial.ToString());
-                _partial.Clear();
-                text = text[(newline + 1)..];
+                EmitLocked(text);
             }
+            finally
+            {
+                _sink.Flush();
+            }
+        }
+    }
+
+    private void EmitLocked(ReadOnlySpan<char> text)
+    {
+        while (text.Length > 0)
+        {
+            var newline = text.IndexOf('\n');
+            if (newline < 0)
+            {
+                var room = MaxLineChars - _partial.Length;
+                if (text.Length < room)
+                {
+                    _partial.Append(text);
+                    return;
+                }
+
+                _partial.Append(text[..room]);
+                _sink.Append(_partial.ToString());
+                _partial.Clear();
+                text = text[room..];
+                continue;
+            }
+
+            _partial.Append(text[..newline]);
+            if (_partial.Length > 0 && _partial[^1] == '\r')
+            {
+                _partial.Length--;
+            }
+
+            _sink.Append(_partial.ToString());
+            _partial.Clear();
+            text = text[(newline + 1)..];
         }
     }
 

@@ -119,10 +119,15 @@ public sealed partial class RuntimeSupervisor(ShimOptions options, LogSink sink,
             }
 
             var instance = _current!;
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(wait);
-            var waitTask = Task.Delay(Timeout.Infinite, timeout.Token);
-            await Task.WhenAny(instance.Ready.Task, instance.InitFailed.Task, waitTask).ConfigureAwait(false);
+            if (!instance.Ready.Task.IsCompleted && !instance.InitFailed.Task.IsCompleted)
+            {
+                // Only while the runtime initialises: a warm runtime (every invocation but the first) needs no timer.
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(wait);
+                var waitTask = Task.Delay(Timeout.Infinite, timeout.Token);
+                await Task.WhenAny(instance.Ready.Task, instance.InitFailed.Task, waitTask).ConfigureAwait(false);
+            }
+
             cancellationToken.ThrowIfCancellationRequested();
             if (instance.Ready.Task.IsCompleted && !instance.Exited.IsCompleted)
             {

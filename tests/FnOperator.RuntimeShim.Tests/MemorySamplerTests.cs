@@ -217,6 +217,100 @@ public sealed class MemorySamplerTests : IDisposable
         }
     }
 
+    [Fact]
+    public void A_child_forked_and_a_thread_started_after_the_first_sample_are_counted_at_the_next_one()
+    {
+        // The sampler keeps the tree's /proc files open between samples; what changed since must still be seen.
+        Process(1, 20 * MiB, threads: [1, 2], children: [[], [7]]);
+        Process(7, 50 * MiB, threads: [7], children: [[]]);
+        using var sampler = new MemorySampler(Proc, Cgroup, selfPid: 1, source: "proc");
+        sampler.Track(7);
+        sampler.Pause();
+        Assert.Equal(50, sampler.PeakMb());
+
+        // The runtime forks 9 from its main thread; a new thread 8 forks 10, which forks 11; an orphan 12 lands on the shim.
+        Process(9, 10 * MiB);
+        Process(10, 4 * MiB, threads: [10], children: [[11]]);
+        Process(11, 2 * MiB);
+        Process(12, 1 * MiB);
+        Process(7, 60 * MiB, threads: [7, 8], children: [[9], [10]]);
+        Process(1, 20 * MiB, threads: [1, 2], children: [[12], [7]]);
+        sampler.SampleNow();
+        Assert.Equal(60 + 10 + 4 + 2 + 1, sampler.PeakMb());
+
+        // 9 and 10 exit (their parent no longer lists them) and the runtime shrinks: the peak stays, the next sample is smaller.
+        Process(7, 40 * MiB, threads: [7, 8], children: [[], []]);
+        var watch = sampler.BeginWatch();
+        sampler.SampleNow();
+        Assert.Equal(77, sampler.PeakMb());
+        Assert.Equal(77, sampler.EndWatch(watch)); // the watch began at the previous sample's 77
+        var later = sampler.BeginWatch();
+        Process(7, 30 * MiB, threads: [7, 8], children: [[], []]);
+        sampler.SampleNow();
+        Assert.Equal(41, sampler.EndWatch(later));
+    }
+
+    [Fact]
+    public async Task A_process_that_left_the_tree_is_no_longer_counted_and_its_proc_files_are_closed()
+    {
+        // `sh` stands for the shim, one sleep for the runtime, one for an orphan that then exits.
+        using var shim = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sh", "-c \"sleep 120 & sleep 121 & wait\"") { UseShellExecute = false })!;
+        try
+        {
+            var children = await ChildrenAsync(shim.Id, count: 2);
+            using var sampler = new MemorySampler("/proc", Cgroup, shim.Id, "proc");
+            Assert.Equal(MemorySampler.TreeRss(children[0]) + MemorySampler.TreeRss(children[1]), sampler.SandboxRss(children[0]));
+            Assert.Contains(OpenProcFiles(), path => path.StartsWith($"/proc/{children[1]}/", StringComparison.Ordinal));
+
+            System.Diagnostics.Process.GetProcessById(children[1]).Kill();
+            await ChildrenAsync(shim.Id, count: 1); // sh reaped it
+
+            Assert.Equal(MemorySampler.TreeRss(children[0]), sampler.SandboxRss(children[0]));
+            Assert.DoesNotContain(OpenProcFiles(), path => path.StartsWith($"/proc/{children[1]}/", StringComparison.Ordinal));
+        }
+        finally
+        {
+            shim.Kill(entireProcessTree: true);
+            await shim.WaitForExitAsync();
+        }
+    }
+
+    private static async Task<List<int>> ChildrenAsync(int pid, int count)
+    {
+        var children = new List<int>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (children.Count != count && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+            children = File.ReadAllText($"/proc/{pid}/task/{pid}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
+        }
+
+        Assert.Equal(count, children.Count);
+        return children;
+    }
+
+    /// <summary>What this test process's descriptors point at.</summary>
+    private static List<string> OpenProcFiles()
+    {
+        var paths = new List<string>();
+        foreach (var fd in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+        {
+            try
+            {
+                if (new FileInfo(fd).LinkTarget is { } target)
+                {
+                    paths.Add(target);
+                }
+            }
+            catch (IOException)
+            {
+                // Closed while listed.
+            }
+        }
+
+        return paths;
+    }
+
     private void OomKills(long count) =>
         File.WriteAllText(Path.Combine(Cgroup, "memory.events"), $"low 0\nhigh 0\nmax 2\noom 1\noom_kill {count.ToString(CultureInfo.InvariantCulture)}\noom_group_kill 0\n");
 
