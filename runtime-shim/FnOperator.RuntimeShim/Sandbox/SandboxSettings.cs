@@ -55,12 +55,20 @@ public sealed record SandboxSettings
     /// the root cgroup only, and setsid's exec is ~4 ms of CPU cheaper than this one); else null (setsid).
     /// </summary>
     public static IReadOnlyList<string>? DefaultGroupLauncher { get; } =
-        !System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported
-        && Environment.ProcessPath is { } self
-        && System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name == "FnOperator.RuntimeShim"
-        && Environment.ProcessId != 1
-        && AutogroupsEnabled()
+        NativeShimPath() is { } self && Environment.ProcessId != 1 && AutogroupsEnabled()
             ? [self, FnOperator.Sandboxing.SandboxExec.Verb, "--"]
+            : null;
+
+    /// <summary>
+    /// This process's executable when it is the Native AOT shim: the shim's entry assembly with no FnOperator.RuntimeShim.dll
+    /// beside it (the JIT build runs that DLL under `dotnet` or its apphost; RuntimeFeature.IsDynamicCodeSupported cannot
+    /// tell them apart, as the project's PublishAot switches it off in the JIT build's runtimeconfig too).
+    /// </summary>
+    private static string? NativeShimPath() =>
+        Environment.ProcessPath is { } path
+        && System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name == "FnOperator.RuntimeShim"
+        && !File.Exists(Path.Combine(AppContext.BaseDirectory, "FnOperator.RuntimeShim.dll"))
+            ? path
             : null;
 
     private static bool AutogroupsEnabled()
