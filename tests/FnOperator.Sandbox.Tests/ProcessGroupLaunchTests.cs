@@ -81,6 +81,29 @@ public sealed class ProcessGroupLaunchTests
     }
 
     [Fact]
+    public async Task A_shim_starts_its_runtime_as_the_leader_of_its_own_process_group()
+    {
+        await using var fn = await SandboxedShim.StartAsync();
+
+        var result = await fn.InvokeAsync(new { action = "pid" });
+
+        Assert.Equal(FnOperator.Contracts.InvocationOutcome.Success, result.Outcome);
+        var pid = System.Text.Json.JsonDocument.Parse(result.Payload).RootElement.GetProperty("pid").GetInt32();
+        var (group, session, _) = Stat(pid);
+        Assert.Equal(pid, group);
+        if (Environment.GetEnvironmentVariable("FNOP_TEST_SHIM") is not { Length: > 0 } && File.Exists(RuntimeLaunch.SetsidPath))
+        {
+            // The JIT-built shim (the default here) has no group launcher: setsid, a session of the runtime's own.
+            Assert.Equal(pid, session);
+        }
+        else
+        {
+            // Another build (FNOP_TEST_SHIM, e.g. the Native AOT shim): its own session (setsid) or the shim's (sandbox-exec).
+            Assert.Contains(session, new[] { pid, Stat(fn.Shim.Pid).Session });
+        }
+    }
+
+    [Fact]
     public void Group_launcher_without_a_program_fails_as_a_shell_does()
     {
         using var launcher = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(Launcher[0], [.. Launcher[1..], "/nonexistent/runtime"])

@@ -98,7 +98,7 @@ class Connection {
       this.socket.destroy();
       return;
     }
-    p.buffer = p.buffer ? Buffer.concat([p.buffer, chunk]) : chunk;
+    p.buffer = p.buffer !== null && p.buffer.length > 0 ? Buffer.concat([p.buffer, chunk]) : chunk;
     try {
       this.parse(p);
     } catch (err) {
