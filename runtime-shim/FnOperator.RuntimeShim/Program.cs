@@ -5,6 +5,12 @@ if (args.Length > 0 && args[0] == "install")
     return Installer.Run(args, Console.Out, Console.Error);
 }
 
+// The sandbox's exec'd step that puts the runtime in its own process group (Sandbox/SandboxExec.cs): nothing else runs.
+if (args.Length > 0 && args[0] == FnOperator.Sandboxing.SandboxExec.Verb)
+{
+    return FnOperator.Sandboxing.SandboxExec.Run(args);
+}
+
 // The sandbox: orphans of the runtime (setsid, double fork) are re-parented to the shim, which kills them with it.
 FnOperator.Sandboxing.ProcessSandbox.BecomeSubreaper();
 

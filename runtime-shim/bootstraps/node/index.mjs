@@ -1,42 +1,38 @@
 // FnOperator's Node.js runtime bootstrap: a Lambda Runtime API client loop for `file.function` handlers
 // (async/promise and callback styles, invoke.mjs), Lambda's console format (logging.mjs), errors in Lambda's shape.
 // The Runtime API gone (the shim was killed) or a dead stdout ends the process: it never spins.
-import http from "node:http";
 import path from "node:path";
 import fs from "node:fs";
 import { pathToFileURL } from "node:url";
 import { errorDocument, runHandler } from "./invoke.mjs";
 import { concurrency, exitQuietly, flushed, logError, patchConsole, runWithRequestId, setRequestId } from "./logging.mjs";
+import { RuntimeApiClient } from "./runtime-api.mjs";
 import { createResponseStream, installGlobals, isStreaming, runStreamingHandler } from "./streaming.mjs";
 
 const [host, port] = (process.env.AWS_LAMBDA_RUNTIME_API || "127.0.0.1:9001").split(":");
-// With AWS_LAMBDA_MAX_CONCURRENCY = N > 1 the process runs N `next` loops (each holds a poll and posts its answers).
-const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency > 1 ? concurrency * 2 : 1 });
+// With AWS_LAMBDA_MAX_CONCURRENCY = N > 1 the process runs N `next` loops (each holds a poll and posts its answers):
+// one request in flight per loop, so at most N connections are busy; as many idle ones are kept.
+const api = new RuntimeApiClient(host, port, concurrency);
 const base = "/2018-06-01/runtime";
+const JSON_CONTENT = Object.freeze({ "Content-Type": "application/json" });
 let currentId;
 const inFlight = new Set();
 
 // A POST (response, error, init error) ends the function's part of the invocation: its output must have reached the
 // shim first, so the shim attributes all of it to this invocation and loses none of it (Lambda's runtimes log
 // synchronously).
-async function request(method, urlPath, body, headers = {}) {
-  if (method === "POST") await flushed();
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host, port, method, path: urlPath, agent, headers }, (res) => {
-      const chunks = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
+async function request(method, urlPath, body, headers) {
+  if (method === "POST") {
+    const pending = flushed();
+    if (pending) await pending;
+  }
+  return api.request(method, urlPath, body, headers);
 }
 
 async function postError(urlPath, doc) {
   const body = JSON.stringify(doc);
   await request("POST", urlPath, body, {
     "Content-Type": "application/json",
-    "Content-Length": Buffer.byteLength(body),
     "Lambda-Runtime-Function-Error-Type": doc.errorType,
   });
 }
@@ -131,10 +127,7 @@ async function invokeOne(handler, res, h, id) {
     await postError(`${base}/invocation/${id}/error`, doc);
     return;
   }
-  await request("POST", `${base}/invocation/${id}/response`, body, {
-    "Content-Type": "application/json",
-    "Content-Length": Buffer.byteLength(body),
-  });
+  await request("POST", `${base}/invocation/${id}/response`, body, JSON_CONTENT);
 }
 
 // A handler wrapped in awslambda.streamifyResponse: its responseStream is the Runtime API's streaming response.

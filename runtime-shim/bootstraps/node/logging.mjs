@@ -90,9 +90,13 @@ export function exitQuietly(code) {
  * asynchronously: what a full pipe does not take waits in the process (megabytes, after a burst of logging), and
  * process.exit or a Runtime API call made before it drains would lose it or let it outlive its invocation. The empty
  * write's callback runs after every earlier write has been flushed; a dead stream ends the wait (and the process).
+ * Null when nothing is buffered (the common case: awaiting null costs no promise).
  */
 export function flushed() {
-  const streams = [process.stdout, process.stderr].filter((s) => s.writableLength > 0 && !s.destroyed);
+  const out = process.stdout;
+  const err = process.stderr;
+  if ((out.writableLength === 0 || out.destroyed) && (err.writableLength === 0 || err.destroyed)) return null; // nothing waits: no promise, no tick
+  const streams = [out, err].filter((s) => s.writableLength > 0 && !s.destroyed);
   return Promise.all(
     streams.map(
       (s) =>
