@@ -36,6 +36,38 @@ public sealed class ProcessGroupLaunchTests
     }
 
     [Fact]
+    public void A_hosting_process_uses_the_native_shim_its_environment_names_as_group_launcher_and_nothing_else()
+    {
+        // Local mode's in-process instances name the AOT shim (FNOP_SANDBOX_GROUP_LAUNCHER); the rule is the default's.
+        var native = Path.Combine(Path.GetTempPath(), $"fnop-native-shim-{Guid.NewGuid():N}");
+        File.WriteAllText(native, "");
+        try
+        {
+            var autogroups = File.Exists(SandboxSettings.AutogroupSwitch) && File.ReadAllText(SandboxSettings.AutogroupSwitch).Trim() == "1"
+                && Environment.ProcessId != 1;
+            var named = SandboxSettings.From(new System.Collections.Hashtable { [SandboxSettings.GroupLauncherVariable] = native });
+            if (autogroups)
+            {
+                Assert.Equal([native, "sandbox-exec", "--"], named.GroupLauncher!);
+            }
+            else
+            {
+                Assert.Null(named.GroupLauncher);
+            }
+
+            // A DLL (the JIT shim: a dotnet start per runtime), a relative path or a file that does not exist: the default.
+            foreach (var other in new[] { native + ".dll", "FnOperator.RuntimeShim", native + "-missing", "" })
+            {
+                Assert.Null(SandboxSettings.From(new System.Collections.Hashtable { [SandboxSettings.GroupLauncherVariable] = other }).GroupLauncher);
+            }
+        }
+        finally
+        {
+            File.Delete(native);
+        }
+    }
+
+    [Fact]
     public async Task Group_launcher_gives_the_runtime_its_own_group_in_the_shims_session_without_a_terminal_or_ignored_signals()
     {
         var runtime = RuntimeInstance.Start("/bin/sh", ["-c", "exec sleep 600"], Env(), Path.GetTempPath(), new LogSink(TextWriter.Null),

@@ -38,6 +38,14 @@ public sealed class InProcessLauncher(PullCore core, ResponseStreams streams, IL
         env.Remove(ShimVariables.ParentPid); // the shim is in local mode's own process
         env.Remove(ShimVariables.SourceUrl); // its source is in memory
         env.Remove(PullProtocol.CredentialFileEnv);
+        // With a Native AOT shim at hand its `sandbox-exec` step starts the runtime (own process group, no new session),
+        // so on a kernel with autogroups the runtimes share local mode's scheduling group instead of one each
+        // (docs/runtime-shim.md, "The sandbox's scheduling"); the JIT shim's dotnet start would cost ~50 ms per runtime.
+        if (ShimLocator.IsNative(launch.ShimDll))
+        {
+            env[SandboxSettings.GroupLauncherVariable] = Path.GetFullPath(launch.ShimDll);
+        }
+
         return env;
     }
 

@@ -24,9 +24,11 @@ public static partial class LocalMode
         var shim = ShimLocator.Find(options.ShimDll);
         if (options.Instances == InstanceMode.InProcess)
         {
-            // The shim runs from this process's own copy (the gateway references it); no shim executable is started.
-            shim = Path.Combine(AppContext.BaseDirectory, ShimLocator.DllName);
-            if (!File.Exists(shim) || !Directory.Exists(InProcessLauncher.BootstrapDirectory))
+            // The shim runs from this process's own copy (the gateway references it); no shim executable is started. A
+            // located Native AOT shim stays in the launch only to lend its `sandbox-exec` step (InProcessLauncher.Environment).
+            var own = Path.Combine(AppContext.BaseDirectory, ShimLocator.DllName);
+            shim = shim is not null && ShimLocator.IsNative(shim) ? shim : own;
+            if (!File.Exists(own) || !Directory.Exists(InProcessLauncher.BootstrapDirectory))
             {
                 await Console.Error.WriteLineAsync(
                     $"local: --instances in-process needs the runtime-shim and its bootstraps/ next to the gateway ({AppContext.BaseDirectory}); " +

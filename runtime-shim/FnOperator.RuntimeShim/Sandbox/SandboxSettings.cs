@@ -14,6 +14,13 @@ public sealed record SandboxSettings
     public const string MemoryLimitVariable = "FNOP_MEMORY_LIMIT";
     public const string SetprivPath = "/usr/bin/setpriv";
 
+    /// <summary>
+    /// The path of a Native AOT runtime-shim whose `sandbox-exec` step launches the runtime, for a process that hosts the
+    /// shim's code without being that executable (local mode's in-process instances: the gateway). Used under the same
+    /// rule as <see cref="DefaultGroupLauncher"/> (autogroups on, not PID 1); unset, missing or a DLL: the default.
+    /// </summary>
+    public const string GroupLauncherVariable = "FNOP_SANDBOX_GROUP_LAUNCHER";
+
     /// <summary>Run the runtime as this uid (needs root and setpriv); null = the shim's own.</summary>
     public int? RuntimeUid { get; init; }
 
@@ -33,8 +40,16 @@ public sealed record SandboxSettings
             RuntimeUid = uid,
             RuntimeGid = Id(environment[GidVariable]) ?? uid,
             EnforceMemory = !string.Equals(environment[MemoryLimitVariable] as string, "off", StringComparison.OrdinalIgnoreCase),
+            GroupLauncher = LauncherFrom(environment[GroupLauncherVariable] as string) ?? DefaultGroupLauncher,
         };
     }
+
+    /// <summary>`[shim, "sandbox-exec", "--"]` for a named Native AOT shim that exists, where the default rule would use one.</summary>
+    internal static IReadOnlyList<string>? LauncherFrom(string? shim) =>
+        shim is { Length: > 0 } && Path.IsPathRooted(shim) && !shim.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)
+        && File.Exists(shim) && Environment.ProcessId != 1 && AutogroupsEnabled()
+            ? [shim, FnOperator.Sandboxing.SandboxExec.Verb, "--"]
+            : null;
 
     /// <summary>
     /// The command (program and leading arguments) that runs a program in its own process group without a controlling

@@ -66,8 +66,9 @@ public sealed class DataPlaneBenchmark : IBenchmark
             ("offline", ct => Peers.OfflineAsync(scratch, ct)),
             ("fnop", ct => Peers.LocalModeAsync("FnOperator (JIT shim)", scratch, jit, MaxReplicas, 1, ct)),
             ("fnop-p16", ct => Peers.LocalModeAsync("FnOperator (JIT shim, perInstance 16)", scratch, jit, MaxReplicas, 16, ct)),
-            ("fnop-inproc", ct => Peers.LocalModeAsync("FnOperator (in-process instances)", scratch, jit, MaxReplicas, 1, ct, "in-process")),
-            ("fnop-inproc-p16", ct => Peers.LocalModeAsync("FnOperator (in-process instances, perInstance 16)", scratch, jit, MaxReplicas, 16, ct, "in-process")),
+            // In-process instances run no shim process; a published AOT shim only lends its `sandbox-exec` step.
+            ("fnop-inproc", ct => Peers.LocalModeAsync("FnOperator (in-process instances)", scratch, File.Exists(aot) ? aot : jit, MaxReplicas, 1, ct, "in-process")),
+            ("fnop-inproc-p16", ct => Peers.LocalModeAsync("FnOperator (in-process instances, perInstance 16)", scratch, File.Exists(aot) ? aot : jit, MaxReplicas, 16, ct, "in-process")),
         };
         if (File.Exists(aot))
         {
