@@ -9,7 +9,8 @@ public sealed class MakeRunTests
         var result = await ProcessRunner.RunAsync("make", ["-n", "-C", Repo.Root, "run", "LISTEN=127.0.0.1:9100", "ARGS=--idle-seconds 5 --retry-base-delay-seconds 1"]);
 
         Assert.True(result.ExitCode == 0, result.Describe());
-        var local = result.StdOut.Split('\n').Single(l => l.Contains("FnOperator.Gateway.dll local", StringComparison.Ordinal));
+        // The recipe picks the gateway build (the ReadyToRun one of `make gateway-r2r` while it is current) into $gateway.
+        var local = result.StdOut.Split('\n').Single(l => l.Contains("$gateway local --functions", StringComparison.Ordinal));
         Assert.EndsWith("local --functions \"examples\" --listen \"127.0.0.1:9100\" --queue \"memory\" --idle-seconds 5 --retry-base-delay-seconds 1", local.Trim(), StringComparison.Ordinal);
     }
 }
