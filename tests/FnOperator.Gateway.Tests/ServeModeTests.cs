@@ -36,6 +36,9 @@ public sealed class ServeModeTests
             var functions = app.Services.GetRequiredService<FunctionRegistry>();
             using var http = new HttpClient { BaseAddress = GatewayApp.Addresses(app)[0] };
             await TestWait.UntilAsync(() => functions.Contains(new FunctionKey("default", "existing")));
+            // The informer hands the listed Function to the registry before the watcher marks the list synced (CI saw
+            // a 503 in between): ready once it has, as a kubelet's probe would see it.
+            await TestWait.UntilAsync(() => app.Services.GetRequiredService<GatewayReadiness>().IsReady);
             Assert.Equal("ready", await http.GetStringAsync("/readyz"));
 
             await Create(client, NewFunction("team", "added"));

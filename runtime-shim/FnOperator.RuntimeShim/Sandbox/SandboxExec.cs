@@ -72,9 +72,30 @@ internal static partial class SandboxExec
             }
         }
 
+        // The real-time signals too (an ignored one survives exec as well: a CI runner's tree had 32 and 33 ignored).
+        // glibc's signal() refuses 32 and 33, which it keeps for itself, so the kernel's rt_sigaction is called directly:
+        // an all-zero struct sigaction is SIG_DFL with no flags and an empty mask on every architecture.
+        var number = RuntimeInformation.ProcessArchitecture switch
+        {
+            Architecture.X64 => 13,
+            Architecture.Arm64 => 134,
+            _ => -1,
+        };
+        if (number > 0)
+        {
+            var action = new byte[64];
+            for (var signal = 32; signal <= 64; signal++)
+            {
+                _ = syscall(number, signal, action, 0, 8 /* the kernel's sigset_t */);
+            }
+        }
+
         var empty = new byte[128]; // sigset_t
         _ = sigprocmask(2 /* SIG_SETMASK */, empty, 0);
     }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial long syscall(long number, long signal, byte[] action, nint oldAction, long sigsetSize);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int setpgid(int pid, int pgid);
