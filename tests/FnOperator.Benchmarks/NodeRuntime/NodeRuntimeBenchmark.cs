@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using FnOperator.Benchmarks.DataPlane;
+using FnOperator.Benchmarks.Shim;
 using FnOperator.RuntimeShim;
 using Microsoft.Extensions.Logging;
 
@@ -141,7 +142,7 @@ public sealed class NodeRuntimeBenchmark : IBenchmark
         {
             for (var i = 0; i < runtimes; i++)
             {
-                var source = new BenchSource();
+                var source = new BenchSource("bench-noop", """{"hello":"world","n":1}"""u8.ToArray());
                 var options = new ShimOptions
                 {
                     FunctionName = "bench-noop",

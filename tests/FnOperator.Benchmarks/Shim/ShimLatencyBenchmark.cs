@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Threading.Channels;
 using FnOperator.Contracts;
 using FnOperator.RuntimeShim;
 using Microsoft.Extensions.Logging;
@@ -40,7 +39,7 @@ public sealed class ShimLatencyBenchmark : IBenchmark
         {
             File.SetUnixFileMode(Path.Combine(taskRoot, "bootstrap"), UnixFileMode.UserRead | UnixFileMode.UserExecute);
         }
-        var source = new BenchSource();
+        var source = new BenchSource("bench", "{}"u8.ToArray());
         var options = new ShimOptions
         {
             FunctionName = "bench",
@@ -98,65 +97,5 @@ public sealed class ShimLatencyBenchmark : IBenchmark
             var id = next.Headers.GetValues("Lambda-Runtime-Aws-Request-Id").First();
             using var response = await http.PostAsync($"invocation/{id}/response", new ByteArrayContent("null"u8.ToArray()), cancellationToken);
         }
-    }
-
-    /// <summary>In-process source: measures from the hand-out in NextAsync to the result in CompleteAsync.</summary>
-    private sealed class BenchSource : IInvocationSource
-    {
-        private readonly Channel<TaskCompletionSource<double>> _queue = Channel.CreateUnbounded<TaskCompletionSource<double>>();
-        private readonly Dictionary<string, (TaskCompletionSource<double> Done, long HandedOut)> _inFlight = [];
-        private readonly Lock _lock = new();
-
-        public Task<double> InvokeAsync(CancellationToken cancellationToken)
-        {
-            var done = new TaskCompletionSource<double>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _queue.Writer.TryWrite(done);
-            return done.Task.WaitAsync(cancellationToken);
-        }
-
-        public async ValueTask<Invocation?> NextAsync(CancellationToken cancellationToken)
-        {
-            var done = await _queue.Reader.ReadAsync(cancellationToken);
-            var invocation = new Invocation
-            {
-                RequestId = Guid.NewGuid().ToString(),
-                Namespace = "default",
-                FunctionName = "bench",
-                Version = "$LATEST",
-                InvokedFunctionArn = "arn:aws:lambda:us-east-1:000000000000:function:bench",
-                Type = InvocationType.RequestResponse,
-                Payload = "{}"u8.ToArray(),
-                AcceptedAt = DateTimeOffset.UtcNow,
-            };
-            lock (_lock)
-            {
-                _inFlight[invocation.RequestId] = (done, Stopwatch.GetTimestamp());
-            }
-
-            return invocation;
-        }
-
-        public ValueTask CompleteAsync(Invocation invocation, InvocationResult result, CancellationToken cancellationToken)
-        {
-            var now = Stopwatch.GetTimestamp();
-            (TaskCompletionSource<double> Done, long HandedOut) entry;
-            lock (_lock)
-            {
-                _inFlight.Remove(invocation.RequestId, out entry);
-            }
-
-            if (result.Outcome != InvocationOutcome.Success)
-            {
-                entry.Done.TrySetException(new InvalidOperationException($"Benchmark invocation failed: {result.ErrorType}"));
-            }
-            else
-            {
-                entry.Done.TrySetResult(Stopwatch.GetElapsedTime(entry.HandedOut, now).TotalMilliseconds);
-            }
-
-            return ValueTask.CompletedTask;
-        }
-
-        public ValueTask ReleaseAsync(Invocation invocation, CancellationToken cancellationToken) => ValueTask.CompletedTask;
     }
 }

@@ -3,15 +3,15 @@ using System.Threading.Channels;
 using FnOperator.Contracts;
 using FnOperator.RuntimeShim;
 
-namespace FnOperator.Benchmarks.NodeRuntime;
+namespace FnOperator.Benchmarks.Shim;
 
 /// <summary>
-/// An in-memory invocation source for one in-process shim: <see cref="InvokeAsync"/> queues an invocation (the data-plane
-/// benchmark's payload) and completes with the milliseconds from the shim's hand-out in NextAsync to its result.
+/// An in-memory invocation source for one in-process shim (the shim benchmarks, node-runtime): <see cref="InvokeAsync"/>
+/// queues an invocation of <paramref name="functionName"/> with <paramref name="payload"/> and completes with the
+/// milliseconds from the shim's hand-out in NextAsync to its result.
 /// </summary>
-internal sealed class BenchSource : IInvocationSource
+internal sealed class BenchSource(string functionName, byte[] payload) : IInvocationSource
 {
-    private static readonly byte[] Payload = """{"hello":"world","n":1}"""u8.ToArray();
     private readonly Channel<TaskCompletionSource<double>> _queue = Channel.CreateUnbounded<TaskCompletionSource<double>>();
     private readonly Dictionary<string, (TaskCompletionSource<double> Done, long HandedOut)> _inFlight = [];
     private readonly Lock _lock = new();
@@ -30,11 +30,11 @@ internal sealed class BenchSource : IInvocationSource
         {
             RequestId = Guid.NewGuid().ToString(),
             Namespace = "default",
-            FunctionName = "bench-noop",
+            FunctionName = functionName,
             Version = "$LATEST",
-            InvokedFunctionArn = "arn:aws:lambda:us-east-1:000000000000:function:bench-noop",
+            InvokedFunctionArn = $"arn:aws:lambda:us-east-1:000000000000:function:{functionName}",
             Type = InvocationType.RequestResponse,
-            Payload = Payload,
+            Payload = payload,
             AcceptedAt = DateTimeOffset.UtcNow,
         };
         lock (_lock)
