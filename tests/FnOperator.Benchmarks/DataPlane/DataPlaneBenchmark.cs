@@ -39,7 +39,7 @@ public sealed class DataPlaneBenchmark : IBenchmark
             var results = new List<TargetResult>();
             foreach (var (key, start) in Targets(scratch))
             {
-                Console.WriteLine($"   … {key} (load average {LoadAverage()})");
+                Console.WriteLine($"   … {key} (load average {ProcTree.LoadAverage()})");
                 results.Add(await MeasureAsync(key, start, scratch, cancellationToken));
             }
 
@@ -83,7 +83,7 @@ public sealed class DataPlaneBenchmark : IBenchmark
 
     private static async Task<TargetResult> MeasureAsync(string key, Func<CancellationToken, Task<ServerTarget>> start, string scratch, CancellationToken cancellationToken)
     {
-        var load = LoadAverage();
+        var load = ProcTree.LoadAverage();
         var spawn = Stopwatch.StartNew();
         await using var target = await start(cancellationToken);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
@@ -184,18 +184,6 @@ public sealed class DataPlaneBenchmark : IBenchmark
         }
 
         return lines;
-    }
-
-    private static string LoadAverage()
-    {
-        try
-        {
-            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
-        }
-        catch (IOException)
-        {
-            return "?";
-        }
     }
 
     private static int EnvInt(string name, int fallback, int min, int max) =>

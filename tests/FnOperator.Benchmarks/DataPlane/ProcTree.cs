@@ -11,6 +11,19 @@ internal static class ProcTree
     /// <summary>Clock ticks per second of /proc/PID/stat's utime/stime (USER_HZ, 100 on Linux).</summary>
     private const double TicksPerSecond = 100.0;
 
+    /// <summary>The 1, 5 and 15 minute load averages, printed beside every figure the benchmarks take ("?" without /proc).</summary>
+    public static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "?";
+        }
+    }
+
     public static IReadOnlyList<ProcSample> Sample(int rootPid)
     {
         var all = new Dictionary<int, (int Parent, ProcSample Sample)>();

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using FnOperator.Benchmarks.DataPlane;
 
 namespace FnOperator.Benchmarks.Gateway;
 
@@ -108,7 +109,7 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
     /// </summary>
     private static async Task<string> BareNodeAsync(string scratch, bool cleanEnvironment, CancellationToken cancellationToken)
     {
-        var load = LoadAverage();
+        var load = ProcTree.LoadAverage();
         var script = "require(process.argv[1]).handler({}, {}).then((r) => { process.stdout.write(JSON.stringify(r)); });";
         var samples = new List<double>();
         for (var i = 0; i <= Reps; i++)
@@ -174,7 +175,7 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
         double? cpuFirst = null;
         var url = $"{endpoint}/2015-03-31/functions/{FunctionName}/invocations";
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
-        var load = LoadAverage();
+        var load = ProcTree.LoadAverage();
         var samples = new List<double>();
         var waited = new List<double>();
         double? first = null;
@@ -213,7 +214,7 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
             }
         }
 
-        return Row(name, $"{load} → {LoadAverage()}", samples, waited, first, ready, $"{cpuReady:0} / {cpuFirst:0}");
+        return Row(name, $"{load} → {ProcTree.LoadAverage()}", samples, waited, first, ready, $"{cpuReady:0} / {cpuFirst:0}");
     }
 
     /// <param name="ready">Local mode's start → ready: process start to its "Lambda Invoke API on" line (printed once it listens).</param>
@@ -233,8 +234,6 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
         var rank = (int)Math.Ceiling(p * sorted.Count);
         return sorted[Math.Clamp(rank - 1, 0, sorted.Count - 1)];
     }
-
-    private static string LoadAverage() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
 
     private static string RepositoryRoot()
     {

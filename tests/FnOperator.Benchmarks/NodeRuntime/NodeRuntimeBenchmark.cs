@@ -51,7 +51,7 @@ public sealed class NodeRuntimeBenchmark : IBenchmark
                 {
                     foreach (var row in rows)
                     {
-                        Console.WriteLine($"   … {row.Key} × {runtimes} (rep {rep + 1}/{Reps}, load average {LoadAverage()})");
+                        Console.WriteLine($"   … {row.Key} × {runtimes} (rep {rep + 1}/{Reps}, load average {ProcTree.LoadAverage()})");
                         try
                         {
                             var m = await MeasureAsync(row, runtimes, taskRoot, cancellationToken);
@@ -173,7 +173,7 @@ public sealed class NodeRuntimeBenchmark : IBenchmark
 
             var nodeBefore = NodeCpu();
             var selfBefore = SelfCpu();
-            var load = LoadAverage();
+            var load = ProcTree.LoadAverage();
             var perRuntime = Invocations / runtimes;
             var samples = new double[perRuntime * runtimes];
             var wall = Stopwatch.StartNew();
@@ -213,18 +213,6 @@ public sealed class NodeRuntimeBenchmark : IBenchmark
 
     private static double Median(List<Measurement> list, Func<Measurement, double> value) =>
         list.Select(value).OrderBy(v => v).ElementAt(list.Count / 2);
-
-    private static string LoadAverage()
-    {
-        try
-        {
-            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
-        }
-        catch (IOException)
-        {
-            return "?";
-        }
-    }
 
     private static int EnvInt(string name, int fallback, int min, int max) =>
         int.TryParse(Environment.GetEnvironmentVariable(name), NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? Math.Clamp(v, min, max) : fallback;

@@ -50,7 +50,7 @@ public sealed class ShimCpuBenchmark : IBenchmark
         await File.WriteAllTextAsync(Path.Combine(taskRoot, "app.mjs"), Handler, cancellationToken);
         var lines = new List<string>
         {
-            $"machine: {Environment.ProcessorCount} cores; {invocations} invocations per run after {warmup} unmeasured, median of {reps}; node no-op handler; load average at start {LoadAverage()}",
+            $"machine: {Environment.ProcessorCount} cores; {invocations} invocations per run after {warmup} unmeasured, median of {reps}; node no-op handler; load average at start {ProcTree.LoadAverage()}",
         };
         var runs = new Dictionary<(string Build, int InFlight), List<Run>>();
         try
@@ -82,7 +82,7 @@ public sealed class ShimCpuBenchmark : IBenchmark
                 $"| {label} | {inFlight} | {Median(list2.Select(r => r.ShimCpuPer10k)):F2} | {Median(list2.Select(r => r.NodeCpuPer10k)):F2} | {Median(list2.Select(r => r.PerSecond)):F0} | {list2.Sum(r => r.Errors)} | {string.Join(" / ", list2.Select(r => r.Load.Split(' ')[0]))} |"));
         }
 
-        lines.Add($"load average at end {LoadAverage()}");
+        lines.Add($"load average at end {ProcTree.LoadAverage()}");
         return lines;
     }
 
@@ -130,7 +130,7 @@ public sealed class ShimCpuBenchmark : IBenchmark
         {
             var errors = await server.DriveAsync(warmup, inFlight, cancellationToken);
             var before = ProcTree.Sample(process.Id);
-            var load = LoadAverage();
+            var load = ProcTree.LoadAverage();
             using var perf = perfFile is null ? null : StartPerf(process.Id, perfFile);
             var wall = Stopwatch.StartNew();
             errors += await server.DriveAsync(invocations, inFlight, cancellationToken);
@@ -217,8 +217,6 @@ public sealed class ShimCpuBenchmark : IBenchmark
 
     private static int Knob(string name, int fallback) =>
         int.TryParse(Environment.GetEnvironmentVariable(name), CultureInfo.InvariantCulture, out var v) && v > 0 ? v : fallback;
-
-    private static string LoadAverage() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
 
     private static double Median(IEnumerable<double> values)
     {
