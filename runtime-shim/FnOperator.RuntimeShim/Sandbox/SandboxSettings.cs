@@ -44,7 +44,7 @@ public sealed record SandboxSettings
         };
     }
 
-    /// <summary>`[shim, "sandbox-exec", "--"]` for a named Native AOT shim that exists, where the default rule would use one.</summary>
+    /// <summary>`[shim, "sandbox-exec", "--"]` for a Native AOT shim that exists, on a kernel with autogroups, when this process is not PID 1.</summary>
     internal static IReadOnlyList<string>? LauncherFrom(string? shim) =>
         shim is { Length: > 0 } && Path.IsPathRooted(shim) && !shim.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)
         && File.Exists(shim) && Environment.ProcessId != 1 && AutogroupsEnabled()
@@ -69,10 +69,7 @@ public sealed record SandboxSettings
     /// entrypoint: there the pod's cgroup already puts the shim and its runtime in one scheduling group, autogroups apply to
     /// the root cgroup only, and setsid's exec is ~4 ms of CPU cheaper than this one); else null (setsid).
     /// </summary>
-    public static IReadOnlyList<string>? DefaultGroupLauncher { get; } =
-        NativeShimPath() is { } self && Environment.ProcessId != 1 && AutogroupsEnabled()
-            ? [self, FnOperator.Sandboxing.SandboxExec.Verb, "--"]
-            : null;
+    public static IReadOnlyList<string>? DefaultGroupLauncher { get; } = LauncherFrom(NativeShimPath());
 
     /// <summary>
     /// This process's executable when it is the Native AOT shim: the shim's entry assembly with no FnOperator.RuntimeShim.dll
