@@ -84,6 +84,10 @@ public sealed class GatewayBoundsTests(BoundedGateway gateway) : IClassFixture<B
             using var during = await before.PostAsync(LocalModeSandboxTests.InvokeUrl(local, "quick"), LocalModeSandboxTests.Json(new { action = "pid" }));
             Assert.Equal(HttpStatusCode.OK, during.StatusCode);
             Assert.False(local.HasExited);
+
+            // The cap is real: a new connection past it is closed without an answer (without a cap it would be served).
+            using var fresh = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
+            await Assert.ThrowsAnyAsync<HttpRequestException>(() => fresh.PostAsync(LocalModeSandboxTests.InvokeUrl(local, "quick"), LocalModeSandboxTests.Json(new { action = "pid" })));
         }
         finally
         {

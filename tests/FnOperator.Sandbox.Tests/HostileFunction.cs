@@ -8,7 +8,7 @@ public static class HostileFunction
         const fs = require('fs');
         const { spawn } = require('child_process');
         const held = [];
-        exports.handler = async (event) => {
+        exports.handler = async (event, context) => {
           switch (event.action) {
             case 'env':
               return { env: process.env, pid: process.pid };
@@ -39,6 +39,11 @@ public static class HostileFunction
                 console.log(`${event.tag} ${i} ${'x'.repeat(event.width)}`);
               }
               return { printed: event.lines };
+            case 'mark':
+              // One line per run of this invocation, then hang: a re-run under the same request id adds a second line.
+              fs.appendFileSync(event.file, `${context.awsRequestId}\n`);
+              await new Promise(() => setInterval(() => {}, 1000));
+              return {};
             case 'sleep':
               await new Promise((r) => setTimeout(r, event.ms));
               return { slept: event.ms };

@@ -97,6 +97,40 @@ public sealed class LocalModeSandboxTests
     }
 
     [Fact]
+    public async Task Sync_invocation_whose_shim_is_SIGKILLed_is_answered_with_an_error_once_and_never_run_again()
+    {
+        using var manifests = new TempManifests();
+        // One instance at most: a copy put back on the queue would be the next thing the replacement instance runs, before
+        // the follow-up call below, and would write a second line.
+        HostileFunction.WriteManifest(manifests, "fragile", timeoutSeconds: 5, extraSpec: "scaling:\n  maxReplicas: 1");
+        var marks = Path.Combine(manifests.SharedWritableFolder("marks"), "runs.txt");
+        await using var local = await LocalModeProcess.StartAsync(manifests.Root);
+        var (_, runtimePid) = await EnvOfAsync(local, "fragile");
+        var shimPid = ProcessTable.Stat(runtimePid)!.Value.Parent;
+
+        using var client = new HttpClient { Timeout = TimeSpan.FromMinutes(3) };
+        var call = client.PostAsync(InvokeUrl(local, "fragile"), Json(new { action = "mark", file = marks }));
+        Assert.True(await Procs.EventuallyAsync(() => Runs(marks).Count == 1, Generous), "the invocation never started");
+        Assert.Equal(0, Kill(shimPid));
+
+        using var response = await call;
+        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        // The replacement instance serves the next call; a re-run of the lost one would have come first.
+        var after = await InvokeAsync(local, "fragile", new { action = "pid" });
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Unhandled", response.Headers.GetValues("X-Amz-Function-Error").Single());
+        // Lambda answers a sync caller whose environment died with an error; which one depends on who noticed first: the
+        // lost lease (Runtime.ExitError) or the caller's backstop at the timeout (Sandbox.Timedout).
+        Assert.Contains(body.GetProperty("errorType").GetString(), new[] { "Runtime.ExitError", "Sandbox.Timedout" });
+        Assert.NotEqual(runtimePid, after.GetProperty("pid").GetInt32());
+        Assert.Equal([response.Headers.GetValues("x-amzn-RequestId").Single()], Runs(marks));
+    }
+
+    private static List<string> Runs(string file) =>
+        File.Exists(file) ? [.. File.ReadAllLines(file).Where(l => l.Length > 0)] : [];
+
+    [Fact]
     public async Task Local_mode_stop_leaves_no_process_behind()
     {
         using var manifests = new TempManifests();

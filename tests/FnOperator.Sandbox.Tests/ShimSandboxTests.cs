@@ -11,7 +11,7 @@ public sealed class ShimSandboxTests
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
 
     /// <summary>Lambda's variables plus the documented minimal set (docs/runtime-shim.md "Environment").</summary>
-    private static readonly HashSet<string> Documented =
+    internal static readonly HashSet<string> Documented =
     [
         "AWS_LAMBDA_RUNTIME_API", "_HANDLER", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "AWS_LAMBDA_FUNCTION_NAME",
         "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
