@@ -71,6 +71,19 @@ public sealed class ExtraKindTests : IAsyncLifetime
     }
 
     [Fact]
+    public void A_kind_gets_one_controller_and_one_informer()
+    {
+        var services = new ServiceCollection();
+        AddGadgets(services);
+
+        var controller = Assert.Throws<InvalidOperationException>(() => services.AddController<GadgetReconciler, Gadget>());
+        var informer = Assert.Throws<InvalidOperationException>(() => services.AddInformer<Gadget>());
+
+        Assert.Contains("one controller per kind", controller.Message, StringComparison.Ordinal);
+        Assert.Contains("Gadget is already registered", informer.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Docs_show_this_registration_word_for_word()
     {
         var source = File.ReadAllText(System.IO.Path.Combine(RepoRoot.Path, "tests", "FnOperator.Operator.Tests", "Hosting", "ExtraKindTests.cs"));
