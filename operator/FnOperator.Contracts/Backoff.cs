@@ -3,7 +3,8 @@ namespace FnOperator.Contracts;
 /// <summary>
 /// The one exponential backoff of the project: <c>initial × 2^(attempt-1)</c>, capped at <c>max</c>, optionally with
 /// jitter so that many clients failing together do not retry together. Used by the informer's watch restarts, the work
-/// queue's per-item retries and the runtime-shim's restart pacing.
+/// queue's per-item retries, leader workers, pollers, the runtime-shim's restart pacing and pull retries, local mode's
+/// crash backoff and the gateway's async retries: write no other doubling loop.
 /// </summary>
 public static class Backoff
 {

@@ -7,6 +7,9 @@ public interface IInformer
 
     bool HasSynced { get; }
 
+    /// <summary>Completes when <see cref="HasSynced"/> becomes true (the first list is in the cache); never faults.</summary>
+    Task Synced { get; }
+
     Task RunAsync(CancellationToken cancellationToken);
 }
 

@@ -20,6 +20,7 @@ public sealed partial class Informer<T>(
     private readonly ConcurrentDictionary<string, CachedObject<T>> byUid = new();
     private readonly ConcurrentDictionary<ObjectKey, string> uidByKey = new();
     private readonly CacheIndex<T> indexes = new();
+    private readonly TaskCompletionSource syncedOnce = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool synced;
     private string resourceVersion = "";
 
@@ -32,6 +33,9 @@ public sealed partial class Informer<T>(
 
     /// <summary>True once the first list has filled the cache.</summary>
     public bool HasSynced => synced;
+
+    /// <summary>Completes once the first list has filled the cache (wait for it instead of polling <see cref="HasSynced"/>).</summary>
+    public Task Synced => syncedOnce.Task;
 
     /// <summary>Shortest server-side watch timeout; each watch picks a random value up to twice this.</summary>
     public TimeSpan WatchTimeout { get; init; } = TimeSpan.FromMinutes(5);
@@ -84,6 +88,7 @@ public sealed partial class Informer<T>(
                     if (!synced)
                     {
                         synced = true;
+                        syncedOnce.TrySetResult();
                         LogSynced(kind, list.Items.Count);
                     }
                 }

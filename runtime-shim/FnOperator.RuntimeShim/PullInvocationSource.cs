@@ -28,7 +28,9 @@ public sealed partial class PullInvocationSource(
     private readonly string? _instance = Environment.GetEnvironmentVariable(PullProtocol.InstanceEnv); // the pod's name: the gateway knows who is busy
 
     private const int WaitMs = 20_000;
+    private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
+    private const int PostAttempts = 8;
     private readonly string _nextPath = PullProtocol.NextPath(options.FunctionNamespace, options.FunctionName, options.FunctionVersion) + $"?waitMs={WaitMs}";
 
     public async ValueTask<Invocation?> NextAsync(CancellationToken cancellationToken)
@@ -38,7 +40,7 @@ public sealed partial class PullInvocationSource(
             return held;
         }
 
-        var backoff = TimeSpan.FromMilliseconds(200);
+        var failures = 0;
         while (true)
         {
             try
@@ -59,7 +61,7 @@ public sealed partial class PullInvocationSource(
                         LogBadInvocation(logger, "empty body");
                         continue;
                     case HttpStatusCode.NoContent:
-                        backoff = TimeSpan.FromMilliseconds(200);
+                        failures = 0;
                         continue;
                     case HttpStatusCode.Gone:
                         LogSourceClosed(logger);
@@ -79,8 +81,8 @@ public sealed partial class PullInvocationSource(
                 LogPollFailed(logger, e.Message);
             }
 
-            await Task.Delay(backoff, cancellationToken).ConfigureAwait(false);
-            backoff = TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, backoff.Ticks * 2));
+            // Jittered: the shims of a restarted gateway do not all come back at the same instant.
+            await Task.Delay(Backoff.Jittered(++failures, FirstRetry, MaxBackoff), cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -235,7 +237,6 @@ public sealed partial class PullInvocationSource(
     /// <summary>Posts with a few retries on connection errors; 404 (no longer in flight) is logged, not retried.</summary>
     private async ValueTask PostAsync(string path, string? leaseToken, InvocationResult? result, string what, CancellationToken cancellationToken)
     {
-        var backoff = TimeSpan.FromMilliseconds(200);
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -259,18 +260,18 @@ public sealed partial class PullInvocationSource(
                     return;
                 }
             }
-            catch (HttpRequestException e) when (attempt < 8)
+            catch (HttpRequestException e) when (attempt < PostAttempts)
             {
                 LogPollFailed(logger, e.Message);
             }
 
-            if (attempt >= 8)
+            if (attempt >= PostAttempts)
             {
                 return;
             }
 
-            await Task.Delay(backoff, cancellationToken).ConfigureAwait(false);
-            backoff = TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, backoff.Ticks * 2));
+            // Not jittered: the bounded attempts span a fixed 16 s (0.2 s doubling to 5 s), a gateway restart's worth.
+            await Task.Delay(Backoff.Exponential(attempt, FirstRetry, MaxBackoff), cancellationToken).ConfigureAwait(false);
         }
     }
 

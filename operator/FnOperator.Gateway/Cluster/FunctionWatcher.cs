@@ -4,7 +4,6 @@ using FnOperator.Gateway.Metrics;
 using FnOperator.Kubernetes;
 using k8s;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Prometheus;
 
 namespace FnOperator.Gateway.Cluster;
 
@@ -45,18 +44,10 @@ public sealed partial class FunctionWatcher(
             }
         };
         var running = informer.RunAsync(stoppingToken);
-        try
+        if (await Task.WhenAny(informer.Synced, running).ConfigureAwait(false) == informer.Synced)
         {
-            while (!informer.HasSynced && !running.IsCompleted)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(20), time, stoppingToken).ConfigureAwait(false);
-            }
-
             readiness.Set(true);
             LogListed(logger, informer.Count);
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
         }
 
         await running.ConfigureAwait(false);
@@ -75,15 +66,6 @@ public sealed partial class FunctionWatcher(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Listed Functions count={Count}")]
     private static partial void LogListed(ILogger logger, int count);
-
-    /// <summary>The informer's watch restarts in the gateway's registry, named as the operator names them.</summary>
-    private sealed class WatchMetrics(CollectorRegistry registry) : IInformerMetrics
-    {
-        private readonly Counter restarts = Prometheus.Metrics.WithCustomRegistry(registry).CreateCounter(
-            "fnoperator_watch_restarts_total", "Watches started again, by kind and reason (closed, expired, error).", "kind", "reason");
-
-        public void WatchRestarted(string kind, string reason) => restarts.WithLabels(kind, reason).Inc();
-    }
 }
 
 /// <summary>The namespace the watcher is limited to; null = all namespaces.</summary>

@@ -6,7 +6,6 @@ using FnOperator.Kubernetes;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Prometheus;
 
 namespace FnOperator.Gateway.Cluster;
 
@@ -51,13 +50,9 @@ public sealed partial class VersionWatcher(
         try
         {
             var running = Task.WhenAll(revisions.RunAsync(stoppingToken), aliases.RunAsync(stoppingToken));
-            try
+            var synced = Task.WhenAll(revisions.Synced, aliases.Synced);
+            if (await Task.WhenAny(synced, running).ConfigureAwait(false) == synced)
             {
-                while (!(revisions.HasSynced && aliases.HasSynced) && !running.IsCompleted)
-                {
-                    await Task.Delay(TimeSpan.FromMilliseconds(20), time, stoppingToken).ConfigureAwait(false);
-                }
-
                 foreach (var (key, _) in functions.All)
                 {
                     Sync(key);
@@ -65,9 +60,6 @@ public sealed partial class VersionWatcher(
 
                 readiness.Set(ReadinessComponent, true);
                 LogListed(logger, revisions.Count, aliases.Count);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
             }
 
             await running.ConfigureAwait(false);
@@ -148,12 +140,4 @@ public sealed partial class VersionWatcher(
     private sealed record Snapshot(FunctionSpec? Spec, SnapshotCode? Code);
 
     private sealed record SnapshotCode(string? Sha256);
-
-    private sealed class WatchMetrics(CollectorRegistry registry) : IInformerMetrics
-    {
-        private readonly Counter restarts = Prometheus.Metrics.WithCustomRegistry(registry).CreateCounter(
-            "fnoperator_watch_restarts_total", "Watches started again, by kind and reason (closed, expired, error).", "kind", "reason");
-
-        public void WatchRestarted(string kind, string reason) => restarts.WithLabels(kind, reason).Inc();
-    }
 }

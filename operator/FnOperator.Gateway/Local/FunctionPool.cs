@@ -1,4 +1,5 @@
 using FnOperator.Api;
+using FnOperator.Contracts;
 using FnOperator.Contracts.Scaling;
 using Microsoft.Extensions.Logging;
 
@@ -32,6 +33,7 @@ public sealed partial class FunctionPool(
     IInstanceLauncher? launcher = null)
 {
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan FirstCrashBackoff = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxCrashBackoff = TimeSpan.FromSeconds(30);
     private readonly List<IFunctionInstance> instances = [];
     private readonly IInstanceLauncher launcher = launcher ?? ProcessLauncher.Instance;
@@ -39,7 +41,7 @@ public sealed partial class FunctionPool(
     private DateTimeOffset lastBusy;
     private KeepAliveTracker? keepAliveTracker;
     private DateTimeOffset nextStartAllowed;
-    private TimeSpan crashBackoff = TimeSpan.Zero;
+    private int crashes;
     private CancellationToken stopNow;
     private int restartRequested;
 
@@ -171,7 +173,7 @@ public sealed partial class FunctionPool(
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
         {
             LogStartFailed(logger, e, function.Name);
-            Backoff(now);
+            DelayNextStart(now);
         }
     }
 
@@ -189,22 +191,23 @@ public sealed partial class FunctionPool(
             output.Prefixed(function.Name, $"instance {instance.Name} exited unexpectedly with code {instance.Exited.Result}; replacing it when there is work");
             if (now - instance.StartedAt < TimeSpan.FromSeconds(10))
             {
-                Backoff(now);
+                DelayNextStart(now);
             }
             else
             {
-                crashBackoff = TimeSpan.Zero;
+                crashes = 0;
             }
 
             _ = instance.DisposeAsync().AsTask();
         }
     }
 
-    private void Backoff(DateTimeOffset now)
+    /// <summary>An instance crashed right after starting (or could not start): the next start waits 1 s doubling to 30 s.</summary>
+    private void DelayNextStart(DateTimeOffset now)
     {
-        crashBackoff = crashBackoff == TimeSpan.Zero ? TimeSpan.FromSeconds(1) : TimeSpan.FromTicks(Math.Min(crashBackoff.Ticks * 2, MaxCrashBackoff.Ticks));
-        nextStartAllowed = now + crashBackoff;
-        LogBackoff(logger, function.Name, crashBackoff.TotalSeconds);
+        var delay = Backoff.Exponential(++crashes, FirstCrashBackoff, MaxCrashBackoff);
+        nextStartAllowed = now + delay;
+        LogBackoff(logger, function.Name, delay.TotalSeconds);
     }
 
     private async Task StopAsync(IFunctionInstance instance)

@@ -10,7 +10,7 @@ namespace FnOperator.Operator.Hosting;
 /// per-object workers, leader services) only while this replica leads.
 /// </summary>
 public sealed partial class ControllerManager(
-    IEnumerable<IInformer> informers, IEnumerable<ILeaderTask> leaderTasks, OperatorMetrics metrics, TimeProvider time,
+    IEnumerable<IInformer> informers, IEnumerable<ILeaderTask> leaderTasks, OperatorMetrics metrics,
     IOptions<OperatorOptions> options, ILogger<ControllerManager> logger)
 {
     private readonly IReadOnlyList<IInformer> informers = [.. informers];
@@ -30,10 +30,7 @@ public sealed partial class ControllerManager(
     /// <summary>Runs the leader tasks until <paramref name="cancellationToken"/> is cancelled (leadership lost or shutdown).</summary>
     public async Task LeadAsync(CancellationToken cancellationToken)
     {
-        while (!HasSynced)
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(50), time, cancellationToken).ConfigureAwait(false);
-        }
+        await Task.WhenAll(informers.Select(i => i.Synced)).WaitAsync(cancellationToken).ConfigureAwait(false);
 
         leading = true;
         metrics.Leading(true);

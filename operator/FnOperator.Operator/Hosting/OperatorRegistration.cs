@@ -83,8 +83,14 @@ public static class OperatorRegistration
         where TReconciler : class, IReconciler
         where TKind : class, IKubernetesObject<V1ObjectMeta>, new()
     {
+        if (services.Any(d => d.ServiceType == typeof(ControllerOf<TKind>)))
+        {
+            throw new InvalidOperationException($"A controller for {typeof(TKind).Name} is already registered: one controller per kind.");
+        }
+
         var builder = new ControllerBuilder<TKind>();
         configure?.Invoke(builder);
+        services.AddSingleton(new ControllerOf<TKind>(typeof(TReconciler)));
         services.TryAddSingleton<TReconciler>();
         services.AddSingleton<ILeaderTask>(sp => new ControllerRegistration<TReconciler, TKind>(sp, builder));
         return services;
@@ -122,6 +128,9 @@ public static class OperatorRegistration
             ? ((FnOperator.Api.Schema.CustomResourceAttribute)attribute[0]).Kind
             : typeof(T).Name.StartsWith('V') && typeof(T).Name.Length > 2 && char.IsDigit(typeof(T).Name[1]) ? typeof(T).Name[2..] : typeof(T).Name;
     }
+
+    /// <summary>Marks the kind as having its controller (<see cref="AddController"/> refuses a second one).</summary>
+    private sealed record ControllerOf<TKind>(Type Reconciler);
 
     private sealed class LeaderService(string name, ILeaderService service) : ILeaderTask
     {

@@ -33,4 +33,24 @@ public sealed class LayerWatchAndEventTests : IAsyncLifetime
         Assert.Equal("Created Deployment described-latest", created.Message);
         Assert.Equal(1, Assert.Single(await harness.EventsAsync("invalid")).Count);
     }
+
+    [Fact]
+    public async Task Missing_code_a_missing_layer_and_an_updated_deployment_are_recorded_as_events_on_the_function()
+    {
+        await harness.CreateAsync(TestFunctions.Node("nocode", change: s => s.Code = new FunctionCode { ConfigMap = new ConfigMapCodeSource { Name = "nocode-code" } }));
+        await harness.CreateAsync(TestFunctions.Node("nolayer", change: s => s.Layers = [new LayerReference { Name = "absent" }]));
+        await harness.CreateAsync(TestFunctions.Node("changed"));
+
+        await harness.WaitEventAsync("nocode", "Warning", FunctionReasons.ConfigMapNotFound);
+        await harness.WaitEventAsync("nolayer", "Warning", FunctionReasons.LayerNotFound);
+        await harness.WaitReadyAsync("changed");
+        Assert.DoesNotContain(await harness.EventsAsync("changed"), e => e.Reason == FunctionReasons.UpdatedDeployment);
+
+        await harness.UpdateAsync("changed", s => s.MemoryMiB = 512);
+
+        await harness.WaitEventAsync("changed", "Normal", FunctionReasons.UpdatedDeployment);
+        var updated = Assert.Single(await harness.EventsAsync("changed"), e => e.Reason == FunctionReasons.UpdatedDeployment);
+        Assert.Equal(("Function", "Updated Deployment changed-latest"), (updated.InvolvedObject.Kind, updated.Message));
+        Assert.Contains("nocode-code", Assert.Single(await harness.EventsAsync("nocode"), e => e.Reason == FunctionReasons.ConfigMapNotFound).Message, StringComparison.Ordinal);
+    }
 }

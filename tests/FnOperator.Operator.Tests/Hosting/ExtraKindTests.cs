@@ -70,6 +70,36 @@ public sealed class ExtraKindTests : IAsyncLifetime
         Assert.Equal(0, harness.Replicas[0].Metrics.ReconcileCount("Gadget", "error"));
     }
 
+    [Fact]
+    public void A_kind_gets_one_controller_and_one_informer()
+    {
+        var services = new ServiceCollection();
+        AddGadgets(services);
+
+        var controller = Assert.Throws<InvalidOperationException>(() => services.AddController<GadgetReconciler, Gadget>());
+        var informer = Assert.Throws<InvalidOperationException>(() => services.AddInformer<Gadget>());
+
+        Assert.Contains("one controller per kind", controller.Message, StringComparison.Ordinal);
+        Assert.Contains("Gadget is already registered", informer.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Docs_show_this_registration_word_for_word()
+    {
+        var source = File.ReadAllText(System.IO.Path.Combine(RepoRoot.Path, "tests", "FnOperator.Operator.Tests", "Hosting", "ExtraKindTests.cs"));
+        var start = source.IndexOf("void AddGadgets(IServiceCollection services)", StringComparison.Ordinal);
+        var body = source[(source.IndexOf('{', start) + 1)..source.IndexOf("\n    }", start, StringComparison.Ordinal)];
+        var doc = File.ReadAllText(System.IO.Path.Combine(RepoRoot.Path, "docs", "operator.md"));
+        var section = doc[doc.IndexOf("### Adding a kind", StringComparison.Ordinal)..];
+        var block = section[(section.IndexOf("```csharp", StringComparison.Ordinal) + "```csharp".Length)..];
+        block = block[..block.IndexOf("```", StringComparison.Ordinal)];
+
+        Assert.Contains("AddController<GadgetReconciler, Gadget>", block, StringComparison.Ordinal);
+        Assert.Equal(Code(body), Code(block));
+
+        static string Code(string text) => string.Concat(text.Where(c => !char.IsWhiteSpace(c)));
+    }
+
     private static V1Condition? Condition(Gadget? gadget, string type) => gadget?.Status?.Conditions?.FirstOrDefault(c => c.Type == type);
 
     private static (string?, string?) Ready(Gadget? gadget) => Condition(gadget, ConditionTypes.Ready) is { } c ? (c.Status, c.Reason) : (null, null);

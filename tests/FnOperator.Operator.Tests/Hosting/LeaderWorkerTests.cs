@@ -38,6 +38,7 @@ public sealed class LeaderWorkerTests : IAsyncLifetime
 
         await harness.UpdateAsync("poller", s => s.MemoryMiB = 512);
         await WaitRecordAsync("poller", r => r["state"] == "running" && r["generation"] == "2" && r["runs"] == "2", "restarted with the new spec");
+        Assert.Equal(("running", "1"), ((await RecordAsync("other"))!["state"], (await RecordAsync("other"))!["runs"])); // restarts are per object
 
         await harness.DeleteAsync("poller");
         await WaitRecordAsync("poller", r => r["state"] == "stopped", "stopped on delete");

@@ -120,6 +120,24 @@ public sealed class ConditionSetTests
         Assert.All(status.Conditions!, c => Assert.Equal((ConditionStatus.Unknown, ConditionReasons.NotReconciled), (c.Status, c.Reason)));
     }
 
+    [Fact]
+    public void Reconciling_an_observed_generation_again_keeps_ready_and_its_transition_time()
+    {
+        var status = new TestStatus();
+        var first = Set.Manage(status, 4, T0);
+        first.BeginGeneration();
+        first.MarkTrue(A, "AReason", "a");
+        first.MarkTrue(B, "BReason", "b");
+        first.ObserveGeneration();
+
+        var again = Set.Manage(status, 4, T0.AddMinutes(10)); // a resync or a watched object, same generation
+        again.BeginGeneration();
+
+        Assert.True(again.IsReady);
+        Assert.Equal((ConditionStatus.True, "BReason", T0.UtcDateTime),
+            (again.Get(ConditionTypes.Ready)!.Status, again.Get(ConditionTypes.Ready)!.Reason, again.Get(ConditionTypes.Ready)!.LastTransitionTime));
+    }
+
     [Theory]
     [InlineData(RetryClass.Terminal, ConditionStatus.False, ReconcileOutcome.Terminal)]
     [InlineData(RetryClass.AfterDependency, ConditionStatus.False, ReconcileOutcome.RequeueAfter)]

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using FnOperator.Contracts;
 using FnOperator.Gateway.Functions;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
@@ -142,6 +143,7 @@ public sealed partial class JetStreamInvocationQueue
     private async Task StatsLoopAsync(CancellationToken cancellationToken)
     {
         var backoff = _options.StatsInterval;
+        var failures = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -151,6 +153,7 @@ public sealed partial class JetStreamInvocationQueue
                 var (counts, lastSequence) = await ReadCountsAsync(cancellationToken).ConfigureAwait(false);
                 PublishCounts(counts, lastSequence);
                 backoff = _options.StatsInterval;
+                failures = 0;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -160,9 +163,8 @@ public sealed partial class JetStreamInvocationQueue
             {
                 // Anything (a NATS timeout surfaces as a cancellation of its own): the loop must outlive an outage.
                 LogStatsFailed(_logger, ex.Message);
-                // Jittered backoff up to 10 s while NATS is away.
-                var next = Math.Min(10_000, backoff.TotalMilliseconds * 2);
-                backoff = TimeSpan.FromMilliseconds(next * (0.8 + (Random.Shared.NextDouble() * 0.4)));
+                // Jittered backoff (the shared helper) from twice the interval up to 10 s while NATS is away.
+                backoff = Backoff.Jittered(++failures, _options.StatsInterval * 2, TimeSpan.FromSeconds(10));
             }
         }
     }
