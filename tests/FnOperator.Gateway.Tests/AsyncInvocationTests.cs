@@ -187,6 +187,30 @@ public sealed class AsyncInvocationTests
 
     [Theory]
     [MemberData(nameof(Queues.Both), MemberType = typeof(Queues))]
+    public async Task Event_whose_workers_die_on_every_delivery_counts_as_a_failed_attempt_after_the_maximum_deliveries(QueueKind kind)
+    {
+        await using var gateway = await TestGateway.StartAsync(TestGateway.FastOptions with { ClusterKey = TestGateway.ClusterKey, MaxEventDeliveries = 2 }, queue: kind);
+        var key = gateway.Add("doomed", new FunctionSpec { TimeoutSeconds = 1, Async = new AsyncSpec { MaximumRetryAttempts = 1 } });
+        // A worker that takes each invocation and dies with it (never answers): its lease expires, the event is redelivered.
+        await using var worker = new TestWorker(gateway.BaseAddress, key, _ => null);
+
+        using var response = await gateway.Client.SendAsync(TestGateway.Invoke("doomed", """{"n":1}""", "Event"));
+        var record = await gateway.WaitForMessageAsync("default.doomed.dlq");
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var requestId = response.Headers.GetValues("x-amzn-RequestId").Single();
+        // Two deliveries of attempt 1, two of its retry (attempt 2); the third delivery of each counted as a failed attempt.
+        Assert.Equal([1, 1, 2, 2], worker.Received.Select(i => i.Attempt));
+        Assert.All(worker.Received, i => Assert.Equal(requestId, i.RequestId));
+        Assert.Equal("RetriesExhausted", (string?)record["requestContext"]!["condition"]);
+        Assert.Equal(2, (int)record["requestContext"]!["approximateInvokeCount"]!);
+        Assert.Equal("Runtime.ExitError", (string?)record["responsePayload"]!["errorType"]);
+        Assert.Contains("on each of 2 deliveries of attempt 2", (string?)record["responsePayload"]!["errorMessage"], StringComparison.Ordinal);
+        Assert.Empty(await gateway.ReceiveAsync("default.doomed.dlq"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Queues.Both), MemberType = typeof(Queues))]
     public async Task Released_invocation_is_delivered_again(QueueKind kind)
     {
         await using var gateway = await TestGateway.StartAsync(queue: kind);
