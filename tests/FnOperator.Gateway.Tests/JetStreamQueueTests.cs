@@ -60,9 +60,10 @@ public sealed class JetStreamQueueTests
     [Fact]
     public async Task Invocation_running_longer_than_the_consumer_ack_wait_is_kept_leased_by_in_progress_acks_and_runs_once()
     {
-        // The consumer's ack_wait is capped at MaxConsumerAckWait (8 s here); the function's lease is 60 s + margin, so the
-        // replica that handed it out must keep it alive (+WPI) while the worker holds it for 20 s (2.5 ack waits).
-        var queue = (await NatsServer.Shared).Options() with { MaxConsumerAckWait = TimeSpan.FromSeconds(8) };
+        // The consumer's ack_wait is capped at MaxConsumerAckWait (9 s here); the function's lease is 60 s + margin, so the
+        // replica that handed it out must keep it alive (+WPI, sent with at least 3 s to spare) while the worker holds it
+        // for 25 s (almost three ack waits).
+        var queue = (await NatsServer.Shared).Options() with { MaxConsumerAckWait = TimeSpan.FromSeconds(9) };
         await using var gateway = await ReplicaAsync(queue);
         var key = gateway.Add("slow", new FnOperator.Api.FunctionSpec
         {
@@ -72,7 +73,7 @@ public sealed class JetStreamQueueTests
         using var hold = new ManualResetEventSlim();
         await using var worker = new TestWorker(gateway.BaseAddress, key, inv =>
         {
-            hold.Wait(TimeSpan.FromSeconds(20));
+            hold.Wait(TimeSpan.FromSeconds(25));
             return TestWorker.Ok(inv, "null");
         }, concurrency: 2);
 
