@@ -55,6 +55,13 @@ public sealed record Invocation
     public required DateTimeOffset AcceptedAt { get; init; }
 
     /// <summary>
+    /// Set by the gateway's queue when it hands the invocation out: which delivery of this attempt the lease is (1 = the
+    /// first; a lease that expired or was released delivers it again). Gateway-internal: never on the wire.
+    /// </summary>
+    [JsonIgnore]
+    public int Delivery { get; init; }
+
+    /// <summary>
     /// Set by the queue when it hands the invocation out: identifies this lease (not just the request id). The shim sends
     /// it back with the result or release (<see cref="PullProtocol.LeaseTokenHeader"/>); a result for an older lease of a
     /// redelivered invocation does not match the current one. Null while queued.

@@ -41,6 +41,15 @@ public sealed record GatewayOptions
     /// <summary>How often queued events are checked against their maximum event age (besides the check at hand-out).</summary>
     public TimeSpan EventAgeCheckInterval { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How many times one attempt of an Event is handed out before a further delivery counts as a failed attempt
+    /// (<see cref="Queue.LeaseLost.DeliveriesExhausted"/>, Runtime.ExitError: the retry policy and destinations then
+    /// apply). Each expired lease (a worker that died) or release is one more delivery; 0 = unbounded (then only the
+    /// maximum event age bounds an event whose workers keep dying). On JetStream the count is the message's
+    /// NumDelivered less one for a delayed retry (its early hand-out, answered with a nak for the rest of its delay).
+    /// </summary>
+    public int MaxEventDeliveries { get; init; } = 5;
+
     /// <summary>Interval of the queue's lease/delay sweep.</summary>
     public TimeSpan SweepInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
@@ -115,6 +124,11 @@ public sealed record GatewayOptions
         if (MaxWaitingSyncPerFunction < 1 || DestinationQueueCapacity < 1)
         {
             errors.Add("queue bounds must be at least 1");
+        }
+
+        if (MaxEventDeliveries < 0)
+        {
+            errors.Add("the maximum event deliveries must not be negative (0 = unbounded)");
         }
 
         if (UrlDomain is { } domain && !Urls.UrlDomainName.IsValid(domain))

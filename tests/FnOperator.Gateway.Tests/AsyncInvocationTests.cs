@@ -163,7 +163,11 @@ public sealed class AsyncInvocationTests
     public async Task Event_whose_worker_dies_mid_invocation_is_redelivered_after_its_lease_expires(QueueKind kind)
     {
         await using var gateway = await TestGateway.StartAsync(queue: kind);
-        var key = gateway.Add("fragile-async", new FunctionSpec { TimeoutSeconds = 1 });
+        var key = gateway.Add("fragile-async", new FunctionSpec
+        {
+            TimeoutSeconds = 1,
+            Async = new AsyncSpec { Destinations = new DestinationConfig { OnSuccess = new Destination { Queue = "fragile-done" } } },
+        });
         var calls = 0;
         var second = new TaskCompletionSource<Invocation>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var worker = new TestWorker(gateway.BaseAddress, key, inv =>
@@ -179,10 +183,48 @@ public sealed class AsyncInvocationTests
 
         using var response = await gateway.Client.SendAsync(TestGateway.Invoke("fragile-async", "{}", "Event"));
         var redelivered = await second.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        // The first worker comes back late with a result for its expired lease: refused, not a second terminal record.
+        var first = worker.Received.First();
+        using var pull = gateway.PullClient(key);
+        using var late = new HttpRequestMessage(HttpMethod.Post, PullProtocol.ResultPath(first.RequestId))
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(TestWorker.Ok(first, "\"late\""), options: new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web)),
+        };
+        late.Headers.Add(PullProtocol.LeaseTokenHeader, first.LeaseToken);
+        using var lateResponse = await pull.SendAsync(late);
+        var record = await gateway.WaitForMessageAsync("fragile-done");
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        Assert.Equal(worker.Received.First().RequestId, redelivered.RequestId);
+        Assert.Equal(first.RequestId, redelivered.RequestId);
         Assert.Equal(1, redelivered.Attempt);
+        Assert.NotEqual(first.LeaseToken, redelivered.LeaseToken);
+        Assert.Equal(HttpStatusCode.NotFound, lateResponse.StatusCode);
+        Assert.Null(record["responsePayload"]?.GetValue<string>());
+        Assert.Empty(await gateway.ReceiveAsync("fragile-done"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Queues.Both), MemberType = typeof(Queues))]
+    public async Task Event_whose_workers_die_on_every_delivery_counts_as_a_failed_attempt_after_the_maximum_deliveries(QueueKind kind)
+    {
+        await using var gateway = await TestGateway.StartAsync(TestGateway.FastOptions with { ClusterKey = TestGateway.ClusterKey, MaxEventDeliveries = 2 }, queue: kind);
+        var key = gateway.Add("doomed", new FunctionSpec { TimeoutSeconds = 1, Async = new AsyncSpec { MaximumRetryAttempts = 1 } });
+        // A worker that takes each invocation and dies with it (never answers): its lease expires, the event is redelivered.
+        await using var worker = new TestWorker(gateway.BaseAddress, key, _ => null);
+
+        using var response = await gateway.Client.SendAsync(TestGateway.Invoke("doomed", """{"n":1}""", "Event"));
+        var record = await gateway.WaitForMessageAsync("default.doomed.dlq");
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var requestId = response.Headers.GetValues("x-amzn-RequestId").Single();
+        // Two deliveries of attempt 1, two of its retry (attempt 2); the third delivery of each counted as a failed attempt.
+        Assert.Equal([1, 1, 2, 2], worker.Received.Select(i => i.Attempt));
+        Assert.All(worker.Received, i => Assert.Equal(requestId, i.RequestId));
+        Assert.Equal("RetriesExhausted", (string?)record["requestContext"]!["condition"]);
+        Assert.Equal(2, (int)record["requestContext"]!["approximateInvokeCount"]!);
+        Assert.Equal("Runtime.ExitError", (string?)record["responsePayload"]!["errorType"]);
+        Assert.Contains("on each of 2 deliveries of attempt 2", (string?)record["responsePayload"]!["errorMessage"], StringComparison.Ordinal);
+        Assert.Empty(await gateway.ReceiveAsync("default.doomed.dlq"));
     }
 
     [Theory]

@@ -43,10 +43,11 @@ public sealed class ColdStartTests
         await TestWait.UntilAsync(() => gateway.App.Services.GetRequiredService<IInvocationQueue>().GetStats(key) == new QueueStats(0, 0, 0));
     }
 
-    [Fact]
-    public async Task Sync_requests_beyond_the_waiting_bound_get_429_while_the_held_ones_complete()
+    [Theory]
+    [MemberData(nameof(Queues.Both), MemberType = typeof(Queues))]
+    public async Task Sync_requests_beyond_the_waiting_bound_get_429_while_the_held_ones_complete(QueueKind kind)
     {
-        await using var gateway = await TestGateway.StartAsync(TestGateway.FastOptions with { MaxWaitingSyncPerFunction = 2 });
+        await using var gateway = await TestGateway.StartAsync(TestGateway.FastOptions with { ClusterKey = TestGateway.ClusterKey, MaxWaitingSyncPerFunction = 2 }, queue: kind);
         var key = gateway.Add("bounded");
         var queue = gateway.App.Services.GetRequiredService<IInvocationQueue>();
         var held = new[] { gateway.Client.SendAsync(TestGateway.Invoke("bounded", "1")), gateway.Client.SendAsync(TestGateway.Invoke("bounded", "2")) };

@@ -78,10 +78,11 @@ public sealed class InvokeApiTests
         Assert.EndsWith("REPORT RequestId: abc Duration: 1.00 ms", tail, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Client_context_header_is_decoded_and_handed_to_the_worker()
+    [Theory]
+    [MemberData(nameof(Queues.Both), MemberType = typeof(Queues))]
+    public async Task Client_context_header_is_decoded_and_handed_to_the_worker(QueueKind kind)
     {
-        await using var gateway = await TestGateway.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(queue: kind);
         var key = gateway.Add("ctx");
         await using var worker = new TestWorker(gateway.BaseAddress, key, inv => TestWorker.Ok(inv, inv.ClientContext ?? "null"));
         var request = TestGateway.Invoke("ctx");
@@ -141,10 +142,11 @@ public sealed class InvokeApiTests
         Assert.Equal(new QueueStats(0, 0, 0), gateway.App.Services.GetRequiredService<IInvocationQueue>().GetStats(key));
     }
 
-    [Fact]
-    public async Task Payload_just_under_the_async_limit_is_accepted()
+    [Theory]
+    [MemberData(nameof(Queues.Both), MemberType = typeof(Queues))]
+    public async Task Payload_just_under_the_async_limit_is_accepted(QueueKind kind)
     {
-        await using var gateway = await TestGateway.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(queue: kind);
         gateway.Add("big");
         var payload = "\"" + new string('a', (1024 * 1024) - 2) + "\"";
 

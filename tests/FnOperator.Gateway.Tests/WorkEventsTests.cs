@@ -55,10 +55,11 @@ public sealed class WorkEventsTests
         }
     }
 
-    [Fact]
-    public async Task Work_for_a_version_with_an_invocation_in_flight_is_not_pushed()
+    [Theory]
+    [MemberData(nameof(Queues.Both), MemberType = typeof(Queues))]
+    public async Task Work_for_a_version_with_an_invocation_in_flight_is_not_pushed(QueueKind kind)
     {
-        await using var gateway = await TestGateway.StartAsync(TestGateway.FastOptions with { ClusterKey = TestGateway.ClusterKey, ProtectQueueInspection = true });
+        await using var gateway = await TestGateway.StartAsync(TestGateway.FastOptions with { ClusterKey = TestGateway.ClusterKey, ProtectQueueInspection = true }, queue: kind);
         var busy = gateway.Add("busy", new FnOperator.Api.FunctionSpec { Runtime = "nodejs22.x", Handler = "index.handler", TimeoutSeconds = 300 });
         gateway.Add("marker1");
         gateway.Add("marker2");

@@ -71,6 +71,14 @@ public sealed partial class PullCore(
                 continue;
             }
 
+            if (invocation is { Type: InvocationType.Event, LeaseToken: { } lease } && options.MaxEventDeliveries > 0 && invocation.Delivery > options.MaxEventDeliveries)
+            {
+                // Every earlier delivery of this attempt was lost: a failed attempt (retry or failure destination), not run again.
+                LogDeliveriesExhausted(logger, invocation.Namespace, invocation.FunctionName, invocation.RequestId, invocation.Attempt, invocation.Delivery - 1);
+                await completion.CompleteAsync(invocation.RequestId, lease, LeaseLost.DeliveriesExhausted(invocation, invocation.Delivery - 1), CancellationToken.None).ConfigureAwait(false);
+                continue;
+            }
+
             instances.Handed(instance, invocation);
             coldStarts.Started(invocation);
             return invocation;
@@ -102,6 +110,9 @@ public sealed partial class PullCore(
         coldStarts.Active(instances.Ended(requestId));
         return await queue.ReleaseAsync(requestId, leaseToken, cancellationToken).ConfigureAwait(false);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Event attempt lost on every delivery, counted as a failed attempt namespace={Namespace} function={Function} requestId={RequestId} attempt={Attempt} deliveries={Deliveries}")]
+    private static partial void LogDeliveriesExhausted(ILogger logger, string @namespace, string function, string requestId, int attempt, int deliveries);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Released invocation whose hand-out to a worker failed requestId={RequestId}")]
     private static partial void LogHandOutFailed(ILogger logger, string requestId);

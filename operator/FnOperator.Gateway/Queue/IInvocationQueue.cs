@@ -63,6 +63,25 @@ public static class LeaseLost
         }),
         ExecutedVersion = invocation.Version,
     };
+
+    /// <summary>
+    /// The failed attempt of an Event handed out more than <see cref="GatewayOptions.MaxEventDeliveries"/> times (every
+    /// earlier lease expired or was released): Lambda counts a lost sandbox as a function error, so the retry policy
+    /// and the failure destination take it from here instead of redelivering it until its maximum age.
+    /// </summary>
+    public static InvocationResult DeliveriesExhausted(Invocation invocation, int deliveries) => new()
+    {
+        RequestId = invocation.RequestId,
+        Outcome = InvocationOutcome.FunctionError,
+        FunctionError = "Unhandled",
+        ErrorType = ErrorType,
+        Payload = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            errorMessage = $"RequestId: {invocation.RequestId} Error: the function instance was lost before it returned a result on each of {deliveries} deliveries of attempt {invocation.Attempt}",
+            errorType = ErrorType,
+        }),
+        ExecutedVersion = invocation.Version,
+    };
 }
 
 /// <summary>

@@ -250,7 +250,7 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
             entry.Deliveries++;
             entry.SetRunning(true);
             entry.MarkStarted();
-            waiterNode.Value.TrySetResult(entry.Invocation with { LeaseToken = entry.LeaseToken });
+            waiterNode.Value.TrySetResult(entry.Invocation with { LeaseToken = entry.LeaseToken, Delivery = entry.Deliveries });
         }
     }
 

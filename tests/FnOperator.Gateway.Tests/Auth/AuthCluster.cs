@@ -108,6 +108,8 @@ public sealed class AuthCluster : IAsyncDisposable
 
     public static Rbacv1Subject User(string name) => new() { Kind = "User", Name = name, ApiGroup = "rbac.authorization.k8s.io" };
 
+    public static Rbacv1Subject Group(string name) => new() { Kind = "Group", Name = name, ApiGroup = "rbac.authorization.k8s.io" };
+
     public static Rbacv1Subject ServiceAccount(string ns, string name) => new() { Kind = "ServiceAccount", Name = name, NamespaceProperty = ns };
 
     /// <summary>A ServiceAccount and a token for it from the TokenRequest API.</summary>

@@ -42,8 +42,13 @@ public sealed class SigV4ClientTests
         await cluster.AddKeyAsync("alice-key-2", "AKIAFNOPEXAMPLE00002", Secret + "2", "alice");
         var rotated = await AuthClients.CliInvokeAsync(cluster.BaseAddress, "AKIAFNOPEXAMPLE00002", Secret + "2", "team/echo", """{"key":2}""");
         await cluster.Client.CoreV1.DeleteNamespacedSecretAsync("alice-key", AuthCluster.KeyNamespace);
-        await Task.Delay(AuthCluster.Required.KeyRefreshInterval + TimeSpan.FromMilliseconds(200));
+        // The old key works until the next list of key Secrets (KeyRefreshInterval); poll instead of sleeping past it.
         var retired = await AuthClients.CliInvokeAsync(cluster.BaseAddress, KeyId, Secret, "team/echo", "{}");
+        for (var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60); retired.ExitCode == 0 && DateTime.UtcNow < deadline;)
+        {
+            await Task.Delay(AuthCluster.Required.KeyRefreshInterval);
+            retired = await AuthClients.CliInvokeAsync(cluster.BaseAddress, KeyId, Secret, "team/echo", "{}");
+        }
 
         Assert.True(rotated.ExitCode == 0, rotated.Stderr);
         Assert.Equal("""{"key":2}""", rotated.Body);
@@ -65,6 +70,9 @@ public sealed class SigV4ClientTests
         var key = cluster.Add("team", "echo");
         await cluster.AddKeyAsync("sdk-key", KeyId, Secret, "system:serviceaccount:team:sdk-caller");
         await cluster.GrantAsync("team", AuthCluster.ServiceAccount("team", "sdk-caller"));
+        // A key whose user has no grant of its own but one of its groups (fnoperator.io/groups) has.
+        await cluster.AddKeyAsync("bob-key", "AKIAFNOPEXAMPLE00003", Secret + "3", "bob", groups: "team-a-devs,fn-callers");
+        await cluster.GrantAsync("team", AuthCluster.Group("fn-callers"), bindingName: "callers");
         await using var worker = new TestWorker(cluster.BaseAddress, key, TestWorker.Echo);
         JsonObject Call(string name, JsonObject? extra = null)
         {
@@ -80,6 +88,7 @@ public sealed class SigV4ClientTests
         var results = await AuthClients.SdkAsync(cluster.BaseAddress,
             [
                 Call("ok"),
+                Call("via-group", new JsonObject { ["accessKeyId"] = "AKIAFNOPEXAMPLE00003", ["secretAccessKey"] = Secret + "3", ["payload"] = """{"via":"group"}""" }),
                 Call("wrong-secret", new JsonObject { ["secretAccessKey"] = "not-the-secret" }),
                 Call("unknown-key", new JsonObject { ["accessKeyId"] = "AKIAFNOPUNKNOWN00000" }),
                 Call("skewed", new JsonObject { ["clockOffsetMs"] = -20 * 60 * 1000 }),
@@ -92,13 +101,15 @@ public sealed class SigV4ClientTests
 
         Assert.Equal(200, (int)results["ok"]["statusCode"]!);
         Assert.Equal("""{"via":"sdk"}""", (string?)results["ok"]["payload"]);
+        Assert.True((int?)results["via-group"]["statusCode"] == 200, results["via-group"].ToJsonString());
+        Assert.Equal("""{"via":"group"}""", (string?)results["via-group"]["payload"]);
         AssertSdkError(results["wrong-secret"], "InvalidSignatureException", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.");
         AssertSdkError(results["unknown-key"], "UnrecognizedClientException", "The security token included in the request is invalid.");
         AssertSdkError(results["skewed"], "InvalidSignatureException", "Signature expired: ");
         Assert.EndsWith(" - 15 min.)", (string?)results["skewed"]["message"], StringComparison.Ordinal);
         AssertSdkError(results["tampered-body"], "InvalidSignatureException", "The request signature we calculated does not match");
         AssertSdkError(results["tampered-header"], "InvalidSignatureException", "The request signature we calculated does not match");
-        Assert.Single(worker.Received);
+        Assert.Equal(2, worker.Received.Count);
 
         var url = (string)results["presigned"]["url"]!;
         using var http = new HttpClient();
@@ -113,7 +124,7 @@ public sealed class SigV4ClientTests
         await InvokeAuthorizationTests.AssertErrorAsync(tamperedQuery, "InvalidSignatureException", null);
         await InvokeAuthorizationTests.AssertErrorAsync(otherBody, "InvalidSignatureException", null);
         var metrics = await cluster.Http.GetStringAsync("/metrics");
-        Assert.Contains("fnoperator_gateway_auth_requests_total{method=\"sigv4\",result=\"allowed\",error_type=\"\"} 2", metrics, StringComparison.Ordinal);
+        Assert.Contains("fnoperator_gateway_auth_requests_total{method=\"sigv4\",result=\"allowed\",error_type=\"\"} 3", metrics, StringComparison.Ordinal);
         Assert.DoesNotContain(Secret, metrics, StringComparison.Ordinal);
     }
 

@@ -265,7 +265,10 @@ public sealed partial class JetStreamInvocationQueue
             return;
         }
 
-        if (held.ConsumerExpiry < held.Deadline && now + _options.MaxConsumerAckWait / 2 >= held.ConsumerExpiry)
+        // Renewed at the first tick (every third of the consumer ack wait) within two thirds of it of the consumer's
+        // expiry, so at least a third of the ack wait (10 s by default) is left when it is sent: a stalled tick or a slow
+        // publish on a loaded machine does not let the server redeliver a lease that is still being worked on.
+        if (held.ConsumerExpiry < held.Deadline && now + (_options.MaxConsumerAckWait * 2 / 3) >= held.ConsumerExpiry)
         {
             await AckAsync(held.Token.AckSubject, "+WPI", cancellationToken).ConfigureAwait(false);
             held.ConsumerExpiry = now + _options.MaxConsumerAckWait;

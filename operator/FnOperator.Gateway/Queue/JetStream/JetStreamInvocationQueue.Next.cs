@@ -125,7 +125,10 @@ public sealed partial class JetStreamInvocationQueue
         }
 
         var token = new LeaseToken(msg.ReplyTo ?? "", metadata.Sequence.Stream, invocation.RequestId, metadata.NumDelivered);
-        var leased = invocation with { LeaseToken = token.Encode(_leaseKey) };
+        // A delayed retry is usually handed out once before it is due (the nak above): that delivery did not run it.
+        var early = msg.Headers is { } nb && nb.ContainsKey(JetStreamNames.NotBeforeHeader) ? 1UL : 0UL;
+        var delivery = metadata.NumDelivered > early ? metadata.NumDelivered - early : 1UL;
+        var leased = invocation with { LeaseToken = token.Encode(_leaseKey), Delivery = (int)Math.Min(delivery, int.MaxValue) };
         if (cancellationToken.IsCancellationRequested || _stopping.IsCancellationRequested)
         {
             // Nobody is waiting for it any more: give it back.
@@ -164,7 +167,8 @@ public sealed partial class JetStreamInvocationQueue
             FilterSubject = JetStreamNames.Subject(_options.SubjectPrefix, key, version),
             AckPolicy = ConsumerConfigAckPolicy.Explicit,
             AckWait = ackWait < _options.MaxConsumerAckWait ? ackWait : _options.MaxConsumerAckWait,
-            // Unbounded here: async redelivery is bounded by the maximum event age (checked at hand-out), sync by the lost check.
+            // Unbounded here: async redelivery is bounded at hand-out by GatewayOptions.MaxEventDeliveries (PullCore: a failed
+            // attempt after that many, from the message's NumDelivered) and the maximum event age, sync by the lost check.
             MaxDeliver = -1,
             MaxAckPending = limit is > 0 ? limit.Value : -1,
             MaxWaiting = 4096,
