@@ -113,6 +113,22 @@ public sealed class DotnetBootstrapTests
     }
 
     [Theory]
+    [InlineData("Handlers::PocoAsync", "{\"id\":5}", "Error converting the Lambda event JSON payload to type FnOperator.DotnetFunctions.Order: ")]
+    [InlineData("Handlers::Upper", "42", "Error converting the Lambda event JSON payload to a string. JSON strings must be quoted")]
+    public async Task Event_the_default_serializer_cannot_convert_fails_with_lambda_JsonSerializerException(string handler, string eventJson, string message)
+    {
+        await using var fn = await StartAsync(handler);
+
+        var result = await fn.Server.InvokeAsync(eventJson);
+        var fine = await fn.Server.InvokeAsync(handler == "Handlers::Upper" ? "\"ok\"" : "{\"id\":\"pen\",\"quantity\":1}");
+
+        Assert.Equal("JsonSerializerException", result.ErrorType);
+        Assert.StartsWith(message, result.Json().GetProperty("errorMessage").GetString());
+        Assert.Equal("JsonException", result.Json().GetProperty("cause").GetProperty("errorType").GetString());
+        Assert.True(fine.Outcome == InvocationOutcome.Success, fine.Describe());
+    }
+
+    [Theory]
     [InlineData("Broken::Handle", "InvalidDataException", "bad configuration")]
     [InlineData("Handlers::Missing", "LambdaValidationException", "Found no methods matching method name 'Missing'")]
     [InlineData("Nope::Handle", "LambdaValidationException", "Unable to load type 'FnOperator.DotnetFunctions.Nope' from assembly 'FnOperator.DotnetFunctions'.")]

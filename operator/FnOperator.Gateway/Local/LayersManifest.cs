@@ -78,7 +78,8 @@ public static class LayersManifest
     {
         try
         {
-            if (YamlToJson.Convert(root) is not JsonObject obj || (obj["kind"] as JsonValue)?.ToString() != Layer.KindName)
+            if (YamlToJson.Convert(root) is not JsonObject obj || (obj["kind"] as JsonValue)?.ToString() != Layer.KindName
+                || ManifestLoader.HasShapeProblems(obj)) // reported by ManifestLoader
             {
                 return null;
             }

@@ -123,7 +123,8 @@ public static class LocalEventSources
 
             foreach (var doc in stream.Documents)
             {
-                if (YamlToJson.Convert(doc.RootNode) is JsonObject obj && (string?)obj["kind"] == EventSourceMapping.KindName)
+                if (YamlToJson.Convert(doc.RootNode) is JsonObject obj && (string?)obj["kind"] == EventSourceMapping.KindName
+                    && !ManifestLoader.HasShapeProblems(obj)) // reported by ManifestLoader
                 {
                     mappings.Add(KubernetesJson.Deserialize<EventSourceMapping>(obj.ToJsonString()));
                 }

@@ -69,6 +69,25 @@ public static class ManifestLoader
         return new ManifestSet(functions, problems, skipped);
     }
 
+    private static readonly Dictionary<string, Type> OtherKinds = new(StringComparer.Ordinal)
+    {
+        [Layer.KindName] = typeof(Layer),
+        [Alias.KindName] = typeof(Alias),
+        [EventSourceMapping.KindName] = typeof(EventSourceMapping),
+    };
+
+    /// <summary>Unknown fields and wrong types of a Layer, Alias or EventSourceMapping document (empty for other kinds).</summary>
+    private static List<(string Field, string Message)> ShapeProblems(JsonObject obj, string kind) =>
+        OtherKinds.TryGetValue(kind, out var type) ? ManifestShape.Check(obj, type, JsonOptions) : [];
+
+    /// <summary>
+    /// True when a Layer, Alias or EventSourceMapping document has an unknown field or a wrong type: its loader skips it,
+    /// and <see cref="Load"/> reports why (file, field, message).
+    /// </summary>
+    public static bool HasShapeProblems(JsonObject obj) =>
+        (obj["kind"] as JsonValue)?.ToString() is { } kind && (obj["apiVersion"] as JsonValue)?.ToString() == ApiGroup.ApiVersion
+        && ShapeProblems(obj, kind).Count > 0;
+
     /// <summary>The path as the user would type it: relative to the working folder when under it.</summary>
     public static string DisplayPath(string fullPath)
     {
@@ -166,6 +185,14 @@ public static class ManifestLoader
 
         if (kind != Function.KindName)
         {
+            // Layers, Aliases and EventSourceMappings are read by their own loaders, which skip a document with problems
+            // (HasShapeProblems); the problems are reported here, once, with the Functions'.
+            if (apiVersion == ApiGroup.ApiVersion && ShapeProblems(obj, kind) is { Count: > 0 } other)
+            {
+                problems.AddRange(other.Select(p => new ManifestProblem(where, p.Field, p.Message)));
+                return;
+            }
+
             skipped.Add(new SkippedResource(where, kind, name, kind switch
             {
                 EventSourceMapping.KindName => "run by the event source pollers (see the EventSourceMapping lines below)",

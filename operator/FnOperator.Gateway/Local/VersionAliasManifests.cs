@@ -41,7 +41,8 @@ public static class VersionAliasManifests
 
             foreach (var document in stream.Documents)
             {
-                if (YamlToJson.Convert(document.RootNode) is JsonObject obj && (string?)obj["kind"] == Alias.KindName)
+                if (YamlToJson.Convert(document.RootNode) is JsonObject obj && (string?)obj["kind"] == Alias.KindName
+                    && !ManifestLoader.HasShapeProblems(obj)) // reported by ManifestLoader
                 {
                     try
                     {

@@ -33,7 +33,11 @@ public static class EnvironmentBuilder
         };
         // provided.* with zip or ConfigMap code: Lambda runs the code's own bootstrap ($LAMBDA_TASK_ROOT/bootstrap, else
         // /opt/bootstrap), which the shim's built-in launcher does; the base image's entrypoint would look in /var/runtime.
-        var ownBootstrap = spec.Code?.Image is null && LambdaRuntimes.FamilyOf(spec.Runtime) == RuntimeFamily.Provided;
+        // dotnet* with zip or ConfigMap code: the shim's built-in launcher runs the project's managed .NET runtime
+        // (/fnop-bin/bootstraps/dotnet) on the image's /var/lang/bin/dotnet, as local mode does, so a function built without
+        // Amazon.Lambda.RuntimeSupport/Serialization (the image's own runtime needs them) runs the same in both places.
+        var family = LambdaRuntimes.FamilyOf(spec.Runtime);
+        var ownBootstrap = spec.Code?.Image is null && family is RuntimeFamily.Provided or RuntimeFamily.DotNet;
         if (!ownBootstrap)
         {
             env.Add(Literal(ShimVariables.RuntimeCommand, entrypoint));

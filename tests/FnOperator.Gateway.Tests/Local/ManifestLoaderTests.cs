@@ -202,6 +202,35 @@ public sealed class ManifestLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Unpublished_dotnet_function_names_the_project_to_publish_and_where()
+    {
+        dir.Write("shop/src/Orders.csproj", "<Project Sdk=\"Microsoft.NET.Sdk\" />");
+        dir.Write("shop/tests/Orders.Tests/Orders.Tests.csproj", "<Project Sdk=\"Microsoft.NET.Sdk\" />");
+        dir.Write("shop/function.yaml", """
+            apiVersion: fnoperator.io/v1alpha1
+            kind: Function
+            metadata: {name: orders}
+            spec: {runtime: dotnet8, handler: "Orders::Orders.Function::Handle", code: {path: publish}}
+            ---
+            apiVersion: fnoperator.io/v1alpha1
+            kind: Function
+            metadata: {name: other}
+            spec: {runtime: dotnet10, handler: "Billing::Billing.Function::Handle", code: {path: out}}
+            """);
+
+        var reasons = ManifestLoader.Load(dir.Root).Skipped.ToDictionary(s => s.Name, s => s.Reason);
+
+        var shop = ManifestLoader.DisplayPath(Path.Combine(dir.Root, "shop"));
+        Assert.Equal(
+            $"needs prebuilt code: published code {shop}/publish/Orders.dll does not exist (dotnet publish {shop}/src/Orders.csproj -c Release -o {shop}/publish)",
+            reasons["orders"]);
+        // Two projects, neither named for the handler's assembly: the hint cannot pick one.
+        Assert.Equal(
+            $"needs prebuilt code: published code {shop}/out/Billing.dll does not exist (dotnet publish <your .csproj> -c Release -o {shop}/out)",
+            reasons["other"]);
+    }
+
+    [Fact]
     public void Missing_path_is_an_error_not_a_crash()
     {
         var set = ManifestLoader.Load(Path.Combine(dir.Root, "nope"));

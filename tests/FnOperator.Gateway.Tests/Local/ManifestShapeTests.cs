@@ -84,4 +84,51 @@ public sealed class ManifestShapeTests : IDisposable
             problems);
         Assert.DoesNotContain(problems, p => p.Contains("System.", StringComparison.Ordinal) || p.Contains("JSON", StringComparison.Ordinal));
     }
+    [Fact]
+    public void Layer_Alias_and_EventSourceMapping_documents_get_the_same_field_and_type_checks_and_are_not_loaded_half_read()
+    {
+        dir.NodeFunction("fn", "target");
+        var file = dir.Write("fn/others.yaml", """
+            apiVersion: fnoperator.io/v1alpha1
+            kind: Layer
+            metadata: {name: lib}
+            spec:
+              contnet: {path: src}
+              compatibleRuntimes: nodejs22.x
+            ---
+            apiVersion: fnoperator.io/v1alpha1
+            kind: Alias
+            metadata: {name: live}
+            spec:
+              functionName: target
+              functionVersion: 1
+              routingConfg: {}
+            ---
+            apiVersion: fnoperator.io/v1alpha1
+            kind: EventSourceMapping
+            metadata: {name: tick}
+            spec:
+              functionName: target
+              batchSize: "ten"
+            """);
+
+        var set = ManifestLoader.Load(dir.Root);
+
+        var display = ManifestLoader.DisplayPath(file);
+        Assert.Equal(
+            [
+                $"{display} (document at line 1): spec.contnet: unknown field 'contnet' (did you mean 'content'?)",
+                $"{display} (document at line 1): spec.compatibleRuntimes: must be a list, got the string \"nodejs22.x\"",
+                $"{display} (document at line 8): spec.functionVersion: must be a string, got the number 1 (quote it: \"1\")",
+                $"{display} (document at line 8): spec.routingConfg: unknown field 'routingConfg' (did you mean 'routingConfig'?)",
+                $"{display} (document at line 16): spec.batchSize: must be an integer, got the string \"ten\"",
+            ],
+            set.Problems.Select(p => p.ToString()));
+        Assert.Equal(["target"], set.Functions.Select(f => f.Name));
+        Assert.Empty(set.Skipped);
+        Assert.Empty(LayersManifest.Load(dir.Root).Layers);
+        var (aliases, aliasProblems) = VersionAliasManifests.Load(dir.Root);
+        Assert.Empty(aliases);
+        Assert.Empty(aliasProblems); // no serializer message: the problems above say it in the user's words
+    }
 }

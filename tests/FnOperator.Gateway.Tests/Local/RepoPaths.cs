@@ -12,6 +12,9 @@ public static class RepoPaths
         ? other
         : Path.Combine(Root, "runtime-shim", "FnOperator.RuntimeShim", "bin", "Release", "net10.0", "FnOperator.RuntimeShim.dll");
 
+    /// <summary>The build output of tests/FnOperator.DotnetFunctions (class-library .NET functions), as `dotnet build` leaves it.</summary>
+    public static string DotnetFunctions => Path.Combine(Root, "tests", "FnOperator.DotnetFunctions", "bin", "Release", "net8.0");
+
     public static string NodeModules => Path.Combine(Root, "tests", "node", "node_modules");
 
     private static string FindRoot()

@@ -26,7 +26,8 @@ public sealed class DeploymentBuilderTests
     [InlineData("nodejs22.x", "public.ecr.aws/lambda/nodejs:22", "/lambda-entrypoint.sh index.handler")]
     [InlineData("nodejs20.x", "public.ecr.aws/lambda/nodejs:20", "/lambda-entrypoint.sh index.handler")]
     [InlineData("python3.12", "public.ecr.aws/lambda/python:3.12", "/lambda-entrypoint.sh index.handler")]
-    [InlineData("dotnet8", "public.ecr.aws/lambda/dotnet:8", "/lambda-entrypoint.sh index.handler")]
+    [InlineData("dotnet8", "public.ecr.aws/lambda/dotnet:8", null)] // the shim runs the project's .NET bootstrap
+    [InlineData("dotnet10", "public.ecr.aws/lambda/dotnet:10", null)]
     [InlineData("provided.al2023", "public.ecr.aws/lambda/provided:al2023", null)] // the shim runs the code's own bootstrap
     [InlineData("provided.al2", "public.ecr.aws/lambda/provided:al2", null)]
     public void Runtime_container_uses_the_runtime_base_image_with_the_shim_as_command(string runtime, string image, string? runtimeCommand)

@@ -25,10 +25,36 @@ public sealed class DefaultJsonSerializer : IHandlerSerializer
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
-    public object? Deserialize(Type type, Stream input) => JsonSerializer.Deserialize(input, type, Options);
+    // The messages of Amazon.Lambda.Serialization.SystemTextJson's serializer, so a bad event reads as it does on Lambda.
+    public object? Deserialize(Type type, Stream input)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(input, type, Options);
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException)
+        {
+            throw new JsonSerializerException(type == typeof(string)
+                ? $"Error converting the Lambda event JSON payload to a string. JSON strings must be quoted, for example \"Hello World\" in order to be converted to a string: {e.Message}"
+                : $"Error converting the Lambda event JSON payload to type {type.FullName}: {e.Message}", e);
+        }
+    }
 
-    public void Serialize(Type type, object? value, Stream output) => JsonSerializer.Serialize(output, value, type, Options);
+    public void Serialize(Type type, object? value, Stream output)
+    {
+        try
+        {
+            JsonSerializer.Serialize(output, value, type, Options);
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException)
+        {
+            throw new JsonSerializerException($"Error converting the response object of type {type.FullName} from the Lambda function to JSON: {e.Message}", e);
+        }
+    }
 }
+
+/// <summary>What Amazon.Lambda.Serialization.SystemTextJson throws for an event or result it cannot convert (errorType JsonSerializerException).</summary>
+public sealed class JsonSerializerException(string message, Exception inner) : Exception(message, inner);
 
 /// <summary>
 /// The function's own ILambdaSerializer named by `[LambdaSerializer(typeof(X))]` on the handler method or its assembly
