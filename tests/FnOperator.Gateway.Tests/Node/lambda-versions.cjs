@@ -50,6 +50,17 @@ async function main() {
   const after = await client.send(new sdk.InvokeCommand({ FunctionName: fn + ':canary', Payload: Buffer.from('{}') }));
   out.afterShift = after.ExecutedVersion;
   out.list = await client.send(new sdk.ListAliasesCommand({ FunctionName: fn }));
+  const arn = `arn:aws:lambda:us-east-1:000000000000:function:${fn}`;
+  const executed = async (name, qualifier) => (await client.send(new sdk.InvokeCommand({ FunctionName: name, Qualifier: qualifier, Payload: Buffer.from('{}') }))).ExecutedVersion;
+  out.forms = {
+    qualifier: await executed(fn, '1'),
+    nameQualifier: await executed(fn + ':1'),
+    namespaceName: await executed('default/' + fn + ':1'),
+    arnVersion: await executed(arn + ':1'),
+    arnAlias: await executed(arn + ':canary'),
+  };
+  out.wrongSha = await attempt(() => client.send(new sdk.PublishVersionCommand({ FunctionName: fn, CodeSha256: '0'.repeat(64) })));
+  out.staleRevision = await attempt(() => client.send(new sdk.PublishVersionCommand({ FunctionName: fn, RevisionId: 'not-the-latest' })));
   out.unknownAlias = await attempt(() => client.send(new sdk.GetAliasCommand({ FunctionName: fn, Name: 'nope' })));
   out.unknownVersion = await attempt(() => client.send(new sdk.InvokeCommand({ FunctionName: fn, Qualifier: '42' })));
   out.deleted = await attempt(() => client.send(new sdk.DeleteAliasCommand({ FunctionName: fn, Name: 'canary' })));

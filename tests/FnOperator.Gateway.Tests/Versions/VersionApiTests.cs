@@ -112,6 +112,12 @@ public sealed class VersionApiTests
         Assert.Null(result["update"]!["RoutingConfig"]);
         Assert.Equal("2", (string?)result["afterShift"]);
         Assert.Equal(["canary"], result["list"]!["Aliases"]!.AsArray().Select(a => (string)a!["Name"]!));
+        // Every qualifier form through the SDK (the alias now runs version 2 only).
+        Assert.Equal("""{"qualifier":"1","nameQualifier":"1","namespaceName":"1","arnVersion":"1","arnAlias":"2"}""", result["forms"]!.ToJsonString());
+        Assert.Equal(("InvalidParameterValueException", 400), ((string?)result["wrongSha"]!["error"], (int)result["wrongSha"]!["httpStatus"]!));
+        Assert.StartsWith("CodeSHA256 (" + new string('0', 64) + ") is different from current CodeSHA256 in $LATEST", (string?)result["wrongSha"]!["message"], StringComparison.Ordinal);
+        Assert.Equal(("PreconditionFailedException", 412), ((string?)result["staleRevision"]!["error"], (int)result["staleRevision"]!["httpStatus"]!));
+        Assert.StartsWith("The Revision Id provided does not match the latest Revision Id.", (string?)result["staleRevision"]!["message"], StringComparison.Ordinal);
         Assert.Equal(("ResourceNotFoundException", 404), ((string?)result["unknownAlias"]!["error"], (int)result["unknownAlias"]!["httpStatus"]!));
         Assert.Equal("Cannot find alias arn: arn:aws:lambda:us-east-1:000000000000:function:canary:nope", (string?)result["unknownAlias"]!["message"]);
         Assert.Equal("Function not found: arn:aws:lambda:us-east-1:000000000000:function:canary:42", (string?)result["unknownVersion"]!["message"]);
