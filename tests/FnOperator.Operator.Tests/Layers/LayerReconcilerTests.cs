@@ -41,6 +41,7 @@ public sealed class LayerReconcilerTests : IAsyncLifetime
         Assert.Equal((1, v1.Sha256, v1.Url), (version1.Version, version1.CodeSha256, version1.Url));
         Assert.Equal(["nodejs22.x"], version1.CompatibleRuntimes!);
         Assert.True(version1.Size > 0 && version1.UnzippedSize == "module.exports = 1;".Length);
+        Assert.InRange(version1.CreatedAt, DateTime.UtcNow.AddMinutes(-10), DateTime.UtcNow.AddMinutes(1));
         Assert.Equal((ConditionStatus.True, LayerReasons.Published), (layer.Ready()!.Status, layer.Ready()!.Reason));
         await harness.WaitEventAsync("shared", "Normal", LayerReasons.PublishedVersion);
 
@@ -238,6 +239,30 @@ public sealed class LayerReconcilerTests : IAsyncLifetime
         await harness.WaitConditionAsync("orphan", "CodeReady", ConditionStatus.True, FunctionReasons.CodeResolved);
         await Eventually.True(async () => KubernetesJson.Serialize((await harness.DeploymentAsync("orphan"))!.Spec.Template.Spec.InitContainers).Contains(again.Sha256, StringComparison.Ordinal),
             "rolled to the new Layer's content");
+    }
+
+    [Fact]
+    public async Task Image_content_is_a_version_per_reference_and_its_pods_copy_the_images_opt()
+    {
+        await harness.CreateLayerAsync("rust-runtime", new LayerContent { Image = "registry.example/rust-runtime:1" }, ["provided.al2023"]);
+        var layer = await harness.WaitLayerAsync("rust-runtime", l => l.Status!.LatestVersion == 1, "version 1");
+        var version1 = Assert.Single(layer.Status!.Versions!);
+        Assert.Equal(("registry.example/rust-runtime:1", 0L, 0L), (version1.Image, version1.Size, version1.UnzippedSize));
+        Assert.Matches("^[0-9a-f]{64}$", version1.CodeSha256);
+        await harness.CreateAsync(TestFunctions.Node("rusty", change: s =>
+        {
+            s.Runtime = "provided.al2023";
+            s.Handler = "bootstrap";
+            s.Layers = [new LayerReference { Name = "rust-runtime" }];
+        }));
+        await harness.WaitReadyAsync("rusty");
+        Assert.Contains((await harness.DeploymentAsync("rusty"))!.Spec.Template.Spec.InitContainers, c => c.Image == "registry.example/rust-runtime:1");
+
+        await harness.UpdateLayerAsync("rust-runtime", s => s.Content = new LayerContent { Image = "registry.example/rust-runtime:2" });
+        layer = await harness.WaitLayerAsync("rust-runtime", l => l.Status!.LatestVersion == 2, "version 2 for a new reference");
+        Assert.NotEqual(version1.CodeSha256, layer.Status!.Versions!.Single(v => v.Version == 2).CodeSha256);
+        await Eventually.True(async () => (await harness.DeploymentAsync("rusty"))!.Spec.Template.Spec.InitContainers.Any(c => c.Image == "registry.example/rust-runtime:2"),
+            "the follower rolled to version 2's image");
     }
 
     [Fact]
