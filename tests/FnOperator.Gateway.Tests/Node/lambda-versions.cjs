@@ -23,7 +23,7 @@ async function main() {
   const out = {};
   out.versions = await client.send(new sdk.ListVersionsByFunctionCommand({ FunctionName: fn }));
   out.create = await attempt(() => client.send(new sdk.CreateAliasCommand({
-    FunctionName: fn, Name: 'canary', FunctionVersion: '1', RoutingConfig: { AdditionalVersionWeights: { '2': 0.25 } },
+    FunctionName: fn, Name: 'canary', FunctionVersion: '1', RoutingConfig: { AdditionalVersionWeights: { '2': 0.1 } },
   })));
   out.duplicate = await attempt(() => client.send(new sdk.CreateAliasCommand({ FunctionName: fn, Name: 'canary', FunctionVersion: '1' })));
   out.get = await client.send(new sdk.GetAliasCommand({ FunctionName: fn, Name: 'canary' }));
