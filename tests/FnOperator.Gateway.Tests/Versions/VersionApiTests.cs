@@ -148,6 +148,21 @@ public sealed class VersionApiTests
         Assert.Contains("NotImplementedException", createFnErr, StringComparison.Ordinal);
         Assert.Contains("FnOperator does not implement DeleteFunction", createFnErr, StringComparison.Ordinal);
         Assert.True(world.Gateway.Functions.Contains(new FunctionKey("default", "rules")));
+
+        // update-alias with a RevisionId: the current one succeeds (and changes it), the old one is 412.
+        var (digitsExit, _, digitsErr) = await world.AwsAsync("lambda", "create-alias", "--function-name", "rules", "--name", "123", "--function-version", "1");
+        Assert.NotEqual(0, digitsExit);
+        Assert.Contains("not all digits", digitsErr, StringComparison.Ordinal);
+        var (createExit, createOut, createErr) = await world.AwsAsync("lambda", "create-alias", "--function-name", "rules", "--name", "live", "--function-version", "1");
+        Assert.True(createExit == 0, createErr);
+        var first = (string)JsonNode.Parse(createOut)!["RevisionId"]!;
+        var (okExit, okOut, okErr) = await world.AwsAsync("lambda", "update-alias", "--function-name", "rules", "--name", "live", "--description", "now", "--revision-id", first);
+        Assert.True(okExit == 0, okErr);
+        Assert.NotEqual(first, (string?)JsonNode.Parse(okOut)!["RevisionId"]);
+        var (staleExit, _, staleErr) = await world.AwsAsync("lambda", "update-alias", "--function-name", "rules", "--name", "live", "--description", "later", "--revision-id", first);
+        Assert.NotEqual(0, staleExit);
+        Assert.Contains("(PreconditionFailedException) when calling the UpdateAlias operation", staleErr, StringComparison.Ordinal);
+        Assert.Contains("The Revision Id provided does not match the latest Revision Id.", staleErr, StringComparison.Ordinal);
     }
 
     [Fact]
