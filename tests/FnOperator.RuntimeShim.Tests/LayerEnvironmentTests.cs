@@ -37,6 +37,16 @@ public sealed class LayerEnvironmentTests
         { "provided.al2023", null, "LD_LIBRARY_PATH", "/lib64:/usr/lib64:/opt/lib" },
         { "provided.al2023", "/state/layers/fn", "PATH", "/usr/local/bin:/usr/bin/:/bin:/state/layers/fn/bin" },
         { "dotnet8", "/state/layers/fn", "LD_LIBRARY_PATH", "/lib64:/usr/lib64:/state/layers/fn/lib" },
+        // every variable for every runtime family: the ones a runtime does not use stay unset
+        { "nodejs22.x", null, "LD_LIBRARY_PATH", "/lib64:/usr/lib64:/opt/lib" },
+        { "python3.12", null, "PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin" },
+        { "python3.12", "/state/layers/fn", "LD_LIBRARY_PATH", "/lib64:/usr/lib64:/state/layers/fn/lib" },
+        { "dotnet8", null, "PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin" },
+        { "dotnet8", null, "NODE_PATH", null },
+        { "dotnet8", null, "PYTHONPATH", null },
+        { "provided.al2023", null, "NODE_PATH", null },
+        { "provided.al2023", null, "PYTHONPATH", null },
+        { "provided.al2", null, "LD_LIBRARY_PATH", "/lib64:/usr/lib64:/opt/lib" },
     };
 
     [Theory]

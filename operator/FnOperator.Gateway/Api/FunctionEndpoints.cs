@@ -14,8 +14,11 @@ public static class FunctionEndpoints
             Results.Json(new JsonObject { ["Functions"] = new JsonArray([.. functions.All.Select(f => Configuration(functions, f.Key, f.Value))]) }));
         app.MapGet("/2015-03-31/functions/{functionName}", (string functionName, string? Qualifier, FunctionRegistry functions, IVersionWriter writer) =>
             GetFunction(functions, writer, functionName.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase), Qualifier));
-        app.MapGet("/2015-03-31/functions/{ns}/{functionName}", (string ns, string functionName, string? Qualifier, FunctionRegistry functions, IVersionWriter writer) =>
-            GetFunction(functions, writer, $"{ns}/{functionName}", Qualifier));
+        // GET /2015-03-31/functions/{fn}/policy (GetPolicy) has the shape of namespace/name: unless such a function exists, it is GetPolicy.
+        app.MapGet("/2015-03-31/functions/{ns}/{functionName}", (HttpContext c, string ns, string functionName, string? Qualifier, FunctionRegistry functions, IVersionWriter writer) =>
+            functionName == "policy" && !functions.Contains(new FunctionKey(ns, functionName))
+                ? LambdaApiEndpoints.NotImplemented(c.Request.Method, c.Request.Path)
+                : GetFunction(functions, writer, $"{ns}/{functionName}", Qualifier));
         app.MapGet("/_fnop/v1/queues", async (IDestinationQueues queues, CancellationToken cancellationToken) =>
             Results.Json(new JsonObject { ["queues"] = new JsonObject([.. (await queues.DepthsAsync(cancellationToken).ConfigureAwait(false)).Select(q => KeyValuePair.Create(q.Key, (JsonNode?)q.Value))]) }));
         app.MapGet("/_fnop/v1/queues/{name}/messages", (string name, string? max, IDestinationQueues queues, CancellationToken cancellationToken) =>

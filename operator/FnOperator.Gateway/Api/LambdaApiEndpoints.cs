@@ -13,23 +13,26 @@ public static class LambdaApiEndpoints
 
     private const string Manifests = "apply a Function manifest instead (kubectl apply -f function.yaml in a cluster; in local mode, edit the manifest in the functions folder)";
 
-    /// <summary>Unserved operations by method and path shape ({fn} = one segment): what to use instead.</summary>
-    private static readonly (string Method, string Prefix, string Suffix, string Operation, string Instead)[] Unserved =
+    /// <summary>
+    /// Unserved operations by method and path shape ({fn} = one segment; Exact: the path itself, not what is below it):
+    /// what to use instead. The first match wins.
+    /// </summary>
+    private static readonly (bool Exact, string Method, string Prefix, string Suffix, string Operation, string Instead)[] Unserved =
     [
-        ("POST", "/2015-03-31/functions", "", "CreateFunction", Manifests),
-        ("PUT", "/2015-03-31/functions/", "/code", "UpdateFunctionCode", "change spec.code of the Function (a new url + sha256, ConfigMap or image), or edit the code folder in local mode"),
-        ("PUT", "/2015-03-31/functions/", "/configuration", "UpdateFunctionConfiguration", "change the Function's spec (kubectl apply / kubectl edit function)"),
-        ("DELETE", "/2015-03-31/functions/", "", "DeleteFunction", "kubectl delete function <name> (versions and aliases go with it); one published version is deleted with --qualifier <N>"),
-        ("GET", "/2015-03-31/functions/", "/policy", "GetPolicy", "Kubernetes RBAC: the invoke verb on functions.fnoperator.io (docs/security.md)"),
-        ("POST", "/2015-03-31/functions/", "/policy", "AddPermission", "Kubernetes RBAC: the invoke verb on functions.fnoperator.io (docs/security.md)"),
-        ("", "/2015-03-31/event-source-mappings", "", "EventSourceMapping", "an EventSourceMapping manifest (kubectl apply -f)"),
-        ("", "/2018-10-31/layers", "", "Layer", "a Layer manifest (kubectl apply -f) and spec.layers of the Function"),
-        ("", "/2017-10-31/functions/", "/concurrency", "FunctionConcurrency", "spec.concurrency.reserved of the Function"),
-        ("", "/2019-09-30/functions/", "/provisioned-concurrency", "ProvisionedConcurrencyConfig", "spec.concurrency.provisioned of the Function (published versions keep theirs)"),
-        ("", "/2019-09-25/functions/", "/event-invoke-config", "FunctionEventInvokeConfig", "spec.async of the Function (retries, maximum event age, destinations)"),
-        ("", "/2021-10-31/functions/", "/url", "FunctionUrlConfig", "the gateway's function URLs (docs/gateway.md)"),
-        ("", "/2021-11-15/functions/", "/response-streaming-invocations", "InvokeWithResponseStream", "Invoke (buffered responses)"),
-        ("", "/2017-03-31/tags", "", "Tags", "labels and annotations on the Function (kubectl label / annotate)"),
+        (true, "POST", "/2015-03-31/functions", "", "CreateFunction", Manifests),
+        (false, "PUT", "/2015-03-31/functions/", "/code", "UpdateFunctionCode", "change spec.code of the Function (a new url + sha256, ConfigMap or image), or edit the code folder in local mode"),
+        (false, "PUT", "/2015-03-31/functions/", "/configuration", "UpdateFunctionConfiguration", "change the Function's spec (kubectl apply / kubectl edit function)"),
+        (false, "DELETE", "/2015-03-31/functions/", "", "DeleteFunction", "kubectl delete function <name> (versions and aliases go with it); one published version is deleted with --qualifier <N>"),
+        (false, "GET", "/2015-03-31/functions/", "/policy", "GetPolicy", "Kubernetes RBAC: the invoke verb on functions.fnoperator.io (docs/security.md)"),
+        (false, "POST", "/2015-03-31/functions/", "/policy", "AddPermission", "Kubernetes RBAC: the invoke verb on functions.fnoperator.io (docs/security.md)"),
+        (false, "", "/2015-03-31/event-source-mappings", "", "EventSourceMapping", "an EventSourceMapping manifest (kubectl apply -f)"),
+        (false, "", "/2018-10-31/layers", "", "Layer", "a Layer manifest (kubectl apply -f) and spec.layers of the Function"),
+        (false, "", "/2017-10-31/functions/", "/concurrency", "FunctionConcurrency", "spec.concurrency.reserved of the Function"),
+        (false, "", "/2019-09-30/functions/", "/provisioned-concurrency", "ProvisionedConcurrencyConfig", "spec.concurrency.provisioned of the Function (published versions keep theirs)"),
+        (false, "", "/2019-09-25/functions/", "/event-invoke-config", "FunctionEventInvokeConfig", "spec.async of the Function (retries, maximum event age, destinations)"),
+        (false, "", "/2021-10-31/functions/", "/url", "FunctionUrlConfig", "the gateway's function URLs (docs/gateway.md)"),
+        (false, "", "/2021-11-15/functions/", "/response-streaming-invocations", "InvokeWithResponseStream", "Invoke (buffered responses)"),
+        (false, "", "/2017-03-31/tags", "", "Tags", "labels and annotations on the Function (kubectl label / annotate)"),
     ];
 
     public static void Map(IEndpointRouteBuilder app)
@@ -46,9 +49,9 @@ public static class LambdaApiEndpoints
     /// <summary>The Lambda-shaped answer to a Lambda API call FnOperator does not serve.</summary>
     public static IResult NotImplemented(string method, string path)
     {
-        foreach (var (m, prefix, suffix, operation, instead) in Unserved)
+        foreach (var (exact, m, prefix, suffix, operation, instead) in Unserved)
         {
-            if ((m.Length == 0 || m == method) && Matches(path, prefix, suffix))
+            if ((m.Length == 0 || m == method) && (exact ? path.TrimEnd('/') == prefix : Matches(path, prefix, suffix)))
             {
                 return LambdaErrors.Error(501, NotImplementedType, $"FnOperator does not implement {operation} ({method} {path}); {instead}.");
             }

@@ -23,7 +23,7 @@ async function main() {
   const out = {};
   out.versions = await client.send(new sdk.ListVersionsByFunctionCommand({ FunctionName: fn }));
   out.create = await attempt(() => client.send(new sdk.CreateAliasCommand({
-    FunctionName: fn, Name: 'canary', FunctionVersion: '1', RoutingConfig: { AdditionalVersionWeights: { '2': 0.25 } },
+    FunctionName: fn, Name: 'canary', FunctionVersion: '1', RoutingConfig: { AdditionalVersionWeights: { '2': 0.1 } },
   })));
   out.duplicate = await attempt(() => client.send(new sdk.CreateAliasCommand({ FunctionName: fn, Name: 'canary', FunctionVersion: '1' })));
   out.get = await client.send(new sdk.GetAliasCommand({ FunctionName: fn, Name: 'canary' }));
@@ -50,6 +50,17 @@ async function main() {
   const after = await client.send(new sdk.InvokeCommand({ FunctionName: fn + ':canary', Payload: Buffer.from('{}') }));
   out.afterShift = after.ExecutedVersion;
   out.list = await client.send(new sdk.ListAliasesCommand({ FunctionName: fn }));
+  const arn = `arn:aws:lambda:us-east-1:000000000000:function:${fn}`;
+  const executed = async (name, qualifier) => (await client.send(new sdk.InvokeCommand({ FunctionName: name, Qualifier: qualifier, Payload: Buffer.from('{}') }))).ExecutedVersion;
+  out.forms = {
+    qualifier: await executed(fn, '1'),
+    nameQualifier: await executed(fn + ':1'),
+    namespaceName: await executed('default/' + fn + ':1'),
+    arnVersion: await executed(arn + ':1'),
+    arnAlias: await executed(arn + ':canary'),
+  };
+  out.wrongSha = await attempt(() => client.send(new sdk.PublishVersionCommand({ FunctionName: fn, CodeSha256: '0'.repeat(64) })));
+  out.staleRevision = await attempt(() => client.send(new sdk.PublishVersionCommand({ FunctionName: fn, RevisionId: 'not-the-latest' })));
   out.unknownAlias = await attempt(() => client.send(new sdk.GetAliasCommand({ FunctionName: fn, Name: 'nope' })));
   out.unknownVersion = await attempt(() => client.send(new sdk.InvokeCommand({ FunctionName: fn, Qualifier: '42' })));
   out.deleted = await attempt(() => client.send(new sdk.DeleteAliasCommand({ FunctionName: fn, Name: 'canary' })));

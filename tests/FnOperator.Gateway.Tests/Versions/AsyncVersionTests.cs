@@ -35,6 +35,42 @@ public sealed class AsyncVersionTests
     }
 
     [Fact]
+    public async Task Async_invocations_of_a_weighted_alias_keep_the_version_drawn_first_through_every_retry()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        var spec = new FunctionSpec
+        {
+            Runtime = "nodejs22.x", Handler = "index.handler", TimeoutSeconds = 3,
+            Async = new AsyncSpec { MaximumRetryAttempts = 2, Destinations = new DestinationConfig { OnFailure = new Destination { Queue = "weighted-failures" } } },
+        };
+        var key = gateway.Add("weighted", spec);
+        gateway.Functions.PublishVersion(key, "1", spec);
+        gateway.Functions.PublishVersion(key, "2", spec);
+        gateway.Functions.SetAlias(key, "live", new FnOperator.Gateway.Functions.AliasRoute("1", "2", 0.5));
+        await using var v1 = new TestWorker(gateway.BaseAddress, key, inv => TestWorker.Fail(inv, "version 1 fails"), concurrency: 4, version: "1");
+        await using var v2 = new TestWorker(gateway.BaseAddress, key, inv => TestWorker.Fail(inv, "version 2 fails"), concurrency: 4, version: "2");
+
+        const int events = 8; // were each retry drawn again, all three attempts of one event would agree with probability 1/4
+        for (var i = 0; i < events; i++)
+        {
+            using var accepted = await gateway.Client.SendAsync(TestGateway.Invoke("weighted", type: "Event", qualifier: "live"));
+            Assert.Equal(202, (int)accepted.StatusCode);
+        }
+
+        for (var i = 0; i < events; i++)
+        {
+            var record = await gateway.WaitForMessageAsync("weighted-failures");
+            var requestId = (string)record["requestContext"]!["requestId"]!;
+            var version = (string)record["responseContext"]!["executedVersion"]!;
+            Assert.Equal($"arn:aws:lambda:us-east-1:000000000000:function:weighted:{version}", (string?)record["requestContext"]!["functionArn"]);
+            var ran = v1.Received.Concat(v2.Received).Where(a => a.RequestId == requestId).OrderBy(a => a.Attempt).ToList();
+            Assert.Equal([1, 2, 3], ran.Select(a => a.Attempt));
+            Assert.All(ran, a => Assert.Equal(version, a.Version));
+            Assert.Equal(version == "1" ? 3 : 0, v1.Received.Count(a => a.RequestId == requestId));
+        }
+    }
+
+    [Fact]
     public async Task Async_retries_and_destinations_of_a_published_version_come_from_its_snapshot_not_from_latest()
     {
         await using var gateway = await TestGateway.StartAsync();

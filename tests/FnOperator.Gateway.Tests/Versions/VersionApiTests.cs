@@ -101,17 +101,25 @@ public sealed class VersionApiTests
 
         Assert.Equal(["$LATEST", "1", "2"], result["versions"]!["Versions"]!.AsArray().Select(v => (string)v!["Version"]!));
         Assert.Equal("arn:aws:lambda:us-east-1:000000000000:function:canary:canary", (string?)result["create"]!["AliasArn"]);
-        Assert.Equal(0.25, (double)result["get"]!["RoutingConfig"]!["AdditionalVersionWeights"]!["2"]!);
+        Assert.Equal(0.1, (double)result["get"]!["RoutingConfig"]!["AdditionalVersionWeights"]!["2"]!);
         Assert.Equal(("ResourceConflictException", 409), ((string?)result["duplicate"]!["error"], (int)result["duplicate"]!["httpStatus"]!));
         var counts = result["counts"]!.AsObject();
         Assert.Equal(2000, counts.Sum(c => (int)c.Value!));
         var share = (int)counts["2"]! / 2000.0;
-        Assert.InRange(share, 0.22, 0.28);
+        // A 90/10 canary: over 2,000 draws the share's standard deviation is 0.67 points, so ±3 points is 4.5 sigma
+        // (a correct router fails this about once in 150,000 runs; at 75/25 it would be 3.1 sigma, once in 500).
+        Assert.InRange(share, 0.07, 0.13);
         Assert.Equal(0, (int)result["mismatched"]!);
         Assert.Equal("2", (string?)result["update"]!["FunctionVersion"]);
         Assert.Null(result["update"]!["RoutingConfig"]);
         Assert.Equal("2", (string?)result["afterShift"]);
         Assert.Equal(["canary"], result["list"]!["Aliases"]!.AsArray().Select(a => (string)a!["Name"]!));
+        // Every qualifier form through the SDK (the alias now runs version 2 only).
+        Assert.Equal("""{"qualifier":"1","nameQualifier":"1","namespaceName":"1","arnVersion":"1","arnAlias":"2"}""", result["forms"]!.ToJsonString());
+        Assert.Equal(("InvalidParameterValueException", 400), ((string?)result["wrongSha"]!["error"], (int)result["wrongSha"]!["httpStatus"]!));
+        Assert.StartsWith("CodeSHA256 (" + new string('0', 64) + ") is different from current CodeSHA256 in $LATEST", (string?)result["wrongSha"]!["message"], StringComparison.Ordinal);
+        Assert.Equal(("PreconditionFailedException", 412), ((string?)result["staleRevision"]!["error"], (int)result["staleRevision"]!["httpStatus"]!));
+        Assert.StartsWith("The Revision Id provided does not match the latest Revision Id.", (string?)result["staleRevision"]!["message"], StringComparison.Ordinal);
         Assert.Equal(("ResourceNotFoundException", 404), ((string?)result["unknownAlias"]!["error"], (int)result["unknownAlias"]!["httpStatus"]!));
         Assert.Equal("Cannot find alias arn: arn:aws:lambda:us-east-1:000000000000:function:canary:nope", (string?)result["unknownAlias"]!["message"]);
         Assert.Equal("Function not found: arn:aws:lambda:us-east-1:000000000000:function:canary:42", (string?)result["unknownVersion"]!["message"]);
@@ -140,6 +148,21 @@ public sealed class VersionApiTests
         Assert.Contains("NotImplementedException", createFnErr, StringComparison.Ordinal);
         Assert.Contains("FnOperator does not implement DeleteFunction", createFnErr, StringComparison.Ordinal);
         Assert.True(world.Gateway.Functions.Contains(new FunctionKey("default", "rules")));
+
+        // update-alias with a RevisionId: the current one succeeds (and changes it), the old one is 412.
+        var (digitsExit, _, digitsErr) = await world.AwsAsync("lambda", "create-alias", "--function-name", "rules", "--name", "123", "--function-version", "1");
+        Assert.NotEqual(0, digitsExit);
+        Assert.Contains("not all digits", digitsErr, StringComparison.Ordinal);
+        var (createExit, createOut, createErr) = await world.AwsAsync("lambda", "create-alias", "--function-name", "rules", "--name", "live", "--function-version", "1");
+        Assert.True(createExit == 0, createErr);
+        var first = (string)JsonNode.Parse(createOut)!["RevisionId"]!;
+        var (okExit, okOut, okErr) = await world.AwsAsync("lambda", "update-alias", "--function-name", "rules", "--name", "live", "--description", "now", "--revision-id", first);
+        Assert.True(okExit == 0, okErr);
+        Assert.NotEqual(first, (string?)JsonNode.Parse(okOut)!["RevisionId"]);
+        var (staleExit, _, staleErr) = await world.AwsAsync("lambda", "update-alias", "--function-name", "rules", "--name", "live", "--description", "later", "--revision-id", first);
+        Assert.NotEqual(0, staleExit);
+        Assert.Contains("(PreconditionFailedException) when calling the UpdateAlias operation", staleErr, StringComparison.Ordinal);
+        Assert.Contains("The Revision Id provided does not match the latest Revision Id.", staleErr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -41,6 +41,7 @@ public sealed class LayerReconcilerTests : IAsyncLifetime
         Assert.Equal((1, v1.Sha256, v1.Url), (version1.Version, version1.CodeSha256, version1.Url));
         Assert.Equal(["nodejs22.x"], version1.CompatibleRuntimes!);
         Assert.True(version1.Size > 0 && version1.UnzippedSize == "module.exports = 1;".Length);
+        Assert.InRange(version1.CreatedAt, DateTime.UtcNow.AddMinutes(-10), DateTime.UtcNow.AddMinutes(1));
         Assert.Equal((ConditionStatus.True, LayerReasons.Published), (layer.Ready()!.Status, layer.Ready()!.Reason));
         await harness.WaitEventAsync("shared", "Normal", LayerReasons.PublishedVersion);
 
@@ -173,6 +174,49 @@ public sealed class LayerReconcilerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_new_latest_version_incompatible_with_a_deployed_follower_gives_its_condition_and_no_rollout()
+    {
+        var served = zips.Serve("rt.zip", ZipServer.Zip(("nodejs/node_modules/rt/index.js", "module.exports = 1;")));
+        await harness.CreateLayerAsync("rt", LayerObjects.Url(served), ["nodejs22.x"]);
+        await harness.WaitLayerAsync("rt", l => l.Status!.LatestVersion == 1, "version 1");
+        await harness.CreateAsync(TestFunctions.Node("rt-user", change: s => s.Layers = [new LayerReference { Name = "rt" }]));
+        await harness.WaitReadyAsync("rt-user");
+        var before = TemplateHash((await harness.DeploymentAsync("rt-user"))!);
+
+        await harness.UpdateLayerAsync("rt", s => s.CompatibleRuntimes = ["python3.12"]);
+        await harness.WaitLayerAsync("rt", l => l.Status!.LatestVersion == 2, "version 2 for python only");
+
+        await harness.WaitConditionAsync("rt-user", "CodeReady", ConditionStatus.False, FunctionReasons.IncompatibleLayer);
+        var message = (await harness.GetAsync("rt-user"))!.Status!.Condition("CodeReady")!.Message;
+        Assert.Contains("nodejs22.x", message, StringComparison.Ordinal);
+        Assert.Contains("python3.12", message, StringComparison.Ordinal);
+        Assert.Equal(before, TemplateHash((await harness.DeploymentAsync("rt-user"))!));
+        Assert.Equal([1, 2], (await harness.WaitLayerAsync("rt", _ => true, "rt"))!.Status!.Versions!.Select(v => v.Version).Order()); // version 1 is still placed
+    }
+
+    [Fact]
+    public async Task More_than_five_layers_is_refused_and_the_running_deployment_is_not_changed()
+    {
+        var served = zips.Serve("five.zip", ZipServer.Zip(("lib/five.so", "5")));
+        await harness.CreateLayerAsync("five", LayerObjects.Url(served));
+        await harness.WaitLayerAsync("five", l => l.Status!.LatestVersion == 1, "version 1");
+        await harness.CreateAsync(TestFunctions.Node("many", change: s => s.Layers = [new LayerReference { Name = "five" }]));
+        await harness.WaitReadyAsync("many");
+        var before = TemplateHash((await harness.DeploymentAsync("many"))!);
+
+        // The CRD's maxItems refuses a sixth layer (the reconciler's TooManyLayers condition is the second line, for objects the schema let through:
+        // LayerResolverTests.More_than_five_layers_is_refused_with_the_count_before_any_layer_is_looked_up).
+        var refused = await Assert.ThrowsAsync<k8s.Autorest.HttpOperationException>(() =>
+            harness.UpdateAsync("many", s => s.Layers = [.. Enumerable.Range(0, 6).Select(_ => new LayerReference { Name = "five" })]));
+
+        Assert.Equal(System.Net.HttpStatusCode.UnprocessableEntity, refused.Response.StatusCode);
+        Assert.Contains("spec.layers", refused.Response.Content, StringComparison.Ordinal);
+        Assert.Contains("5", refused.Response.Content, StringComparison.Ordinal);
+        Assert.Equal(1, (await harness.GetAsync("many"))!.Metadata.Generation);
+        Assert.Equal(before, TemplateHash((await harness.DeploymentAsync("many"))!));
+    }
+
+    [Fact]
     public async Task Deleting_a_layer_in_use_leaves_the_function_deployed_with_a_clear_condition()
     {
         var served = zips.Serve("gone.zip", ZipServer.Zip(("lib/libx.so", "x")));
@@ -187,6 +231,38 @@ public sealed class LayerReconcilerTests : IAsyncLifetime
         await harness.WaitConditionAsync("orphan", "CodeReady", ConditionStatus.False, FunctionReasons.LayerNotFound);
         Assert.Equal("Layer default/gone does not exist.", (await harness.GetAsync("orphan"))!.Status!.Condition("CodeReady")!.Message);
         Assert.Equal(before, TemplateHash((await harness.DeploymentAsync("orphan"))!));
+
+        // A Layer of that name appearing again (other content) is brought to the Function by the watch, which rolls.
+        var again = zips.Serve("again.zip", ZipServer.Zip(("lib/libx.so", "y")));
+        await harness.CreateLayerAsync("gone", LayerObjects.Url(again));
+        await harness.WaitLayerAsync("gone", l => l.Status!.LatestVersion == 1, "version 1 of the new Layer");
+        await harness.WaitConditionAsync("orphan", "CodeReady", ConditionStatus.True, FunctionReasons.CodeResolved);
+        await Eventually.True(async () => KubernetesJson.Serialize((await harness.DeploymentAsync("orphan"))!.Spec.Template.Spec.InitContainers).Contains(again.Sha256, StringComparison.Ordinal),
+            "rolled to the new Layer's content");
+    }
+
+    [Fact]
+    public async Task Image_content_is_a_version_per_reference_and_its_pods_copy_the_images_opt()
+    {
+        await harness.CreateLayerAsync("rust-runtime", new LayerContent { Image = "registry.example/rust-runtime:1" }, ["provided.al2023"]);
+        var layer = await harness.WaitLayerAsync("rust-runtime", l => l.Status!.LatestVersion == 1, "version 1");
+        var version1 = Assert.Single(layer.Status!.Versions!);
+        Assert.Equal(("registry.example/rust-runtime:1", 0L, 0L), (version1.Image, version1.Size, version1.UnzippedSize));
+        Assert.Matches("^[0-9a-f]{64}$", version1.CodeSha256);
+        await harness.CreateAsync(TestFunctions.Node("rusty", change: s =>
+        {
+            s.Runtime = "provided.al2023";
+            s.Handler = "bootstrap";
+            s.Layers = [new LayerReference { Name = "rust-runtime" }];
+        }));
+        await harness.WaitReadyAsync("rusty");
+        Assert.Contains((await harness.DeploymentAsync("rusty"))!.Spec.Template.Spec.InitContainers, c => c.Image == "registry.example/rust-runtime:1");
+
+        await harness.UpdateLayerAsync("rust-runtime", s => s.Content = new LayerContent { Image = "registry.example/rust-runtime:2" });
+        layer = await harness.WaitLayerAsync("rust-runtime", l => l.Status!.LatestVersion == 2, "version 2 for a new reference");
+        Assert.NotEqual(version1.CodeSha256, layer.Status!.Versions!.Single(v => v.Version == 2).CodeSha256);
+        await Eventually.True(async () => (await harness.DeploymentAsync("rusty"))!.Spec.Template.Spec.InitContainers.Any(c => c.Image == "registry.example/rust-runtime:2"),
+            "the follower rolled to version 2's image");
     }
 
     [Fact]

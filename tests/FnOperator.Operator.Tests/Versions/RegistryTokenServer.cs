@@ -123,8 +123,17 @@ public sealed class RegistryTokenServer : IAsyncDisposable
             }
 
             context.Response.ContentType = "application/json";
-            await context.Response.OutputStream.WriteAsync(body);
-            context.Response.Close();
+            try
+            {
+                await context.Response.OutputStream.WriteAsync(body);
+                context.Response.Close();
+            }
+            catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException)
+            {
+                // The client went away before the answer (the registry gave up on a slow token, or the test is over):
+                // its request is done either way; keep serving the others.
+                context.Response.Abort();
+            }
         }
     }
 

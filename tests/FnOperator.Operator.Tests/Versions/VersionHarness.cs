@@ -96,10 +96,17 @@ public static class VersionHarness
             return alias?.Status?.ObservedGeneration == alias?.Metadata.Generation && ready?.Status == status && ready.Reason == reason;
         }, $"{ns}/{name} alias Ready={status} {reason}");
 
-    /// <summary>Waits a little and asserts nothing else was published meanwhile.</summary>
+    /// <summary>
+    /// Asserts nothing else is published, with a barrier instead of a wait: a change of the retention count (a
+    /// publishing setting, not configuration) makes a new generation; once the Function is Ready at it, the operator has
+    /// reconciled a state that includes every earlier write (the informer delivers them in order), and a version that
+    /// any of them would have published exists by then.
+    /// </summary>
     public static async Task AssertStaysAsync(this OperatorHarness harness, string function, params long[] expected)
     {
-        await Task.Delay(1500);
+        var retain = (await harness.GetAsync(function))!.Spec.Versioning!.Retain + 1;
+        await harness.UpdateAsync(function, s => s.Versioning!.Retain = retain);
+        await harness.WaitReadyAsync(function, (await harness.GetAsync(function))!.Metadata.Generation!.Value);
         Assert.Equal(expected, await harness.VersionNumbersAsync(function));
     }
 }
