@@ -76,18 +76,19 @@ public sealed class NatsQueueTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Nats_queue_event_has_the_sqs_shape()
+    public async Task Nats_queue_event_has_the_sqs_shape_field_by_field()
     {
         var function = new TestFunction();
         using var cts = await RunAsync(Poller(function, Settings()));
-        await PublishAsync("""{"id":1}""");
+        var before = DateTimeOffset.UtcNow.AddSeconds(-1);
+        (await js.PublishAsync("orders", Encoding.UTF8.GetBytes("""{"id":1}"""), headers: new NatsHeaders { ["type"] = "order" })).EnsureSuccess();
+        var after = DateTimeOffset.UtcNow.AddSeconds(1);
         await Eventually.TrueAsync(() => function.Batches.Count == 1, "a batch");
-        var r = function.Batches.First().RootElement.GetProperty("Records")[0];
-        Assert.Equal("""{"id":1}""", r.GetProperty("body").GetString());
-        Assert.Equal("aws:sqs", r.GetProperty("eventSource").GetString());
-        Assert.Equal("arn:fnoperator:nats:local:default:queue/orders", r.GetProperty("eventSourceARN").GetString());
-        Assert.Equal("1", r.GetProperty("attributes").GetProperty("ApproximateReceiveCount").GetString());
-        Assert.StartsWith("ORDERS-", r.GetProperty("messageId").GetString());
+        var records = function.Batches.First().RootElement.GetProperty("Records");
+        Assert.Equal(["Records"], function.Batches.First().RootElement.EnumerateObject().Select(p => p.Name));
+        var r = Assert.Single(records.EnumerateArray());
+        LambdaShapes.AssertSqsRecord(r, """{"id":1}""", "arn:fnoperator:nats:local:default:queue/orders", "nats", 1, before, after, new Dictionary<string, string> { ["type"] = "order" });
+        Assert.StartsWith("ORDERS-", r.GetProperty("messageId").GetString()); // stream name and sequence: unique per message
         await Pollers.StopAsync(cts); // wait for the poller to return: the next test uses the same consumer
     }
 
