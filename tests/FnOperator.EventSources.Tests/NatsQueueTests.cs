@@ -158,6 +158,41 @@ public sealed class NatsQueueTests : IAsyncLifetime
         cts.Dispose();
     }
 
+    [Fact]
+    public async Task Nats_queue_runs_up_to_maximum_concurrency_batches_at_once_and_never_more()
+    {
+        await PublishAsync([.. Enumerable.Range(0, 40).Select(i => $"c{i}")]);
+        var inFlight = 0;
+        var maxInFlight = 0;
+        var function = new TestFunction
+        {
+            Handler = _ =>
+            {
+                var now = Interlocked.Increment(ref inFlight);
+                InterlockedMax(ref maxInFlight, now);
+                // Hold each batch until 3 ran at once (bounded: a poller with fewer loops fails the assertion below).
+                SpinWait.SpinUntil(() => Volatile.Read(ref maxInFlight) >= 3, TimeSpan.FromSeconds(30));
+                Interlocked.Decrement(ref inFlight);
+                return TestFunction.Ok();
+            },
+        };
+        using var cts = await RunAsync(Poller(function, Settings(batchSize: 2, window: 0) with { MaximumConcurrency = 3 }));
+        await Eventually.TrueAsync(() => function.Bodies().Sum(b => b.Count) >= 40 && Pending().Result == 0, "all 40 messages", 120);
+        await Pollers.StopAsync(cts);
+
+        Assert.Equal(3, maxInFlight); // maximumConcurrency batches in flight, not one more
+        Assert.Equal(40, function.Bodies().SelectMany(b => b).Distinct().Count());
+        Assert.All(function.Bodies(), b => Assert.InRange(b.Count, 1, 2));
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int current;
+        while (value > (current = Volatile.Read(ref target)) && Interlocked.CompareExchange(ref target, value, current) != current)
+        {
+        }
+    }
+
     private async Task<long> Pending()
     {
         var stream = await js.GetStreamAsync("ORDERS");
