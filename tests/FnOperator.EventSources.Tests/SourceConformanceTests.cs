@@ -61,7 +61,7 @@ public abstract class SourceConformanceTests : IAsyncLifetime
     {
         var bodies = Enumerable.Range(0, 7).Select(i => $"m{i}").ToList();
         await PublishAsync(bodies);
-        var function = await RunUntilAsync(Settings(batchSize: 3, window: 5), 7);
+        var function = await RunUntilAsync(Settings(batchSize: 3, window: 10), 7);
 
         var batches = Bodies(function);
         Assert.Equal([3, 3, 1], batches.Select(b => b.Count)); // full batches go at once; the last one when the window closes
@@ -73,7 +73,7 @@ public abstract class SourceConformanceTests : IAsyncLifetime
     public async Task A_batch_short_of_the_batch_size_is_sent_when_the_window_closes()
     {
         await PublishAsync(["w1", "w2", "w3"]);
-        var function = await RunUntilAsync(Settings(batchSize: 100, window: 3), 3); // never, if only a full batch were sent
+        var function = await RunUntilAsync(Settings(batchSize: 100, window: 5), 3); // never, if only a full batch were sent
 
         Assert.Equal(["w1", "w2", "w3"], Assert.Single(Bodies(function)));
         await Eventually.TrueAsync(() => AllAcknowledgedAsync(3).Result, "every record acknowledged");
@@ -84,7 +84,7 @@ public abstract class SourceConformanceTests : IAsyncLifetime
     {
         var bodies = Enumerable.Range(0, 7).Select(i => $"{i}{new string('x', 999_999)}").ToList(); // 7 × 1,000,000 bytes
         await PublishAsync(bodies);
-        var function = await RunUntilAsync(Settings(batchSize: 10, window: 3), 7);
+        var function = await RunUntilAsync(Settings(batchSize: 10, window: 10), 7);
 
         Assert.All(function.PayloadSizes, size => Assert.InRange(size, 1, EventShapes.MaxPayloadBytes));
         Assert.True(function.Batches.Count >= 2, $"7 MB of records in more than one invocation ({function.Batches.Count})");
@@ -129,7 +129,7 @@ public abstract class SourceConformanceTests : IAsyncLifetime
         var expected = FilterCases.Where(c => c.Matches && (PlainPatterns || c.Body.StartsWith('{'))).Select(c => c.Body).ToList();
         // The last record matches: once it is processed, every earlier record was filtered and acknowledged (one batch loop, in order).
         var filter = PlainPatterns ? new RecordFilter([json, plain]) : new RecordFilter([json], stream: true);
-        var function = await RunUntilAsync(Settings(batchSize: 50, window: 2) with { Filter = filter }, expected.Count);
+        var function = await RunUntilAsync(Settings(batchSize: 50, window: 3) with { Filter = filter }, expected.Count);
 
         Assert.Equal(expected, Bodies(function).SelectMany(b => b)); // in source order, nothing that no filter matches
         await Eventually.TrueAsync(() => AllAcknowledgedAsync(FilterCases.Length).Result, "the unmatched records acknowledged too");
