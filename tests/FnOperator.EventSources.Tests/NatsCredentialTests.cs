@@ -41,6 +41,27 @@ public sealed class NatsCredentialTests
         await AssertPollsAndRefusesAsync(nats.NatsUrl, new SourceCredentials(null, null, "tok-123456"), new SourceCredentials(null, null, "tok-wrong"), "tok-wrong");
     }
 
+    [Theory]
+    [InlineData("queue")]
+    [InlineData("stream")]
+    public async Task Nats_server_without_jetstream_is_a_clear_invalid_source_error(string kind)
+    {
+        await using var nats = await ServerProcess.NatsWithoutJetStreamAsync();
+        var observer = new FailureObserver();
+        Func<IRecordSource> connect = kind == "queue"
+            ? () => new NatsQueueSource(nats.NatsUrl, "jobs", "esm-jobs", "default", SourceCredentials.None, TimeSpan.FromSeconds(30))
+            : () => new NatsStreamSource(nats.NatsUrl, "EVENTS", "esm-events", "default", SourceCredentials.None, new StartingPosition(StartingPosition.TrimHorizon));
+        var cts = Pollers.Start(new Poller(connect, new PollerSettings { FunctionName = "default/f" }, new TestFunction(), observer, TimeProvider.System));
+        await Eventually.TrueAsync(() => !observer.Failures.IsEmpty, "the source error");
+        await Pollers.StopAsync(cts);
+        cts.Dispose();
+
+        var failure = observer.Failures.First();
+        Assert.Equal(SourceFailure.Invalid, failure.Failure);
+        Assert.Contains(nats.NatsUrl, failure.Message, StringComparison.Ordinal);
+        Assert.Contains("JetStream is not enabled", failure.Message, StringComparison.Ordinal);
+    }
+
     private static async Task AssertPollsAndRefusesAsync(string url, SourceCredentials good, SourceCredentials bad, string badSecret)
     {
         var settings = new PollerSettings { FunctionName = "default/f", BatchSize = 10, MaximumConcurrency = 1 };

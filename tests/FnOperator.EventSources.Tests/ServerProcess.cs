@@ -35,6 +35,14 @@ public sealed class ServerProcess : IAsyncDisposable
         return StartAsync("/usr/sbin/nats-server", ["-js", "-a", "127.0.0.1", "-p", p.ToString(System.Globalization.CultureInfo.InvariantCulture), "-sd", d, .. extraArgs], p, d);
     }
 
+    /// <summary>A nats-server without JetStream (a misconfigured source).</summary>
+    public static Task<ServerProcess> NatsWithoutJetStreamAsync()
+    {
+        var p = FreePort();
+        var d = Directory.CreateTempSubdirectory("fnop-nats-").FullName;
+        return StartAsync("/usr/sbin/nats-server", ["-a", "127.0.0.1", "-p", p.ToString(System.Globalization.CultureInfo.InvariantCulture)], p, d);
+    }
+
     public static Task<ServerProcess> RedisAsync()
     {
         var p = FreePort();
