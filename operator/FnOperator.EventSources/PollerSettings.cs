@@ -50,7 +50,7 @@ public sealed record PollerSettings
             Qualifier = colon < 0 ? null : spec.FunctionName[(colon + 1)..],
             BatchSize = spec.BatchSize,
             BatchingWindow = TimeSpan.FromSeconds(spec.MaximumBatchingWindowInSeconds),
-            Filter = new RecordFilter(spec.FilterCriteria?.Filters?.Select(f => f.Pattern)),
+            Filter = new RecordFilter(spec.FilterCriteria?.Filters?.Select(f => f.Pattern), stream: spec.Source.Stream is not null),
             // Lambda's Amazon MQ mappings have no ReportBatchItemFailures (their events carry no item ids): ignored for rabbitmq.
             ReportBatchItemFailures = spec.FunctionResponseTypes?.Contains(EventSourceMappingSpec.ReportBatchItemFailures) == true && spec.Source.Queue?.Type != "rabbitmq",
             MaximumRetryAttempts = spec.MaximumRetryAttempts,

@@ -18,14 +18,29 @@ public sealed class RecordFilter
 
     private readonly FilterPattern[] patterns;
 
-    public RecordFilter(IEnumerable<string>? patterns)
+    /// <param name="stream">
+    /// A stream mapping: as Lambda's Kinesis mappings, stream data is matched only as JSON, so a plain-value pattern on
+    /// <c>data</c> (<c>{"data":["text"]}</c>, which could only match non-JSON data) is rejected like an invalid pattern.
+    /// </param>
+    /// <exception cref="FilterPatternException">A pattern is invalid.</exception>
+    public RecordFilter(IEnumerable<string>? patterns, bool stream = false)
     {
-        this.patterns = [.. (patterns ?? []).Select(FilterPattern.Parse)];
+        var texts = (patterns ?? []).ToList();
+        this.patterns = [.. texts.Select(FilterPattern.Parse)];
         if (this.patterns.Length > MaxFilters)
         {
             throw new FilterPatternException($"At most {MaxFilters} filters are allowed.");
         }
+
+        if (stream && texts.Any(t => HasPlainDataPattern(JsonNode.Parse(t))))
+        {
+            throw new FilterPatternException($"{FilterPattern.InvalidMessage} Stream data is matched as JSON: \"data\" takes an object pattern, not a list of plain values.");
+        }
     }
+
+    /// <summary>True when <c>data</c> (at the top or in a top-level <c>$or</c> branch) holds a list: a plain-value pattern.</summary>
+    private static bool HasPlainDataPattern(JsonNode? pattern) =>
+        pattern is JsonObject o && (o["data"] is JsonArray || (o["$or"] is JsonArray branches && branches.Any(HasPlainDataPattern)));
 
     public static RecordFilter None { get; } = new(null);
 

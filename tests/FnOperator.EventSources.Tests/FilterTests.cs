@@ -88,4 +88,23 @@ public sealed class FilterTests
         var e = Assert.Throws<FilterPatternException>(() => new RecordFilter([pattern]));
         Assert.StartsWith(FilterPattern.InvalidMessage, e.Message);
     }
+
+    [Theory]
+    [InlineData("""{"data":["hello"]}""")]
+    [InlineData("""{"data":[{"prefix":"hel"}]}""")]
+    [InlineData("""{"$or":[{"data":["a"]},{"partitionKey":["k"]}]}""")]
+    public void Stream_mappings_reject_plain_value_data_patterns_as_lambdas_kinesis_mappings_do(string pattern)
+    {
+        var e = Assert.Throws<FilterPatternException>(() => new RecordFilter([pattern], stream: true));
+        Assert.StartsWith(FilterPattern.InvalidMessage, e.Message);
+        Assert.False(new RecordFilter([pattern]).IsEmpty); // a queue (body/data as plain value) takes it
+    }
+
+    [Fact]
+    public void Stream_mappings_take_json_data_patterns()
+    {
+        var filter = new RecordFilter(["""{"data":{"kind":["order"]}}"""], stream: true);
+        Assert.True(filter.Matches(Message("""{"kind":"order"}"""), SourceKind.Stream));
+        Assert.False(filter.Matches(Message("kind=order"), SourceKind.Stream)); // non-JSON data: dropped
+    }
 }

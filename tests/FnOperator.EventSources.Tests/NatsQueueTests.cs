@@ -76,18 +76,19 @@ public sealed class NatsQueueTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Nats_queue_event_has_the_sqs_shape()
+    public async Task Nats_queue_event_has_the_sqs_shape_field_by_field()
     {
         var function = new TestFunction();
         using var cts = await RunAsync(Poller(function, Settings()));
-        await PublishAsync("""{"id":1}""");
+        var before = DateTimeOffset.UtcNow.AddSeconds(-1);
+        (await js.PublishAsync("orders", Encoding.UTF8.GetBytes("""{"id":1}"""), headers: new NatsHeaders { ["type"] = "order" })).EnsureSuccess();
+        var after = DateTimeOffset.UtcNow.AddSeconds(1);
         await Eventually.TrueAsync(() => function.Batches.Count == 1, "a batch");
-        var r = function.Batches.First().RootElement.GetProperty("Records")[0];
-        Assert.Equal("""{"id":1}""", r.GetProperty("body").GetString());
-        Assert.Equal("aws:sqs", r.GetProperty("eventSource").GetString());
-        Assert.Equal("arn:fnoperator:nats:local:default:queue/orders", r.GetProperty("eventSourceARN").GetString());
-        Assert.Equal("1", r.GetProperty("attributes").GetProperty("ApproximateReceiveCount").GetString());
-        Assert.StartsWith("ORDERS-", r.GetProperty("messageId").GetString());
+        var records = function.Batches.First().RootElement.GetProperty("Records");
+        Assert.Equal(["Records"], function.Batches.First().RootElement.EnumerateObject().Select(p => p.Name));
+        var r = Assert.Single(records.EnumerateArray());
+        LambdaShapes.AssertSqsRecord(r, """{"id":1}""", "arn:fnoperator:nats:local:default:queue/orders", "nats", 1, before, after, new Dictionary<string, string> { ["type"] = "order" });
+        Assert.StartsWith("ORDERS-", r.GetProperty("messageId").GetString()); // stream name and sequence: unique per message
         await Pollers.StopAsync(cts); // wait for the poller to return: the next test uses the same consumer
     }
 
@@ -155,6 +156,41 @@ public sealed class NatsQueueTests : IAsyncLifetime
         Assert.Equal(["two"], function.Bodies()[1]);
         await Pollers.StopAsync(again);
         cts.Dispose();
+    }
+
+    [Fact]
+    public async Task Nats_queue_runs_up_to_maximum_concurrency_batches_at_once_and_never_more()
+    {
+        await PublishAsync([.. Enumerable.Range(0, 40).Select(i => $"c{i}")]);
+        var inFlight = 0;
+        var maxInFlight = 0;
+        var function = new TestFunction
+        {
+            Handler = _ =>
+            {
+                var now = Interlocked.Increment(ref inFlight);
+                InterlockedMax(ref maxInFlight, now);
+                // Hold each batch until 3 ran at once (bounded: a poller with fewer loops fails the assertion below).
+                SpinWait.SpinUntil(() => Volatile.Read(ref maxInFlight) >= 3, TimeSpan.FromSeconds(30));
+                Interlocked.Decrement(ref inFlight);
+                return TestFunction.Ok();
+            },
+        };
+        using var cts = await RunAsync(Poller(function, Settings(batchSize: 2, window: 0) with { MaximumConcurrency = 3 }));
+        await Eventually.TrueAsync(() => function.Bodies().Sum(b => b.Count) >= 40 && Pending().Result == 0, "all 40 messages", 120);
+        await Pollers.StopAsync(cts);
+
+        Assert.Equal(3, maxInFlight); // maximumConcurrency batches in flight, not one more
+        Assert.Equal(40, function.Bodies().SelectMany(b => b).Distinct().Count());
+        Assert.All(function.Bodies(), b => Assert.InRange(b.Count, 1, 2));
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int current;
+        while (value > (current = Volatile.Read(ref target)) && Interlocked.CompareExchange(ref target, value, current) != current)
+        {
+        }
     }
 
     private async Task<long> Pending()

@@ -50,17 +50,20 @@ public sealed class NatsStreamTests : IAsyncLifetime
     };
 
     [Fact]
-    public async Task Nats_stream_event_has_the_kinesis_shape_and_base64_data()
+    public async Task Nats_stream_event_has_the_kinesis_shape_field_by_field()
     {
+        var before = DateTimeOffset.UtcNow.AddSeconds(-1);
         await PublishAsync("""{"t":1}""");
+        (await js.PublishAsync("events.b", Encoding.UTF8.GetBytes("keyed"), headers: new NatsHeaders { ["Partition-Key"] = "device-7" })).EnsureSuccess();
+        var after = DateTimeOffset.UtcNow.AddSeconds(1);
         var function = new TestFunction();
         using var cts = Run(Poller(function, Settings()));
-        await Eventually.TrueAsync(() => function.Batches.Count == 1, "a batch");
-        var r = function.Batches.First().RootElement.GetProperty("Records")[0];
-        Assert.Equal("1", r.GetProperty("kinesis").GetProperty("sequenceNumber").GetString());
-        Assert.Equal("events.a", r.GetProperty("kinesis").GetProperty("partitionKey").GetString());
-        Assert.Equal(["""{"t":1}"""], TestFunction.Bodies(function.Batches.First()));
-        Assert.Equal("arn:fnoperator:nats:local:default:stream/EVENTS", r.GetProperty("eventSourceARN").GetString());
+        await Eventually.TrueAsync(() => function.Bodies().Sum(b => b.Count) == 2, "both records");
+        Assert.Equal(["Records"], function.Batches.First().RootElement.EnumerateObject().Select(p => p.Name));
+        var records = function.Batches.SelectMany(b => b.RootElement.GetProperty("Records").EnumerateArray()).ToList();
+        const string Arn = "arn:fnoperator:nats:local:default:stream/EVENTS";
+        LambdaShapes.AssertKinesisRecord(records[0], """{"t":1}""", "events.a", "1", Arn, "default", before, after); // no Partition-Key header: the subject
+        LambdaShapes.AssertKinesisRecord(records[1], "keyed", "device-7", "2", Arn, "default", before, after);
         await Pollers.StopAsync(cts);
     }
 
@@ -120,6 +123,43 @@ public sealed class NatsStreamTests : IAsyncLifetime
         Assert.Equal(["d", "e"], all.Skip(before).SelectMany(b => b)); // the checkpoint wins over LATEST; nothing replayed
         await Pollers.StopAsync(again);
         cts.Dispose();
+    }
+
+    [Fact]
+    public async Task Nats_stream_keeps_each_partition_keys_order_across_retries()
+    {
+        foreach (var (key, v) in new[] { ("k1", "a1"), ("k2", "b1"), ("k1", "a2"), ("k2", "b2"), ("k1", "a3") })
+        {
+            (await js.PublishAsync("events.a", Encoding.UTF8.GetBytes(v), headers: new NatsHeaders { ["Partition-Key"] = key })).EnsureSuccess();
+        }
+
+        var failures = 2;
+        var function = new TestFunction
+        {
+            // a2 (stream sequence 3) fails twice, reported as a batch item failure.
+            Handler = doc => TestFunction.Bodies(doc).Contains("a2") && failures-- > 0 ? TestFunction.Failures("3") : TestFunction.Ok(),
+        };
+        using var cts = Run(Poller(function, Settings(batchSize: 5) with { ReportBatchItemFailures = true }));
+        var kv = await WaitForBucketAsync();
+        await Eventually.TrueAsync(() => function.Batches.Count == 3 && TryGet(kv, "esm-events") == "5", "done after two retries");
+
+        // Each retry starts at the lowest failed record and keeps the stream order: per key, the records are always in
+        // order and a record is never processed before an earlier record of its key.
+        foreach (var batch in function.Batches)
+        {
+            var records = batch.RootElement.GetProperty("Records").EnumerateArray().Select(r => (Key: r.GetProperty("kinesis").GetProperty("partitionKey").GetString()!,
+                Data: Encoding.UTF8.GetString(Convert.FromBase64String(r.GetProperty("kinesis").GetProperty("data").GetString()!)))).ToList();
+            foreach (var key in new[] { "k1", "k2" })
+            {
+                var values = records.Where(r => r.Key == key).Select(r => r.Data).ToList();
+                Assert.Equal(values.Order(StringComparer.Ordinal), values);
+            }
+        }
+
+        Assert.Equal(["a1", "b1", "a2", "b2", "a3"], function.Bodies()[0]);
+        Assert.Equal(["a2", "b2", "a3"], function.Bodies()[1]);
+        Assert.Equal(["a2", "b2", "a3"], function.Bodies()[2]);
+        await Pollers.StopAsync(cts);
     }
 
     [Fact]

@@ -63,6 +63,38 @@ public sealed class RedisTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Redis_list_event_has_the_sqs_shape_field_by_field()
+    {
+        var before = DateTimeOffset.UtcNow.AddSeconds(-1);
+        await Db.ListLeftPushAsync("jobs", """{"job":7}""");
+        var function = new TestFunction();
+        using var cts = Run(ListPoller(function, Settings()));
+        await Eventually.TrueAsync(() => function.Batches.Count == 1, "a batch");
+        var after = DateTimeOffset.UtcNow.AddSeconds(1);
+        Assert.Equal(["Records"], function.Batches.First().RootElement.EnumerateObject().Select(p => p.Name));
+        var r = Assert.Single(function.Batches.First().RootElement.GetProperty("Records").EnumerateArray());
+        // A list has no send time: SentTimestamp is when the poller took the message.
+        LambdaShapes.AssertSqsRecord(r, """{"job":7}""", "arn:fnoperator:redis:local:default:queue/jobs", "redis", 1, before, after);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes("""{"job":7}""")))[..32], r.GetProperty("messageId").GetString());
+        await Pollers.StopAsync(cts);
+    }
+
+    [Fact]
+    public async Task Redis_stream_event_has_the_kinesis_shape_field_by_field()
+    {
+        var before = DateTimeOffset.UtcNow.AddSeconds(-1);
+        var id = (await Db.StreamAddAsync("clicks", [new NameValueEntry("data", """{"click":1}"""), new NameValueEntry("partitionKey", "user-9")]))!;
+        var after = DateTimeOffset.UtcNow.AddSeconds(1);
+        var function = new TestFunction();
+        using var cts = Run(StreamPoller(function, Settings()));
+        await Eventually.TrueAsync(() => function.Batches.Count == 1, "a batch");
+        Assert.Equal(["Records"], function.Batches.First().RootElement.EnumerateObject().Select(p => p.Name));
+        var r = Assert.Single(function.Batches.First().RootElement.GetProperty("Records").EnumerateArray());
+        LambdaShapes.AssertKinesisRecord(r, """{"click":1}""", "user-9", id.ToString(), "arn:fnoperator:redis:local:default:stream/clicks", "default", before, after);
+        await Pollers.StopAsync(cts);
+    }
+
+    [Fact]
     public async Task Redis_list_filters_json_and_plain_bodies_in_a_partly_matching_batch_and_removes_the_rest()
     {
         foreach (var body in new[] { """{"kind":"order","total":150}""", """{"kind":"order","total":5}""", "PING", "pong", """{"kind":"refund"}""" })
@@ -309,6 +341,37 @@ public sealed class RedisTests : IAsyncLifetime
         Assert.Equal(oldId, failure.GetProperty("KinesisBatchInfo").GetProperty("startSequenceNumber").GetString());
         Assert.Equal(1, failure.GetProperty("KinesisBatchInfo").GetProperty("batchSize").GetInt32());
         await Pollers.StopAsync(cts);
+    }
+
+    [Fact]
+    public async Task Redis_stream_starting_positions_trim_horizon_latest_and_at_timestamp()
+    {
+        var t = DateTimeOffset.UtcNow.AddMinutes(-10).ToUnixTimeMilliseconds();
+        await Db.StreamAddAsync("clicks", [new NameValueEntry("data", "old")], messageId: $"{t}-0");
+        await Db.StreamAddAsync("clicks", [new NameValueEntry("data", "at")], messageId: $"{t + 5000}-0");
+        await Db.StreamAddAsync("clicks", [new NameValueEntry("data", "later")], messageId: $"{t + 6000}-0");
+
+        Poller Starting(TestFunction f, string group, StartingPosition position, IPollerObserver observer) =>
+            new(() => new RedisStreamSource(server.RedisUrl, "clicks", group, "default", SourceCredentials.None, position, TimeProvider.System), Settings(), f, observer, TimeProvider.System);
+
+        var horizon = new TestFunction();
+        using var a = Run(Starting(horizon, "horizon", new StartingPosition(StartingPosition.TrimHorizon), NullPollerObserver.Instance));
+        var atTimestamp = new TestFunction();
+        using var b = Run(Starting(atTimestamp, "at", new StartingPosition(StartingPosition.AtTimestamp, DateTimeOffset.FromUnixTimeMilliseconds(t + 5000)), NullPollerObserver.Instance));
+        var latest = new TestFunction();
+        var connected = new CountingObserver();
+        using var c = Run(Starting(latest, "latest", new StartingPosition(StartingPosition.Latest), connected));
+        await Eventually.TrueAsync(() => connected.Connects > 0, "the LATEST group created");
+        await Db.StreamAddAsync("clicks", [new NameValueEntry("data", "new")]);
+
+        await Eventually.TrueAsync(() => horizon.Bodies().Sum(x => x.Count) == 4 && atTimestamp.Bodies().Sum(x => x.Count) == 3 && latest.Bodies().Sum(x => x.Count) == 1, "every group read to the end");
+        Assert.Equal(["old", "at", "later", "new"], horizon.Bodies().SelectMany(x => x));
+        Assert.Equal(["at", "later", "new"], atTimestamp.Bodies().SelectMany(x => x)); // the entry at the timestamp itself included
+        Assert.Equal(["new"], latest.Bodies().SelectMany(x => x));
+        foreach (var cts in new[] { a, b, c })
+        {
+            await cts.CancelAsync();
+        }
     }
 
     [Fact]

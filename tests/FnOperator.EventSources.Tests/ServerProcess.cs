@@ -27,11 +27,20 @@ public sealed class ServerProcess : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    public static Task<ServerProcess> NatsAsync(int? port = null, string? dir = null)
+    /// <param name="extraArgs">More nats-server arguments, e.g. <c>--user</c>/<c>--pass</c> or <c>--auth</c>.</param>
+    public static Task<ServerProcess> NatsAsync(int? port = null, string? dir = null, params string[] extraArgs)
     {
         var p = port ?? FreePort();
         var d = dir ?? Directory.CreateTempSubdirectory("fnop-nats-").FullName;
-        return StartAsync("/usr/sbin/nats-server", ["-js", "-a", "127.0.0.1", "-p", p.ToString(System.Globalization.CultureInfo.InvariantCulture), "-sd", d], p, d);
+        return StartAsync("/usr/sbin/nats-server", ["-js", "-a", "127.0.0.1", "-p", p.ToString(System.Globalization.CultureInfo.InvariantCulture), "-sd", d, .. extraArgs], p, d);
+    }
+
+    /// <summary>A nats-server without JetStream (a misconfigured source).</summary>
+    public static Task<ServerProcess> NatsWithoutJetStreamAsync()
+    {
+        var p = FreePort();
+        var d = Directory.CreateTempSubdirectory("fnop-nats-").FullName;
+        return StartAsync("/usr/sbin/nats-server", ["-a", "127.0.0.1", "-p", p.ToString(System.Globalization.CultureInfo.InvariantCulture)], p, d);
     }
 
     public static Task<ServerProcess> RedisAsync()

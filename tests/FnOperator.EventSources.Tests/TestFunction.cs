@@ -15,6 +15,9 @@ public sealed class TestFunction : IFunctionInvoker
 
     public ConcurrentQueue<(string Function, byte[] Payload)> AsyncInvokes { get; } = new();
 
+    /// <summary>The byte size of every synchronous invocation's payload, in invocation order.</summary>
+    public ConcurrentQueue<int> PayloadSizes { get; } = new();
+
     public Func<JsonDocument, InvokeOutcome> Handler { get; set; } = _ => Ok();
 
     public static InvokeOutcome Ok(string body = "null") => new(200, null, null, Encoding.UTF8.GetBytes(body));
@@ -41,6 +44,7 @@ public sealed class TestFunction : IFunctionInvoker
         }
 
         var doc = JsonDocument.Parse(payload);
+        PayloadSizes.Enqueue(payload.Length);
         Batches.Enqueue(doc);
         return Task.FromResult(Handler(doc));
     }
@@ -91,4 +95,27 @@ public static class Pollers
 public sealed class ShiftedClock(TimeSpan offset) : TimeProvider
 {
     public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + offset;
+}
+
+/// <summary>Counts the records of batches a poller finished (acknowledged or released, then reported) — to stop a poller only after its acks.</summary>
+public sealed class CountingObserver : IPollerObserver
+{
+    private int records;
+    private int connects;
+
+    public int Records => Volatile.Read(ref records);
+
+    public int Connects => Volatile.Read(ref connects);
+
+    public void Connected(SourceIdentity source) => Interlocked.Increment(ref connects);
+
+    public void Processed(string result, int records, DateTimeOffset at) => Interlocked.Add(ref this.records, records);
+
+    public void SourceFailed(SourceException error)
+    {
+    }
+
+    public void Discarded(int records, string condition)
+    {
+    }
 }

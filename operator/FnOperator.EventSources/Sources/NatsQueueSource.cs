@@ -32,6 +32,10 @@ public sealed class NatsQueueSource(string url, string subject, string consumer,
                 MaxAckPending = 10_000,
             }, cancellationToken).ConfigureAwait(false);
         }
+        catch (NatsNoRespondersException e)
+        {
+            throw new SourceException(SourceFailure.Invalid, $"nats {url}: JetStream is not enabled on the server (no responders; start nats-server with -js)", e);
+        }
         catch (NatsJSApiException e)
         {
             throw new SourceException(SourceFailure.Invalid, $"nats {subject}: {e.Error.Description}", e);

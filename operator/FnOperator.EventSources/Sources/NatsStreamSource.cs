@@ -52,6 +52,10 @@ public sealed class NatsStreamSource(string url, string stream, string consumer,
                 OptStartSeq = next.Value,
             }, cancellationToken).ConfigureAwait(false);
         }
+        catch (NatsNoRespondersException e)
+        {
+            throw new SourceException(SourceFailure.Invalid, $"nats {url}: JetStream is not enabled on the server (no responders; start nats-server with -js)", e);
+        }
         catch (NatsJSApiException e)
         {
             throw new SourceException(SourceFailure.Invalid, $"nats stream {stream}: {e.Error.Description}", e);

@@ -28,7 +28,7 @@ public sealed class RedisStreamSource(string url, string stream, string consumer
         var position = start.Position switch
         {
             StartingPosition.Latest => "$",
-            StartingPosition.AtTimestamp => $"{(start.Timestamp ?? time.GetUtcNow()).ToUnixTimeMilliseconds()}-0",
+            StartingPosition.AtTimestamp => BeforeTimestamp((start.Timestamp ?? time.GetUtcNow()).ToUnixTimeMilliseconds()),
             _ => "0",
         };
         try
@@ -40,6 +40,12 @@ public sealed class RedisStreamSource(string url, string stream, string consumer
             // The group exists: its last-delivered id and pending entries are the checkpoint.
         }
     }
+
+    /// <summary>
+    /// The group's last-delivered id for AT_TIMESTAMP: the largest id before the millisecond <paramref name="ms"/>, so the
+    /// first entry read is the first one at or after it (an entry id is its arrival time in ms and a sequence number).
+    /// </summary>
+    internal static string BeforeTimestamp(long ms) => ms <= 0 ? "0" : $"{ms - 1}-{ulong.MaxValue}";
 
     public async Task<IReadOnlyList<SourceRecord>> ReceiveAsync(int max, TimeSpan wait, CancellationToken cancellationToken)
     {

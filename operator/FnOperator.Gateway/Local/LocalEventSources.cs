@@ -85,14 +85,22 @@ public static class LocalEventSources
                 line($"{name}: polling {probe.Identity.Arn} → {m.Spec.FunctionName} (batch {settings.BatchSize})");
                 reachable = true;
             }
-            catch (Exception e) when (e is SourceException or OperationCanceledException && !ct.IsCancellationRequested)
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
+                line($"{name}: SOURCE UNREACHABLE — {Redacted(m.Spec.Source.Queue?.Url ?? m.Spec.Source.Stream?.Url ?? "")}: no answer in {Probe.TotalSeconds:0} s; retrying in the background");
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A SourceException names the server and the reason; anything else (e.g. a NATS server without JetStream
+                // answering "no responders") is reported the same way instead of stopping local mode's mappings.
                 line($"{name}: SOURCE UNREACHABLE — {e.Message}; retrying in the background");
             }
         }
 
         return Run(() => new Poller(connect, settings, invoker, new Printer(name, line, failed: !reachable), TimeProvider.System).RunAsync(ct));
     }
+
+    private static string Redacted(string url) => Uri.TryCreate(url, UriKind.Absolute, out var u) && u.UserInfo.Length > 0 ? url.Replace(u.UserInfo + "@", "***@", StringComparison.Ordinal) : url;
 
     private static Task Run(Func<Task> run) => Task.Run(async () =>
     {

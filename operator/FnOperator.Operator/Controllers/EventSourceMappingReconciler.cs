@@ -71,7 +71,7 @@ public sealed class EventSourceMappingReconciler(
     {
         try
         {
-            _ = new RecordFilter(s.Mapping.Spec.FilterCriteria?.Filters?.Select(f => f.Pattern));
+            _ = new RecordFilter(s.Mapping.Spec.FilterCriteria?.Filters?.Select(f => f.Pattern), stream: s.Mapping.Spec.Source.Stream is not null);
             if (s.Mapping.Spec.Source.Schedule is { } schedule)
             {
                 _ = FnOperator.EventSources.Schedules.Schedule.Parse(schedule.Expression, schedule.Timezone, DateTimeOffset.UnixEpoch);

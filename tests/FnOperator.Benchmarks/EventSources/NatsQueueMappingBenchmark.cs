@@ -17,9 +17,10 @@ using NATS.Client.JetStream.Models;
 namespace FnOperator.Benchmarks.EventSources;
 
 /// <summary>
-/// Messages/s through a NATS JetStream queue mapping (a real nats-server) to a no-op function behind the Invoke API path
-/// over HTTP (an in-process endpoint answering 200 "null"): the poller, batching, SQS event shaping, the Invoke client
-/// and the acks. The gateway's and the runtime's own costs are measured by the gateway benchmarks.
+/// Messages/s through a NATS JetStream queue mapping (a real nats-server), at batch size 1 and 10, two ways: to a no-op
+/// endpoint on the Invoke API path over HTTP (an in-process endpoint answering 200 "null": the poller, batching, SQS
+/// event shaping, the Invoke client and the acks alone), and to a real no-op node function behind local mode's gateway
+/// (gateway Invoke API, shim and runtime, 2 warm instances = maximumConcurrency 2) — the figure a user sees.
 /// </summary>
 public sealed class NatsQueueMappingBenchmark : IBenchmark
 {
@@ -27,7 +28,7 @@ public sealed class NatsQueueMappingBenchmark : IBenchmark
 
     public string Name => "esm-nats-queue";
 
-    public string Description => $"{Messages} messages through a NATS queue mapping to a no-op function, batch size 1 and 10";
+    public string Description => $"{Messages} messages through a NATS queue mapping to a no-op endpoint and to a no-op node function behind local mode's gateway, batch size 1 and 10";
 
     public async Task<IReadOnlyList<string>> RunAsync(CancellationToken cancellationToken)
     {
@@ -57,29 +58,20 @@ public sealed class NatsQueueMappingBenchmark : IBenchmark
             var invoker = new InvokeClient(http);
             foreach (var batchSize in new[] { 1, 10 })
             {
-                var subject = $"bench{batchSize}";
-                await js.CreateStreamAsync(new StreamConfig($"BENCH{batchSize}", [subject]) { Retention = StreamConfigRetention.Workqueue }, cancellationToken);
-                for (var i = 0; i < Messages; i++)
-                {
-                    await js.PublishAsync(subject, Encoding.UTF8.GetBytes($"{{\"n\":{i}}}"), cancellationToken: cancellationToken);
-                }
-
                 Interlocked.Exchange(ref records, 0);
-                var settings = new PollerSettings { FunctionName = "default/noop", BatchSize = batchSize, MaximumConcurrency = 2 };
-                using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                var clock = Stopwatch.StartNew();
-                var run = Task.Run(() => new Poller(() => new NatsQueueSource(url, subject, $"bench-{batchSize}", "default", SourceCredentials.None, TimeSpan.FromMinutes(1)),
-                    settings, invoker, NullPollerObserver.Instance, TimeProvider.System).RunAsync(cts.Token), cancellationToken);
-                while (Interlocked.Read(ref records) < Messages && clock.Elapsed < TimeSpan.FromMinutes(5))
-                {
-                    await Task.Delay(10, cancellationToken);
-                }
+                var rate = await PassAsync(js, url, $"bench{batchSize}", batchSize, "default/noop", invoker, () => Task.FromResult(Interlocked.Read(ref records)), cancellationToken);
+                lines.Add($"no-op endpoint, batch size {batchSize,2}: {rate}");
+            }
 
-                clock.Stop();
-                await cts.CancelAsync();
-                await run;
-                var rate = Interlocked.Read(ref records) / clock.Elapsed.TotalSeconds;
-                lines.Add($"batch size {batchSize,2}: {rate:F0} messages/s ({Interlocked.Read(ref records)} in {clock.Elapsed.TotalSeconds:F1} s, maximumConcurrency 2, load {LoadAverage()})");
+            await using var local = await FnOperator.Benchmarks.Gateway.EndToEndLocalMode.StartAsync(warm: 2, cancellationToken);
+            using var gatewayHttp = new HttpClient { BaseAddress = new Uri(local.Endpoint), Timeout = TimeSpan.FromMinutes(1) };
+            var gateway = new InvokeClient(gatewayHttp);
+            foreach (var batchSize in new[] { 1, 10 })
+            {
+                var stream = $"GW{batchSize}";
+                var rate = await PassAsync(js, url, $"gw{batchSize}", batchSize, $"default/{FnOperator.Benchmarks.Gateway.EndToEndLocalMode.FunctionName}", gateway,
+                    async () => Messages - (long)(await js.GetStreamAsync(stream, cancellationToken: cancellationToken)).Info.State.Messages, cancellationToken);
+                lines.Add($"node function via local mode's gateway, batch size {batchSize,2}: {rate}");
             }
         }
         finally
@@ -91,6 +83,49 @@ public sealed class NatsQueueMappingBenchmark : IBenchmark
         }
 
         return lines;
+    }
+
+    /// <summary>
+    /// Publishes the messages to a new work-queue stream, then runs one poller until <paramref name="processed"/> reaches
+    /// them all. The rate is the steady state: from the first processed message to the last (the connect, the consumer's
+    /// creation and the first fetch are reported apart, as the time to the first message).
+    /// </summary>
+    private static async Task<string> PassAsync(NatsJSContext js, string url, string subject, int batchSize, string function, IFunctionInvoker invoker, Func<Task<long>> processed, CancellationToken cancellationToken)
+    {
+        await js.CreateStreamAsync(new StreamConfig(subject.ToUpperInvariant(), [subject]) { Retention = StreamConfigRetention.Workqueue }, cancellationToken);
+        for (var i = 0; i < Messages; i++)
+        {
+            await js.PublishAsync(subject, Encoding.UTF8.GetBytes($"{{\"n\":{i}}}"), cancellationToken: cancellationToken);
+        }
+
+        var settings = new PollerSettings { FunctionName = function, BatchSize = batchSize, MaximumConcurrency = 2 };
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var total = Stopwatch.StartNew();
+        var run = Task.Run(() => new Poller(() => new NatsQueueSource(url, subject, $"bench-{subject}", "default", SourceCredentials.None, TimeSpan.FromMinutes(1)),
+            settings, invoker, NullPollerObserver.Instance, TimeProvider.System).RunAsync(cts.Token), cancellationToken);
+        long first = 0;
+        var firstAt = TimeSpan.Zero;
+        long done;
+        while ((done = await processed()) < Messages && total.Elapsed < TimeSpan.FromMinutes(5))
+        {
+            if (first == 0 && done > 0)
+            {
+                (first, firstAt) = (done, total.Elapsed);
+            }
+
+            await Task.Delay(5, cancellationToken);
+        }
+
+        var end = total.Elapsed;
+        await cts.CancelAsync();
+        await run;
+        if (done < Messages)
+        {
+            return $"did not finish in 5 min ({done} of {Messages}, load {LoadAverage()})";
+        }
+
+        var steady = end - firstAt;
+        return $"{(Messages - first) / steady.TotalSeconds:F0} messages/s ({Messages - first} in {steady.TotalSeconds:F2} s after the first; first message after {firstAt.TotalSeconds:F2} s; maximumConcurrency 2, load {LoadAverage()})";
     }
 
     private static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";

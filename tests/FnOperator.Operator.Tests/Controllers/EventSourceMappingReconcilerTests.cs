@@ -60,6 +60,29 @@ public sealed class EventSourceMappingReconcilerTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task Stream_mapping_with_a_plain_value_data_pattern_reports_InvalidFilter_with_lambdas_text()
+    {
+        await harness.CreateAsync(TestFunctions.Node("reader"));
+        await harness.Client.CustomObjects.CreateNamespacedCustomObjectAsync(
+            new EventSourceMapping
+            {
+                Metadata = new V1ObjectMeta { Name = "plain", NamespaceProperty = "default" },
+                Spec = new EventSourceMappingSpec
+                {
+                    FunctionName = "reader",
+                    Source = new EventSource { Stream = new StreamSource { Type = "nats", Url = $"nats://127.0.0.1:{FreePort()}", StreamName = "EVENTS", StartingPosition = "TRIM_HORIZON" } },
+                    FilterCriteria = new FilterCriteria { Filters = [new EventFilter { Pattern = """{"data":["text"]}""" }] },
+                },
+            },
+            "fnoperator.io", "v1alpha1", "default", EventSourceMapping.Plural);
+
+        await WaitAsync("plain", m => Condition(m, EventSourceMappingConditions.SourceReady) is { Status: ConditionStatus.False, Reason: EventSourceMappingReasons.InvalidFilter }, "InvalidFilter");
+        Assert.StartsWith("Invalid filter pattern definition.", Condition(await GetAsync("plain"), EventSourceMappingConditions.SourceReady)!.Message, StringComparison.Ordinal);
+        Assert.Equal(ConditionStatus.False, Condition(await GetAsync("plain"), ConditionTypes.Ready)!.Status);
+        await harness.WaitEventAsync("plain", "Warning", EventSourceMappingReasons.InvalidFilter);
+    }
+
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
