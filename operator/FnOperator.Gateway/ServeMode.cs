@@ -39,8 +39,8 @@ public static class ServeMode
         var app = GatewayApp.Build(options, builder =>
         {
             builder.Services.AddSingleton<IKubernetes>(client);
-            Cluster.FunctionWatcher.Register(builder, values.GetValueOrDefault("namespace"));
-            Cluster.VersionWatcher.Register(builder.Services);
+            Cluster.FunctionFeed.Register(builder, values.GetValueOrDefault("namespace"));
+            Cluster.VersionFeed.Register(builder.Services);
             Cluster.ClusterVersionWriter.Register(builder.Services);
         });
         await app.RunAsync(cancellationToken).ConfigureAwait(false);

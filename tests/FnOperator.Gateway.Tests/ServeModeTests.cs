@@ -28,7 +28,7 @@ public sealed class ServeModeTests
         {
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             builder.Services.AddSingleton(client);
-            FunctionWatcher.Register(builder, ns: null);
+            FunctionFeed.Register(builder, ns: null);
         });
         await app.StartAsync();
         try

@@ -109,7 +109,7 @@ public sealed partial class ClusterVersionWriter(IKubernetes client, FunctionReg
     public async Task DeleteVersionAsync(FunctionKey key, string version, CancellationToken cancellationToken)
     {
         var revisions = await client.AppsV1.ListNamespacedControllerRevisionAsync(
-            key.Namespace, labelSelector: $"{VersionWatcher.RevisionSelector},fnoperator.io/version={version}", cancellationToken: cancellationToken).ConfigureAwait(false);
+            key.Namespace, labelSelector: $"{VersionFeed.RevisionSelector},fnoperator.io/version={version}", cancellationToken: cancellationToken).ConfigureAwait(false);
         foreach (var revision in revisions.Items.Where(r => r.Metadata.OwnerReferences?.Any(o => o.Controller == true && o.Kind == Function.KindName && o.Name == key.Name) == true))
         {
             try

@@ -38,7 +38,7 @@ public sealed class UrlServeModeTests
         {
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             builder.Services.AddSingleton(client);
-            FunctionWatcher.Register(builder, ns: null);
+            FunctionFeed.Register(builder, ns: null);
         });
         await app.StartAsync();
         try

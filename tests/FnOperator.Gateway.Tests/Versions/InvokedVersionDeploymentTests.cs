@@ -27,8 +27,8 @@ public sealed class InvokedVersionDeploymentTests
         {
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             builder.Services.AddSingleton(client);
-            FunctionWatcher.Register(builder, ns: null);
-            VersionWatcher.Register(builder.Services);
+            FunctionFeed.Register(builder, ns: null);
+            VersionFeed.Register(builder.Services);
             ClusterVersionWriter.Register(builder.Services);
         });
         await gateway.StartAsync();

@@ -34,8 +34,8 @@ public sealed class ServeModeReadinessTests
         {
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             builder.Services.AddSingleton<IKubernetes>(client);
-            FunctionWatcher.Register(builder, ns: null);
-            VersionWatcher.Register(builder.Services);
+            FunctionFeed.Register(builder, ns: null);
+            VersionFeed.Register(builder.Services);
         });
         await gateway.StartAsync();
         try

@@ -17,9 +17,9 @@ namespace FnOperator.Gateway.Cluster;
 /// both caches have listed (and every registered Function was synced from them), so a replica never answers
 /// "Function not found" for a version or alias that exists.
 /// </summary>
-public sealed partial class VersionWatcher(
+public sealed partial class VersionFeed(
     IKubernetes client, FunctionRegistry functions, GatewayReadiness readiness, WatchScope scope, GatewayMetrics metrics, TimeProvider time,
-    ILogger<VersionWatcher> logger) : BackgroundService
+    ILogger<VersionFeed> logger) : BackgroundService
 {
     public const string RevisionSelector = "app.kubernetes.io/managed-by=fn-operator,fnoperator.io/kind=function-version";
     public const string DescriptionAnnotation = FunctionVersioning.PublishDescriptionAnnotation;
@@ -33,7 +33,7 @@ public sealed partial class VersionWatcher(
     public static void Register(IServiceCollection services)
     {
         services.TryAddSingleton<GatewayReadiness>();
-        services.AddHostedService<VersionWatcher>();
+        services.AddHostedService<VersionFeed>();
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

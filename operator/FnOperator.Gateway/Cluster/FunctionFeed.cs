@@ -12,14 +12,14 @@ namespace FnOperator.Gateway.Cluster;
 /// Gone, with jittered backoff) over fnoperator.io Functions, mirrored into the <see cref="FunctionRegistry"/> as
 /// their $LATEST specs. A relist removes what disappeared meanwhile. The gateway reports ready once the first list is in.
 /// </summary>
-public sealed partial class FunctionWatcher(
+public sealed partial class FunctionFeed(
     IKubernetes client,
     FunctionRegistry functions,
     GatewayReadiness readiness,
     WatchScope scope,
     GatewayMetrics metrics,
     TimeProvider time,
-    ILogger<FunctionWatcher> logger) : BackgroundService
+    ILogger<FunctionFeed> logger) : BackgroundService
 {
     public static void Register(WebApplicationBuilder builder, string? ns)
     {
@@ -27,7 +27,7 @@ public sealed partial class FunctionWatcher(
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new WatchScope(ns));
         builder.Services.TryAddSingleton<GatewayReadiness>();
-        builder.Services.AddHostedService<FunctionWatcher>();
+        builder.Services.AddHostedService<FunctionFeed>();
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -68,5 +68,5 @@ public sealed partial class FunctionWatcher(
     private static partial void LogListed(ILogger logger, int count);
 }
 
-/// <summary>The namespace the watcher is limited to; null = all namespaces.</summary>
+/// <summary>The namespace the feed is limited to; null = all namespaces.</summary>
 public sealed record WatchScope(string? Namespace);
