@@ -90,7 +90,8 @@ public sealed class RuntimeListLocalTests : IDisposable
 
         Assert.Contains("needs prebuilt code", skipped.Reason, StringComparison.Ordinal);
         Assert.Contains("HelloDotnet.dll", skipped.Reason, StringComparison.Ordinal);
-        Assert.Contains("dotnet publish -c Release -o", skipped.Reason, StringComparison.Ordinal);
+        // No .csproj beside the code folder here, so the hint names the step with a placeholder for the project.
+        Assert.Contains("dotnet publish <your .csproj> -c Release -o", skipped.Reason, StringComparison.Ordinal);
     }
 
     [Theory]
