@@ -4,7 +4,8 @@ using System.Net.Sockets;
 
 namespace FnOperator.EventSources.Tests;
 
-/// <summary>A real server process (nats-server, redis-server) on 127.0.0.1 and a free port, stopped and cleaned up on dispose.</summary>
+/// <summary>A real server process (nats-server, redis-server) on 127.0.0.1 and a free port, stopped and cleaned up on dispose.
+/// Also compiled into FnOperator.Operator.Tests (linked), for the EventSourceMapping tests there.</summary>
 public sealed class ServerProcess : IAsyncDisposable
 {
     private readonly Process process;
@@ -43,11 +44,12 @@ public sealed class ServerProcess : IAsyncDisposable
         return StartAsync("/usr/sbin/nats-server", ["-a", "127.0.0.1", "-p", p.ToString(System.Globalization.CultureInfo.InvariantCulture)], p, d);
     }
 
-    public static Task<ServerProcess> RedisAsync()
+    /// <param name="extraArgs">More redis-server arguments, e.g. <c>--requirepass</c>.</param>
+    public static Task<ServerProcess> RedisAsync(params string[] extraArgs)
     {
         var p = FreePort();
         var d = Directory.CreateTempSubdirectory("fnop-redis-").FullName;
-        return StartAsync("redis-server", ["--port", p.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", d], p, d);
+        return StartAsync("redis-server", ["--port", p.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", d, .. extraArgs], p, d);
     }
 
     public string NatsUrl => $"nats://127.0.0.1:{Port}";

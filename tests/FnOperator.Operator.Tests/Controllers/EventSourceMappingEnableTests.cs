@@ -1,12 +1,10 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using FnOperator.Api;
 using FnOperator.Contracts;
+using FnOperator.EventSources.Tests;
 using FnOperator.Operator.Controllers;
 using k8s;
 using k8s.Models;
@@ -27,20 +25,14 @@ public sealed class EventSourceMappingEnableTests : IAsyncLifetime
 {
     private readonly Recorder function = new();
     private readonly HttpClient monitor = new();
-    private Process nats = null!;
-    private string natsDir = null!;
-    private string natsUrl = null!;
+    private ServerProcess nats = null!;
     private OperatorHarness harness = null!;
 
     public async Task InitializeAsync()
     {
-        var port = FreePort();
-        var monitorPort = FreePort();
-        natsDir = Directory.CreateTempSubdirectory("fnop-esm-enable-").FullName;
-        natsUrl = $"nats://127.0.0.1:{port}";
+        var monitorPort = ServerProcess.FreePort();
         monitor.BaseAddress = new Uri($"http://127.0.0.1:{monitorPort}");
-        nats = Process.Start(new ProcessStartInfo("/usr/sbin/nats-server", ["-js", "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-m", monitorPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "-sd", natsDir])
-        { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        nats = await ServerProcess.NatsAsync(extraArgs: ["-m", monitorPort.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         harness = await OperatorHarness.StartAsync(services: s => s.AddSingleton<IFunctionInvoker>(function));
     }
 
@@ -48,10 +40,7 @@ public sealed class EventSourceMappingEnableTests : IAsyncLifetime
     {
         await harness.DisposeAsync();
         monitor.Dispose();
-        nats.Kill(entireProcessTree: true);
-        await nats.WaitForExitAsync();
-        nats.Dispose();
-        Directory.Delete(natsDir, recursive: true);
+        await nats.DisposeAsync();
     }
 
     [Fact]
@@ -65,7 +54,7 @@ public sealed class EventSourceMappingEnableTests : IAsyncLifetime
             Spec = new EventSourceMappingSpec
             {
                 FunctionName = "reader",
-                Source = new EventSource { Stream = new FnOperator.Api.StreamSource { Type = "nats", Url = natsUrl, StreamName = "EVENTS", StartingPosition = "TRIM_HORIZON" } },
+                Source = new EventSource { Stream = new FnOperator.Api.StreamSource { Type = "nats", Url = nats.NatsUrl, StreamName = "EVENTS", StartingPosition = "TRIM_HORIZON" } },
             },
         }, "fnoperator.io", "v1alpha1", "default", EventSourceMapping.Plural);
         await Eventually.True(() => function.Bodies.Count == 2, "a and b delivered", 90);
@@ -87,7 +76,7 @@ public sealed class EventSourceMappingEnableTests : IAsyncLifetime
 
     private async Task PublishAsync(bool create, params string[] bodies)
     {
-        await using var connection = new NatsConnection(NatsOpts.Default with { Url = natsUrl });
+        await using var connection = new NatsConnection(NatsOpts.Default with { Url = nats.NatsUrl });
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {
@@ -127,12 +116,6 @@ public sealed class EventSourceMappingEnableTests : IAsyncLifetime
     private Task WaitAsync(Func<EventSourceMapping, bool> condition, string what) =>
         Eventually.True(async () => KubernetesJson.Deserialize<EventSourceMapping>((JsonElement)await harness.Client.CustomObjects.GetNamespacedCustomObjectAsync("fnoperator.io", "v1alpha1", "default", EventSourceMapping.Plural, "events")) is { } m && condition(m), what, 90);
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     /// <summary>The function: records each Kinesis-style record's data and sequence number.</summary>
     private sealed class Recorder : IFunctionInvoker

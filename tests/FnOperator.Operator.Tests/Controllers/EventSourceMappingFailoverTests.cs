@@ -1,11 +1,9 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using FnOperator.Api;
 using FnOperator.Contracts;
+using FnOperator.EventSources.Tests;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.DependencyInjection;
@@ -27,17 +25,12 @@ public sealed class EventSourceMappingFailoverTests(Xunit.Abstractions.ITestOutp
     private const int BatchSize = 10;
 
     private readonly Ledger ledger = new();
-    private Process nats = null!;
-    private string natsDir = null!;
-    private string natsUrl = null!;
+    private ServerProcess nats = null!;
     private OperatorHarness harness = null!;
 
     public async Task InitializeAsync()
     {
-        var port = FreePort();
-        natsDir = Directory.CreateTempSubdirectory("fnop-esm-failover-").FullName;
-        natsUrl = $"nats://127.0.0.1:{port}";
-        nats = Process.Start(new ProcessStartInfo("/usr/sbin/nats-server", ["-js", "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-sd", natsDir]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        nats = await ServerProcess.NatsAsync();
         var replica = 0;
         harness = await OperatorHarness.StartAsync(operators: 2, services: s => s.AddSingleton<IFunctionInvoker>(new Ledger.Replica(ledger, Interlocked.Increment(ref replica))));
     }
@@ -45,10 +38,7 @@ public sealed class EventSourceMappingFailoverTests(Xunit.Abstractions.ITestOutp
     public async Task DisposeAsync()
     {
         await harness.DisposeAsync();
-        nats.Kill(entireProcessTree: true);
-        await nats.WaitForExitAsync();
-        nats.Dispose();
-        Directory.Delete(natsDir, recursive: true);
+        await nats.DisposeAsync();
     }
 
     [Fact]
@@ -72,7 +62,7 @@ public sealed class EventSourceMappingFailoverTests(Xunit.Abstractions.ITestOutp
             {
                 FunctionName = "sink",
                 BatchSize = BatchSize,
-                Source = new EventSource { Stream = new FnOperator.Api.StreamSource { Type = "nats", Url = natsUrl, StreamName = "EVENTS", StartingPosition = "TRIM_HORIZON" } },
+                Source = new EventSource { Stream = new FnOperator.Api.StreamSource { Type = "nats", Url = nats.NatsUrl, StreamName = "EVENTS", StartingPosition = "TRIM_HORIZON" } },
             },
         }, "fnoperator.io", "v1alpha1", "default", EventSourceMapping.Plural);
 
@@ -102,7 +92,7 @@ public sealed class EventSourceMappingFailoverTests(Xunit.Abstractions.ITestOutp
 
     private async Task<NatsConnection> ConnectNatsAsync()
     {
-        var connection = new NatsConnection(NatsOpts.Default with { Url = natsUrl });
+        var connection = new NatsConnection(NatsOpts.Default with { Url = nats.NatsUrl });
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {
@@ -118,12 +108,6 @@ public sealed class EventSourceMappingFailoverTests(Xunit.Abstractions.ITestOutp
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     /// <summary>The function: records every stream sequence it is invoked with (at invocation start) and takes a few ms per batch.</summary>
     private sealed class Ledger

@@ -1,24 +1,23 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using FnOperator.Api;
 using FnOperator.Contracts;
+using FnOperator.EventSources.Tests;
 using FnOperator.Gateway;
 using FnOperator.Gateway.Auth;
 using FnOperator.Gateway.Functions;
 using FnOperator.Operator.Controllers;
 using FnOperator.Operator.Runtime;
-using k8s;
-using k8s.Models;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
+using k8s;
+using k8s.Models;
 
 namespace FnOperator.Operator.Tests.Controllers;
 
@@ -38,21 +37,16 @@ public sealed class EventSourceMappingInvokeAuthTests : IAsyncLifetime
     private readonly ConcurrentQueue<Invocation> received = new();
     private OperatorHarness harness = null!;
     private WebApplication gateway = null!;
-    private Process nats = null!;
-    private string natsDir = null!;
-    private string natsUrl = null!;
+    private ServerProcess nats = null!;
     private string tokenFile = null!;
     private Task worker = Task.CompletedTask;
 
     public async Task InitializeAsync()
     {
-        var natsPort = FreePort();
-        natsDir = Directory.CreateTempSubdirectory("fnop-esm-auth-nats-").FullName;
-        natsUrl = $"nats://127.0.0.1:{natsPort}";
-        nats = Process.Start(new ProcessStartInfo("/usr/sbin/nats-server", ["-js", "-a", "127.0.0.1", "-p", natsPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "-sd", natsDir]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        nats = await ServerProcess.NatsAsync();
 
-        var gatewayPort = FreePort();
-        tokenFile = Path.Combine(natsDir, "operator-token");
+        var gatewayPort = ServerProcess.FreePort();
+        tokenFile = Path.Combine(nats.Dir, "operator-token");
         harness = await OperatorHarness.StartAsync(operators: 0, settings:
         [
             "--Operator:GatewayUrl", $"http://127.0.0.1:{gatewayPort}",
@@ -89,10 +83,7 @@ public sealed class EventSourceMappingInvokeAuthTests : IAsyncLifetime
         await harness.DisposeAsync();
         await gateway.StopAsync();
         await gateway.DisposeAsync();
-        nats.Kill(entireProcessTree: true);
-        await nats.WaitForExitAsync();
-        nats.Dispose();
-        Directory.Delete(natsDir, recursive: true);
+        await nats.DisposeAsync();
     }
 
     [Fact]
@@ -151,7 +142,7 @@ public sealed class EventSourceMappingInvokeAuthTests : IAsyncLifetime
 
     private async Task PublishAsync(params string[] bodies)
     {
-        await using var connection = new NatsConnection(NatsOpts.Default with { Url = natsUrl });
+        await using var connection = new NatsConnection(NatsOpts.Default with { Url = nats.NatsUrl });
         var js = new NatsJSContext(connection);
         foreach (var body in bodies)
         {
@@ -193,12 +184,6 @@ public sealed class EventSourceMappingInvokeAuthTests : IAsyncLifetime
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static V1Condition? Condition(EventSourceMapping? m, string type) => m?.Status?.Conditions?.FirstOrDefault(c => c.Type == type);
 
@@ -210,7 +195,7 @@ public sealed class EventSourceMappingInvokeAuthTests : IAsyncLifetime
             new EventSourceMapping
             {
                 Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "default" },
-                Spec = new EventSourceMappingSpec { FunctionName = "worker", BatchSize = 10, Source = new EventSource { Queue = new QueueSource { Type = "nats", Url = natsUrl, Subject = "jobs" } } },
+                Spec = new EventSourceMappingSpec { FunctionName = "worker", BatchSize = 10, Source = new EventSource { Queue = new QueueSource { Type = "nats", Url = nats.NatsUrl, Subject = "jobs" } } },
             },
             "fnoperator.io", "v1alpha1", "default", EventSourceMapping.Plural);
 

@@ -1,8 +1,6 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using FnOperator.Api;
+using FnOperator.EventSources.Tests;
 using FnOperator.Operator.Controllers;
 using FnOperator.Operator.Runtime;
 using k8s;
@@ -22,7 +20,7 @@ public sealed class EventSourceMappingReconcilerTests : IAsyncLifetime
     [Fact]
     public async Task Mapping_reports_FunctionNotFound_then_SourceUnreachable_with_the_error()
     {
-        var port = FreePort(); // nothing listens there
+        var port = ServerProcess.FreePort(); // nothing listens there
         await CreateAsync("m1", "missing-fn", $"nats://127.0.0.1:{port}");
         await WaitAsync("m1", m => Condition(m, ConditionTypes.Ready) is { Status: ConditionStatus.False, Reason: EventSourceMappingReasons.FunctionNotFound }, "FunctionNotFound");
         Assert.Equal(EventSourceMappingStates.Creating, (await GetAsync("m1"))!.Status!.State);
@@ -38,26 +36,15 @@ public sealed class EventSourceMappingReconcilerTests : IAsyncLifetime
     [Fact]
     public async Task Mapping_polls_when_connected_and_reports_Disabled_when_disabled()
     {
-        var port = FreePort();
-        var dir = Directory.CreateTempSubdirectory("fnop-esm-nats-").FullName;
-        using var nats = Process.Start(new ProcessStartInfo("/usr/sbin/nats-server", ["-js", "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-sd", dir]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
-        try
-        {
-            await harness.CreateAsync(TestFunctions.Node("worker"));
-            await CreateAsync("m2", "worker", $"nats://127.0.0.1:{port}");
-            await WaitAsync("m2", m => m.Status?.State == EventSourceMappingStates.Enabled && Condition(m, ConditionTypes.Ready)?.Status == ConditionStatus.True, "Enabled and Ready", 90);
-            Assert.Equal(EventSourceMappingReasons.Polling, Condition(await GetAsync("m2"), EventSourceMappingConditions.SourceReady)!.Reason);
-            await harness.WaitEventAsync("m2", "Normal", EventSourceMappingReasons.SourceConnected);
+        await using var nats = await ServerProcess.NatsAsync();
+        await harness.CreateAsync(TestFunctions.Node("worker"));
+        await CreateAsync("m2", "worker", nats.NatsUrl);
+        await WaitAsync("m2", m => m.Status?.State == EventSourceMappingStates.Enabled && Condition(m, ConditionTypes.Ready)?.Status == ConditionStatus.True, "Enabled and Ready", 90);
+        Assert.Equal(EventSourceMappingReasons.Polling, Condition(await GetAsync("m2"), EventSourceMappingConditions.SourceReady)!.Reason);
+        await harness.WaitEventAsync("m2", "Normal", EventSourceMappingReasons.SourceConnected);
 
-            await harness.Client.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch("""{"spec":{"enabled":false}}""", V1Patch.PatchType.MergePatch), "fnoperator.io", "v1alpha1", "default", EventSourceMapping.Plural, "m2");
-            await WaitAsync("m2", m => m.Status?.State == EventSourceMappingStates.Disabled && Condition(m, EventSourceMappingConditions.SourceReady)?.Reason == EventSourceMappingReasons.Disabled, "Disabled", 90);
-        }
-        finally
-        {
-            nats.Kill(entireProcessTree: true);
-            await nats.WaitForExitAsync();
-            Directory.Delete(dir, recursive: true);
-        }
+        await harness.Client.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch("""{"spec":{"enabled":false}}""", V1Patch.PatchType.MergePatch), "fnoperator.io", "v1alpha1", "default", EventSourceMapping.Plural, "m2");
+        await WaitAsync("m2", m => m.Status?.State == EventSourceMappingStates.Disabled && Condition(m, EventSourceMappingConditions.SourceReady)?.Reason == EventSourceMappingReasons.Disabled, "Disabled", 90);
     }
 
     [Fact]
@@ -71,7 +58,7 @@ public sealed class EventSourceMappingReconcilerTests : IAsyncLifetime
                 Spec = new EventSourceMappingSpec
                 {
                     FunctionName = "reader",
-                    Source = new EventSource { Stream = new StreamSource { Type = "nats", Url = $"nats://127.0.0.1:{FreePort()}", StreamName = "EVENTS", StartingPosition = "TRIM_HORIZON" } },
+                    Source = new EventSource { Stream = new StreamSource { Type = "nats", Url = $"nats://127.0.0.1:{ServerProcess.FreePort()}", StreamName = "EVENTS", StartingPosition = "TRIM_HORIZON" } },
                     FilterCriteria = new FilterCriteria { Filters = [new EventFilter { Pattern = """{"data":["text"]}""" }] },
                 },
             },
@@ -83,12 +70,6 @@ public sealed class EventSourceMappingReconcilerTests : IAsyncLifetime
         await harness.WaitEventAsync("plain", "Warning", EventSourceMappingReasons.InvalidFilter);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static V1Condition? Condition(EventSourceMapping? m, string type) => m?.Status?.Conditions?.FirstOrDefault(c => c.Type == type);
 

@@ -1,16 +1,16 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using FnOperator.Api;
 using FnOperator.Contracts;
+using FnOperator.EventSources.Tests;
 using FnOperator.Operator.Controllers;
 using FnOperator.Operator.Runtime;
+using Microsoft.Extensions.DependencyInjection;
 using k8s;
 using k8s.Models;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace FnOperator.Operator.Tests.Controllers;
 
@@ -24,27 +24,19 @@ public sealed class EventSourceMappingStatusTests : IAsyncLifetime
 {
     private const string Password = "s3cret-pass";
     private readonly RecordingInvoker invoker = new();
-    private Process redis = null!;
-    private string redisDir = null!;
-    private int redisPort;
+    private ServerProcess redis = null!;
     private OperatorHarness harness = null!;
 
     public async Task InitializeAsync()
     {
-        redisPort = FreePort();
-        redisDir = Directory.CreateTempSubdirectory("fnop-esm-redis-").FullName;
-        redis = Process.Start(new ProcessStartInfo("redis-server", ["--port", redisPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", redisDir, "--requirepass", Password])
-        { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        redis = await ServerProcess.RedisAsync("--requirepass", Password);
         harness = await OperatorHarness.StartAsync(services: s => s.AddSingleton<IFunctionInvoker>(invoker));
     }
 
     public async Task DisposeAsync()
     {
         await harness.DisposeAsync();
-        redis.Kill(entireProcessTree: true);
-        await redis.WaitForExitAsync();
-        redis.Dispose();
-        Directory.Delete(redisDir, recursive: true);
+        await redis.DisposeAsync();
     }
 
     [Fact]
@@ -66,7 +58,7 @@ public sealed class EventSourceMappingStatusTests : IAsyncLifetime
         }
 
         var wrong = Condition(await GetAsync("wrong"), EventSourceMappingConditions.SourceReady)!.Message;
-        Assert.Contains($"127.0.0.1:{redisPort}", wrong, StringComparison.Ordinal);
+        Assert.Contains($"127.0.0.1:{redis.Port}", wrong, StringComparison.Ordinal);
         Assert.DoesNotContain("not-the-password", wrong, StringComparison.Ordinal);
         Assert.Contains("no-such-secret", Condition(await GetAsync("missing"), EventSourceMappingConditions.SourceReady)!.Message, StringComparison.Ordinal);
 
@@ -89,7 +81,7 @@ public sealed class EventSourceMappingStatusTests : IAsyncLifetime
     private async Task PushAsync(string body)
     {
         using var tcp = new TcpClient();
-        await tcp.ConnectAsync(IPAddress.Loopback, redisPort);
+        await tcp.ConnectAsync(IPAddress.Loopback, redis.Port);
         var stream = tcp.GetStream();
         var command = $"*2\r\n$4\r\nAUTH\r\n${Password.Length}\r\n{Password}\r\n*3\r\n$5\r\nLPUSH\r\n$4\r\njobs\r\n${Encoding.UTF8.GetByteCount(body)}\r\n{body}\r\n";
         await stream.WriteAsync(Encoding.UTF8.GetBytes(command));
@@ -120,17 +112,11 @@ public sealed class EventSourceMappingStatusTests : IAsyncLifetime
                 Spec = new EventSourceMappingSpec
                 {
                     FunctionName = "worker",
-                    Source = new EventSource { Queue = new QueueSource { Type = "redis", Url = $"redis://127.0.0.1:{redisPort}", QueueName = "jobs", CredentialsSecretRef = new SecretReference { Name = secret } } },
+                    Source = new EventSource { Queue = new QueueSource { Type = "redis", Url = $"redis://127.0.0.1:{redis.Port}", QueueName = "jobs", CredentialsSecretRef = new SecretReference { Name = secret } } },
                 },
             },
             "fnoperator.io", "v1alpha1", "default", EventSourceMapping.Plural);
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static V1Condition? Condition(EventSourceMapping? m, string type) => m?.Status?.Conditions?.FirstOrDefault(c => c.Type == type);
 
