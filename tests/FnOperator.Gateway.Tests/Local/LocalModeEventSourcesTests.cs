@@ -123,7 +123,9 @@ public sealed class LocalModeEventSourcesTests : IDisposable
         }
 
         var records = events.Where(e => e["Records"] is not null).SelectMany(e => e["Records"]!.AsArray()).ToList();
-        Assert.Equal(["""{"kind":"order","id":1}""", """{"kind":"order","id":3}"""], records.Select(r => (string?)r!["body"]));
+        // The two orders may come in one batch or in two (the window can close between them), and the event files are
+        // read in directory order: compare without order. What matters is that the refund was filtered out.
+        Assert.Equal(["""{"kind":"order","id":1}""", """{"kind":"order","id":3}"""], records.Select(r => (string?)r!["body"]).Order(StringComparer.Ordinal));
         Assert.All(records, r =>
         {
             Assert.Equal("aws:sqs", (string?)r!["eventSource"]);
