@@ -6,8 +6,11 @@ namespace FnOperator.EventSources;
 /// <summary>Builds a mapping's source from its spec (operator and local mode alike).</summary>
 public static class SourceFactory
 {
-    /// <summary>How long a queue message stays invisible to other pulls while its batch runs (NATS ack wait).</summary>
-    public static readonly TimeSpan VisibilityTimeout = TimeSpan.FromMinutes(5);
+    /// <summary>
+    /// The NATS queue consumer's ack wait: how long a message stays invisible once its poller stops sending in-progress
+    /// acks (a poller that died, a lost connection). While a batch runs the poller keeps its messages invisible.
+    /// </summary>
+    public static readonly TimeSpan VisibilityTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>The source's consumer / group / checkpoint name of a mapping: <c>fnop-esm-{namespace}-{name}</c>.</summary>
     public static string ConsumerName(EventSourceMapping mapping) =>

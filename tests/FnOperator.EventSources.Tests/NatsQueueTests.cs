@@ -35,7 +35,8 @@ public sealed class NatsQueueTests : IAsyncLifetime
         }
     }
 
-    private NatsQueueSource Source(string consumer = "esm-orders") => new(nats.NatsUrl, "orders", consumer, "default", SourceCredentials.None, TimeSpan.FromSeconds(30));
+    private NatsQueueSource Source(string consumer = "esm-orders", TimeSpan? visibility = null) =>
+        new(nats.NatsUrl, "orders", consumer, "default", SourceCredentials.None, visibility ?? TimeSpan.FromSeconds(30));
 
     private static async Task<CancellationTokenSource> RunAsync(Poller poller)
     {
@@ -183,6 +184,37 @@ public sealed class NatsQueueTests : IAsyncLifetime
         Assert.Equal(3, maxInFlight); // maximumConcurrency batches in flight, not one more
         Assert.Equal(40, function.Bodies().SelectMany(b => b).Distinct().Count());
         Assert.All(function.Bodies(), b => Assert.InRange(b.Count, 1, 2));
+    }
+
+    [Fact]
+    public async Task Nats_queue_batch_running_longer_than_the_ack_wait_is_kept_by_in_progress_acks_and_not_handed_to_another_poller()
+    {
+        // Ack wait 2 s; the first batch runs 8 s. Without in-progress acks the message is redelivered after 2 s and the
+        // second poller on the same consumer runs it again.
+        var deliveries = 0;
+        var function = new TestFunction
+        {
+            Handler = doc =>
+            {
+                if (Interlocked.Increment(ref deliveries) == 1)
+                {
+                    Thread.Sleep(TimeSpan.FromSeconds(8));
+                }
+
+                return TestFunction.Ok();
+            },
+        };
+        var visibility = TimeSpan.FromSeconds(2);
+        Poller Holder() => new(() => Source("esm-long", visibility), Settings(), function, NullPollerObserver.Instance, TimeProvider.System);
+        using var first = await RunAsync(Holder());
+        using var second = await RunAsync(Holder());
+        await PublishAsync("long");
+        await Eventually.TrueAsync(() => Pending().Result == 0, "the long batch acked", 120);
+        await Pollers.StopAsync(first);
+        await Pollers.StopAsync(second);
+
+        Assert.Equal(1, Volatile.Read(ref deliveries));
+        Assert.Equal(["long"], Assert.Single(function.Bodies()));
     }
 
     private static void InterlockedMax(ref int target, int value)

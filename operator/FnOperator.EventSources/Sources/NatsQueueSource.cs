@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
@@ -7,10 +8,19 @@ namespace FnOperator.EventSources.Sources;
 /// <summary>
 /// A NATS JetStream work queue: a durable pull consumer <c>{consumer}</c> (explicit acks) on the stream that captures
 /// the subject. A message in a batch is invisible to other pulls until acked (deleted) or nak'ed (redelivered, its
-/// NumDelivered counting), or until the ack wait (the visibility timeout) passes.
+/// NumDelivered counting), or until the ack wait (the visibility timeout) passes. While this source holds a message
+/// (batching window, invocation, throttle retries) it sends an in-progress ack every third of the ack wait, so a batch
+/// that runs longer than the ack wait is not handed to another poller, and the messages of a poller that died come back
+/// one ack wait later. A message is kept at most <see cref="MaxHold"/> (bounded: a lost handle cannot stay invisible).
 /// </summary>
 public sealed class NatsQueueSource(string url, string subject, string consumer, string ns, SourceCredentials credentials, TimeSpan visibilityTimeout) : IRecordSource
 {
+    /// <summary>The longest a message is kept invisible by in-progress acks: a 300 s batching window, a 900 s invocation and the throttle retries, with room.</summary>
+    public static readonly TimeSpan MaxHold = TimeSpan.FromMinutes(30);
+
+    private readonly ConcurrentDictionary<INatsJSMsg<byte[]>, DateTimeOffset> held = new();
+    private readonly CancellationTokenSource stop = new();
+    private Task keepAlive = Task.CompletedTask;
     private NatsConnection? connection;
     private INatsJSContext? js;
     private INatsJSConsumer? pull;
@@ -31,6 +41,7 @@ public sealed class NatsQueueSource(string url, string subject, string consumer,
                 AckWait = visibilityTimeout,
                 MaxAckPending = 10_000,
             }, cancellationToken).ConfigureAwait(false);
+            keepAlive = KeepAliveAsync(stop.Token);
         }
         catch (NatsNoRespondersException e)
         {
@@ -59,6 +70,7 @@ public sealed class NatsQueueSource(string url, string subject, string consumer,
                 Attributes = NatsConnect.Headers(msg.Headers),
                 Handle = msg,
             });
+            held[msg] = DateTimeOffset.UtcNow;
         }
 
         return records;
@@ -68,7 +80,9 @@ public sealed class NatsQueueSource(string url, string subject, string consumer,
     {
         foreach (var record in records)
         {
-            await ((INatsJSMsg<byte[]>)record.Handle!).AckAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            var msg = (INatsJSMsg<byte[]>)record.Handle!;
+            held.TryRemove(msg, out _);
+            await msg.AckAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -76,7 +90,9 @@ public sealed class NatsQueueSource(string url, string subject, string consumer,
     {
         foreach (var record in records)
         {
-            await ((INatsJSMsg<byte[]>)record.Handle!).NakAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            var msg = (INatsJSMsg<byte[]>)record.Handle!;
+            held.TryRemove(msg, out _);
+            await msg.NakAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -89,9 +105,47 @@ public sealed class NatsQueueSource(string url, string subject, string consumer,
 
     public async ValueTask DisposeAsync()
     {
+        await stop.CancelAsync().ConfigureAwait(false);
+        await keepAlive.ConfigureAwait(false);
+        stop.Dispose();
+        held.Clear();
         if (connection is not null)
         {
             await connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>In-progress acks for every held message, every third of the ack wait, until disposed.</summary>
+    private async Task KeepAliveAsync(CancellationToken cancellationToken)
+    {
+        var every = visibilityTimeout / 3 > TimeSpan.FromMilliseconds(100) ? visibilityTimeout / 3 : TimeSpan.FromMilliseconds(100);
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(every, cancellationToken).ConfigureAwait(false);
+                var now = DateTimeOffset.UtcNow;
+                foreach (var (msg, since) in held)
+                {
+                    if (now - since > MaxHold)
+                    {
+                        held.TryRemove(msg, out _); // left to the ack wait: redelivered
+                        continue;
+                    }
+
+                    try
+                    {
+                        await msg.AckProgressAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (NatsException)
+                    {
+                        // a lost connection: the message is redelivered after the ack wait, as without a keep-alive
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
         }
     }
 
