@@ -189,22 +189,24 @@ public sealed class NatsQueueTests : IAsyncLifetime
     [Fact]
     public async Task Nats_queue_batch_running_longer_than_the_ack_wait_is_kept_by_in_progress_acks_and_not_handed_to_another_poller()
     {
-        // Ack wait 2 s; the first batch runs 8 s. Without in-progress acks the message is redelivered after 2 s and the
-        // second poller on the same consumer runs it again.
+        // Ack wait 5 s; the first batch runs 15 s (three ack waits). Without in-progress acks the message is redelivered
+        // after 5 s and the second poller on the same consumer runs it again. The function waits without holding a
+        // thread, so a busy thread pool (other test classes run alongside) cannot starve the keep-alive; the margin
+        // (a progress ack every 1.7 s against a 5 s ack wait) leaves room for a loaded machine.
         var deliveries = 0;
         var function = new TestFunction
         {
-            Handler = doc =>
+            AsyncHandler = async doc =>
             {
                 if (Interlocked.Increment(ref deliveries) == 1)
                 {
-                    Thread.Sleep(TimeSpan.FromSeconds(8));
+                    await Task.Delay(TimeSpan.FromSeconds(15));
                 }
 
                 return TestFunction.Ok();
             },
         };
-        var visibility = TimeSpan.FromSeconds(2);
+        var visibility = TimeSpan.FromSeconds(5);
         Poller Holder() => new(() => Source("esm-long", visibility), Settings(), function, NullPollerObserver.Instance, TimeProvider.System);
         using var first = await RunAsync(Holder());
         using var second = await RunAsync(Holder());

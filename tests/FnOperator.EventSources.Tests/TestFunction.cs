@@ -20,6 +20,9 @@ public sealed class TestFunction : IFunctionInvoker
 
     public Func<JsonDocument, InvokeOutcome> Handler { get; set; } = _ => Ok();
 
+    /// <summary>When set, used instead of <see cref="Handler"/>: a function that takes time without holding a thread.</summary>
+    public Func<JsonDocument, Task<InvokeOutcome>>? AsyncHandler { get; set; }
+
     public static InvokeOutcome Ok(string body = "null") => new(200, null, null, Encoding.UTF8.GetBytes(body));
 
     public static InvokeOutcome Error() => new(200, "Unhandled", null, Encoding.UTF8.GetBytes("""{"errorMessage":"boom","errorType":"Error"}"""));
@@ -46,7 +49,7 @@ public sealed class TestFunction : IFunctionInvoker
         var doc = JsonDocument.Parse(payload);
         PayloadSizes.Enqueue(payload.Length);
         Batches.Enqueue(doc);
-        return Task.FromResult(Handler(doc));
+        return AsyncHandler is { } slow ? slow(doc) : Task.FromResult(Handler(doc));
     }
 }
 
