@@ -24,8 +24,18 @@ public sealed class NodeRuntimeApiClientTests
         }
         const echo = await client.request("POST", "/echo", "h\u00e9llo", { "Content-Type": "application/json", "X-Type": "bad\r\nInjected: 1" });
         out.push({ path: "/echo", status: echo.status, cookie: null, body: echo.body.toString("utf8") });
+        // Pipelined: two requests in one write, answered in order (the second's answer in three writes; then two
+        // answers in one write).
+        const [posted, length] = client.pipeline([["POST", "/echo", "one", { "Content-Type": "application/json" }], ["GET", "/length"]]);
+        out.push({ path: "/pipe-post", status: (await posted).status, cookie: null, body: "" });
+        out.push({ path: "/pipe-length", status: (await length).status, cookie: null, body: (await length).body.toString("utf8") });
+        const [first, second] = client.pipeline([["GET", "/double"], ["GET", "/second"]]);
+        out.push({ path: "/double", status: (await first).status, cookie: null, body: (await first).body.toString("utf8") + (await second).body.toString("utf8") });
+        // A reset mid-answer rejects the answer it cut; the one before it was already answered.
+        const [before, cut] = client.pipeline([["POST", "/echo", "two"], ["GET", "/reset"]]);
+        out.push({ path: "/pipe-before-reset", status: (await before).status, cookie: null, body: "" });
         try {
-          await client.request("GET", "/reset");
+          await cut;
           out.push({ path: "/reset", status: 0, cookie: null, body: "resolved" });
         } catch (e) {
           out.push({ path: "/reset", status: 0, cookie: null, body: "rejected" });
@@ -76,10 +86,17 @@ public sealed class NodeRuntimeApiClientTests
             Assert.Equal("bye", results["/close"].GetProperty("body").GetString());
             Assert.Equal("until the end", results["/until-close"].GetProperty("body").GetString());
             Assert.Equal("rejected", results["/reset"].GetProperty("body").GetString());
+            Assert.Equal(202, results["/pipe-post"].GetProperty("status").GetInt32());
+            Assert.Equal("0123456789", results["/pipe-length"].GetProperty("body").GetString());
+            Assert.Equal("AB", results["/double"].GetProperty("body").GetString());
+            Assert.Equal(202, results["/pipe-before-reset"].GetProperty("status").GetInt32());
+            // The pipelined requests went out in order on one connection, each head and body intact.
+            var pipelined = requests.Where(r => r.Connection == 2).Select(r => r.Head.Split(' ')[0] + " " + r.Head.Split(' ')[1] + " " + r.Body).ToList();
+            Assert.Equal(["POST /echo h\u00e9llo", "POST /echo one", "GET /length ", "GET /double ", "GET /second ", "POST /echo two", "GET /reset "], pipelined);
             Assert.Equal("ok", results["/hold"].GetProperty("body").GetString());
 
             // The POST: Content-Length in bytes of the UTF-8 body, no header line injected.
-            var echo = requests.Single(r => r.Head.StartsWith("POST /echo ", StringComparison.Ordinal));
+            var echo = requests.First(r => r.Head.StartsWith("POST /echo ", StringComparison.Ordinal));
             Assert.Contains("\r\nContent-Length: 6\r\n", echo.Head, StringComparison.Ordinal);
             Assert.Equal("h\u00e9llo", echo.Body);
             Assert.DoesNotContain("\r\nInjected", echo.Head, StringComparison.Ordinal);
@@ -190,6 +207,12 @@ public sealed class NodeRuntimeApiClientTests
                         await Send("HTTP/1.1 200 OK\r\n\r\nuntil the end");
                         client.Dispose();
                         return;
+                    case "/double":
+                        // This answer and the next request's in one write.
+                        await Send("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nAHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nB");
+                        break;
+                    case "/second":
+                        break;
                     case "/hold":
                         await Send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
                         break;

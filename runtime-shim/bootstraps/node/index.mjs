@@ -11,7 +11,8 @@ import { createResponseStream, installGlobals, isStreaming, runStreamingHandler 
 
 const [host, port] = (process.env.AWS_LAMBDA_RUNTIME_API || "127.0.0.1:9001").split(":");
 // With AWS_LAMBDA_MAX_CONCURRENCY = N > 1 the process runs N `next` loops (each holds a poll and posts its answers):
-// one request in flight per loop, so at most N connections are busy; as many idle ones are kept.
+// one connection busy per loop (its answer and its next `GET next`, pipelined), so at most N connections are busy; as
+// many idle ones are kept.
 const api = new RuntimeApiClient(host, port, concurrency);
 const base = "/2018-06-01/runtime";
 const JSON_CONTENT = Object.freeze({ "Content-Type": "application/json" });
@@ -21,20 +22,36 @@ const inFlight = new Set();
 // A POST (response, error, init error) ends the function's part of the invocation: its output must have reached the
 // shim first, so the shim attributes all of it to this invocation and loses none of it (Lambda's runtimes log
 // synchronously).
-async function request(method, urlPath, body, headers) {
+// With `lane` (an invocation's answer in a `next` loop) the loop's next `GET next` goes out with the POST, pipelined in
+// one write on the same connection (the loop asks for the next invocation right after the answer in any case, whatever
+// the answer's status): `lane.next` is its answer, which the loop awaits instead of sending its own `GET next`.
+async function request(method, urlPath, body, headers, lane) {
   if (method === "POST") {
     const pending = flushed();
     if (pending) await pending;
   }
+  if (lane) {
+    const [posted, next] = api.pipeline([[method, urlPath, body, headers], ["GET", `${base}/invocation/next`]]);
+    next.catch(() => {}); // a failed connection rejects the POST too, which is what the loop sees first
+    lane.next = next;
+    return posted;
+  }
   return api.request(method, urlPath, body, headers);
 }
 
-async function postError(urlPath, doc) {
+async function postError(urlPath, doc, lane) {
   const body = JSON.stringify(doc);
   await request("POST", urlPath, body, {
     "Content-Type": "application/json",
     "Lambda-Runtime-Function-Error-Type": doc.errorType,
-  });
+  }, lane);
+}
+
+/** The lane's next invocation: the `GET next` pipelined with its last answer, else a new one. */
+function nextInvocation(lane) {
+  const next = lane.next;
+  lane.next = null;
+  return next ?? request("GET", `${base}/invocation/next`);
 }
 
 async function loadHandler() {
@@ -70,20 +87,20 @@ async function loadHandler() {
   return handler;
 }
 
-async function invoke(handler, res) {
+async function invoke(handler, res, lane) {
   const h = res.headers;
   const id = h["lambda-runtime-aws-request-id"];
   currentId = id;
   setRequestId(id);
   if (concurrency > 1) inFlight.add(id);
   try {
-    await invokeOne(handler, res, h, id);
+    await invokeOne(handler, res, h, id, lane);
   } finally {
     inFlight.delete(id);
   }
 }
 
-async function invokeOne(handler, res, h, id) {
+async function invokeOne(handler, res, h, id, lane) {
   const deadline = Number(h["lambda-runtime-deadline-ms"]);
   if (h["lambda-runtime-trace-id"]) process.env._X_AMZN_TRACE_ID = h["lambda-runtime-trace-id"];
   const context = {
@@ -102,18 +119,18 @@ async function invokeOne(handler, res, h, id) {
   try {
     event = res.body.length ? JSON.parse(res.body.toString("utf8")) : {};
   } catch (e) {
-    await postError(`${base}/invocation/${id}/error`, { errorType: "Runtime.UnmarshalError", errorMessage: `Unable to parse event: ${e.message}`, trace: [] });
+    await postError(`${base}/invocation/${id}/error`, { errorType: "Runtime.UnmarshalError", errorMessage: `Unable to parse event: ${e.message}`, trace: [] }, lane);
     return;
   }
   if (isStreaming(handler)) {
-    await invokeStreaming(handler, event, context, id);
+    await invokeStreaming(handler, event, context, id, lane);
     return;
   }
   const outcome = await runHandler(handler, event, context, concurrency > 1);
   if ("error" in outcome) {
     const doc = errorDocument(outcome.error, "Error");
     logError("Invoke Error", doc, outcome.error);
-    await postError(`${base}/invocation/${id}/error`, doc);
+    await postError(`${base}/invocation/${id}/error`, doc, lane);
     return;
   }
   let body;
@@ -124,14 +141,14 @@ async function invokeOne(handler, res, h, id) {
     const err = new Error("Unable to stringify response body");
     const doc = errorDocument(err, "Error");
     logError("Invoke Error", doc, err);
-    await postError(`${base}/invocation/${id}/error`, doc);
+    await postError(`${base}/invocation/${id}/error`, doc, lane);
     return;
   }
-  await request("POST", `${base}/invocation/${id}/response`, body, JSON_CONTENT);
+  await request("POST", `${base}/invocation/${id}/response`, body, JSON_CONTENT, lane);
 }
 
 // A handler wrapped in awslambda.streamifyResponse: its responseStream is the Runtime API's streaming response.
-async function invokeStreaming(handler, event, context, id) {
+async function invokeStreaming(handler, event, context, id, lane) {
   const highWaterMark = handler[Symbol.for("aws.lambda.runtime.handler.streaming.highWaterMark")];
   const response = createResponseStream({ host, port, path: `${base}/invocation/${id}/response`, highWaterMark });
   const outcome = await runStreamingHandler(handler, event, context, response);
@@ -141,7 +158,7 @@ async function invokeStreaming(handler, event, context, id) {
     await flushed();
     if (response.stream.writableFinished) {
       await response.answered();
-      await postError(`${base}/invocation/${id}/error`, doc);
+      await postError(`${base}/invocation/${id}/error`, doc, lane);
       return;
     }
     await response.fail(doc);
@@ -202,25 +219,27 @@ async function main() {
   if (concurrency > 1) {
     // N loops interleave in this process; a console call logs the request id of its own invocation (AsyncLocalStorage).
     const lane = async () => {
+      const state = { next: null };
       for (;;) {
-        const res = await request("GET", `${base}/invocation/next`);
+        const res = await nextInvocation(state);
         if (res.status !== 200) {
           throw new Error(`Runtime API answered ${res.status} to next`);
         }
-        await runWithRequestId(res.headers["lambda-runtime-aws-request-id"], () => invoke(handler, res));
+        await runWithRequestId(res.headers["lambda-runtime-aws-request-id"], () => invoke(handler, res, state));
       }
     };
     await Promise.all(Array.from({ length: concurrency }, lane));
     return;
   }
+  const lane = { next: null };
   for (;;) {
     currentId = undefined;
     setRequestId(undefined);
-    const res = await request("GET", `${base}/invocation/next`);
+    const res = await nextInvocation(lane);
     if (res.status !== 200) {
       throw new Error(`Runtime API answered ${res.status} to next`);
     }
-    await invoke(handler, res);
+    await invoke(handler, res, lane);
   }
 }
 
