@@ -230,7 +230,7 @@ public sealed class JetStreamQueueTests
         }
 
         await PublishAsync("\"late\"", DateTimeOffset.UtcNow.AddSeconds(-1));
-        await PublishAsync("\"in-time\"", DateTimeOffset.UtcNow.AddSeconds(10));
+        await PublishAsync("\"in-time\"", DateTimeOffset.UtcNow.AddSeconds(60)); // stored long before its accept-by time, even on a stalled machine
         var ran = new ConcurrentQueue<string>();
         await using var worker = new TestWorker(gateway.BaseAddress, key, inv =>
         {

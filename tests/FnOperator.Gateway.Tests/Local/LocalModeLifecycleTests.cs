@@ -96,7 +96,7 @@ public sealed class LocalModeLifecycleTests : IDisposable
             var exitCode = await local.StopAsync(Wait);
 
             Assert.Contains("Stopped.", local.Output, StringComparison.Ordinal);
-            Assert.Empty(await FunctionProcesses.WaitUntilAsync(name, p => p.Count == 0, TimeSpan.FromSeconds(10)));
+            Assert.Empty(await FunctionProcesses.WaitUntilAsync(name, p => p.Count == 0, Wait));
             Assert.True(exitCode == 0, $"exit code {exitCode}\n{local.Output}");
         }
     }
