@@ -69,8 +69,8 @@ public sealed class LedgerTests(ITestOutputHelper output)
         using var last = new CancellationTokenSource();
         _ = Task.Run(() => NewPoller().RunAsync(last.Token));
         var poisoned = Enumerable.Range(0, Messages).Count(i => $"msg-{i}".EndsWith("00", StringComparison.Ordinal));
-        await Eventually.TrueAsync(() => processed.Count == Messages - poisoned && Dlq(js).Result >= poisoned, "every message processed or dead-lettered", 180);
-        await Eventually.TrueAsync(() => Remaining(js).Result == 0, "the work queue empty", 60);
+        await Eventually.TrueAsync(async () => processed.Count == Messages - poisoned && (await Dlq(js)) >= poisoned, "every message processed or dead-lettered", 180);
+        await Eventually.TrueAsync(async () => (await Remaining(js)) == 0, "the work queue empty", 60);
         await last.CancelAsync();
 
         var duplicates = processed.Values.Sum(n => n - 1);

@@ -69,7 +69,7 @@ public sealed class NatsQueueTests : IAsyncLifetime
     public async Task Nats_queue_batches_by_window()
     {
         var function = new TestFunction();
-        using var cts = await RunAsync(Poller(function, Settings(batchSize: 100, window: 2)));
+        using var cts = await RunAsync(Poller(function, Settings(batchSize: 100, window: 5))); // wide: two publishes on a loaded machine stay within one window
         await PublishAsync("a", "b");
         await Eventually.TrueAsync(() => function.Batches.Count == 1, "a batch after the window");
         Assert.Equal(["a", "b"], function.Bodies()[0].Order());
@@ -101,7 +101,7 @@ public sealed class NatsQueueTests : IAsyncLifetime
         await PublishAsync("""{"kind":"order","n":1}""", """{"kind":"refund"}""", "plain-yes", "other", """{"kind":"order","n":2}""");
         using var cts = await RunAsync(Poller(function, settings));
         await Eventually.TrueAsync(() => function.Bodies().Sum(b => b.Count) == 3, "the 3 matching records");
-        await Eventually.TrueAsync(() => Pending().Result == 0, "non-matching records deleted too");
+        await Eventually.TrueAsync(async () => (await Pending()) == 0, "non-matching records deleted too");
         Assert.DoesNotContain(function.Bodies().SelectMany(b => b), b => b.Contains("refund", StringComparison.Ordinal) || b == "other");
         await Pollers.StopAsync(cts); // wait for the poller to return: the next test uses the same consumer
     }
@@ -120,7 +120,7 @@ public sealed class NatsQueueTests : IAsyncLifetime
         await PublishAsync("ok1", "bad", "ok2");
         using var cts = await RunAsync(Poller(function, Settings(batchSize: 10, window: 1) with { ReportBatchItemFailures = true }));
         await Eventually.TrueAsync(() => function.Batches.Count >= 2, "a retry");
-        await Eventually.TrueAsync(() => Pending().Result == 0, "all acked");
+        await Eventually.TrueAsync(async () => (await Pending()) == 0, "all acked");
         var bodies = function.Bodies();
         Assert.Equal(["bad", "ok1", "ok2"], bodies[0].Order());
         Assert.Equal(["bad"], bodies[1]);
@@ -135,9 +135,9 @@ public sealed class NatsQueueTests : IAsyncLifetime
         var settings = Settings() with { MaximumRetryAttempts = 2, OnFailure = new Destination { Queue = "orders-dlq" } };
         await PublishAsync("poison");
         using var cts = await RunAsync(Poller(function, settings));
-        await Eventually.TrueAsync(() => DlqCount().Result == 1, "the message in the dead-letter queue");
+        await Eventually.TrueAsync(async () => (await DlqCount()) == 1, "the message in the dead-letter queue");
         Assert.Equal(3, function.Batches.Count); // the first delivery and 2 retries
-        await Eventually.TrueAsync(() => Pending().Result == 0, "the poison message deleted from the queue");
+        await Eventually.TrueAsync(async () => (await Pending()) == 0, "the poison message deleted from the queue");
         await Pollers.StopAsync(cts); // wait for the poller to return: the next test uses the same consumer
     }
 
@@ -165,20 +165,27 @@ public sealed class NatsQueueTests : IAsyncLifetime
         await PublishAsync([.. Enumerable.Range(0, 40).Select(i => $"c{i}")]);
         var inFlight = 0;
         var maxInFlight = 0;
+        var three = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var function = new TestFunction
         {
-            Handler = _ =>
+            AsyncHandler = async _ =>
             {
                 var now = Interlocked.Increment(ref inFlight);
                 InterlockedMax(ref maxInFlight, now);
-                // Hold each batch until 3 ran at once (bounded: a poller with fewer loops fails the assertion below).
-                SpinWait.SpinUntil(() => Volatile.Read(ref maxInFlight) >= 3, TimeSpan.FromSeconds(30));
+                if (now >= 3)
+                {
+                    three.TrySetResult();
+                }
+
+                // Hold each batch until 3 ran at once (bounded: a poller with fewer loops fails the assertion below). The
+                // hold waits without a thread (a spinning handler held three pool threads on a 2-core machine).
+                await Task.WhenAny(three.Task, Task.Delay(TimeSpan.FromSeconds(60)));
                 Interlocked.Decrement(ref inFlight);
                 return TestFunction.Ok();
             },
         };
         using var cts = await RunAsync(Poller(function, Settings(batchSize: 2, window: 0) with { MaximumConcurrency = 3 }));
-        await Eventually.TrueAsync(() => function.Bodies().Sum(b => b.Count) >= 40 && Pending().Result == 0, "all 40 messages", 120);
+        await Eventually.TrueAsync(async () => function.Bodies().Sum(b => b.Count) >= 40 && (await Pending()) == 0, "all 40 messages", 120);
         await Pollers.StopAsync(cts);
 
         Assert.Equal(3, maxInFlight); // maximumConcurrency batches in flight, not one more
@@ -211,7 +218,7 @@ public sealed class NatsQueueTests : IAsyncLifetime
         using var first = await RunAsync(Holder());
         using var second = await RunAsync(Holder());
         await PublishAsync("long");
-        await Eventually.TrueAsync(() => Pending().Result == 0, "the long batch acked", 120);
+        await Eventually.TrueAsync(async () => (await Pending()) == 0, "the long batch acked", 120);
         await Pollers.StopAsync(first);
         await Pollers.StopAsync(second);
 

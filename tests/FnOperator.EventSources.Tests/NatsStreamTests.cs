@@ -73,7 +73,7 @@ public sealed class NatsStreamTests : IAsyncLifetime
         await PublishAsync("r1", "r2", "poison", "r4", "r5", "r6");
         var function = new TestFunction { Handler = doc => TestFunction.Bodies(doc).Contains("poison") ? TestFunction.Error() : TestFunction.Ok() };
         using var cts = Run(Poller(function, Settings() with { BisectBatchOnFunctionError = true, MaximumRetryAttempts = 1 }));
-        await Eventually.TrueAsync(() => Count("FAILURES").Result == 1, "a failure record");
+        await Eventually.TrueAsync(async () => (await Count("FAILURES")) == 1, "a failure record");
         // The failure record is written when [poison] alone is exhausted; the later half of the first split runs after that.
         await Eventually.TrueAsync(() => function.Bodies().Any(b => b.Contains("r6")), "r6 delivered after the poison record");
         var ok = function.Bodies().Where(b => !b.Contains("poison")).SelectMany(b => b).ToList();
@@ -95,7 +95,7 @@ public sealed class NatsStreamTests : IAsyncLifetime
         var clock = new ShiftedClock(TimeSpan.FromMinutes(2));
         using var cts = Run(new Poller(() => new NatsStreamSource(nats.NatsUrl, "EVENTS", "esm-events", "default", SourceCredentials.None, new StartingPosition(StartingPosition.TrimHorizon)),
             Settings() with { MaximumRecordAgeInSeconds = 60 }, function, NullPollerObserver.Instance, clock));
-        await Eventually.TrueAsync(() => Count("FAILURES").Result == 1, "the expired record in the failure destination");
+        await Eventually.TrueAsync(async () => (await Count("FAILURES")) == 1, "the expired record in the failure destination");
         Assert.Equal("RecordAgeExceeded", (await FirstFailureAsync()).GetProperty("requestContext").GetProperty("condition").GetString());
         Assert.Empty(function.Batches);
         await Pollers.StopAsync(cts);
@@ -110,7 +110,7 @@ public sealed class NatsStreamTests : IAsyncLifetime
         var cts = Run(Poller(function, Settings(batchSize: 3) with { ReportBatchItemFailures = true }));
         await Eventually.TrueAsync(() => function.Bodies().SelectMany(b => b).Count(x => x == "c") == 3, "b,c retried twice then done");
         var kv = await new NATS.Client.KeyValueStore.NatsKVContext(js).GetStoreAsync(NatsStreamSource.CheckpointBucket);
-        await Eventually.TrueAsync(() => kv.GetEntryAsync<string>("esm-events").AsTask().Result.Value == "3", "checkpoint past c");
+        await Eventually.TrueAsync(async () => (await kv.GetEntryAsync<string>("esm-events")).Value == "3", "checkpoint past c");
         await Pollers.StopAsync(cts); // poller stopped (disabled / lost lease) and returned
         await PublishAsync("d", "e");
         var before = function.Batches.Count;
@@ -174,7 +174,7 @@ public sealed class NatsStreamTests : IAsyncLifetime
         using var cts = Run(Poller(function, settings));
         await Eventually.TrueAsync(() => function.Bodies().Sum(b => b.Count) == 2, "the 2 matching records");
         var kv = await new NATS.Client.KeyValueStore.NatsKVContext(js).GetStoreAsync(NatsStreamSource.CheckpointBucket);
-        await Eventually.TrueAsync(() => kv.GetEntryAsync<string>("esm-events").AsTask().Result.Value == "5", "checkpoint past the last (non-matching) record");
+        await Eventually.TrueAsync(async () => (await kv.GetEntryAsync<string>("esm-events")).Value == "5", "checkpoint past the last (non-matching) record");
         Assert.Equal(["""{"kind":"order","n":1}""", """{"kind":"order","n":2}"""], function.Bodies().SelectMany(b => b)); // a non-JSON record never matches a JSON pattern
         Assert.Equal(["1", "4"], function.Batches.SelectMany(b => b.RootElement.GetProperty("Records").EnumerateArray()).Select(r => r.GetProperty("kinesis").GetProperty("sequenceNumber").GetString()));
         await Pollers.StopAsync(cts);
@@ -197,14 +197,21 @@ public sealed class NatsStreamTests : IAsyncLifetime
 
         var inFlight = 0;
         var maxInFlight = 0;
+        var alongside = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var function = new TestFunction
         {
-            Handler = _ =>
+            AsyncHandler = async _ =>
             {
                 var now = Interlocked.Increment(ref inFlight);
                 InterlockedMax(ref maxInFlight, now);
-                // Hold the first batches until a second one runs alongside (bounded: a serial poller fails the assertion below).
-                SpinWait.SpinUntil(() => Volatile.Read(ref maxInFlight) >= 2, TimeSpan.FromSeconds(30));
+                if (now >= 2)
+                {
+                    alongside.TrySetResult();
+                }
+
+                // Hold the first batches until a second one runs alongside (bounded: a serial poller fails the assertion
+                // below). The hold waits without a thread, so a busy thread pool cannot keep the second lane from starting.
+                await Task.WhenAny(alongside.Task, Task.Delay(TimeSpan.FromSeconds(60)));
                 Interlocked.Decrement(ref inFlight);
                 return TestFunction.Ok();
             },
@@ -222,7 +229,7 @@ public sealed class NatsStreamTests : IAsyncLifetime
         }
 
         var kv = await new NATS.Client.KeyValueStore.NatsKVContext(js).GetStoreAsync(NatsStreamSource.CheckpointBucket);
-        await Eventually.TrueAsync(() => kv.GetEntryAsync<string>("esm-events").AsTask().Result.Value == "30", "checkpoint after the last round");
+        await Eventually.TrueAsync(async () => (await kv.GetEntryAsync<string>("esm-events")).Value == "30", "checkpoint after the last round");
         await Pollers.StopAsync(cts);
     }
 

@@ -88,7 +88,7 @@ public sealed class RabbitMqTests(RabbitMqServer server) : IClassFixture<RabbitM
         var sized = new TestFunction();
         var windowed = new TestFunction();
         using var a = Run(Poller(sized, "sized", Settings(batchSize: 2, window: 1)));
-        using var b = Run(Poller(windowed, "windowed", Settings(batchSize: 100, window: 2)));
+        using var b = Run(Poller(windowed, "windowed", Settings(batchSize: 100, window: 5))); // wide: the broker pushes w2, w3 after w1; a loaded machine must not cut the window first
         await Eventually.TrueAsync(() => sized.Batches.Sum(x => RmqBodies(x).Count) == 5, "5 sized messages");
         await Eventually.TrueAsync(() => windowed.Batches.Sum(x => RmqBodies(x).Count) == 3, "3 windowed messages");
 

@@ -125,7 +125,7 @@ public sealed class RedisTests : IAsyncLifetime
         var function = new TestFunction();
         using var cts = Run(StreamPoller(function, Settings() with { Filter = new RecordFilter(["""{"data":{"temp":[{"numeric":[">=",30]}]},"partitionKey":[{"prefix":"sensor"}]}"""]) }));
         await Eventually.TrueAsync(() => function.Bodies().Sum(b => b.Count) == 2, "the 2 matching records");
-        await Eventually.TrueAsync(() => Db.KeyExists("clicks") && Db.StreamGroupInfo("clicks").Length == 1 && Db.StreamPendingAsync("clicks", "esm-clicks").Result.PendingMessageCount == 0, "all acked, matching or not");
+        await Eventually.TrueAsync(async () => Db.KeyExists("clicks") && Db.StreamGroupInfo("clicks").Length == 1 && (await Db.StreamPendingAsync("clicks", "esm-clicks")).PendingMessageCount == 0, "all acked, matching or not");
         Assert.Equal(["""{"temp":31}""", """{"temp":40,"unit":"C"}"""], function.Bodies().SelectMany(b => b)); // "31" is not JSON: a JSON pattern never matches it
         await Pollers.StopAsync(cts);
     }
@@ -147,7 +147,7 @@ public sealed class RedisTests : IAsyncLifetime
                 : TestFunction.Ok(),
         };
         using var cts = Run(StreamPoller(function, Settings(batchSize: 5) with { ReportBatchItemFailures = true }));
-        await Eventually.TrueAsync(() => function.Batches.Count == 3 && Db.StreamPendingAsync("clicks", "esm-clicks").Result.PendingMessageCount == 0, "done after two retries");
+        await Eventually.TrueAsync(async () => function.Batches.Count == 3 && (await Db.StreamPendingAsync("clicks", "esm-clicks")).PendingMessageCount == 0, "done after two retries");
 
         // Each invocation starts at the lowest failed record and keeps the stream order, so per key the records a
         // function sees are always in order, and a record is never processed before an earlier record of its key.
@@ -189,7 +189,7 @@ public sealed class RedisTests : IAsyncLifetime
         };
         using var cts = Run(StreamPoller(function, Settings(batchSize: 3) with { ParallelizationFactor = Factor }));
         await Eventually.TrueAsync(() => function.Bodies().SelectMany(b => b).Distinct().Count() == 16, "all 16 records");
-        await Eventually.TrueAsync(() => Db.StreamPendingAsync("clicks", "esm-clicks").Result.PendingMessageCount == 0, "every round acked");
+        await Eventually.TrueAsync(async () => (await Db.StreamPendingAsync("clicks", "esm-clicks")).PendingMessageCount == 0, "every round acked");
 
         Assert.All(function.Bodies(), b => Assert.Single(b.Select(x => x.Split(':')[0]).Distinct()));
         foreach (var key in keys)
@@ -254,7 +254,7 @@ public sealed class RedisTests : IAsyncLifetime
         var failure = System.Text.Json.JsonDocument.Parse((string)Db.ListGetByIndex("dead", 0)!).RootElement;
         Assert.Equal(1, failure.GetProperty("KinesisBatchInfo").GetProperty("batchSize").GetInt32());
         Assert.Equal("user-1", function.Batches.First().RootElement.GetProperty("Records")[0].GetProperty("kinesis").GetProperty("partitionKey").GetString());
-        await Eventually.TrueAsync(() => Db.StreamPendingAsync("clicks", "esm-clicks").Result.PendingMessageCount == 0, "all acked");
+        await Eventually.TrueAsync(async () => (await Db.StreamPendingAsync("clicks", "esm-clicks")).PendingMessageCount == 0, "all acked");
         await cts.CancelAsync();
 
         await Db.StreamAddAsync("clicks", [new NameValueEntry("data", "e")]);
@@ -299,7 +299,7 @@ public sealed class RedisTests : IAsyncLifetime
 
         var function = new TestFunction();
         var cts = Pollers.Start(StreamPoller(function, Settings()));
-        await Eventually.TrueAsync(() => function.Bodies().Sum(b => b.Count) == 3 && Db.StreamPendingAsync("clicks", "esm-clicks").Result.PendingMessageCount == 0, "a, b, c delivered and acked");
+        await Eventually.TrueAsync(async () => function.Bodies().Sum(b => b.Count) == 3 && (await Db.StreamPendingAsync("clicks", "esm-clicks")).PendingMessageCount == 0, "a, b, c delivered and acked");
         await Pollers.StopAsync(cts); // enabled: false: the worker's poller is cancelled and has returned
 
         foreach (var v in new[] { "d", "e" })
@@ -315,7 +315,7 @@ public sealed class RedisTests : IAsyncLifetime
 
         var before = function.Batches.Count;
         using var again = Pollers.Start(StreamPoller(function, Settings()));
-        await Eventually.TrueAsync(() => function.Bodies().Sum(b => b.Count) == 5 && Db.StreamPendingAsync("clicks", "esm-clicks").Result.PendingMessageCount == 0, "d and e after re-enabling");
+        await Eventually.TrueAsync(async () => function.Bodies().Sum(b => b.Count) == 5 && (await Db.StreamPendingAsync("clicks", "esm-clicks")).PendingMessageCount == 0, "d and e after re-enabling");
         var resumed = function.Batches.Skip(before).SelectMany(b => b.RootElement.GetProperty("Records").EnumerateArray())
             .Select(r => r.GetProperty("kinesis").GetProperty("sequenceNumber").GetString()!).ToList();
         Assert.Equal(ids[3..], resumed); // nothing at or before the checkpoint again
@@ -334,7 +334,7 @@ public sealed class RedisTests : IAsyncLifetime
         var function = new TestFunction();
         var cts = Pollers.Start(StreamPoller(function, Settings() with { MaximumRecordAgeInSeconds = 60 }));
         await Eventually.TrueAsync(() => Db.ListLength("dead") == 1 && function.Batches.Count == 1, "the old record discarded and the fresh one delivered");
-        await Eventually.TrueAsync(() => Db.StreamPendingAsync("clicks", "esm-clicks").Result.PendingMessageCount == 0, "both acked");
+        await Eventually.TrueAsync(async () => (await Db.StreamPendingAsync("clicks", "esm-clicks")).PendingMessageCount == 0, "both acked");
         Assert.Equal(["fresh"], function.Bodies().SelectMany(b => b));
         var failure = System.Text.Json.JsonDocument.Parse((string)Db.ListGetByIndex("dead", 0)!).RootElement;
         Assert.Equal("RecordAgeExceeded", failure.GetProperty("requestContext").GetProperty("condition").GetString());

@@ -31,25 +31,22 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <param name="extraArgs">More nats-server arguments, e.g. <c>--user</c>/<c>--pass</c> or <c>--auth</c>.</param>
     public static Task<ServerProcess> NatsAsync(int? port = null, string? dir = null, params string[] extraArgs)
     {
-        var p = port ?? FreePort();
         var d = dir ?? Directory.CreateTempSubdirectory("fnop-nats-").FullName;
-        return StartAsync("/usr/sbin/nats-server", ["-js", "-a", "127.0.0.1", "-p", p.ToString(System.Globalization.CultureInfo.InvariantCulture), "-sd", d, .. extraArgs], p, d);
+        return StartAsync("/usr/sbin/nats-server", p => ["-js", "-a", "127.0.0.1", "-p", P(p), "-sd", d, .. extraArgs], port, d, NatsReady);
     }
 
     /// <summary>A nats-server without JetStream (a misconfigured source).</summary>
     public static Task<ServerProcess> NatsWithoutJetStreamAsync()
     {
-        var p = FreePort();
         var d = Directory.CreateTempSubdirectory("fnop-nats-").FullName;
-        return StartAsync("/usr/sbin/nats-server", ["-a", "127.0.0.1", "-p", p.ToString(System.Globalization.CultureInfo.InvariantCulture)], p, d);
+        return StartAsync("/usr/sbin/nats-server", p => ["-a", "127.0.0.1", "-p", P(p)], null, d, NatsReady);
     }
 
     /// <param name="extraArgs">More redis-server arguments, e.g. <c>--requirepass</c>.</param>
     public static Task<ServerProcess> RedisAsync(params string[] extraArgs)
     {
-        var p = FreePort();
         var d = Directory.CreateTempSubdirectory("fnop-redis-").FullName;
-        return StartAsync("redis-server", ["--port", p.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", d, .. extraArgs], p, d);
+        return StartAsync("redis-server", p => ["--port", P(p), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", d, .. extraArgs], null, d, "Ready to accept connections");
     }
 
     public string NatsUrl => $"nats://127.0.0.1:{Port}";
@@ -79,7 +76,36 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    private static async Task<ServerProcess> StartAsync(string file, string[] args, int port, string dir)
+    private const string NatsReady = "Server is ready";
+
+    private static string P(int port) => port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Starts the server and waits (up to 60 s) until it printed its ready line and its port answers. A free port found
+    /// by <see cref="FreePort"/> can be taken by another process (other test classes and projects run alongside) before
+    /// the server binds it: the server then exits, and it is started again on another free port (unless the caller chose
+    /// the port). Waiting for the server's own ready line, not only for the port to answer, means a foreign listener on
+    /// the port is never mistaken for this server.
+    /// </summary>
+    private static async Task<ServerProcess> StartAsync(string file, Func<int, string[]> args, int? fixedPort, string dir, string readyLine)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var port = fixedPort ?? FreePort();
+            var (process, exitedEarly) = await TryStartAsync(file, args(port), port, readyLine).ConfigureAwait(false);
+            if (process is not null)
+            {
+                return new ServerProcess(process, port, dir);
+            }
+
+            if (fixedPort is not null || attempt == 3)
+            {
+                throw new InvalidOperationException($"{file} on port {port}: {exitedEarly}");
+            }
+        }
+    }
+
+    private static async Task<(Process? Process, string Failure)> TryStartAsync(string file, string[] args, int port, string readyLine)
     {
         var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args)
@@ -87,32 +113,58 @@ public sealed class ServerProcess : IAsyncDisposable
             info.ArgumentList.Add(a);
         }
 
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tail = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        void OnLine(string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+
+            if (line.Contains(readyLine, StringComparison.Ordinal))
+            {
+                ready.TrySetResult();
+            }
+
+            tail.Enqueue(line);
+            while (tail.Count > 20 && tail.TryDequeue(out _))
+            {
+            }
+        }
+
         var process = Process.Start(info) ?? throw new InvalidOperationException($"{file} did not start");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        process.OutputDataReceived += (_, e) => OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => OnLine(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (DateTime.UtcNow < deadline)
         {
-            try
+            if (process.HasExited)
             {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, port).ConfigureAwait(false);
-                return new ServerProcess(process, port, dir);
+                await process.WaitForExitAsync().ConfigureAwait(false); // the output read to its end
+                process.Dispose();
+                return (null, $"exited before it was ready: {string.Join(" | ", tail)}");
             }
-            catch (SocketException)
-            {
-                if (process.HasExited)
-                {
-                    throw new InvalidOperationException($"{file} exited with {process.ExitCode}");
-                }
 
-                await Task.Delay(100).ConfigureAwait(false);
+            if (ready.Task.IsCompleted)
+            {
+                try
+                {
+                    using var client = new TcpClient();
+                    await client.ConnectAsync(IPAddress.Loopback, port).ConfigureAwait(false);
+                    return (process, "");
+                }
+                catch (SocketException)
+                {
+                }
             }
+
+            await Task.Delay(100).ConfigureAwait(false);
         }
 
         process.Kill(true);
-        throw new TimeoutException($"{file} did not listen on {port}");
+        throw new TimeoutException($"{file} did not get ready on {port} in 60 s: {string.Join(" | ", tail)}");
     }
 }

@@ -66,7 +66,7 @@ public abstract class SourceConformanceTests : IAsyncLifetime
         var batches = Bodies(function);
         Assert.Equal([3, 3, 1], batches.Select(b => b.Count)); // full batches go at once; the last one when the window closes
         Assert.Equal(bodies, batches.SelectMany(b => b));
-        await Eventually.TrueAsync(() => AllAcknowledgedAsync(7).Result, "every record acknowledged");
+        await Eventually.TrueAsync(async () => (await AllAcknowledgedAsync(7)), "every record acknowledged");
     }
 
     [Fact]
@@ -76,7 +76,7 @@ public abstract class SourceConformanceTests : IAsyncLifetime
         var function = await RunUntilAsync(Settings(batchSize: 100, window: 5), 3); // never, if only a full batch were sent
 
         Assert.Equal(["w1", "w2", "w3"], Assert.Single(Bodies(function)));
-        await Eventually.TrueAsync(() => AllAcknowledgedAsync(3).Result, "every record acknowledged");
+        await Eventually.TrueAsync(async () => (await AllAcknowledgedAsync(3)), "every record acknowledged");
     }
 
     [Fact]
@@ -90,7 +90,7 @@ public abstract class SourceConformanceTests : IAsyncLifetime
         Assert.True(function.Batches.Count >= 2, $"7 MB of records in more than one invocation ({function.Batches.Count})");
         Assert.True(Bodies(function)[0].Count > 1, "the first batch holds as many records as fit");
         Assert.Equal(bodies, Bodies(function).SelectMany(b => b));
-        await Eventually.TrueAsync(() => AllAcknowledgedAsync(7).Result, "every record acknowledged");
+        await Eventually.TrueAsync(async () => (await AllAcknowledgedAsync(7)), "every record acknowledged");
     }
 
     /// <summary>(payload, matches): one record per operator that matches and one that does not, JSON and plain.</summary>
@@ -132,7 +132,7 @@ public abstract class SourceConformanceTests : IAsyncLifetime
         var function = await RunUntilAsync(Settings(batchSize: 50, window: 3) with { Filter = filter }, expected.Count);
 
         Assert.Equal(expected, Bodies(function).SelectMany(b => b)); // in source order, nothing that no filter matches
-        await Eventually.TrueAsync(() => AllAcknowledgedAsync(FilterCases.Length).Result, "the unmatched records acknowledged too");
+        await Eventually.TrueAsync(async () => (await AllAcknowledgedAsync(FilterCases.Length)), "the unmatched records acknowledged too");
     }
 }
 

@@ -69,6 +69,21 @@ public static class Eventually
             await Task.Delay(50);
         }
     }
+
+    /// <summary>Polls an asynchronous <paramref name="condition"/> (a server query) without blocking a thread on it.</summary>
+    public static async Task TrueAsync(Func<Task<bool>> condition, string what, int seconds = 60)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"timed out waiting for {what}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
 }
 
 /// <summary>Pollers a test started, so a test can stop one and know it has returned (nothing polls after that).</summary>

@@ -207,17 +207,17 @@ public sealed class InvokeApiTests
     {
         await using var gateway = await TestGateway.StartAsync(queue: kind);
         var key = gateway.Add("one", new FunctionSpec { TimeoutSeconds = 30, Concurrency = new ConcurrencySpec { Reserved = 1 } });
-        var release = new ManualResetEventSlim();
-        await using var worker = new TestWorker(gateway.BaseAddress, key, inv =>
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var worker = TestWorker.WithAsyncHandler(gateway.BaseAddress, key, async inv =>
         {
-            release.Wait(TimeSpan.FromSeconds(60));
-            return TestWorker.Ok(inv, "\"first\"");
+            await Task.WhenAny(release.Task, Task.Delay(TimeSpan.FromSeconds(60))); // held without a thread
+            return (FnOperator.Contracts.InvocationResult?)TestWorker.Ok(inv, "\"first\"");
         });
         var first = gateway.Client.SendAsync(TestGateway.Invoke("one"));
         await TestWait.UntilAsync(() => worker.Received.Count == 1);
 
         using var second = await gateway.Client.SendAsync(TestGateway.Invoke("one"));
-        release.Set();
+        release.TrySetResult();
 
         Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
         using var firstResponse = await first;

@@ -60,25 +60,26 @@ public sealed class JetStreamQueueTests
     [Fact]
     public async Task Invocation_running_longer_than_the_consumer_ack_wait_is_kept_leased_by_in_progress_acks_and_runs_once()
     {
-        // The consumer's ack_wait is capped at MaxConsumerAckWait (9 s here); the function's lease is 60 s + margin, so the
-        // replica that handed it out must keep it alive (+WPI, sent with at least 3 s to spare) while the worker holds it
-        // for 25 s (almost three ack waits).
-        var queue = (await NatsServer.Shared).Options() with { MaxConsumerAckWait = TimeSpan.FromSeconds(9) };
+        // The consumer's ack_wait is capped at MaxConsumerAckWait (15 s here); the function's lease is 60 s + margin, so
+        // the replica that handed it out must keep it alive (+WPI, sent with at least 5 s to spare) while the worker holds
+        // it for 40 s (over two and a half ack waits; without the keep-alive it is redelivered at 15 s and the worker's
+        // second loop runs it again). The worker waits without holding a thread, so a busy thread pool (other test
+        // classes run alongside) cannot delay the lease loop's tick past its margin.
+        var queue = (await NatsServer.Shared).Options() with { MaxConsumerAckWait = TimeSpan.FromSeconds(15) };
         await using var gateway = await ReplicaAsync(queue);
         var key = gateway.Add("slow", new FnOperator.Api.FunctionSpec
         {
             TimeoutSeconds = 60,
             Async = new FnOperator.Api.AsyncSpec { Destinations = new FnOperator.Api.DestinationConfig { OnSuccess = new FnOperator.Api.Destination { Queue = "slow-done" } } },
         });
-        using var hold = new ManualResetEventSlim();
-        await using var worker = new TestWorker(gateway.BaseAddress, key, inv =>
+        await using var worker = TestWorker.WithAsyncHandler(gateway.BaseAddress, key, async inv =>
         {
-            hold.Wait(TimeSpan.FromSeconds(25));
-            return TestWorker.Ok(inv, "null");
+            await Task.Delay(TimeSpan.FromSeconds(40));
+            return (InvocationResult?)TestWorker.Ok(inv, "null");
         }, concurrency: 2);
 
         using var accepted = await gateway.Client.SendAsync(TestGateway.Invoke("slow", """{"long":true}""", "Event"));
-        var record = await gateway.WaitForMessageAsync("slow-done", TimeSpan.FromSeconds(90));
+        var record = await gateway.WaitForMessageAsync("slow-done", TimeSpan.FromSeconds(120));
 
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
         Assert.Equal("Success", (string?)record["requestContext"]!["condition"]);
@@ -229,7 +230,7 @@ public sealed class JetStreamQueueTests
         }
 
         await PublishAsync("\"late\"", DateTimeOffset.UtcNow.AddSeconds(-1));
-        await PublishAsync("\"in-time\"", DateTimeOffset.UtcNow.AddSeconds(10));
+        await PublishAsync("\"in-time\"", DateTimeOffset.UtcNow.AddSeconds(60)); // stored long before its accept-by time, even on a stalled machine
         var ran = new ConcurrentQueue<string>();
         await using var worker = new TestWorker(gateway.BaseAddress, key, inv =>
         {

@@ -63,11 +63,11 @@ public sealed class WorkEventsTests
         var busy = gateway.Add("busy", new FnOperator.Api.FunctionSpec { Runtime = "nodejs22.x", Handler = "index.handler", TimeoutSeconds = 300 });
         gateway.Add("marker1");
         gateway.Add("marker2");
-        using var release = new ManualResetEventSlim();
-        await using var worker = new TestWorker(gateway.BaseAddress, busy, i =>
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var worker = TestWorker.WithAsyncHandler(gateway.BaseAddress, busy, async i =>
         {
-            release.Wait(TimeSpan.FromMinutes(2));
-            return TestWorker.Ok(i, "{}");
+            await Task.WhenAny(release.Task, Task.Delay(TimeSpan.FromMinutes(2))); // held without a thread
+            return (FnOperator.Contracts.InvocationResult?)TestWorker.Ok(i, "{}");
         });
         using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
@@ -113,7 +113,7 @@ public sealed class WorkEventsTests
 
         await FlushWithAsync("marker2");
         Assert.Equal(before, Count("busy"));
-        release.Set();
+        release.TrySetResult();
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => reading);
     }

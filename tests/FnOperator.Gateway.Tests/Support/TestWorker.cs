@@ -20,6 +20,11 @@ public sealed class TestWorker : IAsyncDisposable
     private readonly HttpClient _client;
 
     public TestWorker(Uri gateway, FunctionKey key, Func<Invocation, InvocationResult?> handler, int concurrency = 1, string version = FunctionRegistry.Latest)
+        : this(gateway, key, inv => Task.FromResult(handler(inv)), concurrency, version)
+    {
+    }
+
+    private TestWorker(Uri gateway, FunctionKey key, Func<Invocation, Task<InvocationResult?>> handler, int concurrency, string version)
     {
         _client = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromMinutes(2) };
         _client.DefaultRequestHeaders.Add(PullProtocol.CredentialHeader, PullProtocol.Credential(TestGateway.ClusterKey, key.Namespace, key.Name, version));
@@ -28,6 +33,10 @@ public sealed class TestWorker : IAsyncDisposable
             _loops.Add(Task.Run(() => LoopAsync(key, version, handler, _stop.Token)));
         }
     }
+
+    /// <summary>A worker whose handler takes time without holding a thread (a busy thread pool cannot then starve the gateway's timers).</summary>
+    public static TestWorker WithAsyncHandler(Uri gateway, FunctionKey key, Func<Invocation, Task<InvocationResult?>> handler, int concurrency = 1, string version = FunctionRegistry.Latest) =>
+        new(gateway, key, handler, concurrency, version);
 
     /// <summary>Every invocation this worker received, in order.</summary>
     public ConcurrentQueue<Invocation> Received { get; } = new();
@@ -55,7 +64,7 @@ public sealed class TestWorker : IAsyncDisposable
     /// <summary>Answers with the request payload.</summary>
     public static InvocationResult Echo(Invocation invocation) => Ok(invocation, Encoding.UTF8.GetString(invocation.Payload));
 
-    private async Task LoopAsync(FunctionKey key, string version, Func<Invocation, InvocationResult?> handler, CancellationToken ct)
+    private async Task LoopAsync(FunctionKey key, string version, Func<Invocation, Task<InvocationResult?>> handler, CancellationToken ct)
     {
         var next = PullProtocol.NextPath(key.Namespace, key.Name, version) + "?waitMs=1000";
         while (!ct.IsCancellationRequested)
@@ -75,7 +84,7 @@ public sealed class TestWorker : IAsyncDisposable
 
                 var invocation = (await response.Content.ReadFromJsonAsync<Invocation>(Json, ct).ConfigureAwait(false))!;
                 Received.Enqueue(invocation);
-                var result = handler(invocation);
+                var result = await handler(invocation).ConfigureAwait(false);
                 if (result is null)
                 {
                     continue;

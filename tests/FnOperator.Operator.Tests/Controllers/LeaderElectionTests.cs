@@ -8,7 +8,7 @@ public sealed class LeaderElectionTests : IAsyncLifetime
 {
     private OperatorHarness harness = null!;
 
-    public async Task InitializeAsync() => harness = await OperatorHarness.StartAsync(operators: 2);
+    public async Task InitializeAsync() => harness = await OperatorHarness.StartAsync(operators: 2, settings: OperatorHarness.StableLease);
 
     public async Task DisposeAsync() => await harness.DisposeAsync();
 

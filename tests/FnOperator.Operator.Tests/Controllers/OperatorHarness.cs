@@ -32,6 +32,15 @@ public sealed class OperatorHarness : IAsyncDisposable
 
     public IReadOnlyList<Replica> Replicas => replicas;
 
+    /// <summary>
+    /// Lease settings for tests that assert who leads while two replicas run (only the leader reconciles, the follower
+    /// writes nothing, metrics per role). With the default test lease (2 s, renew deadline 1.5 s) a leader stalled for
+    /// 1.5 s on a loaded machine rightly steps down and the follower takes over mid-test. A leader that stops releases
+    /// the Lease, so a handover still takes one retry period, not a lease duration.
+    /// </summary>
+    public static readonly string[] StableLease =
+        ["--Operator:LeaseDuration", "00:00:15", "--Operator:RenewDeadline", "00:00:10", "--Operator:RetryPeriod", "00:00:00.250"];
+
     /// <summary>Every request the operator replicas sent to the API server, in order.</summary>
     public RequestLog Requests { get; } = new();
 

@@ -9,7 +9,7 @@ public sealed class EndpointsTests : IAsyncLifetime
     private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(30) };
     private OperatorHarness harness = null!;
 
-    public async Task InitializeAsync() => harness = await OperatorHarness.StartAsync(operators: 2);
+    public async Task InitializeAsync() => harness = await OperatorHarness.StartAsync(operators: 2, settings: OperatorHarness.StableLease);
 
     public async Task DisposeAsync()
     {
