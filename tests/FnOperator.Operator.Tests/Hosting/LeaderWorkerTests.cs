@@ -19,7 +19,7 @@ public sealed class LeaderWorkerTests : IAsyncLifetime
     private OperatorHarness harness = null!;
 
     public async Task InitializeAsync() =>
-        harness = await OperatorHarness.StartAsync(operators: 2, services: s => s.AddLeaderWorker<RecordingWorker, Function>());
+        harness = await OperatorHarness.StartAsync(operators: 2, settings: OperatorHarness.StableLease, services: s => s.AddLeaderWorker<RecordingWorker, Function>());
 
     public async Task DisposeAsync() => await harness.DisposeAsync();
 
@@ -55,8 +55,10 @@ public sealed class LeaderWorkerTests : IAsyncLifetime
         await harness.CreateAsync(TestFunctions.Node("held"));
         await WaitRecordAsync("held", r => r["state"] == "running" && r["holder"] == leader.Name, "worker running on the leader");
 
-        // Another holder takes the Lease (as after a network partition): the leader's renewals fail and it steps down.
-        await StealLeaseAsync(TimeSpan.FromSeconds(4));
+        // Another holder takes the Lease (as after a network partition) for longer than the renew deadline (10 s): the
+        // leader's renewals fail and it steps down. (A shorter theft is rightly survived: KubernetesClient honours the
+        // stolen record's own duration, so the leader takes the Lease back within its renew deadline and never stops.)
+        await StealLeaseAsync(TimeSpan.FromSeconds(20));
 
         await WaitRecordAsync("held", r => r["state"] == "stopped" && r["holder"] == leader.Name, "the old leader's worker stopped");
         await Eventually.True(() => !leader.Manager.IsLeading, "the old leader stepped down");
