@@ -77,10 +77,12 @@ public sealed partial class InvocationRunner(
         // One timer per wait, removed as soon as the wait ends (WaitAsync), and no exception when it fires. A timeout
         // replaces the runtime, so the WhenAny left behind completes with its Exited.
         await ((Task)Task.WhenAny(active.Reply.Task, runtime.Exited)).WaitAsync(remaining).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        slot.Finish(active);
 
-        if (active.Reply.Task.IsCompletedSuccessfully)
+        // An answer accepted before Finish wins (its poster may still be setting the reply: awaited, it completes at once).
+        if (slot.Finish(active))
         {
+            var reply = await active.Reply.Task.ConfigureAwait(false);
+
             // Lambda attributes a runtime's output to the invocation until the runtime asks for the next one. An invocation
             // that wrote nothing has nothing in flight (what a runtime writes first lands in the pipe), so it does not wait.
             if (runtime.WroteSinceDispatch)
@@ -89,7 +91,7 @@ public sealed partial class InvocationRunner(
             }
 
             await runtime.FlushOutputAsync().ConfigureAwait(false);
-            return (FromReply(active.Reply.Task.Result, id), null);
+            return (FromReply(reply, id), null);
         }
 
         if (runtime.Exited.IsCompleted)
@@ -209,18 +211,21 @@ public sealed partial class InvocationRunner(
         var timeout = Task.Delay(Timeout.Infinite, timer.Token);
         await Task.WhenAny(active.Reply.Task, runtime.Exited, timeout).ConfigureAwait(false);
 
-        if (active.Reply.Task.IsCompletedSuccessfully)
+        // Finish decides with the posts, under the slot's lock: an answer accepted before it wins (its poster may still be
+        // setting the reply: awaited, it completes at once); else an exit; else a timeout, abandoned to the runtime that
+        // still runs it (a later answer frees the lane).
+        var exited = runtime.Exited.IsCompleted;
+        if (slot.Finish(active, abandoned: !exited))
         {
-            slot.Finish(active);
+            var reply = await active.Reply.Task.ConfigureAwait(false);
 
             // The bootstraps flush their output before they post, so what this invocation wrote is in the pipes by now.
             await runtime.FlushOutputWrittenAsync().ConfigureAwait(false);
-            return (FromReply(active.Reply.Task.Result, id), null, false);
+            return (FromReply(reply, id), null, false);
         }
 
-        if (runtime.Exited.IsCompleted)
+        if (exited)
         {
-            slot.Finish(active);
             await runtime.FlushOutputWrittenAsync().ConfigureAwait(false);
             var code = runtime.Exited.Result;
             var outOfMemory = memory.LimitReached;
@@ -234,7 +239,6 @@ public sealed partial class InvocationRunner(
         }
 
         // Lambda Managed Instances: the timeout fails this invocation only; the runtime is neither interrupted nor replaced.
-        slot.Finish(active, abandoned: true);
         var seconds = options.TimeoutSeconds.ToString("0.00", CultureInfo.InvariantCulture);
         sink.WriteLine($"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {id} Task timed out after {seconds} seconds", id);
         ShimMetrics.Timeouts.Inc();

@@ -25,7 +25,14 @@ public sealed class ActiveInvocation(Invocation invocation, DateTimeOffset deadl
 
     public DateTimeOffset Deadline { get; } = deadline;
 
-    public TaskCompletionSource<RuntimeReply> Reply { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>
+    /// Completed once, outside the slot's lock, by the post that answered (<see cref="InvocationSlot.TryComplete"/>): its
+    /// continuation (the runner: result, next lease) runs on the poster's thread, with no thread-pool hop (issue #19).
+    /// </summary>
+    public TaskCompletionSource<RuntimeReply> Reply { get; } = new();
+
+    /// <summary>A post was accepted for it (its reply is set, or about to be by that post); guarded by the slot's lock.</summary>
+    internal bool Answered { get; set; }
 
     /// <summary>Cancelled when the invocation ended for the shim (answered, timed out, crashed): a stream still open is cut.</summary>
     public CancellationToken Finished => _finished.Token;
@@ -236,12 +243,16 @@ public sealed class InvocationSlot
         signal?.TrySetResult();
     }
 
-    /// <summary>Records the runtime's answer; only the first answer for an in-flight request id counts.</summary>
+    /// <summary>
+    /// Records the runtime's answer; only the first answer for an in-flight request id counts. The answer is taken under
+    /// the lock (so <see cref="Finish"/> sees it) and handed to the runner after it: the runner continues on this thread.
+    /// </summary>
     public PostOutcome TryComplete(string requestId, RuntimeReply reply)
     {
+        ActiveInvocation? active;
         lock (_lock)
         {
-            if (!_inFlight.TryGetValue(requestId, out var active))
+            if (!_inFlight.TryGetValue(requestId, out active))
             {
                 if (_abandoned.Remove(requestId, out var late))
                 {
@@ -251,8 +262,16 @@ public sealed class InvocationSlot
                 return _finished.Contains(requestId) ? PostOutcome.AlreadyCompleted : PostOutcome.UnknownRequestId;
             }
 
-            return active.Reply.TrySetResult(reply) ? PostOutcome.Accepted : PostOutcome.AlreadyCompleted;
+            if (active.Answered)
+            {
+                return PostOutcome.AlreadyCompleted;
+            }
+
+            active.Answered = true;
         }
+
+        active.Reply.TrySetResult(reply);
+        return PostOutcome.Accepted;
     }
 
     /// <summary>
@@ -274,16 +293,18 @@ public sealed class InvocationSlot
                 return _finished.Contains(requestId) ? PostOutcome.AlreadyCompleted : PostOutcome.UnknownRequestId;
             }
 
-            return !active.Reply.Task.IsCompleted && active.TryBeginResponse() ? PostOutcome.Accepted : PostOutcome.AlreadyCompleted;
+            return !active.Answered && active.TryBeginResponse() ? PostOutcome.Accepted : PostOutcome.AlreadyCompleted;
         }
     }
 
     /// <summary>
-    /// Ends an in-flight invocation (answered, timed out or crashed); later posts for it are refused. With
-    /// <paramref name="abandoned"/> (concurrency: a timeout that left the runtime running it), a later answer for it completes
+    /// Ends an in-flight invocation (answered, timed out or crashed); later posts for it are refused. True when a post was
+    /// accepted for it before (its <see cref="ActiveInvocation.Reply"/> is set or about to be: await it), which wins over a
+    /// timeout or an exit; after this call no post can be accepted, so the answer is final. With <paramref name="abandoned"/>
+    /// (concurrency: a timeout that left the runtime running it) and no answer, a later answer for it completes
     /// <see cref="ActiveInvocation.LateAnswer"/> (the runtime's lane is free again).
     /// </summary>
-    public void Finish(ActiveInvocation active, bool abandoned = false)
+    public bool Finish(ActiveInvocation active, bool abandoned = false)
     {
         active.MarkFinished();
         lock (_lock)
@@ -295,7 +316,7 @@ public sealed class InvocationSlot
                 _inFlight.Remove(id);
             }
 
-            if (abandoned && _abandoned.Count < RememberedIds)
+            if (abandoned && !active.Answered && _abandoned.Count < RememberedIds)
             {
                 _abandoned[id] = active;
             }
@@ -317,6 +338,8 @@ public sealed class InvocationSlot
                 {
                 }
             }
+
+            return active.Answered;
         }
     }
 

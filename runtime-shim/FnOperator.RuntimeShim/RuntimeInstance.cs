@@ -125,9 +125,13 @@ public sealed partial class RuntimeInstance
                     break;
                 }
 
-                // The second observation after a yield, so a pump continuation already scheduled can run.
+                // The second observation a moment later, so a pump thread just back from its read (the pipe drained, the
+                // read not yet marked as processing) gets to mark it. A short spin: the pumps are threads of their own
+                // (OutputPump), so a Task.Yield here (from when they were pool continuations) let nothing run that needed
+                // to and woke a thread-pool worker on every invocation's critical path; a Thread.Yield gives the processor
+                // away on a loaded machine (issue #19).
                 confirmed = true;
-                await Task.Yield();
+                Thread.SpinWait(30);
                 continue;
             }
 

@@ -116,6 +116,23 @@ public interface IInvocationQueue
     /// <summary>Acknowledges a leased invocation with its result (a sync caller receives it). False when the lease is not in flight.</summary>
     ValueTask<bool> CompleteAsync(string requestId, string leaseToken, InvocationResult result, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// As <see cref="CompleteAsync(string, string, InvocationResult, CancellationToken)"/>, running <paramref name="acknowledged"/>
+    /// once the lease is acknowledged and before a sync caller waiting in this process is answered (what it records, e.g.
+    /// metrics, is in place when the caller sees the answer). Not run when the lease is not in flight.
+    /// </summary>
+    async ValueTask<bool> CompleteAsync(string requestId, string leaseToken, InvocationResult result, Action acknowledged, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(acknowledged);
+        var completed = await CompleteAsync(requestId, leaseToken, result, cancellationToken).ConfigureAwait(false);
+        if (completed)
+        {
+            acknowledged();
+        }
+
+        return completed;
+    }
+
     /// <summary>Puts a leased invocation back at the head of its queue. False when the lease is not in flight.</summary>
     ValueTask<bool> ReleaseAsync(string requestId, string leaseToken, CancellationToken cancellationToken);
 

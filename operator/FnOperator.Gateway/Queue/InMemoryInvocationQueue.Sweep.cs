@@ -9,19 +9,24 @@ public sealed partial class InMemoryInvocationQueue
     private void Sweep()
     {
         List<FunctionKey>? arrived;
+        var settle = new Settlement();
         lock (_gate)
         {
-            arrived = SweepLocked();
+            arrived = SweepLocked(ref settle);
         }
 
+        settle.Complete();
         foreach (var key in arrived ?? [])
         {
             WorkArrived?.Invoke(key);
         }
     }
 
-    /// <summary>Requeues expired leases and moves due delayed entries to their lanes. Returns the functions that got work.</summary>
-    private List<FunctionKey>? SweepLocked()
+    /// <summary>
+    /// Requeues expired leases and moves due delayed entries to their lanes (hand-outs and lost sync callers' answers go to
+    /// <paramref name="settle"/>, completed after the lock). Returns the functions that got work.
+    /// </summary>
+    private List<FunctionKey>? SweepLocked(ref Settlement settle)
     {
         var now = _time.GetUtcNow();
         if (now < _nextDeadline)
@@ -35,12 +40,12 @@ public sealed partial class InMemoryInvocationQueue
             if (expired.Sync)
             {
                 // The worker died with it: answer the caller instead of running it a second time.
-                Finish(expired);
-                expired.SetResult(LeaseLost.Result(expired.Invocation));
+                Finish(expired, ref settle);
+                settle.Answer(expired, LeaseLost.Result(expired.Invocation));
             }
             else
             {
-                Requeue(expired);
+                Requeue(expired, ref settle);
             }
         }
 
@@ -61,7 +66,7 @@ public sealed partial class InMemoryInvocationQueue
                 }
 
                 arrived.Add(key);
-                Pump(fn, lane);
+                Pump(fn, lane, ref settle);
             }
         }
 

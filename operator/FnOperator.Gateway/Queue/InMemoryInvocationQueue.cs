@@ -8,6 +8,13 @@ namespace FnOperator.Gateway.Queue;
 /// in memory until acknowledged: an accepted invocation is never dropped while the process lives. Lease expiry is checked
 /// by a timer on <see cref="TimeProvider"/> and on every <see cref="NextAsync"/>.
 /// </summary>
+/// <remarks>
+/// What is decided under the lock (a hand-out to a waiting worker, a sync caller's result) is completed after it
+/// (<see cref="Settlement"/>), and those continuations run on the completing thread: the worker continues on the thread
+/// that enqueued, the caller's answer is written on the thread that completed, with no thread-pool hop between them
+/// (issue #19: at c=1 every hop was a wake-up on the critical path). None ever runs under the lock. A waiter that gives up
+/// (its wait ran out, its token fired) continues on the thread pool instead, never on the canceller's thread.
+/// </remarks>
 public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposable
 {
     private readonly object _gate = new();
@@ -43,15 +50,30 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
 
     public async ValueTask<Invocation?> NextAsync(FunctionKey key, string version, TimeSpan wait, CancellationToken cancellationToken)
     {
-        var waiter = new TaskCompletionSource<Invocation?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Lane lane;
+        // No RunContinuationsAsynchronously: a hand-out completes it outside the lock and the worker continues there.
+        var waiter = new TaskCompletionSource<Invocation?>();
+        var settle = new Settlement();
+        LinkedListNode<TaskCompletionSource<Invocation?>> node;
+        var gaveUp = false;
         lock (_gate)
         {
-            SweepLocked();
+            SweepLocked(ref settle);
             var fn = State(key);
-            lane = fn.Lane(version);
-            lane.Waiters.AddLast(waiter);
-            Pump(fn, lane);
+            var lane = fn.Lane(version);
+            node = lane.Waiters.AddLast(waiter);
+            Pump(fn, lane, ref settle);
+            if (node.List is not null && (wait <= TimeSpan.Zero || cancellationToken.IsCancellationRequested))
+            {
+                // Nothing ready and no wait (or already cancelled): out at once, with no timer.
+                node.List.Remove(node);
+                gaveUp = true;
+            }
+        }
+
+        settle.Complete();
+        if (gaveUp)
+        {
+            return null;
         }
 
         if (waiter.Task.IsCompleted)
@@ -61,17 +83,30 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(wait);
-        await using (timeout.Token.Register(() =>
-        {
-            lock (_gate)
-            {
-                lane.Waiters.Remove(waiter);
-                waiter.TrySetResult(null);
-            }
-        }).ConfigureAwait(false))
+        await using (timeout.Token.Register(() => GiveUp(node)).ConfigureAwait(false))
         {
             return await waiter.Task.ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// A waiter's wait ran out or its token fired: it leaves the lane with nothing, unless a hand-out took it first (whoever
+    /// removes the node from its lane completes the waiter). It continues on the thread pool: the thread that cancelled (a
+    /// timer, a stopping host) must not run the worker's code.
+    /// </summary>
+    private void GiveUp(LinkedListNode<TaskCompletionSource<Invocation?>> node)
+    {
+        lock (_gate)
+        {
+            if (node.List is not { } waiters)
+            {
+                return;
+            }
+
+            waiters.Remove(node);
+        }
+
+        ThreadPool.UnsafeQueueUserWorkItem(static waiter => waiter.TrySetResult(null), node.Value, preferLocal: false);
     }
 
     public ValueTask<Invocation?> GetInFlightAsync(string requestId, string leaseToken, CancellationToken cancellationToken)
@@ -82,26 +117,39 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
         }
     }
 
-    public ValueTask<bool> CompleteAsync(string requestId, string leaseToken, InvocationResult result, CancellationToken cancellationToken)
+    public ValueTask<bool> CompleteAsync(string requestId, string leaseToken, InvocationResult result, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(Complete(requestId, leaseToken, result, null));
+
+    /// <summary>As <see cref="CompleteAsync(string, string, InvocationResult, CancellationToken)"/>; <paramref name="acknowledged"/> runs before a sync caller is answered.</summary>
+    public ValueTask<bool> CompleteAsync(string requestId, string leaseToken, InvocationResult result, Action acknowledged, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(Complete(requestId, leaseToken, result, acknowledged));
+
+    private bool Complete(string requestId, string leaseToken, InvocationResult result, Action? acknowledged)
     {
         QueueEntry? entry;
+        var settle = new Settlement();
         lock (_gate)
         {
             entry = Leased(requestId, leaseToken);
             if (entry is null)
             {
-                return ValueTask.FromResult(false);
+                return false;
             }
 
-            Finish(entry);
+            Finish(entry, ref settle);
         }
 
+        acknowledged?.Invoke();
+
+        // The caller's answer runs on this thread (it is written before the next hand-out, which settle completes).
         entry.SetResult(result);
-        return ValueTask.FromResult(true);
+        settle.Complete();
+        return true;
     }
 
     public ValueTask<bool> ReleaseAsync(string requestId, string leaseToken, CancellationToken cancellationToken)
     {
+        var settle = new Settlement();
         lock (_gate)
         {
             if (Leased(requestId, leaseToken) is not { } entry)
@@ -109,9 +157,11 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
                 return ValueTask.FromResult(false);
             }
 
-            Requeue(entry);
-            return ValueTask.FromResult(true);
+            Requeue(entry, ref settle);
         }
+
+        settle.Complete();
+        return ValueTask.FromResult(true);
     }
 
     public QueueStats GetStats(FunctionKey key)
@@ -139,12 +189,16 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
 
     public void SetConcurrencyLimit(FunctionKey key, int? limit)
     {
+        var settle = new Settlement();
         lock (_gate)
         {
             var fn = State(key);
             fn.Limit = limit;
-            PumpAll(fn);
+            PumpAll(fn, ref settle);
         }
+
+        // Called from configuration changes: the workers this frees continue on the thread pool, not on that thread.
+        settle.Complete(inline: false);
     }
 
     public void Dispose() => _sweeper.Dispose();
@@ -155,22 +209,26 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
     private QueueEntry? Leased(string requestId, string leaseToken) =>
         _inFlight.TryGetValue(requestId, out var entry) && string.Equals(entry.LeaseToken, leaseToken, StringComparison.Ordinal) ? entry : null;
 
-    /// <summary>Takes a leased entry out of the queue for good (completed, or a sync entry whose worker was lost).</summary>
-    private void Finish(QueueEntry entry)
+    /// <summary>
+    /// Takes a leased entry out of the queue for good (completed, or a sync entry whose worker was lost); the caller sets
+    /// its result after the lock.
+    /// </summary>
+    private void Finish(QueueEntry entry, ref Settlement settle)
     {
         _inFlight.Remove(entry.Invocation.RequestId);
         entry.Finished = true;
         entry.LeaseExpiresAt = null;
         entry.LeaseToken = null;
-        entry.SetRunning(false);
+        entry.EndRunning();
         var fn = State(Key(entry.Invocation));
         fn.Leased--;
-        PumpAll(fn);
+        PumpAll(fn, ref settle);
     }
 
     private void Add(QueueEntry entry)
     {
         var key = Key(entry.Invocation);
+        var settle = new Settlement();
         lock (_gate)
         {
             entry.DueAt = _time.GetUtcNow() + entry.Options.Delay;
@@ -184,9 +242,11 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
             }
 
             lane.Ready.AddLast(entry);
-            Pump(fn, lane);
+            Pump(fn, lane, ref settle);
         }
 
+        // A waiting worker takes it on this thread, before the scalers hear of it.
+        settle.Complete();
         WorkArrived?.Invoke(key);
     }
 
@@ -209,7 +269,7 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
         return true;
     }
 
-    private void Requeue(QueueEntry entry)
+    private void Requeue(QueueEntry entry, ref Settlement settle)
     {
         _inFlight.Remove(entry.Invocation.RequestId);
         entry.LeaseExpiresAt = null;
@@ -218,14 +278,14 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
         var fn = State(Key(entry.Invocation));
         fn.Leased--;
         fn.Lane(entry.Invocation.Version).Ready.AddFirst(entry);
-        PumpAll(fn);
+        PumpAll(fn, ref settle);
     }
 
-    private void PumpAll(FunctionState fn)
+    private void PumpAll(FunctionState fn, ref Settlement settle)
     {
         foreach (var lane in fn.Lanes.Values)
         {
-            Pump(fn, lane);
+            Pump(fn, lane, ref settle);
         }
     }
 
@@ -233,11 +293,13 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
     /// Hands ready entries (oldest first) to waiting workers while the function has concurrency left. The most recently
     /// arrived waiter goes first (LIFO): the instance that just finished, warm and tiered up, takes the next call, and
     /// surplus instances stay idle in their long poll and can scale in (issue #19; FIFO spread every call over all of them).
+    /// The waiter is completed after the lock (<paramref name="settle"/>).
     /// </summary>
-    private void Pump(FunctionState fn, Lane lane)
+    private void Pump(FunctionState fn, Lane lane, ref Settlement settle)
     {
         while (lane.Ready.First is { } node && lane.Waiters.Last is { } waiterNode && (fn.Limit is null || fn.Leased < fn.Limit))
         {
+            var waiter = waiterNode.Value;
             lane.Ready.RemoveFirst();
             lane.Waiters.RemoveLast();
             var entry = node.Value;
@@ -250,7 +312,7 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
             entry.Deliveries++;
             entry.SetRunning(true);
             entry.MarkStarted();
-            waiterNode.Value.TrySetResult(entry.Invocation with { LeaseToken = entry.LeaseToken, Delivery = entry.Deliveries });
+            settle.HandOut(waiter, entry.Invocation with { LeaseToken = entry.LeaseToken, Delivery = entry.Deliveries });
         }
     }
 
@@ -263,5 +325,68 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
         }
 
         return fn;
+    }
+
+    /// <summary>
+    /// What the queue decided under its lock and completes after it: hand-outs to waiting workers and sync callers'
+    /// results. Their continuations run on the completing thread (no thread-pool hop) and so never under the lock.
+    /// </summary>
+    private struct Settlement
+    {
+        private TaskCompletionSource<Invocation?>? _waiter;
+        private Invocation? _invocation;
+        private List<(TaskCompletionSource<Invocation?> Waiter, Invocation Invocation)>? _more;
+        private List<(QueueEntry Entry, InvocationResult Result)>? _results;
+
+        public void HandOut(TaskCompletionSource<Invocation?> waiter, Invocation invocation)
+        {
+            if (_waiter is null)
+            {
+                _waiter = waiter;
+                _invocation = invocation;
+                return;
+            }
+
+            (_more ??= []).Add((waiter, invocation));
+        }
+
+        public void Answer(QueueEntry entry, InvocationResult result) => (_results ??= []).Add((entry, result));
+
+        /// <summary>
+        /// Completes them; call after the lock. Results first, then the hand-outs: the first on this thread when
+        /// <paramref name="inline"/>, any further ones on the thread pool, so several workers still start in parallel.
+        /// </summary>
+        public readonly void Complete(bool inline = true)
+        {
+            if (_results is not null)
+            {
+                foreach (var (entry, result) in _results)
+                {
+                    entry.SetResult(result);
+                }
+            }
+
+            if (_more is not null)
+            {
+                foreach (var handOut in _more)
+                {
+                    ThreadPool.UnsafeQueueUserWorkItem(static h => h.Waiter.TrySetResult(h.Invocation), handOut, preferLocal: false);
+                }
+            }
+
+            if (_waiter is null)
+            {
+                return;
+            }
+
+            if (inline)
+            {
+                _waiter.TrySetResult(_invocation);
+            }
+            else
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(static h => h.Waiter.TrySetResult(h.Invocation), (Waiter: _waiter, Invocation: _invocation), preferLocal: false);
+            }
+        }
     }
 }

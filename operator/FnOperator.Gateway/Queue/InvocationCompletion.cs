@@ -28,12 +28,9 @@ public sealed class InvocationCompletion(IInvocationQueue queue, AsyncInvocation
             await asyncProcessor.OnAttemptCompletedAsync(invocation, result, cancellationToken).ConfigureAwait(false);
         }
 
-        var completed = await queue.CompleteAsync(requestId, leaseToken, result, cancellationToken).ConfigureAwait(false);
-        if (completed)
-        {
-            metrics.Completed(new FunctionKey(invocation.Namespace, invocation.FunctionName), result);
-        }
-
+        // Metrics first: an in-process caller is answered on this thread as the lease is acknowledged.
+        var key = new FunctionKey(invocation.Namespace, invocation.FunctionName);
+        var completed = await queue.CompleteAsync(requestId, leaseToken, result, () => metrics.Completed(key, result), cancellationToken).ConfigureAwait(false);
         return completed ? invocation : null;
     }
 

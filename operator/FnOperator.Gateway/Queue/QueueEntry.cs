@@ -6,7 +6,9 @@ namespace FnOperator.Gateway.Queue;
 internal sealed class QueueEntry(Invocation invocation, EnqueueOptions options, bool sync) : ISyncInvocation
 {
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource<InvocationResult> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Continuations run where the result is set: the queue sets it outside its lock, so a caller waiting in this process
+    // is answered on the completing worker's thread with no thread-pool hop (issue #19).
+    private readonly TaskCompletionSource<InvocationResult> _result = new();
 
     public Invocation Invocation { get; } = invocation;
 
@@ -49,13 +51,21 @@ internal sealed class QueueEntry(Invocation invocation, EnqueueOptions options, 
         old.TrySetResult();
     }
 
+    /// <summary>
+    /// Called by the queue (under its lock) when the entry is finished: no longer running, without a <see cref="Changed"/>
+    /// signal (the result, set right after the lock, wakes the caller; a signal here woke a thread-pool worker for nothing).
+    /// </summary>
+    public void EndRunning() => _running = false;
+
     public Task<InvocationResult> Result => _result.Task;
 
     public bool TryWithdraw() => Withdraw?.Invoke(this) ?? false;
 
     public void MarkStarted() => _started.TrySetResult();
 
+    /// <summary>Answers the caller; its continuation may run on this thread: never call it under the queue's lock.</summary>
     public void SetResult(InvocationResult result) => _result.TrySetResult(result);
 
+    /// <summary>Withdraws the caller's wait; as <see cref="SetResult"/>, never under the queue's lock.</summary>
     public void Cancel() => _result.TrySetCanceled();
 }
