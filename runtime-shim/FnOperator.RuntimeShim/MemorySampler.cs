@@ -29,6 +29,8 @@ public sealed class MemorySampler : IDisposable
     private readonly bool _useCgroup;
     private readonly Timer _timer;
     private readonly Lock _treeLock = new();
+    private readonly Lock _timerLock = new();
+    private bool _ticking; // the 50 ms timer is armed (guarded by _timerLock)
     private readonly SandboxTree _tree;
     private int _rootPid;
     private long _peakBytes;
@@ -94,7 +96,7 @@ public sealed class MemorySampler : IDisposable
             "proc" => false,
             _ => selfPid == 1 && File.Exists(_cgroupEvents),
         };
-        _timer = new Timer(_ => Sample(), null, Timeout.Infinite, Timeout.Infinite);
+        _timer = new Timer(static state => ((MemorySampler)state!).OnTick(), this, Timeout.Infinite, Timeout.Infinite);
         _tree = new SandboxTree(procRoot, selfPid);
     }
 
@@ -124,16 +126,51 @@ public sealed class MemorySampler : IDisposable
     /// comes when the last one is 50 ms old, not at once: back-to-back invocations would otherwise walk /proc at every
     /// start (the previous invocation's end sample is the baseline; issue #19's profile: ~15 % of a busy shim's CPU).
     /// </summary>
+    /// <remarks>
+    /// A timer already ticking is left as it is (issue #19): back-to-back invocations end and start again well within one
+    /// interval, and re-arming the timer at every start woke the timer thread once per invocation. The tick after the
+    /// runtime went idle stops the timer instead (<see cref="OnTick"/>), so an idle runtime has no timer either.
+    /// </remarks>
     public void Resume()
     {
         if (Interlocked.Increment(ref _busy) == 1)
         {
-            var age = Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastSample));
-            _timer.Change(age >= Interval ? TimeSpan.Zero : Interval - age, Interval);
+            lock (_timerLock)
+            {
+                if (!_ticking)
+                {
+                    _ticking = true;
+                    var age = Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastSample));
+                    _timer.Change(age >= Interval ? TimeSpan.Zero : Interval - age, Interval);
+                }
+            }
         }
     }
 
-    /// <summary>The runtime is idle (it polled `GET next`): one sample for the peak, then no timer until <see cref="Resume"/>.</summary>
+    /// <summary>
+    /// The 50 ms timer: a sample while the runtime works; at the first tick after it went idle the timer stops (nothing
+    /// is sampled: <see cref="Pause"/> took the idle sample), until <see cref="Resume"/> starts it again.
+    /// </summary>
+    private void OnTick()
+    {
+        if (Volatile.Read(ref _busy) > 0)
+        {
+            Sample();
+            return;
+        }
+
+        lock (_timerLock)
+        {
+            // Busy again since the check above: Resume saw the timer ticking and left it so; it keeps ticking.
+            if (Volatile.Read(ref _busy) == 0 && _ticking)
+            {
+                _timer.Change(Timeout.Infinite, Timeout.Infinite);
+                _ticking = false;
+            }
+        }
+    }
+
+    /// <summary>The runtime is idle (it polled `GET next`): one sample for the peak; the timer stops at its next tick.</summary>
     public void Pause()
     {
         // Never below zero: a runtime re-polling `GET next` (an aborted long poll) pauses an already idle sampler.
@@ -150,7 +187,6 @@ public sealed class MemorySampler : IDisposable
 
         if (busy == 1)
         {
-            _timer.Change(Timeout.Infinite, Timeout.Infinite);
             Sample();
         }
     }

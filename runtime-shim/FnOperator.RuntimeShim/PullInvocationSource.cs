@@ -130,7 +130,7 @@ public sealed partial class PullInvocationSource(
 
     private HttpRequestMessage Request(HttpMethod method, string path, string? leaseToken, InvocationResult? result)
     {
-        var request = new HttpRequestMessage(method, path) { Content = result is null ? null : JsonContent.Create(result, ShimJson.Default.InvocationResult) };
+        var request = new HttpRequestMessage(method, path) { Content = result is null ? null : ResultContent(result) };
         if (_credential is not null)
         {
             request.Headers.TryAddWithoutValidation(PullProtocol.CredentialHeader, _credential);
@@ -147,6 +147,18 @@ public sealed partial class PullInvocationSource(
         }
 
         return request;
+    }
+
+    /// <summary>
+    /// The result serialised up front, sent with its Content-Length: one write of headers and body (a JsonContent has no
+    /// length, so it went chunked: body and terminating chunk in writes of their own) and the gateway reads it straight
+    /// into an array of that size (RequestBody).
+    /// </summary>
+    private static ByteArrayContent ResultContent(InvocationResult result)
+    {
+        var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(result, ShimJson.Default.InvocationResult));
+        content.Headers.TryAddWithoutValidation("Content-Type", "application/json; charset=utf-8");
+        return content;
     }
 
     /// <summary>

@@ -35,6 +35,9 @@ public sealed class PullServer : IAsyncDisposable
     /// <summary>When set, the stream path answers 404 (no caller waits on this gateway) without reading the body.</summary>
     public bool RefuseStreams { get; set; }
 
+    /// <summary>How each result POST was framed: its declared Content-Length and Transfer-Encoding header, in order.</summary>
+    public ConcurrentQueue<(long? ContentLength, string? TransferEncoding, long BodyBytes)> ResultFraming { get; } = new();
+
     /// <summary>Request ids handed to the shim by `next`, in order.</summary>
     public ConcurrentQueue<string> Delivered { get; } = new();
 
@@ -119,7 +122,11 @@ public sealed class PullServer : IAsyncDisposable
         });
         _app.MapPost("/_fnop/v1/invocations/{requestId}/result", async (string requestId, HttpContext context) =>
         {
-            var result = await JsonSerializer.DeserializeAsync<InvocationResult>(context.Request.Body, Json);
+            using var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body);
+            ResultFraming.Enqueue((context.Request.ContentLength, context.Request.Headers.TransferEncoding.FirstOrDefault(), body.Length));
+            body.Position = 0;
+            var result = await JsonSerializer.DeserializeAsync<InvocationResult>(body, Json);
             return result is not null && _results.TryGetValue(requestId, out var pending) && pending.TrySetResult(result)
                 ? Results.StatusCode(202)
                 : Results.NotFound();

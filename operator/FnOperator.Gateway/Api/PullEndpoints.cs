@@ -81,18 +81,21 @@ public sealed partial class PullEndpoints(
             return;
         }
 
+        // Serialised up front and written with the end of the response (issue #19): a `next` answer goes out with its
+        // Content-Length in one write; the body of a result's held 200 (chunked, its headers already sent) goes out with
+        // its terminating chunk in one write, instead of a flush of the body and a second write of the terminator.
+        var body = JsonSerializer.SerializeToUtf8Bytes(invocation, Json);
         try
         {
-            if (headersSent)
-            {
-                await JsonSerializer.SerializeAsync(context.Response.Body, invocation, Json, ct).ConfigureAwait(false);
-                await context.Response.Body.FlushAsync(ct).ConfigureAwait(false);
-            }
-            else
+            if (!headersSent)
             {
                 context.Response.StatusCode = StatusCodes.Status200OK;
-                await context.Response.WriteAsJsonAsync(invocation, Json, ct).ConfigureAwait(false);
+                context.Response.ContentType = "application/json; charset=utf-8";
+                context.Response.ContentLength = body.Length;
             }
+
+            await context.Response.Body.WriteAsync(body, ct).ConfigureAwait(false);
+            await context.Response.CompleteAsync().ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException)
         {
