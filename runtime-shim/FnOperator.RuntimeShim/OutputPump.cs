@@ -46,14 +46,26 @@ public sealed partial class OutputPump
     {
         get
         {
-            if (_processing || Completion.IsCompleted)
+            if (Completion.IsCompleted)
             {
                 return !_processing;
             }
 
-            return Available(_fd) <= 0;
+            // The pipe first, then the flag: the pump raises the flag before it reads (it waits in poll(2), not in
+            // read(2)), so bytes that were in the pipe when it was asked are either still there, or being processed now,
+            // or already emitted when the flag is seen down. Asked the other way round, a read taking the bytes between
+            // the two looks would be missed.
+            var available = Available(_fd);
+            return !_processing && available <= 0;
         }
     }
+
+    /// <summary>
+    /// True when <see cref="IsIdle"/> is exact: the pipe can be asked for its unread bytes and the pump raises its flag
+    /// before each read. Otherwise (no pipe descriptor) a read that has just returned is not yet seen, and a caller should
+    /// look twice.
+    /// </summary>
+    public bool IdleIsExact => _fd >= 0;
 
     /// <summary>Bytes read from the runtime so far.</summary>
     public long BytesRead => Interlocked.Read(ref _bytesRead);
@@ -102,6 +114,15 @@ public sealed partial class OutputPump
         {
             while (true)
             {
+                if (_fd >= 0)
+                {
+                    // Wait for bytes (or the end) without taking them, then raise the flag, then read: the flag is up
+                    // before the bytes leave the pipe, so IsIdle never sees both an empty pipe and a lowered flag
+                    // while bytes are on their way to the sink.
+                    WaitReadable(_fd);
+                    _processing = true;
+                }
+
                 var read = _stream.Read(buffer);
                 _processing = true;
                 Interlocked.Exchange(ref _lastRead, Stopwatch.GetTimestamp());
@@ -184,6 +205,29 @@ public sealed partial class OutputPump
             text = text[(newline + 1)..];
         }
     }
+
+    /// <summary>Blocks until the pipe has bytes, its other end closed, or it failed (the read that follows says which).</summary>
+    private static void WaitReadable(int fd)
+    {
+        var entry = new PollFd { Fd = fd, Events = PollIn };
+        while (poll(ref entry, 1, -1) < 0 && Marshal.GetLastPInvokeError() == Eintr)
+        {
+        }
+    }
+
+    private const short PollIn = 0x001;
+    private const int Eintr = 4;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int poll(ref PollFd fds, nuint count, int timeout);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int ioctl(int fd, nuint request, out int count);

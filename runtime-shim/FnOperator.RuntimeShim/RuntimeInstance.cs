@@ -120,14 +120,14 @@ public sealed partial class RuntimeInstance
         {
             if (_pumps.All(p => p.IsIdle) && _pumps.All(p => !p.Flooded || p.SinceLastRead >= QuietPeriod))
             {
-                if (confirmed)
+                if (confirmed || _pumps.All(p => p.IdleIsExact))
                 {
                     break;
                 }
 
-                // The second observation a moment later, so a pump thread just back from its read (the pipe drained, the
-                // read not yet marked as processing) gets to mark it. A short spin: the pumps are threads of their own
-                // (OutputPump), so a Task.Yield here (from when they were pool continuations) let nothing run that needed
+                // Where a pump cannot ask its pipe (IdleIsExact false), a second observation a moment later, so a pump
+                // thread just back from its read (the pipe drained, the read not yet marked as processing) gets to mark it.
+                // A short spin: the pumps are threads of their own (OutputPump), so a Task.Yield here (from when they were pool continuations) let nothing run that needed
                 // to and woke a thread-pool worker on every invocation's critical path; a Thread.Yield gives the processor
                 // away on a loaded machine (issue #19).
                 confirmed = true;
