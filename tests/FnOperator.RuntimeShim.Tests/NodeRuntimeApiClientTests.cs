@@ -18,7 +18,7 @@ public sealed class NodeRuntimeApiClientTests
         import { RuntimeApiClient } from "CLIENT";
         const client = new RuntimeApiClient("127.0.0.1", PORT, 1);
         const out = [];
-        for (const path of ["/length", "/chunked", "/interim", "/close", "/until-close"]) {
+        for (const path of ["/length", "/chunked", "/interim", "/split-head", "/split-chunk", "/close", "/until-close"]) {
           const r = await client.request("GET", path);
           out.push({ path, status: r.status, cookie: r.headers["set-cookie"] ?? null, body: r.body.toString("utf8") });
         }
@@ -42,6 +42,10 @@ public sealed class NodeRuntimeApiClientTests
         }
         const hold = await client.request("GET", "/hold");
         out.push({ path: "/hold", status: hold.status, cookie: null, body: hold.body.toString("utf8") });
+        // A body larger than the client's 64 KiB read buffer, in several writes: every byte in place.
+        const big = await client.request("GET", "/big");
+        const expected = Buffer.from(Array.from({ length: 200000 }, (_, i) => String.fromCharCode(97 + (i % 26))).join(""), "latin1");
+        out.push({ path: "/big", status: big.status, cookie: null, body: `${big.body.length}:${big.body.equals(expected)}` });
         console.log(JSON.stringify(out));
         // No exit call: the idle pooled connection (the server keeps /hold's open) must not keep the process alive.
         """;
@@ -84,6 +88,10 @@ public sealed class NodeRuntimeApiClientTests
             Assert.Equal(202, results["/interim"].GetProperty("status").GetInt32());
             Assert.Equal("a=1, b=2", results["/interim"].GetProperty("cookie").GetString());
             Assert.Equal("bye", results["/close"].GetProperty("body").GetString());
+            Assert.Equal("split across reads", results["/split-head"].GetProperty("body").GetString());
+            Assert.Equal("x-header-value", results["/split-head"].GetProperty("cookie").GetString());
+            Assert.Equal("0123456789abcdef", results["/split-chunk"].GetProperty("body").GetString());
+            Assert.Equal("200000:true", results["/big"].GetProperty("body").GetString());
             Assert.Equal("until the end", results["/until-close"].GetProperty("body").GetString());
             Assert.Equal("rejected", results["/reset"].GetProperty("body").GetString());
             Assert.Equal(202, results["/pipe-post"].GetProperty("status").GetInt32());
@@ -104,7 +112,7 @@ public sealed class NodeRuntimeApiClientTests
 
             // One keep-alive connection until the server closed it (/close), a new one after each close.
             int On(string path) => requests.First(r => r.Head.StartsWith($"GET {path} ", StringComparison.Ordinal) || r.Head.StartsWith($"POST {path} ", StringComparison.Ordinal)).Connection;
-            Assert.Equal([0, 0, 0, 0, 1, 2, 2, 3], new[] { "/length", "/chunked", "/interim", "/close", "/until-close", "/echo", "/reset", "/hold" }.Select(On));
+            Assert.Equal([0, 0, 0, 0, 0, 0, 1, 2, 2, 3, 3], new[] { "/length", "/chunked", "/interim", "/split-head", "/split-chunk", "/close", "/until-close", "/echo", "/reset", "/hold", "/big" }.Select(On));
         }
         finally
         {
@@ -195,6 +203,26 @@ public sealed class NodeRuntimeApiClientTests
                         await Send("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n wor");
                         await Task.Delay(50, cancellationToken);
                         await Send("ld\r\n0\r\nX-Trailer: t\r\n\r\n");
+                        break;
+                    case "/split-head":
+                        // The head in three writes, cut inside a header line and inside the blank line.
+                        await Send("HTTP/1.1 200 OK\r\nContent-Length: 18\r\nSet-Co");
+                        await Task.Delay(50, cancellationToken);
+                        await Send("okie: x-header-value\r\n\r");
+                        await Task.Delay(50, cancellationToken);
+                        await Send("\nsplit across reads");
+                        break;
+                    case "/split-chunk":
+                        // A chunk-size line cut in two.
+                        await Send("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1");
+                        await Task.Delay(50, cancellationToken);
+                        await Send("0\r\n0123456789abcdef\r\n0\r\n\r\n");
+                        break;
+                    case "/big":
+                        var big = new string(Enumerable.Range(0, 200_000).Select(i => (char)('a' + (i % 26))).ToArray());
+                        await Send("HTTP/1.1 200 OK\r\nContent-Length: 200000\r\n\r\n" + big[..70_000]);
+                        await Task.Delay(50, cancellationToken);
+                        await Send(big[70_000..]);
                         break;
                     case "/interim":
                         await Send("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\n\r\n");
