@@ -29,6 +29,9 @@ public sealed class NodeRuntimeApiClientTests
         const [posted, length] = client.pipeline([["POST", "/echo", "one", { "Content-Type": "application/json" }], ["GET", "/length"]]);
         out.push({ path: "/pipe-post", status: (await posted).status, cookie: null, body: "" });
         out.push({ path: "/pipe-length", status: (await length).status, cookie: null, body: (await length).body.toString("utf8") });
+        // The first request unawaited: no promise for it, its answer read and dropped, the next one answered.
+        const [dropped, afterDropped] = client.pipeline([["POST", "/echo", "three", { "Content-Type": "application/json" }], ["GET", "/length"]], 1);
+        out.push({ path: "/pipe-unawaited", status: (await afterDropped).status, cookie: String(dropped), body: (await afterDropped).body.toString("utf8") });
         const [first, second] = client.pipeline([["GET", "/double"], ["GET", "/second"]]);
         out.push({ path: "/double", status: (await first).status, cookie: null, body: (await first).body.toString("utf8") + (await second).body.toString("utf8") });
         // A reset mid-answer rejects the answer it cut; the one before it was already answered.
@@ -97,10 +100,12 @@ public sealed class NodeRuntimeApiClientTests
             Assert.Equal(202, results["/pipe-post"].GetProperty("status").GetInt32());
             Assert.Equal("0123456789", results["/pipe-length"].GetProperty("body").GetString());
             Assert.Equal("AB", results["/double"].GetProperty("body").GetString());
+            Assert.Equal("undefined", results["/pipe-unawaited"].GetProperty("cookie").GetString());
+            Assert.Equal("0123456789", results["/pipe-unawaited"].GetProperty("body").GetString());
             Assert.Equal(202, results["/pipe-before-reset"].GetProperty("status").GetInt32());
             // The pipelined requests went out in order on one connection, each head and body intact.
             var pipelined = requests.Where(r => r.Connection == 2).Select(r => r.Head.Split(' ')[0] + " " + r.Head.Split(' ')[1] + " " + r.Body).ToList();
-            Assert.Equal(["POST /echo h\u00e9llo", "POST /echo one", "GET /length ", "GET /double ", "GET /second ", "POST /echo two", "GET /reset "], pipelined);
+            Assert.Equal(["POST /echo h\u00e9llo", "POST /echo one", "GET /length ", "POST /echo three", "GET /length ", "GET /double ", "GET /second ", "POST /echo two", "GET /reset "], pipelined);
             Assert.Equal("ok", results["/hold"].GetProperty("body").GetString());
 
             // The POST: Content-Length in bytes of the UTF-8 body, no header line injected.
@@ -205,10 +210,11 @@ public sealed class NodeRuntimeApiClientTests
                         await Send("ld\r\n0\r\nX-Trailer: t\r\n\r\n");
                         break;
                     case "/split-head":
-                        // The head in three writes, cut inside a header line and inside the blank line.
-                        await Send("HTTP/1.1 200 OK\r\nContent-Length: 18\r\nSet-Co");
+                        // The head in three writes, cut inside a header line and inside the blank line; a known name
+                        // in another case and a value with more around it than one space.
+                        await Send("HTTP/1.1 200 OK\r\ncontent-length: 18\r\nSet-Co");
                         await Task.Delay(50, cancellationToken);
-                        await Send("okie: x-header-value\r\n\r");
+                        await Send("okie:\t x-header-value \t\r\n\r");
                         await Task.Delay(50, cancellationToken);
                         await Send("\nsplit across reads");
                         break;

@@ -35,6 +35,14 @@ function request(method, urlPath, body, headers, lane) {
 }
 
 function send(method, urlPath, body, headers, lane) {
+  if (lane && concurrency > 1) {
+    // With concurrency the lane awaits only the pipelined `GET next`: the POST's answer is read and dropped (its
+    // status was never looked at) and a failed connection rejects the `GET next` too. One promise less per
+    // invocation, and each promise costs AsyncLocalStorage's hooks (the invocation is over once its answer is written:
+    // the loop's only other use of the 202 was to order the single-invocation loop's request-id reset, kept below).
+    lane.next = api.pipeline([[method, urlPath, body, headers], ["GET", NEXT_PATH]], 1)[1];
+    return undefined;
+  }
   if (lane) {
     const [posted, next] = api.pipeline([[method, urlPath, body, headers], ["GET", NEXT_PATH]]);
     next.catch(ignore); // a failed connection rejects the POST too, which is what the loop sees first
@@ -146,7 +154,8 @@ async function invoke(handler, res, lane) {
       await postError(`${base}/invocation/${id}/error`, doc, lane);
       return;
     }
-    await request("POST", `${base}/invocation/${id}/response`, body, JSON_CONTENT, lane);
+    const posted = request("POST", `${base}/invocation/${id}/response`, body, JSON_CONTENT, lane);
+    if (posted !== undefined) await posted;
   } finally {
     inFlight.delete(id);
   }

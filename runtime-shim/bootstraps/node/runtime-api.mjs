@@ -46,9 +46,11 @@ export class RuntimeApiClient {
    * are answered in order; one promise per request, as `request`'s. The bootstrap sends an invocation's POST and its
    * next `GET next` so (one write, one wake-up of the Runtime API server instead of two round trips). If the
    * connection fails, every request not yet answered is rejected.
+   * The first `unawaited` requests get no promise (undefined in their place): their answers are read and dropped, and
+   * a failure of the connection reaches the caller through the later ones, which it rejects too.
    */
-  pipeline(requests) {
-    return this.connection().send(requests.map(([method, path, body, headers]) => [this.head(method, path, body, headers), body]));
+  pipeline(requests, unawaited = 0) {
+    return this.connection().send(requests.map(([method, path, body, headers]) => [this.head(method, path, body, headers), body]), unawaited);
   }
 
   connection() {
@@ -83,6 +85,31 @@ export class RuntimeApiClient {
   }
 }
 
+// The header names the shim sends, as it spells them, and their lower-cased form: a name spelt so is matched in place
+// (no slice, trim and toLowerCase per header); any other spelling takes the general path, with the same result.
+const KNOWN_NAMES = new Map();
+for (const name of ["Content-Length", "Content-Type", "Date", "Server", "Connection", "Transfer-Encoding", "Lambda-Runtime-Aws-Request-Id",
+  "Lambda-Runtime-Deadline-Ms", "Lambda-Runtime-Invoked-Function-Arn", "Lambda-Runtime-Trace-Id", "Lambda-Runtime-Client-Context",
+  "Lambda-Runtime-Cognito-Identity"]) {
+  const list = KNOWN_NAMES.get(name.length) ?? [];
+  list.push([name, name.toLowerCase()]);
+  KNOWN_NAMES.set(name.length, list);
+}
+
+function knownName(text, at, colon) {
+  const list = KNOWN_NAMES.get(colon - at);
+  if (list === undefined) return undefined;
+  for (let i = 0; i < list.length; i++) {
+    if (text.startsWith(list[i][0], at)) return list[i][1];
+  }
+  return undefined;
+}
+
+// What String.prototype.trim removes, among the latin1 characters a head is decoded to.
+function isSpace(c) {
+  return c <= 32 || c === 160;
+}
+
 // One request written and not yet answered: its promise's functions and the parser's state of its answer.
 class Pending {
   constructor(resolve, reject) {
@@ -102,6 +129,7 @@ class Pending {
 // A no-body request head is written in one string with the others only when it is ASCII (otherwise it goes out as
 // latin1, as it always has; a head with a string body goes out as UTF-8 with it).
 const NOT_ASCII = /[^\x00-\x7f]/;
+function ignore() {}
 // Every connection reads into this one buffer (node's `onread`: no Readable stream, no new Buffer per read): the
 // parser copies out what it keeps before the read callback returns, and only one callback runs at a time.
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
@@ -132,11 +160,17 @@ class Connection {
     this.socket.on("close", () => this.fail(new Error("The Runtime API closed the connection")));
   }
 
-  send(requests) {
+  send(requests, unawaited = 0) {
     const queue = this.queue;
-    const promises = requests.map(() => new Promise((resolve, reject) => {
-      queue.push(new Pending(resolve, reject));
-    }));
+    const promises = requests.map((_, i) => {
+      if (i < unawaited) {
+        queue.push(new Pending(ignore, ignore));
+        return undefined;
+      }
+      return new Promise((resolve, reject) => {
+        queue.push(new Pending(resolve, reject));
+      });
+    });
     this.socket.ref();
     // One write of one string (the usual case: heads and JSON bodies): no cork, no writev of several pieces.
     let text = "";
@@ -291,8 +325,11 @@ class Connection {
       if (end < 0) end = text.length;
       const colon = text.indexOf(":", at);
       if (colon > at && colon < end) {
-        const name = text.slice(at, colon).trim().toLowerCase();
-        const value = text.slice(colon + 1, end).trim();
+        const name = knownName(text, at, colon) ?? text.slice(at, colon).trim().toLowerCase();
+        // ": value" with nothing else to trim (the usual shape) is sliced once; anything else is trimmed.
+        const value = text.charCodeAt(colon + 1) === 32 && colon + 2 < end && !isSpace(text.charCodeAt(colon + 2)) && !isSpace(text.charCodeAt(end - 1))
+          ? text.slice(colon + 2, end)
+          : text.slice(colon + 1, end).trim();
         headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
       }
       at = end + 2;
