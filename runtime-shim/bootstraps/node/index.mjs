@@ -112,7 +112,12 @@ async function invoke(handler, res, lane) {
   if (concurrency > 1) inFlight.add(id);
   try {
     const deadline = Number(h["lambda-runtime-deadline-ms"]);
-    if (h["lambda-runtime-trace-id"]) process.env._X_AMZN_TRACE_ID = h["lambda-runtime-trace-id"];
+    const traceId = h["lambda-runtime-trace-id"];
+    // One invocation at a time: the trace id in the environment, as Lambda's runtime sets it. With concurrency there is
+    // no per-invocation environment: as aws-lambda-ric 4 in its multi-concurrent mode, the variable is not set (it would
+    // hold whichever invocation started last, and each write is a setenv whose unique value glibc never frees) and the
+    // context carries the invocation's own trace id (xRayTraceId, as the ric's context does).
+    if (traceId && concurrency === 1) process.env._X_AMZN_TRACE_ID = traceId;
     const context = {
       awsRequestId: id,
       invokedFunctionArn: h["lambda-runtime-invoked-function-arn"],
@@ -125,6 +130,7 @@ async function invoke(handler, res, lane) {
       identity: h["lambda-runtime-cognito-identity"] ? JSON.parse(h["lambda-runtime-cognito-identity"]) : undefined,
       getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     };
+    if (concurrency > 1) context.xRayTraceId = traceId;
     let event;
     try {
       event = res.body.length ? JSON.parse(res.body.utf8Slice(0, res.body.length)) : {};
