@@ -175,6 +175,33 @@ public sealed class ConcurrentNodeTests
     }
 
     [Fact]
+    public async Task Each_concurrent_invocation_sees_its_own_trace_id_on_its_context_and_none_in_the_environment()
+    {
+        // As aws-lambda-ric 4 in its multi-concurrent mode: no per-invocation _X_AMZN_TRACE_ID (one process, several
+        // invocations), the invocation's own trace id on context.xRayTraceId. The three meet at a barrier, so each
+        // reads both while the others are in flight.
+        await using var fn = await InlineFunction.StartAsync(Client.NodeBootstrap, "app.mjs", """
+            let arrived = 0;
+            export const handler = async (event, context) => {
+              arrived++;
+              while (arrived < 3) await new Promise((r) => setTimeout(r, 10));
+              return { tag: event.tag, trace: context.xRayTraceId, env: process.env._X_AMZN_TRACE_ID ?? null };
+            };
+            """, Concurrency(3));
+
+        var traces = Enumerable.Range(0, 3).Select(i => $"Root=1-5759e988-bd862e3fe1be46a99427279{i};Parent=53995c3f42cd8ad{i};Sampled=1").ToList();
+        var invocations = traces.Select((trace, i) => fn.Server.Enqueue(JsonSerializer.Serialize(new { tag = $"x{i}" }), traceId: trace)).ToList();
+        for (var i = 0; i < 3; i++)
+        {
+            var result = await fn.Server.ResultAsync(invocations[i].RequestId);
+            Assert.True(result.Outcome == InvocationOutcome.Success, result.Describe());
+            Assert.Equal($"x{i}", result.Json().GetProperty("tag").GetString());
+            Assert.Equal(traces[i], result.Json().GetProperty("trace").GetString());
+            Assert.Equal(JsonValueKind.Null, result.Json().GetProperty("env").ValueKind);
+        }
+    }
+
+    [Fact]
     public async Task Two_streamed_responses_are_written_at_once_each_to_its_own_caller()
     {
         await using var fn = await FunctionUnderTest.StartAsync(Client.NodeBootstrap, extra: Concurrency(2), handlerFile: "streaming.mjs");

@@ -18,7 +18,7 @@ public sealed class NodeRuntimeApiClientTests
         import { RuntimeApiClient } from "CLIENT";
         const client = new RuntimeApiClient("127.0.0.1", PORT, 1);
         const out = [];
-        for (const path of ["/length", "/chunked", "/interim", "/close", "/until-close"]) {
+        for (const path of ["/length", "/chunked", "/interim", "/split-head", "/split-chunk", "/close", "/until-close"]) {
           const r = await client.request("GET", path);
           out.push({ path, status: r.status, cookie: r.headers["set-cookie"] ?? null, body: r.body.toString("utf8") });
         }
@@ -29,6 +29,9 @@ public sealed class NodeRuntimeApiClientTests
         const [posted, length] = client.pipeline([["POST", "/echo", "one", { "Content-Type": "application/json" }], ["GET", "/length"]]);
         out.push({ path: "/pipe-post", status: (await posted).status, cookie: null, body: "" });
         out.push({ path: "/pipe-length", status: (await length).status, cookie: null, body: (await length).body.toString("utf8") });
+        // The first request unawaited: no promise for it, its answer read and dropped, the next one answered.
+        const [dropped, afterDropped] = client.pipeline([["POST", "/echo", "three", { "Content-Type": "application/json" }], ["GET", "/length"]], 1);
+        out.push({ path: "/pipe-unawaited", status: (await afterDropped).status, cookie: String(dropped), body: (await afterDropped).body.toString("utf8") });
         const [first, second] = client.pipeline([["GET", "/double"], ["GET", "/second"]]);
         out.push({ path: "/double", status: (await first).status, cookie: null, body: (await first).body.toString("utf8") + (await second).body.toString("utf8") });
         // A reset mid-answer rejects the answer it cut; the one before it was already answered.
@@ -42,6 +45,10 @@ public sealed class NodeRuntimeApiClientTests
         }
         const hold = await client.request("GET", "/hold");
         out.push({ path: "/hold", status: hold.status, cookie: null, body: hold.body.toString("utf8") });
+        // A body larger than the client's 64 KiB read buffer, in several writes: every byte in place.
+        const big = await client.request("GET", "/big");
+        const expected = Buffer.from(Array.from({ length: 200000 }, (_, i) => String.fromCharCode(97 + (i % 26))).join(""), "latin1");
+        out.push({ path: "/big", status: big.status, cookie: null, body: `${big.body.length}:${big.body.equals(expected)}` });
         console.log(JSON.stringify(out));
         // No exit call: the idle pooled connection (the server keeps /hold's open) must not keep the process alive.
         """;
@@ -84,15 +91,21 @@ public sealed class NodeRuntimeApiClientTests
             Assert.Equal(202, results["/interim"].GetProperty("status").GetInt32());
             Assert.Equal("a=1, b=2", results["/interim"].GetProperty("cookie").GetString());
             Assert.Equal("bye", results["/close"].GetProperty("body").GetString());
+            Assert.Equal("split across reads", results["/split-head"].GetProperty("body").GetString());
+            Assert.Equal("x-header-value", results["/split-head"].GetProperty("cookie").GetString());
+            Assert.Equal("0123456789abcdef", results["/split-chunk"].GetProperty("body").GetString());
+            Assert.Equal("200000:true", results["/big"].GetProperty("body").GetString());
             Assert.Equal("until the end", results["/until-close"].GetProperty("body").GetString());
             Assert.Equal("rejected", results["/reset"].GetProperty("body").GetString());
             Assert.Equal(202, results["/pipe-post"].GetProperty("status").GetInt32());
             Assert.Equal("0123456789", results["/pipe-length"].GetProperty("body").GetString());
             Assert.Equal("AB", results["/double"].GetProperty("body").GetString());
+            Assert.Equal("undefined", results["/pipe-unawaited"].GetProperty("cookie").GetString());
+            Assert.Equal("0123456789", results["/pipe-unawaited"].GetProperty("body").GetString());
             Assert.Equal(202, results["/pipe-before-reset"].GetProperty("status").GetInt32());
             // The pipelined requests went out in order on one connection, each head and body intact.
             var pipelined = requests.Where(r => r.Connection == 2).Select(r => r.Head.Split(' ')[0] + " " + r.Head.Split(' ')[1] + " " + r.Body).ToList();
-            Assert.Equal(["POST /echo h\u00e9llo", "POST /echo one", "GET /length ", "GET /double ", "GET /second ", "POST /echo two", "GET /reset "], pipelined);
+            Assert.Equal(["POST /echo h\u00e9llo", "POST /echo one", "GET /length ", "POST /echo three", "GET /length ", "GET /double ", "GET /second ", "POST /echo two", "GET /reset "], pipelined);
             Assert.Equal("ok", results["/hold"].GetProperty("body").GetString());
 
             // The POST: Content-Length in bytes of the UTF-8 body, no header line injected.
@@ -104,7 +117,7 @@ public sealed class NodeRuntimeApiClientTests
 
             // One keep-alive connection until the server closed it (/close), a new one after each close.
             int On(string path) => requests.First(r => r.Head.StartsWith($"GET {path} ", StringComparison.Ordinal) || r.Head.StartsWith($"POST {path} ", StringComparison.Ordinal)).Connection;
-            Assert.Equal([0, 0, 0, 0, 1, 2, 2, 3], new[] { "/length", "/chunked", "/interim", "/close", "/until-close", "/echo", "/reset", "/hold" }.Select(On));
+            Assert.Equal([0, 0, 0, 0, 0, 0, 1, 2, 2, 3, 3], new[] { "/length", "/chunked", "/interim", "/split-head", "/split-chunk", "/close", "/until-close", "/echo", "/reset", "/hold", "/big" }.Select(On));
         }
         finally
         {
@@ -195,6 +208,27 @@ public sealed class NodeRuntimeApiClientTests
                         await Send("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n wor");
                         await Task.Delay(50, cancellationToken);
                         await Send("ld\r\n0\r\nX-Trailer: t\r\n\r\n");
+                        break;
+                    case "/split-head":
+                        // The head in three writes, cut inside a header line and inside the blank line; a known name
+                        // in another case and a value with more around it than one space.
+                        await Send("HTTP/1.1 200 OK\r\ncontent-length: 18\r\nSet-Co");
+                        await Task.Delay(50, cancellationToken);
+                        await Send("okie:\t x-header-value \t\r\n\r");
+                        await Task.Delay(50, cancellationToken);
+                        await Send("\nsplit across reads");
+                        break;
+                    case "/split-chunk":
+                        // A chunk-size line cut in two.
+                        await Send("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1");
+                        await Task.Delay(50, cancellationToken);
+                        await Send("0\r\n0123456789abcdef\r\n0\r\n\r\n");
+                        break;
+                    case "/big":
+                        var big = new string(Enumerable.Range(0, 200_000).Select(i => (char)('a' + (i % 26))).ToArray());
+                        await Send("HTTP/1.1 200 OK\r\nContent-Length: 200000\r\n\r\n" + big[..70_000]);
+                        await Task.Delay(50, cancellationToken);
+                        await Send(big[70_000..]);
                         break;
                     case "/interim":
                         await Send("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\n\r\n");

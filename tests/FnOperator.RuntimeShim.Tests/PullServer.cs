@@ -60,7 +60,7 @@ public sealed class PullServer : IAsyncDisposable
         return await _results[invocation.RequestId].Task.WaitAsync(ResultWait);
     }
 
-    public Invocation Enqueue(string eventJson, bool tailLog = false, string? requestId = null, bool stream = false)
+    public Invocation Enqueue(string eventJson, bool tailLog = false, string? requestId = null, bool stream = false, string? traceId = null)
     {
         var invocation = new Invocation
         {
@@ -72,7 +72,7 @@ public sealed class PullServer : IAsyncDisposable
             Type = InvocationType.RequestResponse,
             Payload = Encoding.UTF8.GetBytes(eventJson),
             ClientContext = """{"custom":{"k":"v"}}""",
-            TraceId = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+            TraceId = traceId ?? "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
             TailLog = tailLog,
             AcceptedAt = DateTimeOffset.UtcNow,
             StreamResponse = stream,

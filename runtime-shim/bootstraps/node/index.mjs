@@ -16,6 +16,7 @@ const [host, port] = (process.env.AWS_LAMBDA_RUNTIME_API || "127.0.0.1:9001").sp
 const api = new RuntimeApiClient(host, port, concurrency);
 const base = "/2018-06-01/runtime";
 const JSON_CONTENT = Object.freeze({ "Content-Type": "application/json" });
+const NEXT_PATH = `${base}/invocation/next`;
 let currentId;
 const inFlight = new Set();
 
@@ -25,19 +26,33 @@ const inFlight = new Set();
 // With `lane` (an invocation's answer in a `next` loop) the loop's next `GET next` goes out with the POST, pipelined in
 // one write on the same connection (the loop asks for the next invocation right after the answer in any case, whatever
 // the answer's status): `lane.next` is its answer, which the loop awaits instead of sending its own `GET next`.
-async function request(method, urlPath, body, headers, lane) {
+function request(method, urlPath, body, headers, lane) {
   if (method === "POST") {
     const pending = flushed();
-    if (pending) await pending;
+    if (pending) return pending.then(() => send(method, urlPath, body, headers, lane));
+  }
+  return send(method, urlPath, body, headers, lane);
+}
+
+function send(method, urlPath, body, headers, lane) {
+  if (lane && concurrency > 1) {
+    // With concurrency the lane awaits only the pipelined `GET next`: the POST's answer is read and dropped (its
+    // status was never looked at) and a failed connection rejects the `GET next` too. One promise less per
+    // invocation, and each promise costs AsyncLocalStorage's hooks (the invocation is over once its answer is written:
+    // the loop's only other use of the 202 was to order the single-invocation loop's request-id reset, kept below).
+    lane.next = api.pipeline([[method, urlPath, body, headers], ["GET", NEXT_PATH]], 1)[1];
+    return undefined;
   }
   if (lane) {
-    const [posted, next] = api.pipeline([[method, urlPath, body, headers], ["GET", `${base}/invocation/next`]]);
-    next.catch(() => {}); // a failed connection rejects the POST too, which is what the loop sees first
+    const [posted, next] = api.pipeline([[method, urlPath, body, headers], ["GET", NEXT_PATH]]);
+    next.catch(ignore); // a failed connection rejects the POST too, which is what the loop sees first
     lane.next = next;
     return posted;
   }
   return api.request(method, urlPath, body, headers);
 }
+
+function ignore() {}
 
 async function postError(urlPath, doc, lane) {
   const body = JSON.stringify(doc);
@@ -51,7 +66,7 @@ async function postError(urlPath, doc, lane) {
 function nextInvocation(lane) {
   const next = lane.next;
   lane.next = null;
-  return next ?? request("GET", `${base}/invocation/next`);
+  return next ?? request("GET", NEXT_PATH);
 }
 
 async function loadHandler() {
@@ -87,6 +102,8 @@ async function loadHandler() {
   return handler;
 }
 
+// One invocation, from its `GET next` answer to its POST (one async function: each one more is a promise, an await
+// and, with concurrency, AsyncLocalStorage's promise hooks per invocation).
 async function invoke(handler, res, lane) {
   const h = res.headers;
   const id = h["lambda-runtime-aws-request-id"];
@@ -94,57 +111,60 @@ async function invoke(handler, res, lane) {
   setRequestId(id);
   if (concurrency > 1) inFlight.add(id);
   try {
-    await invokeOne(handler, res, h, id, lane);
+    const deadline = Number(h["lambda-runtime-deadline-ms"]);
+    const traceId = h["lambda-runtime-trace-id"];
+    // One invocation at a time: the trace id in the environment, as Lambda's runtime sets it. With concurrency there is
+    // no per-invocation environment: as aws-lambda-ric 4 in its multi-concurrent mode, the variable is not set (it would
+    // hold whichever invocation started last, and each write is a setenv whose unique value glibc never frees) and the
+    // context carries the invocation's own trace id (xRayTraceId, as the ric's context does).
+    if (traceId && concurrency === 1) process.env._X_AMZN_TRACE_ID = traceId;
+    const context = {
+      awsRequestId: id,
+      invokedFunctionArn: h["lambda-runtime-invoked-function-arn"],
+      functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+      functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
+      memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+      logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
+      logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+      clientContext: h["lambda-runtime-client-context"] ? JSON.parse(h["lambda-runtime-client-context"]) : undefined,
+      identity: h["lambda-runtime-cognito-identity"] ? JSON.parse(h["lambda-runtime-cognito-identity"]) : undefined,
+      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    };
+    if (concurrency > 1) context.xRayTraceId = traceId;
+    let event;
+    try {
+      event = res.body.length ? JSON.parse(res.body.utf8Slice(0, res.body.length)) : {};
+    } catch (e) {
+      await postError(`${base}/invocation/${id}/error`, { errorType: "Runtime.UnmarshalError", errorMessage: `Unable to parse event: ${e.message}`, trace: [] }, lane);
+      return;
+    }
+    if (isStreaming(handler)) {
+      await invokeStreaming(handler, event, context, id, lane);
+      return;
+    }
+    const outcome = await runHandler(handler, event, context, concurrency > 1);
+    if ("error" in outcome) {
+      const doc = errorDocument(outcome.error, "Error");
+      logError("Invoke Error", doc, outcome.error);
+      await postError(`${base}/invocation/${id}/error`, doc, lane);
+      return;
+    }
+    let body;
+    try {
+      body = JSON.stringify(outcome.result === undefined ? null : outcome.result);
+    } catch {
+      // As Lambda's runtime reports a result JSON.stringify rejects (a cycle, a BigInt).
+      const err = new Error("Unable to stringify response body");
+      const doc = errorDocument(err, "Error");
+      logError("Invoke Error", doc, err);
+      await postError(`${base}/invocation/${id}/error`, doc, lane);
+      return;
+    }
+    const posted = request("POST", `${base}/invocation/${id}/response`, body, JSON_CONTENT, lane);
+    if (posted !== undefined) await posted;
   } finally {
     inFlight.delete(id);
   }
-}
-
-async function invokeOne(handler, res, h, id, lane) {
-  const deadline = Number(h["lambda-runtime-deadline-ms"]);
-  if (h["lambda-runtime-trace-id"]) process.env._X_AMZN_TRACE_ID = h["lambda-runtime-trace-id"];
-  const context = {
-    awsRequestId: id,
-    invokedFunctionArn: h["lambda-runtime-invoked-function-arn"],
-    functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
-    functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
-    memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
-    logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
-    logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
-    clientContext: h["lambda-runtime-client-context"] ? JSON.parse(h["lambda-runtime-client-context"]) : undefined,
-    identity: h["lambda-runtime-cognito-identity"] ? JSON.parse(h["lambda-runtime-cognito-identity"]) : undefined,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-  };
-  let event;
-  try {
-    event = res.body.length ? JSON.parse(res.body.toString("utf8")) : {};
-  } catch (e) {
-    await postError(`${base}/invocation/${id}/error`, { errorType: "Runtime.UnmarshalError", errorMessage: `Unable to parse event: ${e.message}`, trace: [] }, lane);
-    return;
-  }
-  if (isStreaming(handler)) {
-    await invokeStreaming(handler, event, context, id, lane);
-    return;
-  }
-  const outcome = await runHandler(handler, event, context, concurrency > 1);
-  if ("error" in outcome) {
-    const doc = errorDocument(outcome.error, "Error");
-    logError("Invoke Error", doc, outcome.error);
-    await postError(`${base}/invocation/${id}/error`, doc, lane);
-    return;
-  }
-  let body;
-  try {
-    body = JSON.stringify(outcome.result === undefined ? null : outcome.result);
-  } catch {
-    // As Lambda's runtime reports a result JSON.stringify rejects (a cycle, a BigInt).
-    const err = new Error("Unable to stringify response body");
-    const doc = errorDocument(err, "Error");
-    logError("Invoke Error", doc, err);
-    await postError(`${base}/invocation/${id}/error`, doc, lane);
-    return;
-  }
-  await request("POST", `${base}/invocation/${id}/response`, body, JSON_CONTENT, lane);
 }
 
 // A handler wrapped in awslambda.streamifyResponse: its responseStream is the Runtime API's streaming response.

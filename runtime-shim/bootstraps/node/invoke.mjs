@@ -45,16 +45,25 @@ export function runHandler(handler, event, context, concurrent = false) {
     });
     // Only the first of callback/done/succeed/fail (or the returned promise, which goes through succeed/fail) counts.
     let called = false;
-    const once = (fn) => (...args) => {
+    const done = (err, result) => (err !== undefined && err !== null ? finish({ error: err }) : finish({ result }));
+    context.done = (err, result) => {
       if (called) return;
       called = true;
-      fn(...args);
+      done(err, result);
     };
-    const done = (err, result) => (err !== undefined && err !== null ? finish({ error: err }) : finish({ result }));
-    context.done = once(done);
-    context.succeed = once((result) => done(null, result));
-    context.fail = once((err) => done(err ?? "handled"));
-    const callback = once((err, result) => {
+    context.succeed = (result) => {
+      if (called) return;
+      called = true;
+      done(null, result);
+    };
+    context.fail = (err) => {
+      if (called) return;
+      called = true;
+      done(err ?? "handled");
+    };
+    const callback = (err, result) => {
+      if (called) return;
+      called = true;
       if (err !== undefined && err !== null) {
         finish({ error: err });
       } else if (!waitForEmptyEventLoop || concurrent) {
@@ -62,7 +71,7 @@ export function runHandler(handler, event, context, concurrent = false) {
       } else {
         onEmptyEventLoop = () => setImmediate(() => finish({ result }));
       }
-    });
+    };
     if (concurrent) {
       // no empty-event-loop completion: see above
     } else onEmptyEventLoop = types.isAsyncFunction(handler)

@@ -16,6 +16,9 @@ internal sealed class BenchSource(string functionName, byte[] payload) : IInvoca
     private readonly Dictionary<string, (TaskCompletionSource<double> Done, long HandedOut)> _inFlight = [];
     private readonly Lock _lock = new();
 
+    /// <summary>Gives every invocation an X-Ray trace id in the gateway's shape (the node-runtime benchmark's FNOP_BENCH_NODE_TRACE).</summary>
+    public bool TraceIds { get; init; }
+
     public Task<double> InvokeAsync(CancellationToken cancellationToken)
     {
         var done = new TaskCompletionSource<double>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -36,6 +39,7 @@ internal sealed class BenchSource(string functionName, byte[] payload) : IInvoca
             Type = InvocationType.RequestResponse,
             Payload = payload,
             AcceptedAt = DateTimeOffset.UtcNow,
+            TraceId = TraceIds ? $"Root=1-{DateTimeOffset.UtcNow.ToUnixTimeSeconds():x8}-{Guid.NewGuid():N}"[..40] + ";Sampled=0" : null,
         };
         lock (_lock)
         {
