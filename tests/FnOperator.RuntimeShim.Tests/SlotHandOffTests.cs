@@ -10,11 +10,7 @@ public sealed class SlotHandOffTests
 {
     private static readonly TimeSpan Long = TimeSpan.FromSeconds(60);
 
-    private static Invocation Invocation(string id) => new()
-    {
-        RequestId = id, Namespace = "default", FunctionName = "fn", Version = "$LATEST", InvokedFunctionArn = "fn",
-        Type = InvocationType.RequestResponse, Payload = [], AcceptedAt = DateTimeOffset.UtcNow,
-    };
+    private static Invocation Invocation(string id) => InvocationSlotTests.Invocation(id);
 
     [Fact]
     public async Task The_runner_continues_on_the_posting_thread_outside_the_slot_lock()

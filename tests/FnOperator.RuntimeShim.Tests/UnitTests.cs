@@ -133,7 +133,7 @@ public sealed class ShimOptionsTests
 
 public sealed class InvocationSlotTests
 {
-    private static Invocation Invocation(string id) => new()
+    internal static Invocation Invocation(string id) => new()
     {
         RequestId = id, Namespace = "default", FunctionName = "fn", Version = "$LATEST", InvokedFunctionArn = "fn",
         Type = InvocationType.RequestResponse, Payload = [], AcceptedAt = DateTimeOffset.UtcNow,
