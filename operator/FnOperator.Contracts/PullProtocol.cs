@@ -13,9 +13,12 @@ namespace FnOperator.Contracts;
 /// <item><c>POST {base}/_fnop/v1/invocations/{requestId}/result</c> with an <see cref="InvocationResult"/> body and the
 /// lease token in <see cref="LeaseTokenHeader"/>: 202. 404 when that lease is not in flight (completed, released, expired).
 /// With <c>?next=N</c> (<see cref="NextAfterResultParameter"/>: the worker will take another invocation of the same
-/// version) the answer is 200, its headers sent as soon as the result is recorded, and its body is what a <c>next</c>
-/// long poll of N ms would return: an <see cref="Invocation"/>, or empty when none came (the worker polls <c>next</c>
-/// as usual); one exchange per invocation instead of two. A gateway that does not know the parameter answers 202.</item>
+/// version) the result is recorded at once and the answer held until there is something to say: 200 with what a
+/// <c>next</c> long poll of N ms would return, an <see cref="Invocation"/> (status, headers and body in one write, with
+/// a Content-Length), or an empty 200 when none came (the worker polls <c>next</c> as usual); one exchange per
+/// invocation instead of two. A worker that loses the connection before the answer posts the result again plainly (a
+/// 404 then: the first post was recorded). A gateway that does not know the parameter answers 202; an older gateway
+/// sent the 200's headers first and the body chunked, which workers read the same way.</item>
 /// <item><c>POST {base}/_fnop/v1/invocations/{requestId}/release</c> with the lease token: 202; the invocation goes back to the queue.</item>
 /// <item><c>POST {StreamTo ?? base}/_fnop/v1/invocations/{requestId}/stream</c> (an invocation with
 /// <see cref="Invocation.StreamResponse"/>, answered by its runtime in streaming mode): a chunked body of the function's

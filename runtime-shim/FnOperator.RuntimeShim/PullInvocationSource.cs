@@ -163,9 +163,12 @@ public sealed partial class PullInvocationSource(
 
     /// <summary>
     /// The result POST with <see cref="PullProtocol.NextAfterResultParameter"/>: a 200 says the result is recorded and its
-    /// body brings the next invocation or nothing. Before that answer a failure falls back to <see cref="PostAsync"/>
-    /// (its retries; a 404 there means the first post was recorded). A body cut off is dropped: the gateway released that
-    /// invocation when its write failed, or its lease expires and it is handed out again.
+    /// body brings the next invocation or nothing. The gateway holds the whole answer until it has the next invocation
+    /// or the wait ends (one write, issue #19; an older gateway sent the 200's headers first), so until it comes the
+    /// shim does not know whether the result was recorded: a failure before the answer (a cut connection, the gateway
+    /// stopping, the shim stopping) posts the result again plainly (<see cref="PostAsync"/>, its retries; a 404 there
+    /// says the first post was recorded). A body cut off is dropped: the gateway released that invocation when its write
+    /// failed, or its lease expires and it is handed out again.
     /// </summary>
     private async ValueTask<Invocation?> PostResultTakingNextAsync(Invocation invocation, InvocationResult result, CancellationToken cancellationToken)
     {
@@ -186,7 +189,7 @@ public sealed partial class PullInvocationSource(
                 LogPollFailed(logger, e.Message);
             }
 
-            await PostAsync(path, invocation.LeaseToken, result, "result", cancellationToken).ConfigureAwait(false);
+            await PostAsync(path, invocation.LeaseToken, result, "result", cancellationToken, repost: true).ConfigureAwait(false);
             return null;
         }
 
@@ -246,8 +249,12 @@ public sealed partial class PullInvocationSource(
         }
     }
 
-    /// <summary>Posts with a few retries on connection errors; 404 (no longer in flight) is logged, not retried.</summary>
-    private async ValueTask PostAsync(string path, string? leaseToken, InvocationResult? result, string what, CancellationToken cancellationToken)
+    /// <summary>
+    /// Posts with a few retries on connection errors; 404 (no longer in flight) is logged, not retried. With
+    /// <paramref name="repost"/> (a result posted again because the answer to its first post never came) a 404 is the
+    /// expected answer, that first post was recorded, and is logged at Debug.
+    /// </summary>
+    private async ValueTask PostAsync(string path, string? leaseToken, InvocationResult? result, string what, CancellationToken cancellationToken, bool repost = false)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -257,7 +264,15 @@ public sealed partial class PullInvocationSource(
                 using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
                 if (response.StatusCode == HttpStatusCode.NotFound)
                 {
-                    LogNotInFlight(logger, what, path);
+                    if (repost)
+                    {
+                        LogRepostRecorded(logger, path);
+                    }
+                    else
+                    {
+                        LogNotInFlight(logger, what, path);
+                    }
+
                     return;
                 }
 
@@ -301,6 +316,9 @@ public sealed partial class PullInvocationSource(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Invocation source closed (410 Gone)")]
     private static partial void LogSourceClosed(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Result posted again after its held answer was lost: the first post had been recorded, path={Path}")]
+    private static partial void LogRepostRecorded(ILogger logger, string path);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Invocation no longer in flight at the source, operation={Operation} path={Path}")]
     private static partial void LogNotInFlight(ILogger logger, string operation, string path);

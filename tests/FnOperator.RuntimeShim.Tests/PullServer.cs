@@ -38,6 +38,29 @@ public sealed class PullServer : IAsyncDisposable
     /// <summary>How each result POST was framed: its declared Content-Length and Transfer-Encoding header, in order.</summary>
     public ConcurrentQueue<(long? ContentLength, string? TransferEncoding, long BodyBytes)> ResultFraming { get; } = new();
 
+    /// <summary>How a result posted with <see cref="PullProtocol.NextAfterResultParameter"/> is answered (default: as a gateway that does not know it, 202).</summary>
+    public NextAfterResultMode NextAfterResult { get; set; }
+
+    /// <summary>When set, a result that asked for its next is recorded and then its connection is cut (the answer never comes).</summary>
+    public bool CutHoldsAfterRecording { get; set; }
+
+    private int _cutBeforeRecording;
+
+    /// <summary>Cuts the connection of the next <paramref name="count"/> result posts after reading them, recording nothing.</summary>
+    public void CutResultsBeforeRecording(int count) => Interlocked.Exchange(ref _cutBeforeRecording, count);
+
+    /// <summary>Every result POST: its request id and whether it asked for its next, in order.</summary>
+    public ConcurrentQueue<(string RequestId, bool AskedNext)> ResultPosts { get; } = new();
+
+    /// <summary>Request ids of results whose answer is being held (written when the hold starts).</summary>
+    public Channel<string> Holds { get; } = Channel.CreateUnbounded<string>();
+
+    /// <summary>Request ids of results whose held answer ended because the shim went away.</summary>
+    public ConcurrentQueue<string> HoldsAborted { get; } = new();
+
+    /// <summary>Request ids handed to the shim in the answer to a result, in order.</summary>
+    public ConcurrentQueue<string> DeliveredInResult { get; } = new();
+
     /// <summary>Request ids handed to the shim by `next`, in order.</summary>
     public ConcurrentQueue<string> Delivered { get; } = new();
 
@@ -98,6 +121,49 @@ public sealed class PullServer : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
+    /// <summary>The answer to a result that asked for its next, as the gateway of <see cref="NextAfterResult"/> gives it.</summary>
+    private async Task HoldAsync(string requestId, int waitMs, HttpContext context)
+    {
+        context.Response.StatusCode = 200;
+        if (NextAfterResult == NextAfterResultMode.EarlyHeaders)
+        {
+            await context.Response.StartAsync();
+            await context.Response.Body.FlushAsync();
+        }
+
+        Holds.Writer.TryWrite(requestId);
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        wait.CancelAfter(waitMs);
+        Invocation invocation;
+        try
+        {
+            invocation = await _queue.Reader.ReadAsync(wait.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            if (context.RequestAborted.IsCancellationRequested)
+            {
+                HoldsAborted.Enqueue(requestId);
+            }
+            else if (NextAfterResult == NextAfterResultMode.Held)
+            {
+                context.Response.ContentLength = 0;
+            }
+
+            return;
+        }
+
+        DeliveredInResult.Enqueue(invocation.RequestId);
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(invocation, Json);
+        if (NextAfterResult == NextAfterResultMode.Held)
+        {
+            context.Response.ContentType = "application/json; charset=utf-8";
+            context.Response.ContentLength = bytes.Length;
+        }
+
+        await context.Response.Body.WriteAsync(bytes);
+    }
+
     private void Map()
     {
         _app.MapGet("/_fnop/v1/functions/{ns}/{name}/versions/{version}/next", async (int? waitMs, HttpContext context) =>
@@ -125,11 +191,36 @@ public sealed class PullServer : IAsyncDisposable
             using var body = new MemoryStream();
             await context.Request.Body.CopyToAsync(body);
             ResultFraming.Enqueue((context.Request.ContentLength, context.Request.Headers.TransferEncoding.FirstOrDefault(), body.Length));
+            var askedNext = int.TryParse(context.Request.Query[PullProtocol.NextAfterResultParameter], out var waitMs);
+            ResultPosts.Enqueue((requestId, askedNext));
+            if (Interlocked.Decrement(ref _cutBeforeRecording) >= 0)
+            {
+                context.Abort();
+                return;
+            }
+
+            Interlocked.Exchange(ref _cutBeforeRecording, 0);
             body.Position = 0;
             var result = await JsonSerializer.DeserializeAsync<InvocationResult>(body, Json);
-            return result is not null && _results.TryGetValue(requestId, out var pending) && pending.TrySetResult(result)
-                ? Results.StatusCode(202)
-                : Results.NotFound();
+            if (!(result is not null && _results.TryGetValue(requestId, out var pending) && pending.TrySetResult(result)))
+            {
+                context.Response.StatusCode = 404;
+                return;
+            }
+
+            if (!askedNext || NextAfterResult == NextAfterResultMode.Ignored)
+            {
+                context.Response.StatusCode = 202;
+                return;
+            }
+
+            if (CutHoldsAfterRecording)
+            {
+                context.Abort();
+                return;
+            }
+
+            await HoldAsync(requestId, waitMs, context);
         });
         _app.MapPost("/_fnop/v1/invocations/{requestId}/stream", async (string requestId, HttpContext context) =>
         {
@@ -165,6 +256,19 @@ public sealed class PullServer : IAsyncDisposable
             return Results.StatusCode(202);
         });
     }
+}
+
+/// <summary>How <see cref="PullServer"/> answers a result posted with <see cref="PullProtocol.NextAfterResultParameter"/>.</summary>
+public enum NextAfterResultMode
+{
+    /// <summary>202, as a gateway that does not know the parameter.</summary>
+    Ignored,
+
+    /// <summary>The whole answer held until the next invocation comes (one write, Content-Length), or an empty 200: today's gateway.</summary>
+    Held,
+
+    /// <summary>The 200's headers at once, then a chunked body when the next invocation comes: the gateway before issue #19's hold.</summary>
+    EarlyHeaders,
 }
 
 /// <summary>One streamed response as the pull server received it: each read of the body, in order.</summary>

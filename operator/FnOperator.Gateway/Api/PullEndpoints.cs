@@ -59,41 +59,37 @@ public sealed partial class PullEndpoints(
         using (core.BeginPoll(key, version))
         {
             var waitMs = int.TryParse(context.Request.Query["waitMs"], out var w) ? w : 20_000;
-            await HandOutAsync(key, version, waitMs, context, headersSent: false).ConfigureAwait(false);
+            await HandOutAsync(key, version, waitMs, context, StatusCodes.Status204NoContent).ConfigureAwait(false);
         }
     }
 
     /// <summary>
-    /// Waits up to <paramref name="waitMs"/> (at most MaxPullWait) for an invocation and writes it (200 + JSON); nothing
-    /// within the wait is 204, or an empty body when <paramref name="headersSent"/> (the 200 of a result that asked for
-    /// its next). An invocation whose write fails goes back to the queue.
+    /// Waits up to <paramref name="waitMs"/> (at most MaxPullWait) for an invocation and writes it: status, headers and
+    /// JSON body with its Content-Length in one write. Nothing within the wait is <paramref name="emptyStatus"/> with no
+    /// body (204 for `next`; 200 for a result that asked for its next). An invocation whose write fails goes back to the queue.
     /// </summary>
-    private async Task HandOutAsync(FunctionKey key, string version, int waitMs, HttpContext context, bool headersSent)
+    private async Task HandOutAsync(FunctionKey key, string version, int waitMs, HttpContext context, int emptyStatus)
     {
         var ct = context.RequestAborted;
         if (await core.NextAsync(key, version, waitMs, InstanceLeases.InstanceOf(context), ct).ConfigureAwait(false) is not { } invocation)
         {
-            if (!headersSent)
+            context.Response.StatusCode = emptyStatus;
+            if (emptyStatus == StatusCodes.Status200OK)
             {
-                context.Response.StatusCode = StatusCodes.Status204NoContent;
+                context.Response.ContentLength = 0;
             }
 
             return;
         }
 
-        // Serialised up front and written with the end of the response (issue #19): a `next` answer goes out with its
-        // Content-Length in one write; the body of a result's held 200 (chunked, its headers already sent) goes out with
-        // its terminating chunk in one write, instead of a flush of the body and a second write of the terminator.
+        // Serialised up front and written with the end of the response (issue #19): headers, body and the end of the
+        // response go out in one write, with a Content-Length (no chunk framing, no flush of its own for the headers).
         var body = JsonSerializer.SerializeToUtf8Bytes(invocation, Json);
         try
         {
-            if (!headersSent)
-            {
-                context.Response.StatusCode = StatusCodes.Status200OK;
-                context.Response.ContentType = "application/json; charset=utf-8";
-                context.Response.ContentLength = body.Length;
-            }
-
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            context.Response.ContentType = "application/json; charset=utf-8";
+            context.Response.ContentLength = body.Length;
             await context.Response.Body.WriteAsync(body, ct).ConfigureAwait(false);
             await context.Response.CompleteAsync().ConfigureAwait(false);
         }
@@ -146,23 +142,16 @@ public sealed partial class PullEndpoints(
             : Results.StatusCode(StatusCodes.Status202Accepted);
     }
 
-    /// <summary>200 at once (the result is recorded), then the body as a <c>next</c> long poll gives it: an invocation, or empty.</summary>
+    /// <summary>
+    /// The answer of a result that asked for its next, held until there is something to say (issue #19): 200 with the
+    /// next invocation when it comes, or an empty 200 when the wait ends — one write either way, no headers sent early
+    /// (each write wakes the shim). The result is recorded before this runs; a worker that loses the connection during
+    /// the hold does not know that and posts the result again plainly (404: it was recorded).
+    /// </summary>
     private sealed class ResultThenNext(PullEndpoints api, FunctionKey key, string version, int waitMs) : IResult
     {
         public async Task ExecuteAsync(HttpContext httpContext)
         {
-            httpContext.Response.StatusCode = StatusCodes.Status200OK;
-            httpContext.Response.ContentType = "application/json";
-            try
-            {
-                await httpContext.Response.StartAsync(httpContext.RequestAborted).ConfigureAwait(false);
-                await httpContext.Response.Body.FlushAsync(httpContext.RequestAborted).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or IOException)
-            {
-                return;
-            }
-
             await api.HoldForNextAsync(key, version, waitMs, httpContext).ConfigureAwait(false);
         }
     }
@@ -171,7 +160,7 @@ public sealed partial class PullEndpoints(
     {
         using (core.BeginPoll(key, version))
         {
-            await HandOutAsync(key, version, waitMs, context, headersSent: true).ConfigureAwait(false);
+            await HandOutAsync(key, version, waitMs, context, StatusCodes.Status200OK).ConfigureAwait(false);
         }
     }
 

@@ -13,7 +13,8 @@ namespace FnOperator.Benchmarks.DataPlane;
 /// Knobs: FNOP_BENCH_SECONDS (per run, default 5), FNOP_BENCH_REPS (median of, default 3), FNOP_BENCH_TARGETS
 /// (comma list of bare, fun, offline, fnop, fnop-aot, fnop-p16, fnop-aot-p16, fnop-inproc, fnop-inproc-p16; default all
 /// that can run), FNOP_BENCH_GATEWAY (auto, jit, r2r, both: the gateway build of the local-mode targets,
-/// Gateway/GatewayBuilds.cs). The -p16 targets run the function with concurrency.perInstance 16 (node: 16 invocations at
+/// Gateway/GatewayBuilds.cs; or a path to another FnOperator.Gateway.dll), FNOP_BENCH_AOT_SHIM (another Native AOT
+/// shim binary for the -aot targets, for A/B runs against another checkout's build). The -p16 targets run the function with concurrency.perInstance 16 (node: 16 invocations at
 /// once in one runtime, docs/concurrency.md); the -inproc targets run local mode with --instances in-process (each
 /// instance's shim hosted in the gateway's process, docs/local-mode.md).
 /// </summary>
@@ -58,7 +59,10 @@ public sealed class DataPlaneBenchmark : IBenchmark
             : null;
         var root = Peers.RepositoryRoot();
         var jit = Path.Combine(root, "runtime-shim", "FnOperator.RuntimeShim", "bin", "Release", "net10.0", "FnOperator.RuntimeShim.dll");
-        var aot = Path.Combine(root, "runtime-shim", "FnOperator.RuntimeShim", "bin", "aot", "FnOperator.RuntimeShim");
+        // FNOP_BENCH_AOT_SHIM: another AOT shim binary for the -aot targets (an A/B run against another checkout's build).
+        var aot = Environment.GetEnvironmentVariable("FNOP_BENCH_AOT_SHIM") is { Length: > 0 } otherAot
+            ? otherAot
+            : Path.Combine(root, "runtime-shim", "FnOperator.RuntimeShim", "bin", "aot", "FnOperator.RuntimeShim");
         var all = new List<(string, Func<CancellationToken, Task<ServerTarget>>)>
         {
             ("bare", ct => Peers.BareAsync(scratch, ct)),
