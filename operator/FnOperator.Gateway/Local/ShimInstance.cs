@@ -72,8 +72,8 @@ public sealed partial class ShimInstance : IFunctionInstance
         try
         {
             process.StandardInput.Close();
-            instance.stdoutDone = ShimOutputReader.Start(process.StandardOutput.BaseStream, lines => instance.OnLines(lines, launch.Label, output), "shim stdout");
-            instance.stderrDone = ShimOutputReader.Start(process.StandardError.BaseStream, lines => instance.OnLines(lines, launch.Label, output), "shim stderr");
+            instance.stdoutDone = ShimOutputReader.PumpAsync(process.StandardOutput.BaseStream, lines => instance.OnLines(lines, launch.Label, output));
+            instance.stderrDone = ShimOutputReader.PumpAsync(process.StandardError.BaseStream, lines => instance.OnLines(lines, launch.Label, output));
         }
         finally
         {
@@ -157,7 +157,15 @@ public sealed partial class ShimInstance : IFunctionInstance
     {
         // Give the redirected output a moment to drain, but never hang on a pipe a leftover grandchild still holds.
         readersStarted.Task.Wait();
-        Task.WaitAll([stdoutDone, stderrDone], 5000);
+        try
+        {
+            Task.WhenAll(stdoutDone, stderrDone).Wait(5000);
+        }
+        catch (AggregateException)
+        {
+            // A reader that failed has stopped: nothing more to wait for.
+        }
+
         process.WaitForExit(5000);
         var code = process.ExitCode;
 
@@ -177,13 +185,13 @@ public sealed partial class ShimInstance : IFunctionInstance
 }
 
 /// <summary>
-/// Reads one output stream of a shim process (issue #19): a thread of its own blocks in read(2) on the pipe (one wake-up
-/// and one system call per write of the shim, no EAGAIN and no hop from the socket engine to a pool worker, as
-/// <c>BeginOutputReadLine</c> had), splits the bytes into lines and hands all the complete lines of one read to
-/// <c>onLines</c> at once. A partial line waits for the next read; a line longer than <see cref="MaxLineBytes"/> is cut
-/// into pieces of that size, each but the last ending with <see cref="CutMarker"/>, so memory stays bounded (the buffer
-/// shrinks back after a long line). A trailing <c>\r</c> is dropped with its <c>\n</c>; the bytes after the last newline are
-/// a line of their own at the end of the stream.
+/// Reads one output stream of a shim process (issue #19): an async read loop on the pipe (the socket engine's epoll
+/// thread, which also serves the invocation's sockets, takes the wake-up; a thread of its own blocked in read(2) cost
+/// one more context switch per invocation, measured), splits the bytes into lines and hands all the complete lines of
+/// one read to <c>onLines</c> at once. A partial line waits for the next read; a line longer than
+/// <see cref="MaxLineBytes"/> is cut into pieces of that size, each but the last ending with <see cref="CutMarker"/>, so
+/// memory stays bounded (the buffer shrinks back after a long line). A trailing <c>\r</c> is dropped with its <c>\n</c>;
+/// the bytes after the last newline are a line of their own at the end of the stream.
 /// </summary>
 internal static class ShimOutputReader
 {
@@ -194,31 +202,8 @@ internal static class ShimOutputReader
 
     private const int ReadSize = 16 * 1024;
 
-    /// <summary>Starts the reading thread; the task completes at the end of the stream (or when it fails).</summary>
-    public static Task Start(Stream stream, Action<List<string>> onLines, string name, int maxLineBytes = MaxLineBytes)
-    {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                Pump(stream, onLines, maxLineBytes);
-            }
-            finally
-            {
-                done.TrySetResult();
-            }
-        }, 256 * 1024)
-        {
-            IsBackground = true,
-            Name = name,
-        };
-        thread.Start();
-        return done.Task;
-    }
-
     /// <summary>Reads <paramref name="stream"/> to its end, handing the complete lines of every read to <paramref name="onLines"/>.</summary>
-    internal static void Pump(Stream stream, Action<List<string>> onLines, int maxLineBytes = MaxLineBytes)
+    public static async Task PumpAsync(Stream stream, Action<List<string>> onLines, int maxLineBytes = MaxLineBytes)
     {
         var buffer = new byte[Math.Min(ReadSize, maxLineBytes)];
         var tail = 0; // bytes of an unfinished line at buffer[0..tail)
@@ -243,7 +228,7 @@ internal static class ShimOutputReader
                 }
             }
 
-            var read = Read(stream, buffer, tail);
+            var read = await ReadAsync(stream, buffer, tail).ConfigureAwait(false);
             if (read == 0)
             {
                 break;
@@ -295,11 +280,11 @@ internal static class ShimOutputReader
     }
 
     /// <summary>One read; 0 at the end of the stream or when the pipe broke with the process (what was read was handed on).</summary>
-    private static int Read(Stream stream, byte[] buffer, int offset)
+    private static async ValueTask<int> ReadAsync(Stream stream, byte[] buffer, int offset)
     {
         try
         {
-            return stream.Read(buffer, offset, buffer.Length - offset);
+            return await stream.ReadAsync(buffer.AsMemory(offset)).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException)
         {

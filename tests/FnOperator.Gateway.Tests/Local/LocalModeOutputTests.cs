@@ -72,17 +72,17 @@ public sealed class LocalModeOutputTests
         }
     }
 
-    private static List<List<string>> Batches(Stream stream, int maxLineBytes = ShimOutputReader.MaxLineBytes)
+    private static async Task<List<List<string>>> BatchesAsync(Stream stream, int maxLineBytes = ShimOutputReader.MaxLineBytes)
     {
         var batches = new List<List<string>>();
-        ShimOutputReader.Pump(stream, lines => batches.Add([.. lines]), maxLineBytes);
+        await ShimOutputReader.PumpAsync(stream, lines => batches.Add([.. lines]), maxLineBytes).WaitAsync(TimeSpan.FromSeconds(60));
         return batches;
     }
 
     [Fact]
-    public void A_line_split_across_two_reads_is_handed_on_whole_with_the_read_that_completes_it()
+    public async Task A_line_split_across_two_reads_is_handed_on_whole_with_the_read_that_completes_it()
     {
-        var batches = Batches(new ChunkedStream(
+        var batches = await BatchesAsync(new ChunkedStream(
             "START RequestId: a\nhello fr"u8.ToArray(), "om the handler\r\nEND RequestId: a\nREPO"u8.ToArray(), "RT RequestId: a\n"u8.ToArray()));
 
         Assert.Equal(
@@ -91,23 +91,23 @@ public sealed class LocalModeOutputTests
     }
 
     [Fact]
-    public void A_character_split_across_two_reads_is_decoded_whole_and_a_last_line_without_newline_is_kept()
+    public async Task A_character_split_across_two_reads_is_decoded_whole_and_a_last_line_without_newline_is_kept()
     {
         var bytes = Encoding.UTF8.GetBytes("été\nfin");
-        var batches = Batches(new ChunkedStream(bytes[..1], bytes[1..4], bytes[4..]));
+        var batches = await BatchesAsync(new ChunkedStream(bytes[..1], bytes[1..4], bytes[4..]));
 
         Assert.Equal([["été"], ["fin"]], batches);
     }
 
     [Fact]
-    public void A_line_longer_than_the_limit_is_cut_into_marked_pieces_without_splitting_a_character()
+    public async Task A_line_longer_than_the_limit_is_cut_into_marked_pieces_without_splitting_a_character()
     {
         // 64-byte limit: 30 × "é" (2 bytes each) + "x" = 61 bytes, then more "é": byte 64 is the middle of a character, so
         // the first piece is 63 bytes; the second is 32 × "é" (64 bytes exactly); 7 are left.
         var line = new string('é', 30) + "x" + new string('é', 40);
         var chunks = Encoding.UTF8.GetBytes(line + "\nnext\n").Chunk(16).ToArray();
 
-        var lines = Batches(new ChunkedStream(chunks), maxLineBytes: 64).SelectMany(b => b).ToList();
+        var lines = (await BatchesAsync(new ChunkedStream(chunks), maxLineBytes: 64)).SelectMany(b => b).ToList();
 
         Assert.Equal(new string('é', 30) + "xé" + ShimOutputReader.CutMarker, lines[0]);
         Assert.Equal(new string('é', 32) + ShimOutputReader.CutMarker, lines[1]);
@@ -143,7 +143,7 @@ public sealed class LocalModeOutputTests
         {
             using var server = new AnonymousPipeServerStream(PipeDirection.Out);
             using var client = new AnonymousPipeClientStream(PipeDirection.In, server.ClientSafePipeHandle);
-            var reading = ShimOutputReader.Start(client, lines => output.PrefixedLines(label, lines), "test reader");
+            var reading = ShimOutputReader.PumpAsync(client, lines => output.PrefixedLines(label, lines));
             var payload = new string((char)('a' + label.Length % 26), 100);
             for (var i = 0; i < Lines; i++)
             {
