@@ -19,6 +19,10 @@ public sealed class LogSink
     private StringBuilder? _capture;
     private readonly Dictionary<string, StringBuilder> _captures = new(StringComparer.Ordinal);
 
+    // A line written by WriteLineDeferred waits in the writer's buffer for the next flush (guarded by _lock; read
+    // without it by FlushDeferred's fast path).
+    private volatile bool _pending;
+
     /// <summary>
     /// A sink writing to <paramref name="output"/>. The process's stdout (<see cref="Console.Out"/>) is written through a
     /// buffer of the sink's own, flushed at the end of every call (one write(2) for the lines of one call, e.g. END and
@@ -38,8 +42,56 @@ public sealed class LogSink
         lock (_lock)
         {
             WriteLocked(line);
-            _output.Flush();
+            FlushLocked();
         }
+    }
+
+    /// <summary>
+    /// Writes a line without flushing it (START: issue #19). It goes out, in order, with the next flush of the stream: the
+    /// runtime's first output (<see cref="Flush"/> after a read), END/REPORT, any other line, or <see cref="FlushDeferred"/>
+    /// (the memory sampler's 50 ms tick, so a silent invocation still shows its START within ~50 ms). A short invocation's
+    /// START, END and REPORT thus leave in one write(2).
+    /// </summary>
+    public void WriteLineDeferred(string line)
+    {
+        lock (_lock)
+        {
+            WriteLocked(line);
+            _pending = true;
+        }
+    }
+
+    /// <summary>As <see cref="WriteLineDeferred(string)"/>, for a line of one of several concurrent invocations.</summary>
+    public void WriteLineDeferred(string line, string requestId)
+    {
+        lock (_lock)
+        {
+            WriteLocked(line, requestId);
+            _pending = true;
+        }
+    }
+
+    /// <summary>Flushes a deferred line that no other write has flushed yet (a timer's tick); nothing to do is one read.</summary>
+    public void FlushDeferred()
+    {
+        if (!_pending)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (_pending)
+            {
+                FlushLocked();
+            }
+        }
+    }
+
+    private void FlushLocked()
+    {
+        _pending = false;
+        _output.Flush();
     }
 
     /// <summary>Writes runtime lines without flushing (<see cref="Flush"/> ends the batch: the output pump, per read).</summary>
@@ -56,7 +108,7 @@ public sealed class LogSink
     {
         lock (_lock)
         {
-            _output.Flush();
+            FlushLocked();
         }
     }
 
@@ -67,7 +119,7 @@ public sealed class LogSink
         {
             WriteLocked(first);
             WriteLocked(second);
-            _output.Flush();
+            FlushLocked();
         }
     }
 
@@ -78,7 +130,7 @@ public sealed class LogSink
         {
             WriteLocked(first, requestId);
             WriteLocked(second, requestId);
-            _output.Flush();
+            FlushLocked();
         }
     }
 
@@ -112,7 +164,7 @@ public sealed class LogSink
         lock (_lock)
         {
             WriteLocked(line, requestId);
-            _output.Flush();
+            FlushLocked();
         }
     }
 

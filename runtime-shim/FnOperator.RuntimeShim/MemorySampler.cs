@@ -104,6 +104,12 @@ public sealed class MemorySampler : IDisposable
     public bool UsesCgroup => _useCgroup;
 
     /// <summary>
+    /// Called at every tick before the sample (InvocationRunner: LogSink.FlushDeferred, so a deferred START line goes out
+    /// within one interval of a working runtime; issue #19). Must not block.
+    /// </summary>
+    internal Action? Ticked { get; set; }
+
+    /// <summary>
     /// Starts measuring a new runtime process (resets the peak). With <paramref name="limitBytes"/>, a sample over it calls
     /// <paramref name="onLimit"/> once (the watchdog kills the runtime there).
     /// </summary>
@@ -153,6 +159,7 @@ public sealed class MemorySampler : IDisposable
     /// </summary>
     private void OnTick()
     {
+        Ticked?.Invoke();
         if (Volatile.Read(ref _busy) > 0)
         {
             Sample();

@@ -67,11 +67,14 @@ public sealed class InProcessLauncher(PullCore core, ResponseStreams streams, IL
         var name = $"in-process {Interlocked.Increment(ref counter)}";
         var source = new InProcessInvocationSource(
             core, new FunctionKey(options.FunctionNamespace, options.FunctionName), options.FunctionVersion, streams, loggers.CreateLogger<InProcessInvocationSource>());
+        var lines = new PrefixedLineWriter(output, launch.Label);
         var hosting = new ShimHosting
         {
             Environment = new Hashtable(env),
-            Output = new PrefixedLineWriter(output, launch.Label),
-            Log = line => output.Prefixed(launch.Label, line),
+            Output = lines,
+
+            // The shim's own log lines after what its log stream wrote before them (a deferred START, issue #19).
+            Log = lines.WriteLineNow,
         };
         ShimHost host;
         try
@@ -193,23 +196,35 @@ public sealed class InProcessInstance : IFunctionInstance
     }
 }
 
-/// <summary>The function's log stream of an in-process instance: each line to local mode's output with the function's prefix.</summary>
+/// <summary>
+/// The function's log stream of an in-process instance: its lines to local mode's output with the function's prefix,
+/// one write per flush (issue #19): the shim's LogSink flushes once per batch (a read's worth of the runtime's lines;
+/// START, END and REPORT of a short invocation), so the lines written since the last flush go out together. A batch is
+/// bounded: past <see cref="MaxBatchChars"/> characters it is written without waiting for the flush.
+/// </summary>
 internal sealed class PrefixedLineWriter(ProcessOutput output, string label) : TextWriter
 {
+    internal const int MaxBatchChars = 256 * 1024;
+    private readonly Lock gate = new();
     private readonly StringBuilder partial = new();
+    private readonly List<string> batch = [];
+    private int batchChars;
 
     public override Encoding Encoding => Encoding.UTF8;
 
     public override void WriteLine(string? value)
     {
-        string line;
-        lock (partial)
+        lock (gate)
         {
-            line = partial.Length == 0 ? value ?? "" : partial.Append(value).ToString();
+            var line = partial.Length == 0 ? value ?? "" : partial.Append(value).ToString();
             partial.Clear();
+            batch.Add(line);
+            batchChars += line.Length;
+            if (batchChars > MaxBatchChars)
+            {
+                WriteLocked();
+            }
         }
-
-        output.Prefixed(label, line);
     }
 
     public override void Write(char value)
@@ -220,7 +235,7 @@ internal sealed class PrefixedLineWriter(ProcessOutput output, string label) : T
             return;
         }
 
-        lock (partial)
+        lock (gate)
         {
             partial.Append(value);
         }
@@ -236,7 +251,7 @@ internal sealed class PrefixedLineWriter(ProcessOutput output, string label) : T
         var newline = value.IndexOf('\n', StringComparison.Ordinal);
         if (newline < 0)
         {
-            lock (partial)
+            lock (gate)
             {
                 partial.Append(value);
             }
@@ -246,5 +261,36 @@ internal sealed class PrefixedLineWriter(ProcessOutput output, string label) : T
 
         WriteLine(value[..newline]);
         Write(value[(newline + 1)..]);
+    }
+
+    /// <summary>Writes the lines since the last flush in one write.</summary>
+    public override void Flush()
+    {
+        lock (gate)
+        {
+            WriteLocked();
+        }
+    }
+
+    /// <summary>Writes <paramref name="line"/> at once, after the lines not yet flushed (the shim's own log lines).</summary>
+    public void WriteLineNow(string line)
+    {
+        lock (gate)
+        {
+            batch.Add(line);
+            WriteLocked();
+        }
+    }
+
+    // Written under the gate (the output's own lock nests inside it and calls nothing back): two flushes on different
+    // threads cannot swap their batches.
+    private void WriteLocked()
+    {
+        if (batch.Count > 0)
+        {
+            output.PrefixedLines(label, batch);
+            batch.Clear();
+            batchChars = 0;
+        }
     }
 }

@@ -19,6 +19,9 @@ public sealed partial class ShimInstance : IFunctionInstance
     private readonly Process process;
     private readonly TaskCompletionSource<string> ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<int> exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource readersStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task stdoutDone = Task.CompletedTask;
+    private Task stderrDone = Task.CompletedTask;
 
     private ShimInstance(Process process, DateTimeOffset startedAt)
     {
@@ -64,13 +67,19 @@ public sealed partial class ShimInstance : IFunctionInstance
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var instance = new ShimInstance(process, now);
-        process.OutputDataReceived += (_, e) => instance.OnLine(e.Data, launch.Label, output);
-        process.ErrorDataReceived += (_, e) => instance.OnLine(e.Data, launch.Label, output);
         process.Exited += (_, _) => instance.OnExited();
         ProcessSandbox.Start(process);
-        process.StandardInput.Close();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        try
+        {
+            process.StandardInput.Close();
+            instance.stdoutDone = ShimOutputReader.PumpAsync(process.StandardOutput.BaseStream, lines => instance.OnLines(lines, launch.Label, output));
+            instance.stderrDone = ShimOutputReader.PumpAsync(process.StandardError.BaseStream, lines => instance.OnLines(lines, launch.Label, output));
+        }
+        finally
+        {
+            instance.readersStarted.TrySetResult();
+        }
+
         return instance;
     }
 
@@ -122,27 +131,41 @@ public sealed partial class ShimInstance : IFunctionInstance
         }
     }
 
-    private void OnLine(string? line, string label, ProcessOutput output)
+    /// <summary>The complete lines of one read of the shim's stdout or stderr: one write to local mode's output.</summary>
+    private void OnLines(List<string> lines, string label, ProcessOutput output)
     {
-        if (line is null)
+        if (!ready.Task.IsCompleted)
         {
-            return;
+            for (var i = 0; i < lines.Count; i++)
+            {
+                var line = lines[i];
+                if (line.StartsWith(ListeningMarker, StringComparison.Ordinal))
+                {
+                    var api = line.Split(' ').FirstOrDefault(p => p.StartsWith("runtime-api=", StringComparison.Ordinal))?["runtime-api=".Length..] ?? "";
+                    lines[i] = $"instance pid {process.Id} ready ({line[ListeningMarker.Length..].Trim()})";
+                    output.PrefixedLines(label, lines);
+                    ready.TrySetResult(api);
+                    return;
+                }
+            }
         }
 
-        if (!ready.Task.IsCompleted && line.StartsWith(ListeningMarker, StringComparison.Ordinal))
-        {
-            var api = line.Split(' ').FirstOrDefault(p => p.StartsWith("runtime-api=", StringComparison.Ordinal))?["runtime-api=".Length..] ?? "";
-            ready.TrySetResult(api);
-            output.Prefixed(label, $"instance pid {process.Id} ready ({line[ListeningMarker.Length..].Trim()})");
-            return;
-        }
-
-        output.Prefixed(label, line);
+        output.PrefixedLines(label, lines);
     }
 
     private void OnExited()
     {
         // Give the redirected output a moment to drain, but never hang on a pipe a leftover grandchild still holds.
+        readersStarted.Task.Wait();
+        try
+        {
+            Task.WhenAll(stdoutDone, stderrDone).Wait(5000);
+        }
+        catch (AggregateException)
+        {
+            // A reader that failed has stopped: nothing more to wait for.
+        }
+
         process.WaitForExit(5000);
         var code = process.ExitCode;
 
@@ -159,4 +182,127 @@ public sealed partial class ShimInstance : IFunctionInstance
 
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int SendSignal(int pid, int signal);
+}
+
+/// <summary>
+/// Reads one output stream of a shim process (issue #19): an async read loop on the pipe (the socket engine's epoll
+/// thread, which also serves the invocation's sockets, takes the wake-up; a thread of its own blocked in read(2) cost
+/// one more context switch per invocation, measured), splits the bytes into lines and hands all the complete lines of
+/// one read to <c>onLines</c> at once. A partial line waits for the next read; a line longer than
+/// <see cref="MaxLineBytes"/> is cut into pieces of that size, each but the last ending with <see cref="CutMarker"/>, so
+/// memory stays bounded (the buffer shrinks back after a long line). A trailing <c>\r</c> is dropped with its <c>\n</c>;
+/// the bytes after the last newline are a line of their own at the end of the stream.
+/// </summary>
+internal static class ShimOutputReader
+{
+    /// <summary>Longer than any line a shim emits (its own pieces are at most 256 Ki characters, docs/runtime-shim.md).</summary>
+    public const int MaxLineBytes = 1024 * 1024;
+
+    public const string CutMarker = " [local: line cut at 1 MiB, continued on the next line]";
+
+    private const int ReadSize = 16 * 1024;
+
+    /// <summary>Reads <paramref name="stream"/> to its end, handing the complete lines of every read to <paramref name="onLines"/>.</summary>
+    public static async Task PumpAsync(Stream stream, Action<List<string>> onLines, int maxLineBytes = MaxLineBytes)
+    {
+        var buffer = new byte[Math.Min(ReadSize, maxLineBytes)];
+        var tail = 0; // bytes of an unfinished line at buffer[0..tail)
+        var lines = new List<string>();
+        while (true)
+        {
+            if (tail == buffer.Length)
+            {
+                if (buffer.Length < maxLineBytes)
+                {
+                    Array.Resize(ref buffer, Math.Min(buffer.Length * 2, maxLineBytes));
+                }
+                else
+                {
+                    var cut = Utf8Boundary(buffer, maxLineBytes);
+                    lines.Add(System.Text.Encoding.UTF8.GetString(buffer, 0, cut) + CutMarker);
+                    Buffer.BlockCopy(buffer, cut, buffer, 0, tail - cut);
+                    tail -= cut;
+                    onLines(lines);
+                    lines.Clear();
+                    continue;
+                }
+            }
+
+            var read = await ReadAsync(stream, buffer, tail).ConfigureAwait(false);
+            if (read == 0)
+            {
+                break;
+            }
+
+            var scan = tail;
+            tail += read;
+            var start = 0;
+            int newline;
+            while ((newline = buffer.AsSpan(scan, tail - scan).IndexOf((byte)'\n')) >= 0)
+            {
+                var end = scan + newline;
+                var length = end - start;
+                if (length > 0 && buffer[end - 1] == (byte)'\r')
+                {
+                    length--;
+                }
+
+                lines.Add(System.Text.Encoding.UTF8.GetString(buffer, start, length));
+                start = scan = end + 1;
+            }
+
+            if (start > 0)
+            {
+                tail -= start;
+                if (buffer.Length > ReadSize && tail <= ReadSize / 2)
+                {
+                    var small = new byte[ReadSize];
+                    Buffer.BlockCopy(buffer, start, small, 0, tail);
+                    buffer = small;
+                }
+                else
+                {
+                    Buffer.BlockCopy(buffer, start, buffer, 0, tail);
+                }
+            }
+
+            if (lines.Count > 0)
+            {
+                onLines(lines);
+                lines.Clear();
+            }
+        }
+
+        if (tail > 0)
+        {
+            onLines([System.Text.Encoding.UTF8.GetString(buffer, 0, tail)]);
+        }
+    }
+
+    /// <summary>One read; 0 at the end of the stream or when the pipe broke with the process (what was read was handed on).</summary>
+    private static async ValueTask<int> ReadAsync(Stream stream, byte[] buffer, int offset)
+    {
+        try
+        {
+            return await stream.ReadAsync(buffer.AsMemory(offset)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>The longest prefix of <paramref name="buffer"/>[0..limit) that does not end inside a UTF-8 character.</summary>
+    private static int Utf8Boundary(byte[] buffer, int limit)
+    {
+        var lead = limit - 1;
+        while (lead > 0 && limit - lead < 4 && (buffer[lead] & 0xC0) == 0x80)
+        {
+            lead--;
+        }
+
+        var b = buffer[lead];
+        var size = b < 0x80 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : (b & 0xF8) == 0xF0 ? 4 : 1;
+        return lead + size <= limit || lead == 0 ? limit : lead;
+    }
 }
