@@ -307,7 +307,7 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
             entry.LeaseExpiresAt = expires;
             _nextDeadline = expires < _nextDeadline ? expires : _nextDeadline;
             _inFlight[entry.Invocation.RequestId] = entry;
-            entry.LeaseToken = Guid.NewGuid().ToString("N");
+            entry.LeaseToken = RandomIds.NewGuid().ToString("N");
             fn.Leased++;
             entry.Deliveries++;
             entry.SetRunning(true);
