@@ -421,8 +421,16 @@ internal sealed partial class SandboxTree(string procRoot, int selfPid) : IDispo
     private readonly List<int> _gone = [];
     private byte[] _buffer = new byte[4096];
     private int _selfChildren = -2; // -2: not opened yet, -1: missing
+    private int _loadavg = -2; // /proc/loadavg (its last field: the pid namespace's last allocated pid); -2: not opened yet, -1: missing
     private long _generation;
     private bool _disposed;
+
+    // The last full walk, for the short sample (see SandboxRss): its root, whether every process it counted is in
+    // _entries, the namespace's last pid read just before it, and when it ran.
+    private int _walkRoot;
+    private bool _walkComplete;
+    private long _walkLastPid = -1;
+    private long _walkAt;
 
     private sealed class Entry
     {
@@ -434,7 +442,21 @@ internal sealed partial class SandboxTree(string procRoot, int selfPid) : IDispo
         public readonly List<(int Tid, int Fd)> Threads = [];
     }
 
-    /// <summary>Summed RSS of <paramref name="runtimePid"/>'s tree and the other children of the shim's main thread (orphans), never the shim's.</summary>
+    /// <summary>
+    /// Summed RSS of <paramref name="runtimePid"/>'s tree and the other children of the shim's main thread (orphans), never the shim's.
+    /// </summary>
+    /// <remarks>
+    /// The short sample (issue #19: the walk was one pread per thread of every process, ~14 system calls per invocation for a
+    /// node runtime): the tree can only gain a member through a new pid — a fork, or a thread whose children file would have
+    /// to be read — and every new pid moves the pid namespace's last allocated pid, the last field of <c>/proc/loadavg</c>
+    /// (the reader's namespace, which holds the sandbox's processes; a fork in a nested namespace allocates a pid in ours
+    /// too). So when that pid is the one read just before the last full walk, the walk counted every process in the sandbox,
+    /// and each of them is still open here, a sample is one pread of <c>/proc/loadavg</c> plus one of each member's
+    /// <c>statm</c>: a member that left (exited) reads ESRCH and a full walk follows at once; an orphan re-parented to the
+    /// shim was a member already. Any other process created on the machine (local mode) just makes the next sample a full
+    /// walk, as before; so does a missing <c>loadavg</c> (a fake /proc in tests), a tree with uncached members, and a walk
+    /// over <see cref="ThreadRelist"/> old (a safety net, e.g. for a pid counter that wrapped round to the same value).
+    /// </remarks>
     public long SandboxRss(int runtimePid)
     {
         if (_disposed)
@@ -442,6 +464,64 @@ internal sealed partial class SandboxTree(string procRoot, int selfPid) : IDispo
             return 0;
         }
 
+        var lastPid = LastPid();
+        if (lastPid >= 0 && lastPid == _walkLastPid && _walkComplete && runtimePid == _walkRoot
+            && Stopwatch.GetTimestamp() - _walkAt <= ThreadRelist && ShortSample() is var quick and >= 0)
+        {
+            return quick;
+        }
+
+        var total = Walk(runtimePid);
+        _walkRoot = runtimePid;
+        _walkLastPid = lastPid;
+        _walkAt = Stopwatch.GetTimestamp();
+        return total;
+    }
+
+    /// <summary>The members' statm only (see <see cref="SandboxRss"/>); -1 when one of them is gone (a full walk is due).</summary>
+    private long ShortSample()
+    {
+        long total = 0;
+        foreach (var entry in _entries.Values)
+        {
+            var rss = Rss(entry.Statm);
+            if (rss < 0)
+            {
+                return -1;
+            }
+
+            total += rss;
+        }
+
+        return total;
+    }
+
+    /// <summary>The last field of /proc/loadavg (the most recently allocated pid in this pid namespace), or -1.</summary>
+    private long LastPid()
+    {
+        if (_loadavg == -2)
+        {
+            _loadavg = Open(Path.Combine(procRoot, "loadavg"), 0);
+        }
+
+        if (_loadavg < 0)
+        {
+            return -1;
+        }
+
+        var length = ReadAll(_loadavg);
+        if (length <= 0)
+        {
+            return -1;
+        }
+
+        var text = _buffer.AsSpan(0, length).TrimEnd((byte)'\n');
+        var space = text.LastIndexOf((byte)' ');
+        return space >= 0 && long.TryParse(text[(space + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : -1;
+    }
+
+    private long Walk(int runtimePid)
+    {
         var generation = ++_generation;
         _pending.Clear();
         _seen.Clear();
@@ -487,6 +567,7 @@ internal sealed partial class SandboxTree(string procRoot, int selfPid) : IDispo
         }
 
         _gone.Clear();
+        _walkComplete = visited < MemorySampler.MaxProcesses && _pending.Count == 0 && _entries.Count == visited;
         return total;
     }
 
@@ -723,6 +804,12 @@ internal sealed partial class SandboxTree(string procRoot, int selfPid) : IDispo
         }
 
         _selfChildren = -1;
+        if (_loadavg >= 0)
+        {
+            _ = close(_loadavg);
+        }
+
+        _loadavg = -1;
         _disposed = true;
     }
 

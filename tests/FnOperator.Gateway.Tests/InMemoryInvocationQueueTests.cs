@@ -22,6 +22,37 @@ public sealed class InMemoryInvocationQueueTests
     };
 
     [Fact]
+    public async Task Version_stats_count_each_versions_leases_through_hand_out_completion_release_and_lease_expiry()
+    {
+        var time = new FakeTimeProvider();
+        using var queue = new InMemoryInvocationQueue(time);
+        var options = new EnqueueOptions(TimeSpan.FromSeconds(10));
+        await queue.EnqueueAsync(Invocation("a"), options, default);
+        await queue.EnqueueAsync(Invocation("b"), options, default);
+        await queue.EnqueueAsync(Invocation("c") with { Version = "2" }, options, default);
+        await queue.EnqueueAsync(Invocation("d") with { Version = "2" }, options, default);
+
+        var a = await queue.NextAsync(Key, "$LATEST", NoWait, default);
+        var b = await queue.NextAsync(Key, "$LATEST", NoWait, default);
+        var c = await queue.NextAsync(Key, "2", NoWait, default);
+        Assert.Equal(new QueueStats(0, 2, 0), queue.GetVersionStats(Key)["$LATEST"]);
+        Assert.Equal(new QueueStats(1, 1, 0), queue.GetVersionStats(Key)["2"]);
+
+        Assert.True(await queue.CompleteAsync("a", a!.LeaseToken!, Result("a"), default));
+        Assert.True(await queue.ReleaseAsync("c", c!.LeaseToken!, default)); // back at the head of version 2
+        Assert.Equal(new QueueStats(0, 1, 0), queue.GetVersionStats(Key)["$LATEST"]);
+        Assert.Equal(new QueueStats(2, 0, 0), queue.GetVersionStats(Key)["2"]);
+
+        time.Advance(TimeSpan.FromSeconds(11)); // b's lease expires: b is queued again
+        var again = await queue.NextAsync(Key, "2", NoWait, default);
+        Assert.Equal("c", again?.RequestId);
+        Assert.Equal(new QueueStats(1, 0, 0), queue.GetVersionStats(Key)["$LATEST"]);
+        Assert.Equal(new QueueStats(1, 1, 0), queue.GetVersionStats(Key)["2"]);
+        Assert.Equal(new QueueStats(2, 1, 0), queue.GetStats(Key));
+        Assert.False(await queue.CompleteAsync("b", b!.LeaseToken!, Result("b"), default));
+    }
+
+    [Fact]
     public async Task Expired_lease_puts_the_event_back_at_the_head_and_the_old_lease_no_longer_completes()
     {
         var time = new FakeTimeProvider();

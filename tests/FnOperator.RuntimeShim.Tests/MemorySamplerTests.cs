@@ -275,6 +275,145 @@ public sealed class MemorySamplerTests : IDisposable
         }
     }
 
+    [Fact]
+    public void With_no_new_pid_since_the_last_walk_a_sample_still_sees_each_member_grow_and_a_member_that_exited_leave()
+    {
+        // The sample after a walk reads only the members' statm while the namespace's last pid (loadavg) stays put.
+        Pod(runtimeMiB: 50);
+        LastPid(100);
+        using var sampler = new MemorySampler(Proc, Cgroup, selfPid: 1, source: "proc");
+        sampler.Track(7);
+        Assert.Equal(65, sampler.PeakMb());
+
+        // The runtime's child grows, then the orphan exits (its statm is gone, its parent no longer lists it).
+        Process(9, 30 * MiB);
+        var watch = sampler.BeginWatch();
+        sampler.SampleNow();
+        Assert.Equal(50 + 30 + 5, sampler.EndWatch(watch));
+
+        File.WriteAllText(Path.Combine(Proc, "12", "statm"), ""); // an exited process's open statm reads nothing (procfs: ESRCH)
+        Directory.Delete(Path.Combine(Proc, "12"), recursive: true);
+        Process(1, 20 * MiB, threads: [1, 2, 3], children: [[], [7], []]);
+        Process(7, 20 * MiB, threads: [7, 8], children: [[], [9]]);
+        var later = sampler.BeginWatch();
+        sampler.SampleNow();
+        var after = sampler.BeginWatch();
+        Assert.Equal(85, sampler.EndWatch(later)); // began at the previous sample
+        sampler.SampleNow();
+        Assert.Equal(20 + 30, sampler.EndWatch(after));
+    }
+
+    [Fact]
+    public void A_process_forked_after_a_walk_is_counted_at_the_next_sample_once_the_last_pid_moved()
+    {
+        Process(1, 20 * MiB, threads: [1, 2], children: [[], [7]]);
+        Process(7, 50 * MiB, threads: [7], children: [[]]);
+        LastPid(100);
+        using var sampler = new MemorySampler(Proc, Cgroup, selfPid: 1, source: "proc");
+        sampler.Track(7);
+        sampler.Pause();
+        Assert.Equal(50, sampler.PeakMb());
+
+        // The runtime forks 101 (the last pid moves to it), which then leaves an orphan... as the kernel would show it.
+        Process(101, 40 * MiB);
+        Process(7, 50 * MiB, threads: [7], children: [[101]]);
+        LastPid(101);
+        sampler.SampleNow();
+        Assert.Equal(90, sampler.PeakMb());
+    }
+
+    [Fact]
+    public void The_watchdog_fires_mid_invocation_on_a_sample_that_needs_no_walk()
+    {
+        Pod(runtimeMiB: 50);
+        LastPid(100);
+        var stopped = 0;
+        using var sampler = new MemorySampler(Proc, Cgroup, selfPid: 1, source: "proc");
+        sampler.Track(7, limitBytes: 128 * MiB, onLimit: () => Interlocked.Increment(ref stopped));
+        sampler.SampleNow();
+        Assert.Equal(0, stopped);
+
+        Process(7, 120 * MiB, threads: [7, 8], children: [[], [9]]); // 120 + 10 + 5 > 128
+        sampler.SampleNow();
+
+        Assert.Equal(1, stopped);
+        Assert.True(sampler.LimitReached);
+    }
+
+    [Fact]
+    public async Task A_real_child_that_lives_only_inside_an_invocation_is_in_its_peak()
+    {
+        // `sh` stands for the shim, its child python for the runtime; the runtime forks a child holding ~64 MiB, which ends
+        // before the invocation does. The samples before the child existed must not make the one while it lives miss it.
+        // The runtime (python) forks nothing while it waits, so only the child's fork moves the namespace's last pid.
+        var flag = Path.Combine(_root, "go");
+        var runtimeScript = Path.Combine(_root, "runtime.py");
+        File.WriteAllText(runtimeScript, $"""
+            import os, time
+            while not os.path.exists({System.Text.Json.JsonSerializer.Serialize(flag)}):
+                time.sleep(0.05)
+            pid = os.fork()
+            if pid == 0:
+                b = b"\x01" * (64 * 1024 * 1024)
+                time.sleep(120)
+                os._exit(0)
+            os.waitpid(pid, 0)
+            time.sleep(120)
+            """);
+        using var shim = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sh", ["-c", $"python3 {runtimeScript} & wait"]) { UseShellExecute = false })!;
+        try
+        {
+            var runtime = (await ChildrenAsync(shim.Id, count: 1))[0];
+            using var sampler = new MemorySampler("/proc", Cgroup, shim.Id, "proc");
+            sampler.Track(runtime);
+            sampler.Pause();
+            var before = sampler.PeakMb();
+            Assert.True(before < 32, $"the runtime alone is small ({before} MB)");
+
+            sampler.Resume(); // the invocation starts
+            var watch = sampler.BeginWatch();
+            sampler.SampleNow();
+            File.WriteAllText(flag, "");
+            var child = 0;
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (DateTime.UtcNow < deadline)
+            {
+                if (File.ReadAllText($"/proc/{runtime}/task/{runtime}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries) is [var pid]
+                    && MemorySampler.TreeRss(int.Parse(pid, CultureInfo.InvariantCulture)) > 64 * MiB)
+                {
+                    child = int.Parse(pid, CultureInfo.InvariantCulture);
+                    break;
+                }
+
+                await Task.Delay(50);
+            }
+
+            Assert.NotEqual(0, child);
+            sampler.SampleNow(); // the 50 ms tick while the child lives
+            System.Diagnostics.Process.GetProcessById(child).Kill();
+            var reaped = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (Directory.Exists($"/proc/{child}") && DateTime.UtcNow < reaped)
+            {
+                await Task.Delay(50);
+            }
+
+            Assert.False(Directory.Exists($"/proc/{child}"), "the runtime reaped its child");
+            sampler.Pause(); // the runtime polls `GET next` again
+
+            var peak = sampler.EndWatch(watch);
+            Assert.True(peak >= 64, $"the invocation's peak includes the child ({peak} MB)");
+            Assert.True(sampler.SandboxRss(runtime) < 32 * MiB, "the child is no longer counted once it ended");
+        }
+        finally
+        {
+            shim.Kill(entireProcessTree: true);
+            await shim.WaitForExitAsync();
+        }
+    }
+
+    private void LastPid(int pid) =>
+        File.WriteAllText(Path.Combine(Proc, "loadavg"), $"0.50 0.40 0.30 2/345 {pid.ToString(CultureInfo.InvariantCulture)}\n");
+
     private static async Task<List<int>> ChildrenAsync(int pid, int count)
     {
         var children = new List<int>();

@@ -85,7 +85,7 @@ public sealed partial class InvokeEndpoints(
     /// </summary>
     public async Task<IResult> InvokeAsync(string functionName, HttpContext context, Streaming.IStreamingResponse? streaming)
     {
-        var requestId = Guid.NewGuid().ToString();
+        var requestId = RandomIds.NewGuid().ToString();
         context.Response.Headers[LambdaErrors.RequestIdHeader] = requestId;
         var request = context.Request;
         var name = functionName.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
@@ -324,17 +324,19 @@ public sealed partial class InvokeEndpoints(
         };
     }
 
+    private static readonly string[] InvocationTypeNames = Enum.GetNames<InvocationType>();
+
     private static bool TryParseType(string? header, out InvocationType type)
     {
         type = InvocationType.RequestResponse;
-        return string.IsNullOrEmpty(header) || (Enum.GetNames<InvocationType>().Contains(header, StringComparer.Ordinal) && Enum.TryParse(header, out type));
+        return string.IsNullOrEmpty(header) || (InvocationTypeNames.Contains(header, StringComparer.Ordinal) && Enum.TryParse(header, out type));
     }
 
     /// <summary>A new X-Ray style trace id (Root=1-&lt;epoch&gt;-&lt;random&gt;;Sampled=0) for a request that brought none.</summary>
     public string NewTraceId()
     {
         var epoch = time.GetUtcNow().ToUnixTimeSeconds();
-        return $"Root=1-{epoch:x8}-{Guid.NewGuid():N}"[..40] + ";Sampled=0";
+        return $"Root=1-{epoch:x8}-{RandomIds.NewGuid():N}"[..40] + ";Sampled=0";
     }
 
     /// <summary>Writes a worker's result as Lambda does: 200, payload, X-Amz-Executed-Version, X-Amz-Function-Error, X-Amz-Log-Result.</summary>

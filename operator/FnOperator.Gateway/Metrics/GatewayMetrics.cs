@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using FnOperator.Contracts;
 using FnOperator.Gateway.Functions;
 using FnOperator.Gateway.Queue;
@@ -24,6 +25,19 @@ public sealed class GatewayMetrics
     private readonly Histogram _initDuration;
     private readonly Counter _versionColdStarts;
     private readonly Histogram _coldStartWait;
+
+    // The labelled children the invoke path updates on every invocation, per function, created on first use (so /metrics
+    // shows the same series as before): a label lookup in prometheus-net allocates the label values and hashes them.
+    // Bounded by the functions the gateway has served, as prometheus-net's own children are.
+    private readonly ConcurrentDictionary<FunctionKey, FunctionSeries> _series = new();
+
+    private sealed class FunctionSeries
+    {
+        public readonly Counter.Child?[] Accepted = new Counter.Child?[Enum.GetValues<InvocationType>().Length];
+        public Histogram.Child? Duration;
+        public Counter.Child? ColdStarts;
+        public Histogram.Child? InitDuration;
+    }
 
     public GatewayMetrics(FunctionRegistry functions, IInvocationQueue queue)
     {
@@ -60,7 +74,18 @@ public sealed class GatewayMetrics
 
     public CollectorRegistry Registry { get; }
 
-    public void Accepted(FunctionKey key, InvocationType type) => _invocations.WithLabels(key.Namespace, key.Name, type.ToString()).Inc();
+    public void Accepted(FunctionKey key, InvocationType type)
+    {
+        var series = Series(key);
+        var index = (int)type;
+        if ((uint)index >= (uint)series.Accepted.Length)
+        {
+            _invocations.WithLabels(key.Namespace, key.Name, type.ToString()).Inc();
+            return;
+        }
+
+        (series.Accepted[index] ??= _invocations.WithLabels(key.Namespace, key.Name, type.ToString())).Inc();
+    }
 
     public void Throttled(FunctionKey key, string reason) => _throttles.WithLabels(key.Namespace, key.Name, reason).Inc();
 
@@ -78,11 +103,12 @@ public sealed class GatewayMetrics
 
     public void Completed(FunctionKey key, InvocationResult result)
     {
-        _duration.WithLabels(key.Namespace, key.Name).Observe(Math.Max(0, result.DurationMs) / 1000);
+        var series = Series(key);
+        (series.Duration ??= _duration.WithLabels(key.Namespace, key.Name)).Observe(Math.Max(0, result.DurationMs) / 1000);
         if (result.InitDurationMs is { } init)
         {
-            _coldStarts.WithLabels(key.Namespace, key.Name).Inc();
-            _initDuration.WithLabels(key.Namespace, key.Name).Observe(Math.Max(0, init) / 1000);
+            (series.ColdStarts ??= _coldStarts.WithLabels(key.Namespace, key.Name)).Inc();
+            (series.InitDuration ??= _initDuration.WithLabels(key.Namespace, key.Name)).Observe(Math.Max(0, init) / 1000);
         }
 
         if (result.Outcome == InvocationOutcome.FunctionError)
@@ -90,6 +116,9 @@ public sealed class GatewayMetrics
             _errors.WithLabels(key.Namespace, key.Name, result.ErrorType ?? result.FunctionError ?? "Unknown").Inc();
         }
     }
+
+    private FunctionSeries Series(FunctionKey key) =>
+        _series.TryGetValue(key, out var series) ? series : _series.GetOrAdd(key, static _ => new FunctionSeries());
 
     public async Task WriteAsync(HttpContext context)
     {

@@ -115,13 +115,15 @@ public sealed partial class InMemoryInvocationQueue
                 return new Dictionary<string, QueueStats>();
             }
 
-            return fn.Lanes.ToDictionary(
-                lane => lane.Key,
-                lane => new QueueStats(
-                    lane.Value.Ready.Count + lane.Value.Delayed.Count,
-                    _inFlight.Values.Count(e => e.Invocation.Version == lane.Key && Key(e.Invocation) == key),
-                    lane.Value.Ready.Count(e => e.Sync && !e.Started.IsCompleted)),
-                StringComparer.Ordinal);
+            // Per lane counts (issue #19: this ran a scan of every in-flight entry per lane, on every enqueue — the local
+            // pool's step — and every poll's cold-start check).
+            var stats = new Dictionary<string, QueueStats>(fn.Lanes.Count, StringComparer.Ordinal);
+            foreach (var (version, lane) in fn.Lanes)
+            {
+                stats[version] = new QueueStats(lane.Ready.Count + lane.Delayed.Count, lane.Leased, lane.WaitingSync());
+            }
+
+            return stats;
         }
     }
 }

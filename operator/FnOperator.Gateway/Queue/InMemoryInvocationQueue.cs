@@ -178,7 +178,7 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
             foreach (var lane in fn.Lanes.Values)
             {
                 depth += lane.Ready.Count + lane.Delayed.Count;
-                waitingSync += lane.Ready.Count(e => e.Sync && !e.Started.IsCompleted);
+                waitingSync += lane.WaitingSync();
             }
 
             return new QueueStats(depth, fn.Leased, waitingSync);
@@ -222,6 +222,7 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
         entry.EndRunning();
         var fn = State(Key(entry.Invocation));
         fn.Leased--;
+        fn.Lane(entry.Invocation.Version).Leased--;
         PumpAll(fn, ref settle);
     }
 
@@ -277,7 +278,9 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
         entry.SetRunning(false);
         var fn = State(Key(entry.Invocation));
         fn.Leased--;
-        fn.Lane(entry.Invocation.Version).Ready.AddFirst(entry);
+        var lane = fn.Lane(entry.Invocation.Version);
+        lane.Leased--;
+        lane.Ready.AddFirst(entry);
         PumpAll(fn, ref settle);
     }
 
@@ -307,8 +310,9 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
             entry.LeaseExpiresAt = expires;
             _nextDeadline = expires < _nextDeadline ? expires : _nextDeadline;
             _inFlight[entry.Invocation.RequestId] = entry;
-            entry.LeaseToken = Guid.NewGuid().ToString("N");
+            entry.LeaseToken = RandomIds.NewGuid().ToString("N");
             fn.Leased++;
+            lane.Leased++;
             entry.Deliveries++;
             entry.SetRunning(true);
             entry.MarkStarted();

@@ -31,4 +31,22 @@ internal sealed class Lane
     public List<QueueEntry> Delayed { get; } = new();
 
     public LinkedList<TaskCompletionSource<Invocation?>> Waiters { get; } = new();
+
+    /// <summary>Entries of this version leased to workers (the function's <see cref="FunctionState.Leased"/>, per version).</summary>
+    public int Leased { get; set; }
+
+    /// <summary>Ready sync entries no worker has started.</summary>
+    public int WaitingSync()
+    {
+        var waiting = 0;
+        for (var node = Ready.First; node is not null; node = node.Next)
+        {
+            if (node.Value.Sync && !node.Value.Started.IsCompleted)
+            {
+                waiting++;
+            }
+        }
+
+        return waiting;
+    }
 }
