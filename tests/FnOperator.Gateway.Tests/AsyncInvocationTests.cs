@@ -170,14 +170,18 @@ public sealed class AsyncInvocationTests
         });
         var calls = 0;
         var second = new TaskCompletionSource<Invocation>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var worker = new TestWorker(gateway.BaseAddress, key, inv =>
+        var lateAnswered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var worker = TestWorker.WithAsyncHandler(gateway.BaseAddress, key, async inv =>
         {
             if (Interlocked.Increment(ref calls) == 1)
             {
                 return null;
             }
 
+            // The redelivery's lease stays open until the late result has its answer: the stale token is refused
+            // while the message is still leased, not only after the redelivery completed it.
             second.TrySetResult(inv);
+            await lateAnswered.Task.WaitAsync(TimeSpan.FromSeconds(60));
             return TestWorker.Ok(inv, "null");
         });
 
@@ -192,6 +196,7 @@ public sealed class AsyncInvocationTests
         };
         late.Headers.Add(PullProtocol.LeaseTokenHeader, first.LeaseToken);
         using var lateResponse = await pull.SendAsync(late);
+        lateAnswered.TrySetResult();
         var record = await gateway.WaitForMessageAsync("fragile-done");
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);

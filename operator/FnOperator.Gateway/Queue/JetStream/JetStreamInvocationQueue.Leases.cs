@@ -116,6 +116,14 @@ public sealed partial class JetStreamInvocationQueue
             return (null, null);
         }
 
+        // A token of an earlier delivery of the message this replica holds again (its worker came back after the lease
+        // expired and the message was redelivered): stale. The message is still in the stream until the current lease
+        // ends, so the read below would accept it. (A redelivery held by another replica is not known here.)
+        if (_leases.TryGetValue(requestId, out var held) && held.Token.Sequence == token.Sequence && token.Delivery < held.Token.Delivery)
+        {
+            return (null, null);
+        }
+
         try
         {
             var stream = await _js.GetStreamAsync(_options.Stream, cancellationToken: cancellationToken).ConfigureAwait(false);
