@@ -17,17 +17,6 @@ public sealed partial class InvocationRunner(
     /// <summary>How long the end of a successful invocation waits for the runtime's next `GET next` before draining its output.</summary>
     public static readonly TimeSpan NextPollWait = TimeSpan.FromSeconds(1);
 
-    // START is written deferred (issue #19): it leaves with the invocation's next write, in one write(2) with END and
-    // REPORT when the runtime wrote nothing, and the memory sampler's 50 ms tick (which runs while the runtime works)
-    // flushes it for an invocation that stays silent longer.
-    private readonly bool _startFlushedByTick = FlushDeferredOnTick(memory, sink);
-
-    private static bool FlushDeferredOnTick(MemorySampler memory, LogSink sink)
-    {
-        memory.Ticked = sink.FlushDeferred;
-        return true;
-    }
-
     /// <summary>Runs the invocation; null when <paramref name="stopping"/> fired before it reached the runtime (release it).</summary>
     public async Task<InvocationResult?> RunAsync(Invocation invocation, CancellationToken stopping)
     {

@@ -120,7 +120,11 @@ public sealed partial class ShimHost : IAsyncDisposable
         services.AddSingleton(options);
         services.AddSingleton(sink);
         services.AddSingleton<InvocationSlot>();
-        services.AddSingleton<MemorySampler>();
+        // START is written deferred (issue #19): it leaves with the invocation's next write, in one write(2) with END and
+        // REPORT when the runtime wrote nothing; the memory sampler's 50 ms tick (which runs while the runtime works)
+        // flushes it for an invocation that stays silent longer.
+        // (A factory, not an instance: the container disposes what it created — the sampler's timer and /proc files.)
+        services.AddSingleton(sp => new MemorySampler(sp.GetRequiredService<ShimOptions>()) { Ticked = sink.FlushDeferred });
         if (hosting is null)
         {
             services.AddSingleton<RuntimeSupervisor>();
