@@ -221,7 +221,6 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
         entry.LeaseToken = null;
         entry.EndRunning();
         var fn = State(Key(entry.Invocation));
-        fn.Leased--;
         fn.Lane(entry.Invocation.Version).Leased--;
         PumpAll(fn, ref settle);
     }
@@ -277,7 +276,6 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
         entry.LeaseToken = null;
         entry.SetRunning(false);
         var fn = State(Key(entry.Invocation));
-        fn.Leased--;
         var lane = fn.Lane(entry.Invocation.Version);
         lane.Leased--;
         lane.Ready.AddFirst(entry);
@@ -311,7 +309,6 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
             _nextDeadline = expires < _nextDeadline ? expires : _nextDeadline;
             _inFlight[entry.Invocation.RequestId] = entry;
             entry.LeaseToken = RandomIds.NewGuid().ToString("N");
-            fn.Leased++;
             lane.Leased++;
             entry.Deliveries++;
             entry.SetRunning(true);

@@ -7,7 +7,20 @@ internal sealed class FunctionState
 {
     public Dictionary<string, Lane> Lanes { get; } = new(StringComparer.Ordinal);
 
-    public int Leased { get; set; }
+    /// <summary>Entries of the function leased to workers: the sum of its lanes' counts (lanes are never removed).</summary>
+    public int Leased
+    {
+        get
+        {
+            var leased = 0;
+            foreach (var lane in Lanes.Values)
+            {
+                leased += lane.Leased;
+            }
+
+            return leased;
+        }
+    }
 
     public int? Limit { get; set; }
 
@@ -32,7 +45,7 @@ internal sealed class Lane
 
     public LinkedList<TaskCompletionSource<Invocation?>> Waiters { get; } = new();
 
-    /// <summary>Entries of this version leased to workers (the function's <see cref="FunctionState.Leased"/>, per version).</summary>
+    /// <summary>Entries of this version leased to workers (<see cref="FunctionState.Leased"/> sums them).</summary>
     public int Leased { get; set; }
 
     /// <summary>Ready sync entries no worker has started.</summary>
