@@ -283,6 +283,7 @@ public sealed class MemorySamplerTests : IDisposable
         LastPid(100);
         using var sampler = new MemorySampler(Proc, Cgroup, selfPid: 1, source: "proc");
         sampler.Track(7);
+        sampler.Pause(); // as every test here: the 50 ms timer's ticks must not sample this fake /proc while it is rewritten
         Assert.Equal(65, sampler.PeakMb());
 
         // The runtime's child grows, then the orphan exits (its statm is gone, its parent no longer lists it).
@@ -323,13 +324,14 @@ public sealed class MemorySamplerTests : IDisposable
     }
 
     [Fact]
-    public void The_watchdog_fires_mid_invocation_on_a_sample_that_needs_no_walk()
+    public void The_watchdog_fires_on_a_sample_that_needs_no_walk()
     {
         Pod(runtimeMiB: 50);
         LastPid(100);
         var stopped = 0;
         using var sampler = new MemorySampler(Proc, Cgroup, selfPid: 1, source: "proc");
         sampler.Track(7, limitBytes: 128 * MiB, onLimit: () => Interlocked.Increment(ref stopped));
+        sampler.Pause(); // no tick may sample the fake /proc mid-rewrite (a walk missing a member would make the next sample short of it)
         sampler.SampleNow();
         Assert.Equal(0, stopped);
 
