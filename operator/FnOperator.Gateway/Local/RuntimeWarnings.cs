@@ -20,20 +20,14 @@ public static partial class RuntimeWarnings
         var warned = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
         return (function, line) =>
         {
-            if (!line.StartsWith("REPORT RequestId:", StringComparison.Ordinal))
+            // Read on every invocation's REPORT line (issue #19): a function already warned is not parsed again, and the
+            // two numbers are read without a regex.
+            if (!line.StartsWith("REPORT RequestId:", StringComparison.Ordinal) || warned.ContainsKey(function)
+                || !TryMegabytes(line, "Memory Size: ", out var limit) || !TryMegabytes(line, "Max Memory Used: ", out var peak))
             {
                 return null;
             }
 
-            var size = MemorySize().Match(line);
-            var used = MaxMemoryUsed().Match(line);
-            if (!size.Success || !used.Success)
-            {
-                return null;
-            }
-
-            var limit = int.Parse(size.Groups[1].Value, CultureInfo.InvariantCulture);
-            var peak = int.Parse(used.Groups[1].Value, CultureInfo.InvariantCulture);
             return peak <= limit || !warned.TryAdd(function, true)
                 ? null
                 : $"warning: Max Memory Used {peak} MB exceeds memoryMiB {limit}; memory enforcement is off (FNOP_MEMORY_LIMIT=off), " +
@@ -111,11 +105,27 @@ public static partial class RuntimeWarnings
         }
     }
 
-    [GeneratedRegex(@"Memory Size: ([0-9]+) MB")]
-    private static partial Regex MemorySize();
+    /// <summary>The first <c>{key}N MB</c> in <paramref name="line"/>: N as a number.</summary>
+    private static bool TryMegabytes(ReadOnlySpan<char> line, string key, out int value)
+    {
+        for (var at = line.IndexOf(key, StringComparison.Ordinal); at >= 0; at = line.IndexOf(key, StringComparison.Ordinal))
+        {
+            line = line[(at + key.Length)..];
+            var digits = 0;
+            while (digits < line.Length && char.IsAsciiDigit(line[digits]))
+            {
+                digits++;
+            }
 
-    [GeneratedRegex(@"Max Memory Used: ([0-9]+) MB")]
-    private static partial Regex MaxMemoryUsed();
+            if (digits > 0 && line[digits..].StartsWith(" MB", StringComparison.Ordinal))
+            {
+                return int.TryParse(line[..digits], NumberStyles.None, CultureInfo.InvariantCulture, out value);
+            }
+        }
+
+        value = 0;
+        return false;
+    }
 
     [GeneratedRegex(@"^(?:nodejs(?<node>[0-9]+)\.x|python3\.(?<py>[0-9]+))$")]
     private static partial Regex WantedVersion();
