@@ -31,7 +31,7 @@ public sealed class MemorySampler : IDisposable
     private readonly Lock _treeLock = new();
     private readonly Lock _timerLock = new();
     private bool _ticking; // the 50 ms timer is armed (guarded by _timerLock)
-    private readonly SandboxTree _tree;
+    private SandboxTree _tree;
     private int _rootPid;
     private long _peakBytes;
     private long _lastSample;
@@ -111,10 +111,23 @@ public sealed class MemorySampler : IDisposable
 
     /// <summary>
     /// Starts measuring a new runtime process (resets the peak). With <paramref name="limitBytes"/>, a sample over it calls
-    /// <paramref name="onLimit"/> once (the watchdog kills the runtime there).
+    /// <paramref name="onLimit"/> once (the watchdog kills the runtime there). With <paramref name="rootIsKeeper"/> the
+    /// root is the runtime's keeper (an in-process instance, <see cref="FnOperator.Sandboxing.Keeper"/>): the sandbox is
+    /// the keeper's descendants (the runtime and its orphans, re-parented to the keeper) and never the keeper itself, as
+    /// a shim process counts its own descendants and not itself; the hosting process's other children are not counted.
     /// </summary>
-    public void Track(int rootPid, long limitBytes = 0, Action? onLimit = null)
+    public void Track(int rootPid, long limitBytes = 0, Action? onLimit = null, bool rootIsKeeper = false)
     {
+        var self = rootIsKeeper ? rootPid : _selfPid;
+        lock (_treeLock)
+        {
+            if (_tree.SelfPid != self)
+            {
+                _tree.Dispose();
+                _tree = new SandboxTree(_procRoot, self);
+            }
+        }
+
         Volatile.Write(ref _onLimit, onLimit);
         Interlocked.Exchange(ref _limitBytes, limitBytes);
         Interlocked.Exchange(ref _limitHit, 0);
@@ -405,6 +418,9 @@ public sealed class MemorySampler : IDisposable
 /// </summary>
 internal sealed partial class SandboxTree(string procRoot, int selfPid) : IDisposable
 {
+    /// <summary>The process whose orphans (its main thread's children) are counted and whose own memory is not.</summary>
+    public int SelfPid => selfPid;
+
     /// <summary>Processes whose files stay open between samples (a runtime's tree is a few; a fork bomb is read uncached).</summary>
     internal const int MaxCached = 64;
 

@@ -11,6 +11,12 @@ if (args.Length > 0 && args[0] == FnOperator.Sandboxing.SandboxExec.Verb)
     return FnOperator.Sandboxing.SandboxExec.Run(args);
 }
 
+// The resident sandbox of one runtime for a process hosting the shim (Sandbox/Keeper.cs): nothing else runs.
+if (args.Length > 0 && args[0] == FnOperator.Sandboxing.Keeper.Verb)
+{
+    return FnOperator.Sandboxing.Keeper.Run(args);
+}
+
 // Socket completions run on the socket engine's threads instead of being queued to the thread pool (issue #19): a shim
 // process runs one invocation at a time and none of its socket continuations blocks, so the hand-off to a pool worker was
 // only a futex wake and a context switch per socket event. Set before the first socket exists (the engine reads it once);

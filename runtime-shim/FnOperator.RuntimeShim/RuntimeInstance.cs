@@ -16,21 +16,30 @@ public sealed partial class RuntimeInstance
     private const int Sigkill = 9;
     private readonly Process _process;
     private readonly bool _ownGroup;
+    private readonly bool _keeper;
     private readonly OutputPump[] _pumps;
     private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _nextPolled = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _bytesAtDispatch;
 
-    private RuntimeInstance(Process process, bool ownGroup, LogSink sink, long startTimestamp)
+    private RuntimeInstance(Process process, bool ownGroup, bool keeper, LogSink sink, long startTimestamp)
     {
         _process = process;
         _ownGroup = ownGroup;
+        _keeper = keeper;
         StartTimestamp = startTimestamp;
         _pumps = [new OutputPump(process.StandardOutput.BaseStream, sink), new OutputPump(process.StandardError.BaseStream, sink)];
         _ = WatchExitAsync();
     }
 
+    /// <summary>The runtime's pid, or its keeper's (<see cref="HasKeeper"/>): the process this instance started.</summary>
     public int ProcessId => _process.Id;
+
+    /// <summary>
+    /// True when the process started is the runtime's keeper (<see cref="FnOperator.Sandboxing.Keeper"/>): the runtime is
+    /// its child, signals go through it and its exit status is the runtime's.
+    /// </summary>
+    public bool HasKeeper => _keeper;
 
     public long StartTimestamp { get; }
 
@@ -49,7 +58,9 @@ public sealed partial class RuntimeInstance
     public static RuntimeInstance Start(
         string file, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment, string workingDirectory, LogSink sink, SandboxSettings? sandbox = null)
     {
-        var (program, argv, ownGroup) = (sandbox ?? new SandboxSettings()).Wrap(file, arguments);
+        sandbox ??= new SandboxSettings();
+        var (program, argv, ownGroup) = sandbox.Wrap(file, arguments);
+        var keeper = sandbox.Keeper is { Count: > 0 };
         var info = new ProcessStartInfo(program)
         {
             RedirectStandardOutput = true,
@@ -74,11 +85,12 @@ public sealed partial class RuntimeInstance
         {
             var process = new Process { StartInfo = info };
             FnOperator.Sandboxing.ProcessSandbox.Start(process);
-            return new RuntimeInstance(process, ownGroup, sink, started);
+            return new RuntimeInstance(process, ownGroup, keeper, sink, started);
         }
         catch (System.ComponentModel.Win32Exception e)
         {
-            throw new RuntimeLaunchException("Runtime.InvalidEntrypoint", $"Could not start {file}: {e.Message}");
+            throw new RuntimeLaunchException(
+                "Runtime.InvalidEntrypoint", keeper ? $"Could not start the runtime's keeper {program}: {e.Message}" : $"Could not start {file}: {e.Message}");
         }
     }
 
@@ -173,13 +185,9 @@ public sealed partial class RuntimeInstance
     public void KillNow()
     {
         Signal(Sigkill);
-        try
+        if (!_keeper)
         {
-            _process.Kill(entireProcessTree: true);
-        }
-        catch (InvalidOperationException)
-        {
-            // Already gone.
+            KillTree();
         }
     }
 
@@ -217,6 +225,23 @@ public sealed partial class RuntimeInstance
         }
 
         Signal(Sigkill);
+        if (_keeper)
+        {
+            // The keeper kills the runtime and what it left, then exits; SIGKILLing the keeper first would hand its
+            // orphans to init. Only a keeper that does not exit is killed with its tree (bounded).
+            await Task.WhenAny(Exited, Task.Delay(KeeperGrace)).ConfigureAwait(false);
+        }
+
+        KillTree();
+        await Task.WhenAny(Exited, Task.Delay(TimeSpan.FromSeconds(30))).ConfigureAwait(false);
+        await Task.WhenAny(Task.WhenAll(_pumps.Select(p => p.Completion)), Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
+    }
+
+    /// <summary>How long a keeper gets to kill its runtime and exit before it is killed with its process tree.</summary>
+    public static readonly TimeSpan KeeperGrace = TimeSpan.FromSeconds(5);
+
+    private void KillTree()
+    {
         try
         {
             _process.Kill(entireProcessTree: true);
@@ -225,14 +250,19 @@ public sealed partial class RuntimeInstance
         {
             // Already gone.
         }
-
-        await Task.WhenAny(Exited, Task.Delay(TimeSpan.FromSeconds(30))).ConfigureAwait(false);
-        await Task.WhenAny(Task.WhenAll(_pumps.Select(p => p.Completion)), Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
     }
 
     private void Signal(int signal)
     {
-        if (_ownGroup && !_process.HasExited)
+        if (_keeper)
+        {
+            // SIGTERM is forwarded to the runtime's group by the keeper; SIGKILL is the keeper's kill signal.
+            if (!_process.HasExited)
+            {
+                _ = kill(_process.Id, signal == Sigkill ? FnOperator.Sandboxing.Keeper.KillSignal : signal);
+            }
+        }
+        else if (_ownGroup && !_process.HasExited)
         {
             _ = kill(-_process.Id, signal);
         }
@@ -247,9 +277,14 @@ public sealed partial class RuntimeInstance
         await _process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
         var code = _process.ExitCode;
 
-        // Whatever the runtime left behind (children re-parented to the shim, setsid'ed or double-forked) dies with it.
+        // Whatever the runtime left behind (children re-parented to the shim, setsid'ed or double-forked) dies with it:
+        // killed here, or by its keeper before the keeper exited.
         FnOperator.Sandboxing.ProcessSandbox.Untrack(_process.Id);
-        FnOperator.Sandboxing.ProcessSandbox.KillOrphans();
+        if (!_keeper)
+        {
+            FnOperator.Sandboxing.ProcessSandbox.KillOrphans();
+        }
+
         InitFailed.TrySetResult(new RuntimeFailure("Runtime.ExitError", $"Runtime exited with error: {ExitDescription(code)}"));
         _exited.TrySetResult(code);
     }

@@ -248,12 +248,22 @@ public sealed partial class RuntimeSupervisor(ShimOptions options, LogSink sink,
         {
             LogMemoryLimit(logger, instance.ProcessId, options.MemorySizeMb);
             instance.KillNow();
-        });
-        LogRuntimeStarted(logger, file, instance.ProcessId);
+        }, rootIsKeeper: instance.HasKeeper);
+        if (instance.HasKeeper)
+        {
+            LogRuntimeStartedWithKeeper(logger, file, instance.ProcessId);
+        }
+        else
+        {
+            LogRuntimeStarted(logger, file, instance.ProcessId);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Started runtime, command={Command} pid={Pid}")]
     private static partial void LogRuntimeStarted(ILogger logger, string command, int pid);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Started runtime, command={Command} keeper={Pid}")]
+    private static partial void LogRuntimeStartedWithKeeper(ILogger logger, string command, int pid);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Runtime initialisation failed, errorType={ErrorType} message={Message}")]
     private static partial void LogInitFailed(ILogger logger, string errorType, string message);

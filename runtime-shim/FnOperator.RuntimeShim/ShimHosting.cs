@@ -11,8 +11,9 @@ namespace FnOperator.RuntimeShim;
 /// <see cref="Output"/> line by line, the shim's own log lines (<c>[shim] …</c>, as <see cref="ShimLogFormatter"/> writes
 /// them) to <see cref="Log"/>. Process-level parts are off: no parent watch (FNOP_PARENT_PID), no forced GC when idle
 /// (<see cref="IdleTrim"/>), no /metrics (its counters would be every instance's and its process metrics the host's),
-/// memory from the runtime's process tree and the host's re-parented orphans (never the host's cgroup): the orphans of
-/// every instance in the host count for each (docs/local-mode.md "In-process instances").
+/// each runtime under a keeper of its own when the environment names one (<see cref="SandboxSettings.KeeperVariable"/>:
+/// the keeper is the runtime's subreaper and memory is the keeper's descendants, never the host's cgroup), else memory
+/// from the runtime's process tree and the host's re-parented orphans (docs/local-mode.md "In-process instances").
 /// </summary>
 public sealed record ShimHosting
 {

@@ -73,7 +73,7 @@ public sealed class MemoryAccountingTests
     private static string ReadyFile() => Path.Combine(Path.GetTempPath(), "fnop-orphan-" + Guid.NewGuid().ToString("N")[..12]);
 
     /// <summary>Live processes one of whose arguments contains <paramref name="text"/>.</summary>
-    private static List<int> WithArgument(string text)
+    internal static List<int> WithArgument(string text)
     {
         var pids = new List<int>();
         foreach (var dir in Directory.EnumerateDirectories("/proc"))

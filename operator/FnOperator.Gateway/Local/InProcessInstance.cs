@@ -25,10 +25,16 @@ public sealed class InProcessLauncher(PullCore core, ResponseStreams streams, IL
 
     /// <summary>
     /// Makes local mode the subreaper of the in-process runtimes (what a runtime leaves behind is killed when a runtime
-    /// ends, as the shim process does for its own runtime). Call once, before the first instance starts, instead of the
-    /// process mode's subreaper.
+    /// ends, as the shim process does for its own runtime). Only without keepers (<see cref="HasKeepers"/>): call once,
+    /// before the first instance starts, instead of the process mode's subreaper.
     /// </summary>
     public static bool AdoptRuntimeOrphans() => ShimHost.AdoptRuntimeOrphans();
+
+    /// <summary>
+    /// True when each in-process runtime runs under a keeper of <paramref name="shim"/> (its `keeper` verb: Linux, the shim
+    /// exists): the keeper is the runtime's subreaper and kills what the runtime left when it ends or local mode dies.
+    /// </summary>
+    public static bool HasKeepers(string shim) => SandboxSettings.KeeperFrom(Path.GetFullPath(shim)) is not null;
 
     /// <summary>The shim's environment for an in-process instance: as for a shim process, without what only a process needs.</summary>
     public static Dictionary<string, string> Environment(ShimLaunch launch, IDictionary host)
@@ -45,6 +51,10 @@ public sealed class InProcessLauncher(PullCore core, ResponseStreams streams, IL
         {
             env[SandboxSettings.GroupLauncherVariable] = Path.GetFullPath(launch.ShimDll);
         }
+
+        // Each runtime under a keeper of its own (the shim's `keeper` verb; the JIT DLL's when no Native AOT shim is at
+        // hand): the runtime and what it leaves behind are one unit, as under a shim process (docs/local-mode.md).
+        env[SandboxSettings.KeeperVariable] = Path.GetFullPath(launch.ShimDll);
 
         return env;
     }

@@ -124,12 +124,17 @@ public static partial class LocalMode
 
         var loggerFactory = gateway.LoggerFactory;
 
-        // Orphans a dead shim leaves behind are re-parented to local mode, which kills them (see ShimInstance); in-process,
-        // what a runtime leaves behind is, and the shim's own sandbox kills it when a runtime ends.
+        // Orphans a dead shim leaves behind are re-parented to local mode, which kills them (see ShimInstance). In-process,
+        // each runtime's keeper is its subreaper and kills what it left (when it ends, or local mode dies); only without
+        // keepers is local mode the subreaper of every runtime, killing what one left when it ends.
         IInstanceLauncher launcher = ProcessLauncher.Instance;
         if (options.Instances == InstanceMode.InProcess)
         {
-            InProcessLauncher.AdoptRuntimeOrphans();
+            if (!InProcessLauncher.HasKeepers(shim))
+            {
+                InProcessLauncher.AdoptRuntimeOrphans();
+            }
+
             launcher = new InProcessLauncher(gateway.PullCore, gateway.Streams, gateway.LoggerFactory);
         }
         else

@@ -21,6 +21,17 @@ public sealed record SandboxSettings
     /// </summary>
     public const string GroupLauncherVariable = "FNOP_SANDBOX_GROUP_LAUNCHER";
 
+    /// <summary>
+    /// The runtime-shim whose `keeper` verb (<see cref="FnOperator.Sandboxing.Keeper"/>) is the resident sandbox of each
+    /// runtime, for a process that hosts the shim's code (local mode's in-process instances): the Native AOT executable,
+    /// or the JIT-built DLL (run by the dotnet host). Unset or missing: no keeper (the hosting process is the runtimes'
+    /// subreaper, as before).
+    /// </summary>
+    public const string KeeperVariable = "FNOP_SANDBOX_KEEPER";
+
+    /// <summary>The keeper's command (program and leading arguments, before `--parent PID --`); null = none.</summary>
+    public IReadOnlyList<string>? Keeper { get; init; }
+
     /// <summary>Run the runtime as this uid (needs root and setpriv); null = the shim's own.</summary>
     public int? RuntimeUid { get; init; }
 
@@ -41,7 +52,26 @@ public sealed record SandboxSettings
             RuntimeGid = Id(environment[GidVariable]) ?? uid,
             EnforceMemory = !string.Equals(environment[MemoryLimitVariable] as string, "off", StringComparison.OrdinalIgnoreCase),
             GroupLauncher = LauncherFrom(environment[GroupLauncherVariable] as string) ?? DefaultGroupLauncher,
+            Keeper = KeeperFrom(environment[KeeperVariable] as string),
         };
+    }
+
+    /// <summary>`[shim, "keeper"]` for a Native AOT shim, `[dotnet, shim.dll, "keeper"]` for the JIT one; null when it does not exist (or off Linux).</summary>
+    public static IReadOnlyList<string>? KeeperFrom(string? shim)
+    {
+        if (shim is not { Length: > 0 } || !Path.IsPathRooted(shim) || !File.Exists(shim) || !FnOperator.Sandboxing.ProcessTable.IsSupported)
+        {
+            return null;
+        }
+
+        if (!shim.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
+        {
+            return [shim, FnOperator.Sandboxing.Keeper.Verb];
+        }
+
+        // The dotnet host running this process when it is one (the same runtime), else dotnet from PATH.
+        var dotnet = Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
+        return [dotnet, shim, FnOperator.Sandboxing.Keeper.Verb];
     }
 
     /// <summary>`[shim, "sandbox-exec", "--"]` for a Native AOT shim that exists, on a kernel with autogroups, when this process is not PID 1.</summary>
@@ -100,7 +130,9 @@ public sealed record SandboxSettings
     /// with a uid, also `--reuid/--regid --clear-groups`), then the <see cref="GroupLauncher"/> (its own process group,
     /// no controlling terminal, the shim's session) or, without one, `setsid` (its own session and process group). Each
     /// execs in place, so the runtime keeps the pid the shim started. Without setpriv (e.g. AWS base images) the shim is
-    /// PID 1 of its container and the container's end takes the runtime with it.
+    /// PID 1 of its container and the container's end takes the runtime with it. With a <see cref="Keeper"/> the whole
+    /// line runs under it (`shim keeper --parent PID -- setpriv … -- program`): the runtime dies with its keeper, the
+    /// keeper (and what the runtime left) with the hosting process.
     /// </summary>
     /// <remarks>
     /// Why not `setsid` everywhere: with sched_autogroup_enabled=1 (most desktop and many server kernels) each new session
@@ -110,6 +142,13 @@ public sealed record SandboxSettings
     public (string File, List<string> Arguments, bool OwnGroup) Wrap(string file, IReadOnlyList<string> arguments)
     {
         var command = new List<string>();
+        if (Keeper is { Count: > 0 } keeper)
+        {
+            // The keeper puts the runtime in a process group of its own (posix_spawn), so neither sandbox-exec nor setsid.
+            command.AddRange(keeper);
+            command.AddRange(["--parent", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--"]);
+        }
+
         if (File.Exists(SetprivPath))
         {
             command.AddRange([SetprivPath, "--pdeathsig", "KILL"]);
@@ -126,7 +165,11 @@ public sealed record SandboxSettings
         }
 
         var ownGroup = true;
-        if (GroupLauncher is { Count: > 0 } launcher)
+        if (Keeper is { Count: > 0 })
+        {
+            // Its own group already (the keeper's posix_spawn).
+        }
+        else if (GroupLauncher is { Count: > 0 } launcher)
         {
             command.AddRange(launcher);
         }

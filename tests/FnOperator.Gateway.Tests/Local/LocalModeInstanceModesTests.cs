@@ -22,7 +22,8 @@ public sealed class LocalModeInstanceModesTests : IDisposable
         exports.handler = async (event, context) => {
           console.log(`handling ${context.awsRequestId}`);
           if (event.mode === "hang") { await new Promise((r) => setTimeout(r, 600000)); }
-          if (event.mode === "exit") { process.exit(3); }
+          if (event.mode === "exit") { process.exit(event.code ?? 3); }
+          if (event.mode === "signal") { process.kill(process.pid, event.signal); await new Promise((r) => setTimeout(r, 10000)); }
           if (event.mode === "alloc") { held.push(Buffer.alloc(event.mb * 1024 * 1024, 1)); await new Promise((r) => setTimeout(r, 30000)); }
           if (event.fail) { throw new Error("asked to fail: " + event.fail); }
           if (event.sleepMs) { await new Promise((r) => setTimeout(r, event.sleepMs)); }
@@ -53,16 +54,19 @@ public sealed class LocalModeInstanceModesTests : IDisposable
         await local.WaitForLineAsync(l => l.StartsWith($"[{name}] REPORT RequestId: {id}", StringComparison.Ordinal), Wait);
         Assert.Single(local.Lines(l => l == $"[{name}] START RequestId: {id} Version: $LATEST"));
         Assert.Single(local.Lines(l => l == $"[{name}] END RequestId: {id}"));
-        Assert.Contains(local.Lines(l => l.StartsWith($"[{name}] [shim] Started runtime, command=node pid=", StringComparison.Ordinal)), _ => true);
+        var started = mode == InProcess ? "keeper=" : "pid=";
+        Assert.Contains(local.Lines(l => l.StartsWith($"[{name}] [shim] Started runtime, command=node {started}", StringComparison.Ordinal)), _ => true);
         Assert.Equal(1, await WaitForReadyAsync(local, name, mode, 1));
 
         var runtimePid = (int)result.Json["pid"]!;
         Assert.Equal([runtimePid], Runtimes(name));
         if (mode == InProcess)
         {
-            // No shim process: the function's only process is its node runtime, a child of local mode itself.
-            Assert.Equal([runtimePid], FunctionProcesses.Of(name));
-            Assert.Equal(local.ProcessId, ParentOf(runtimePid));
+            // No shim process: the function's processes are its node runtime and the runtime's keeper (the shim binary's
+            // `keeper` verb, its subreaper), a child of local mode itself.
+            var keeper = ParentOf(runtimePid);
+            Assert.True(keeper is { } k && FunctionProcesses.IsShim(k) && ParentOf(k) == local.ProcessId, local.Output);
+            Assert.Equal(new[] { keeper!.Value, runtimePid }.Order(), FunctionProcesses.Of(name).Order());
         }
         else
         {
@@ -138,6 +142,27 @@ public sealed class LocalModeInstanceModesTests : IDisposable
         // Each failure replaced the runtime inside the one instance: no new instance was needed.
         Assert.Single(ReadyLines(local, name, mode));
         Assert.Equal([(int)fine.Json["pid"]!], await WaitForRuntimesAsync(name, 1));
+    }
+
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public async Task A_runtimes_exit_code_or_killing_signal_ends_the_invocation_with_the_same_runtime_exit_error(string mode)
+    {
+        var name = "inproc-status-" + Guid.NewGuid().ToString("N")[..8];
+        dir.NodeFunction(name, name, "timeoutSeconds: 20\nscaling:\n  maxReplicas: 1", Handler);
+        await using var local = await StartAsync(mode, dir.Root);
+
+        var exited = await InvokeAsync(local, name, """{"mode":"exit","code":42}""");
+        var signalled = await InvokeAsync(local, name, """{"mode":"signal","signal":"SIGSEGV"}""");
+        var fine = await InvokeAsync(local, name, """{"n":1}""");
+
+        Assert.True(exited.FunctionError is not null, $"{exited}\n{local.Output}");
+        Assert.Equal("Runtime.ExitError", (string?)exited.Json["errorType"]);
+        Assert.Equal($"RequestId: {exited.RequestId} Error: Runtime exited with error: exit status 42", (string?)exited.Json["errorMessage"]);
+        Assert.True(signalled.FunctionError is not null, $"{signalled}\n{local.Output}");
+        Assert.Equal("Runtime.ExitError", (string?)signalled.Json["errorType"]);
+        Assert.Equal($"RequestId: {signalled.RequestId} Error: Runtime exited with error: signal: segmentation fault", (string?)signalled.Json["errorMessage"]);
+        Assert.True(fine.Ok, $"{fine}\n{local.Output}");
     }
 
     [Theory]
