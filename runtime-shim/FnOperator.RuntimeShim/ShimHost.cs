@@ -8,9 +8,10 @@ using Microsoft.Extensions.Logging.Console;
 namespace FnOperator.RuntimeShim;
 
 /// <summary>
-/// Assembles the shim: one web host (one DI container, one Kestrel) with two listeners, the Runtime API (loopback) with
-/// the worker and supervisor, and /healthz, /readyz, /metrics on the HTTP address; each listener serves only its own
-/// routes. Usable in-process (benchmarks; local mode's in-process instances, with <see cref="ShimHosting"/>) with any
+/// Assembles the shim: one web host (one DI container) with the worker and supervisor, two listeners, the Runtime API
+/// (loopback; the shim's own HTTP/1.1 server, <see cref="RuntimeApiServer"/>, or with FNOP_RUNTIME_API_SERVER=kestrel a
+/// second Kestrel listener) and /healthz, /readyz, /metrics on the HTTP address (Kestrel); each listener serves only its
+/// own routes. Usable in-process (benchmarks; local mode's in-process instances, with <see cref="ShimHosting"/>) with any
 /// <see cref="IInvocationSource"/>.
 /// </summary>
 /// <remarks>
@@ -27,14 +28,16 @@ public sealed partial class ShimHost : IAsyncDisposable
     /// <summary>The .NET socket engine's switch that runs socket completions inline (Program.cs sets it for the shim process).</summary>
     internal const string InlineCompletionsVariable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
     private readonly WebApplication _app;
+    private readonly RuntimeApiServer? _runtimeApi;
     private readonly CancellationTokenSource _stopping = new();
     private Task _worker = Task.CompletedTask;
     private bool _started;
     private Task _parentGone = new TaskCompletionSource().Task;
 
-    private ShimHost(WebApplication app, string runtimeApiAddress, string httpAddress)
+    private ShimHost(WebApplication app, RuntimeApiServer? runtimeApi, string runtimeApiAddress, string httpAddress)
     {
         _app = app;
+        _runtimeApi = runtimeApi;
         RuntimeApiAddress = runtimeApiAddress;
         HttpAddress = httpAddress;
     }
@@ -89,12 +92,17 @@ public sealed partial class ShimHost : IAsyncDisposable
         var early = RuntimeSupervisor.TryPrelaunch(options, runtimeApiAddress, sink, hosting?.Environment);
 
         // No ContentRootPath scan, no appsettings*.json (with their file watchers), no ASPNETCORE_/DOTNET_ variables.
+        var kestrelApi = options.RuntimeApiServer == ShimOptions.KestrelRuntimeApiServer;
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseKestrelCore();
         builder.WebHost.ConfigureKestrel(k =>
         {
-            // Kestrel owns the descriptors from here on (it closes them when it stops).
-            k.ListenHandle(Handoff(apiSocket));
+            // Kestrel owns the descriptors from here on (it closes them when it stops); the raw server keeps its socket.
+            if (kestrelApi)
+            {
+                k.ListenHandle(Handoff(apiSocket));
+            }
+
             k.ListenHandle(Handoff(httpSocket));
             k.Limits.MaxRequestBodySize = null;
             k.AddServerHeader = false;
@@ -102,10 +110,11 @@ public sealed partial class ShimHost : IAsyncDisposable
         builder.Services.AddRoutingCore();
         if (hosting is null && Environment.GetEnvironmentVariable(InlineCompletionsVariable) == "1")
         {
-            // With inline socket completions (a shim process, Program.cs) Kestrel runs the Runtime API's requests on the
-            // thread that completed the read too, instead of a hop through its I/O queue to a pool worker (issue #19). Its
-            // handlers never block: they await the slot, read a body and write a small answer. In-process shims keep
-            // Kestrel's defaults (the host process's sockets are not theirs to change).
+            // With inline socket completions (a shim process, Program.cs) Kestrel runs the requests on the thread that
+            // completed the read too, instead of a hop through its I/O queue to a pool worker (issue #19). Its handlers
+            // never block: they await the slot, read a body and write a small answer. In-process shims keep Kestrel's
+            // defaults (the host process's sockets are not theirs to change). The raw Runtime API server runs its routes
+            // inline on the read's completion anyway.
             builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions>(o => o.UnsafePreferInlineScheduling = true);
         }
 
@@ -183,8 +192,20 @@ public sealed partial class ShimHost : IAsyncDisposable
 
             return next(context);
         });
-        RuntimeApi.Map(app, options, app.Services.GetRequiredService<InvocationSlot>(), app.Services.GetRequiredService<RuntimeSupervisor>());
         var supervisor = app.Services.GetRequiredService<RuntimeSupervisor>();
+        var provider = app.Services;
+        var api = new RuntimeApi(options, app.Services.GetRequiredService<InvocationSlot>(), supervisor,
+            () => provider.GetService<IInvocationSource>() as IResponseStreamSink);
+        RuntimeApiServer? rawApi = null;
+        if (kestrelApi)
+        {
+            api.Map(app);
+        }
+        else
+        {
+            rawApi = new RuntimeApiServer(apiSocket, api, app.Services.GetRequiredService<ILogger<RuntimeApiServer>>());
+        }
+
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapGet("/readyz", () => !lifetime.ApplicationStopping.IsCancellationRequested && supervisor.IsHealthy
@@ -196,7 +217,7 @@ public sealed partial class ShimHost : IAsyncDisposable
             app.MapGet("/metrics", ShimMetrics.WriteAsync);
         }
 
-        return new ShimHost(app, runtimeApiAddress, httpAddress);
+        return new ShimHost(app, rawApi, runtimeApiAddress, httpAddress);
     }
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -204,6 +225,7 @@ public sealed partial class ShimHost : IAsyncDisposable
         // The sockets already listen: the first pull starts now (the runtime already runs), while Kestrel starts accepting.
         _started = true;
         _worker = _app.Services.GetRequiredService<ShimWorker>().RunAsync(RuntimeApiAddress, _stopping.Token);
+        _runtimeApi?.Start();
         await _app.StartAsync(cancellationToken).ConfigureAwait(false);
         _app.Services.GetRequiredService<IdleTrim>().Started();
         if (_app.Services.GetRequiredService<ShimOptions>().ParentPid is { } parent)
@@ -253,7 +275,7 @@ public sealed partial class ShimHost : IAsyncDisposable
             await Task.WhenAny(_worker, Task.Delay(limit)).ConfigureAwait(false);
         }
 
-        await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        await StopListenersAsync().ConfigureAwait(false);
     }
 
     /// <summary>
@@ -270,6 +292,16 @@ public sealed partial class ShimHost : IAsyncDisposable
             await Task.WhenAny(_worker, Task.Delay(after)).ConfigureAwait(false);
         }
 
+        await StopListenersAsync().ConfigureAwait(false);
+    }
+
+    private async Task StopListenersAsync()
+    {
+        if (_runtimeApi is not null)
+        {
+            await _runtimeApi.StopAsync().ConfigureAwait(false);
+        }
+
         await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
     }
 
@@ -282,6 +314,11 @@ public sealed partial class ShimHost : IAsyncDisposable
         {
             // Created and never started: the runtime launched in Create stops here.
             await _app.Services.GetRequiredService<RuntimeSupervisor>().StopAsync().ConfigureAwait(false);
+        }
+
+        if (_runtimeApi is not null)
+        {
+            await _runtimeApi.DisposeAsync().ConfigureAwait(false);
         }
 
         await _app.DisposeAsync().ConfigureAwait(false);

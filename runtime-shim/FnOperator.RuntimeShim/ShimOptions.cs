@@ -66,6 +66,16 @@ public sealed record ShimOptions
     /// <summary>From AWS_LAMBDA_MAX_CONCURRENCY: invocations the runtime runs at once (1: Lambda's classic model). docs/concurrency.md.</summary>
     public int MaxConcurrency { get; init; } = 1;
 
+    /// <summary>
+    /// From FNOP_RUNTIME_API_SERVER: which server carries the Runtime API, "raw" (the shim's own HTTP/1.1 server,
+    /// <see cref="RuntimeApiServer"/>) or "kestrel" (A/B, fallback). docs/runtime-shim.md, "Runtime API".
+    /// </summary>
+    public string RuntimeApiServer { get; init; } = RawRuntimeApiServer;
+
+    public const string RuntimeApiServerVariable = "FNOP_RUNTIME_API_SERVER";
+    public const string RawRuntimeApiServer = "raw";
+    public const string KestrelRuntimeApiServer = "kestrel";
+
     public TimeSpan Timeout => TimeSpan.FromSeconds(TimeoutSeconds);
 
     public TimeSpan InitTimeout => TimeSpan.FromSeconds(InitTimeoutSeconds);
@@ -114,6 +124,12 @@ public sealed record ShimOptions
             problems.Add($"{ShimVariables.LogLevel} '{level}' must be Trace, Debug, Information, Warning or Error");
         }
 
+        var apiServer = (Get(RuntimeApiServerVariable) ?? RawRuntimeApiServer).ToLowerInvariant();
+        if (apiServer is not (RawRuntimeApiServer or KestrelRuntimeApiServer))
+        {
+            problems.Add($"{RuntimeApiServerVariable} '{Get(RuntimeApiServerVariable)}' must be raw or kestrel");
+        }
+
         var parentPid = ParseParentPid(Get(ShimVariables.ParentPid), problems);
         if (problems.Count > 0)
         {
@@ -144,6 +160,7 @@ public sealed record ShimOptions
             LogFormat = Get(LambdaVariables.LogFormat),
             ApplicationLogLevel = Get(LambdaVariables.LogLevel),
             MaxConcurrency = (int)concurrency,
+            RuntimeApiServer = apiServer,
         };
     }
 

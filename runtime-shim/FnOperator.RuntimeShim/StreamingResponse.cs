@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using FnOperator.Contracts;
-using Microsoft.AspNetCore.Http.Features;
 
 namespace FnOperator.RuntimeShim;
 
@@ -31,6 +30,7 @@ public static class StreamingResponse
     public const string DefaultContentType = "application/octet-stream";
     public const string LimitEnv = "FNOP_MAX_STREAM_RESPONSE_BYTES";
     private const int MaxDrainBytes = 256 * 1024 * 1024;
+    private static readonly byte[] Accepted = """{"status":"OK"}"""u8.ToArray();
 
     /// <summary>The streamed-response limit in bytes.</summary>
     public static long StreamLimit { get; } =
@@ -38,97 +38,83 @@ public static class StreamingResponse
             ? limit
             : PullProtocol.MaxStreamResponseBytes;
 
-    public static bool IsStreaming(HttpRequest request) =>
-        string.Equals(request.Headers[ModeHeader], StreamingMode, StringComparison.OrdinalIgnoreCase);
+    public static bool IsStreaming(IRuntimeApiExchange exchange) =>
+        string.Equals(exchange.Header(ModeHeader), StreamingMode, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Handles a streaming-mode POST to /response; writes the Runtime API's answer.</summary>
-    public static async Task HandleAsync(HttpContext context, string requestId, ShimOptions options, InvocationSlot slot, IResponseStreamSink? sink)
+    public static async Task HandleAsync(IRuntimeApiExchange exchange, string requestId, ShimOptions options, InvocationSlot slot, IResponseStreamSink? sink)
     {
         switch (slot.TryBeginResponse(requestId, out var active))
         {
             case PostOutcome.UnknownRequestId:
-                await WriteErrorAsync(context, 400, "InvalidRequestID", $"Invalid request ID: {requestId}").ConfigureAwait(false);
+                await RuntimeApi.ErrorAsync(exchange, 400, "InvalidRequestID", $"Invalid request ID: {requestId}").ConfigureAwait(false);
                 return;
             case PostOutcome.AlreadyCompleted:
-                await WriteErrorAsync(context, 403, "InvalidStateTransition", $"Invocation {requestId} already has a result.").ConfigureAwait(false);
+                await RuntimeApi.ErrorAsync(exchange, 403, "InvalidStateTransition", $"Invocation {requestId} already has a result.").ConfigureAwait(false);
                 return;
         }
 
-        // The handler may pause between writes for as long as its timeout allows (Kestrel would cut a slow body).
-        if (context.Features.Get<Microsoft.AspNetCore.Server.Kestrel.Core.Features.IHttpMinRequestBodyDataRateFeature>() is { } rate)
-        {
-            rate.MinDataRate = null;
-        }
-
+        // The handler may pause between writes for as long as its timeout allows.
+        exchange.AllowSlowBody();
         var invocation = active!.Invocation;
-        var request = context.Request;
-        var contentType = request.ContentType is { Length: > 0 } type ? type : DefaultContentType;
-        using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, active.Finished);
-        var body = new LimitedStream(request.Body, StreamLimit);
+        var contentType = exchange.Header("Content-Type") is { Length: > 0 } type ? type : DefaultContentType;
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(exchange.Aborted, active.Finished);
+        var body = new LimitedStream(exchange.Body, StreamLimit);
         RuntimeReply reply;
         try
         {
             var streamed = invocation.StreamResponse && sink is not null
                 && await sink.StreamAsync(invocation, contentType, body, ended.Token).ConfigureAwait(false);
-            var buffered = streamed ? [] : await RuntimeApi.ReadCappedAsync(request, options.MaxResponseBytes, ended.Token).ConfigureAwait(false);
+            var buffered = streamed ? [] : await RuntimeApi.ReadCappedAsync(exchange, options.MaxResponseBytes, ended.Token).ConfigureAwait(false);
             reply = buffered is null
                 ? new RuntimeReply(ReplyKind.TooLarge, [])
-                : Trailers(request, buffered, streamed);
+                : Trailers(exchange, buffered, streamed);
         }
         catch (Exception e) when (body.Exceeded && e is IOException or HttpRequestException or OperationCanceledException)
         {
             // Past the limit (HttpClient reports the content's exception wrapped): the stream to the gateway was cut.
-            await DrainAsync(request.Body, ended.Token).ConfigureAwait(false);
+            await DrainAsync(exchange.Body, ended.Token).ConfigureAwait(false);
             reply = new RuntimeReply(ReplyKind.TooLarge, [], Streamed: true);
         }
-        catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException or BadHttpRequestException)
+        catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException)
         {
             // Timed out, the runtime went away, or the caller's gateway did: the runner answers the invocation (timeout,
             // exit) or, with the runtime still here, the response counts as sent (the caller is gone).
+            // (Kestrel's BadHttpRequestException is an IOException.)
             if (ended.IsCancellationRequested)
             {
                 return;
             }
 
-            await DrainAsync(request.Body, ended.Token).ConfigureAwait(false);
-            reply = Trailers(request, [], streamed: true);
+            await DrainAsync(exchange.Body, ended.Token).ConfigureAwait(false);
+            reply = Trailers(exchange, [], streamed: true);
         }
 
         if (slot.TryComplete(requestId, reply) != PostOutcome.Accepted)
         {
-            await WriteErrorAsync(context, 403, "InvalidStateTransition", $"Invocation {requestId} already has a result.").ConfigureAwait(false);
+            await RuntimeApi.ErrorAsync(exchange, 403, "InvalidStateTransition", $"Invocation {requestId} already has a result.").ConfigureAwait(false);
             return;
         }
 
         if (reply.Kind == ReplyKind.TooLarge)
         {
             var limit = reply.Streamed ? StreamLimit : options.MaxResponseBytes;
-            await WriteErrorAsync(context, 413, "RequestEntityTooLarge", $"Exceeded maximum allowed payload size ({limit} bytes).").ConfigureAwait(false);
+            await RuntimeApi.ErrorAsync(exchange, 413, "RequestEntityTooLarge", $"Exceeded maximum allowed payload size ({limit} bytes).").ConfigureAwait(false);
             return;
         }
 
-        context.Response.StatusCode = 202;
-        context.Response.ContentType = "application/json";
-        await context.Response.Body.WriteAsync("""{"status":"OK"}"""u8.ToArray(), context.RequestAborted).ConfigureAwait(false);
+        await exchange.RespondAsync(202, Accepted).ConfigureAwait(false);
     }
 
     /// <summary>The reply after the whole body was read: an error when the runtime sent the error trailers.</summary>
-    private static RuntimeReply Trailers(HttpRequest request, byte[] body, bool streamed)
+    private static RuntimeReply Trailers(IRuntimeApiExchange exchange, byte[] body, bool streamed)
     {
-        var trailers = request.HttpContext.Features.Get<IHttpRequestTrailersFeature>();
-        if (trailers is not { Available: true })
+        if (exchange.Trailer(ErrorTypeTrailer) is not { Length: > 0 } errorType)
         {
             return new RuntimeReply(ReplyKind.Response, body, Streamed: streamed);
         }
 
-        string? errorType = trailers.Trailers[ErrorTypeTrailer];
-        if (string.IsNullOrEmpty(errorType))
-        {
-            return new RuntimeReply(ReplyKind.Response, body, Streamed: streamed);
-        }
-
-        string? encoded = trailers.Trailers[ErrorBodyTrailer];
-        return new RuntimeReply(ReplyKind.Error, ErrorBody(encoded, errorType), errorType, streamed);
+        return new RuntimeReply(ReplyKind.Error, ErrorBody(exchange.Trailer(ErrorBodyTrailer), errorType), errorType, streamed);
     }
 
     /// <summary>The error trailer's body (base64 of JSON), else a document built from the error type.</summary>
@@ -167,18 +153,9 @@ public static class StreamingResponse
                 total += read;
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or IOException or BadHttpRequestException)
+        catch (Exception e) when (e is OperationCanceledException or IOException)
         {
         }
-    }
-
-    private static async Task WriteErrorAsync(HttpContext context, int status, string errorType, string message)
-    {
-        var body = ShimJson.Object(new Dictionary<string, string> { ["errorMessage"] = message, ["errorType"] = errorType });
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/json";
-        context.Response.ContentLength = body.Length;
-        await context.Response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
     }
 
     /// <summary>Thrown by <see cref="LimitedStream"/> when the runtime sends more than the limit.</summary>

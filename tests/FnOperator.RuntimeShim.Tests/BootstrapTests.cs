@@ -3,14 +3,21 @@ using FnOperator.Contracts;
 namespace FnOperator.RuntimeShim.Tests;
 
 /// <summary>Edge cases of the project's own node and python bootstraps: bad events, nested handlers, module-level errors.</summary>
-public sealed class BootstrapTests
+public class BootstrapTests
 {
+    /// <summary>The Runtime API server these cases run against (<see cref="BootstrapTestsOnKestrel"/> runs them all on Kestrel's).</summary>
+    protected virtual string ApiServer => ShimOptions.RawRuntimeApiServer;
+
+    private Task<FunctionUnderTest> StartFunctionAsync(
+        Client client, double timeoutSeconds = 120, IReadOnlyDictionary<string, string>? extra = null, string? handlerFile = null) =>
+        FunctionUnderTest.StartAsync(client, timeoutSeconds, extra, handlerFile, ApiServer);
+
     [Theory]
     [InlineData(Client.NodeBootstrap)]
     [InlineData(Client.PythonBootstrap)]
     public async Task Event_that_is_not_json_fails_with_unmarshal_error_and_the_runtime_keeps_serving(Client client)
     {
-        await using var fn = await FunctionUnderTest.StartAsync(client);
+        await using var fn = await StartFunctionAsync(client);
         var first = await fn.InvokeAsync("ok", value: 0);
         Assert.Equal(1, first.Json().GetProperty("count").GetInt32());
 
@@ -31,7 +38,7 @@ public sealed class BootstrapTests
         var taskRoot = Directory.CreateTempSubdirectory("fnop-shim-nested-").FullName;
         Directory.CreateDirectory(Path.Combine(taskRoot, "lib"));
         File.WriteAllText(Path.Combine(taskRoot, file), code);
-        await using var fn = await FunctionUnderTest.StartAsync(client,
+        await using var fn = await StartFunctionAsync(client,
             extra: new Dictionary<string, string> { ["LAMBDA_TASK_ROOT"] = taskRoot, ["_HANDLER"] = "lib/nested.handler" });
 
         var result = await fn.Server.InvokeAsync("{}");
@@ -49,7 +56,7 @@ public sealed class BootstrapTests
     {
         var taskRoot = Directory.CreateTempSubdirectory("fnop-shim-initerr-").FullName;
         File.WriteAllText(Path.Combine(taskRoot, file), code);
-        await using var fn = await FunctionUnderTest.StartAsync(client, extra: new Dictionary<string, string> { ["LAMBDA_TASK_ROOT"] = taskRoot });
+        await using var fn = await StartFunctionAsync(client, extra: new Dictionary<string, string> { ["LAMBDA_TASK_ROOT"] = taskRoot });
 
         var result = await fn.Server.InvokeAsync("{}");
 
@@ -57,4 +64,10 @@ public sealed class BootstrapTests
         Assert.Equal("Unhandled", result.FunctionError);
         Assert.Equal(errorType, result.ErrorType);
     }
+}
+
+/// <summary>Every case of <see cref="BootstrapTests"/> with FNOP_RUNTIME_API_SERVER=kestrel.</summary>
+public sealed class BootstrapTestsOnKestrel : BootstrapTests
+{
+    protected override string ApiServer => ShimOptions.KestrelRuntimeApiServer;
 }

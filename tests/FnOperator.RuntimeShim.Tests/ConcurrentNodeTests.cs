@@ -8,8 +8,19 @@ namespace FnOperator.RuntimeShim.Tests;
 /// several invocations at once in one runtime process, each answered to its own caller, logs attributed by request id,
 /// timeouts as Lambda Managed Instances have them.
 /// </summary>
-public sealed class ConcurrentNodeTests
+public class ConcurrentNodeTests
 {
+    /// <summary>The Runtime API server these cases run against (<see cref="ConcurrentNodeTestsOnKestrel"/> runs them all on Kestrel's).</summary>
+    protected virtual string ApiServer => ShimOptions.RawRuntimeApiServer;
+
+    private Task<FunctionUnderTest> StartFunctionAsync(
+        Client client, double timeoutSeconds = 120, IReadOnlyDictionary<string, string>? extra = null, string? handlerFile = null) =>
+        FunctionUnderTest.StartAsync(client, timeoutSeconds, extra, handlerFile, ApiServer);
+
+    private Task<FunctionUnderTest> StartInlineAsync(
+        Client client, string file, string code, Dictionary<string, string>? extra = null, double timeoutSeconds = 120) =>
+        InlineFunction.StartAsync(client, file, code, extra, timeoutSeconds, ApiServer);
+
     // Every invocation waits at an in-process barrier until `expect` invocations have arrived: none can answer unless they
     // all run at once in this one process.
     private const string BarrierHandler = """
@@ -39,7 +50,7 @@ public sealed class ConcurrentNodeTests
     [Fact]
     public async Task Four_invocations_run_at_once_in_one_process_and_each_answers_its_own_caller_with_its_own_logs()
     {
-        await using var fn = await InlineFunction.StartAsync(Client.NodeBootstrap, "app.mjs", BarrierHandler, Concurrency(4));
+        await using var fn = await StartInlineAsync(Client.NodeBootstrap, "app.mjs", BarrierHandler, Concurrency(4));
 
         var invocations = Enumerable.Range(0, 4)
             .Select(i => fn.Server.Enqueue(JsonSerializer.Serialize(new { tag = $"t{i}", expect = 4 }), tailLog: true))
@@ -87,7 +98,7 @@ public sealed class ConcurrentNodeTests
     {
         var env = Concurrency(2);
         env["AWS_LAMBDA_LOG_FORMAT"] = "JSON";
-        await using var fn = await InlineFunction.StartAsync(Client.NodeBootstrap, "app.mjs", BarrierHandler, env);
+        await using var fn = await StartInlineAsync(Client.NodeBootstrap, "app.mjs", BarrierHandler, env);
 
         var a = fn.Server.Enqueue("""{"tag":"ja","expect":2}""", tailLog: true);
         var b = fn.Server.Enqueue("""{"tag":"jb","expect":2}""", tailLog: true);
@@ -105,7 +116,7 @@ public sealed class ConcurrentNodeTests
     [Fact]
     public async Task A_timeout_fails_only_its_invocation_and_the_runtime_keeps_running_the_others()
     {
-        await using var fn = await InlineFunction.StartAsync(Client.NodeBootstrap, "app.mjs", BarrierHandler, Concurrency(2), timeoutSeconds: 3);
+        await using var fn = await StartInlineAsync(Client.NodeBootstrap, "app.mjs", BarrierHandler, Concurrency(2), timeoutSeconds: 3);
 
         // Warm the runtime and learn its pid.
         var first = await fn.Server.InvokeAsync("""{"tag":"warm"}""");
@@ -138,7 +149,7 @@ public sealed class ConcurrentNodeTests
     [Fact]
     public async Task When_every_lane_holds_a_timed_out_invocation_the_runtime_is_replaced()
     {
-        await using var fn = await InlineFunction.StartAsync(Client.NodeBootstrap, "app.mjs", BarrierHandler, Concurrency(2), timeoutSeconds: 2);
+        await using var fn = await StartInlineAsync(Client.NodeBootstrap, "app.mjs", BarrierHandler, Concurrency(2), timeoutSeconds: 2);
         var first = await fn.Server.InvokeAsync("""{"tag":"warm"}""");
         var pid = first.Json().GetProperty("pid").GetInt32();
 
@@ -156,7 +167,7 @@ public sealed class ConcurrentNodeTests
     [Fact]
     public async Task Callback_handlers_answer_at_once_and_each_sees_its_own_remaining_time()
     {
-        await using var fn = await InlineFunction.StartAsync(Client.NodeBootstrap, "app.mjs", """
+        await using var fn = await StartInlineAsync(Client.NodeBootstrap, "app.mjs", """
             export const handler = (event, context, callback) => {
               setTimeout(() => callback(null, { tag: event.tag, id: context.awsRequestId, remaining: context.getRemainingTimeInMillis() }), event.waitMs);
             };
@@ -180,7 +191,7 @@ public sealed class ConcurrentNodeTests
         // As aws-lambda-ric 4 in its multi-concurrent mode: no per-invocation _X_AMZN_TRACE_ID (one process, several
         // invocations), the invocation's own trace id on context.xRayTraceId. The three meet at a barrier, so each
         // reads both while the others are in flight.
-        await using var fn = await InlineFunction.StartAsync(Client.NodeBootstrap, "app.mjs", """
+        await using var fn = await StartInlineAsync(Client.NodeBootstrap, "app.mjs", """
             let arrived = 0;
             export const handler = async (event, context) => {
               arrived++;
@@ -204,7 +215,7 @@ public sealed class ConcurrentNodeTests
     [Fact]
     public async Task Two_streamed_responses_are_written_at_once_each_to_its_own_caller()
     {
-        await using var fn = await FunctionUnderTest.StartAsync(Client.NodeBootstrap, extra: Concurrency(2), handlerFile: "streaming.mjs");
+        await using var fn = await StartFunctionAsync(Client.NodeBootstrap, extra: Concurrency(2), handlerFile: "streaming.mjs");
         var invocations = Enumerable.Range(0, 2).Select(_ =>
         {
             var go = Path.Combine(fn.TaskRoot, "go-" + Guid.NewGuid().ToString("N"));
@@ -231,7 +242,7 @@ public sealed class ConcurrentNodeTests
     public async Task The_aws_lambda_ric_client_runs_invocations_at_once_in_its_multi_concurrent_mode()
     {
         // aws-lambda-ric 4.x reads AWS_LAMBDA_MAX_CONCURRENCY itself: worker threads in one process, each polling `next`.
-        await using var fn = await FunctionUnderTest.StartAsync(Client.AwsLambdaRic, extra: Concurrency(4), handlerFile: "barrier.mjs");
+        await using var fn = await StartFunctionAsync(Client.AwsLambdaRic, extra: Concurrency(4), handlerFile: "barrier.mjs");
         var dir = Directory.CreateTempSubdirectory("fnop-barrier-").FullName;
         try
         {
@@ -258,4 +269,10 @@ public sealed class ConcurrentNodeTests
             Directory.Delete(dir, recursive: true);
         }
     }
+}
+
+/// <summary>Every case of <see cref="ConcurrentNodeTests"/> with FNOP_RUNTIME_API_SERVER=kestrel.</summary>
+public sealed class ConcurrentNodeTestsOnKestrel : ConcurrentNodeTests
+{
+    protected override string ApiServer => ShimOptions.KestrelRuntimeApiServer;
 }

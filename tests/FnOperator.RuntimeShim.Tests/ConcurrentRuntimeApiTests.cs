@@ -9,8 +9,11 @@ namespace FnOperator.RuntimeShim.Tests;
 /// The Runtime API with AWS_LAMBDA_MAX_CONCURRENCY = 3, the test acting as the runtime (a bootstrap that only sleeps): three
 /// `GET next` outstanding at once each get their own invocation and headers, answers are routed by request id.
 /// </summary>
-public sealed class ConcurrentRuntimeApiTests : IAsyncLifetime
+public class ConcurrentRuntimeApiTests : IAsyncLifetime
 {
+    /// <summary>The Runtime API server these cases run against (<see cref="ConcurrentRuntimeApiTestsOnKestrel"/> runs them all on Kestrel's).</summary>
+    protected virtual string ApiServer => ShimOptions.RawRuntimeApiServer;
+
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(120) };
     private string _taskRoot = "";
     private PullServer _server = null!;
@@ -23,6 +26,7 @@ public sealed class ConcurrentRuntimeApiTests : IAsyncLifetime
         _server = await PullServer.StartAsync();
         _shim = await ShimProcess.StartAsync(new Dictionary<string, string>
         {
+            [ShimOptions.RuntimeApiServerVariable] = ApiServer,
             ["AWS_LAMBDA_FUNCTION_NAME"] = "fn",
             ["FNOP_RUNTIME"] = "provided.al2023",
             ["_HANDLER"] = "unused",
@@ -136,4 +140,10 @@ public sealed class ConcurrentRuntimeApiTests : IAsyncLifetime
         response.Headers.TryGetValues(name, out var values) ? values.FirstOrDefault() : null;
 
     private static string? ErrorType(string body) => JsonDocument.Parse(body).RootElement.GetProperty("errorType").GetString();
+}
+
+/// <summary>Every case of <see cref="ConcurrentRuntimeApiTests"/> with FNOP_RUNTIME_API_SERVER=kestrel.</summary>
+public sealed class ConcurrentRuntimeApiTestsOnKestrel : ConcurrentRuntimeApiTests
+{
+    protected override string ApiServer => ShimOptions.KestrelRuntimeApiServer;
 }

@@ -7,10 +7,17 @@ namespace FnOperator.RuntimeShim.Tests;
 /// The project's managed .NET runtime (runtime-shim/bootstraps/dotnet) running class-library handlers from
 /// tests/FnOperator.DotnetFunctions under a real shim: handler shapes, serializers, context, errors, init, timeout.
 /// </summary>
-public sealed class DotnetBootstrapTests
+public class DotnetBootstrapTests
 {
-    private static Task<FunctionUnderTest> StartAsync(string typeAndMethod, double timeoutSeconds = 120, Dictionary<string, string>? extra = null) =>
-        FunctionUnderTest.StartAsync(Client.DotnetBootstrap, timeoutSeconds,
+    /// <summary>The Runtime API server these cases run against (<see cref="DotnetBootstrapTestsOnKestrel"/> runs them all on Kestrel's).</summary>
+    protected virtual string ApiServer => ShimOptions.RawRuntimeApiServer;
+
+    private Task<FunctionUnderTest> StartFunctionAsync(
+        Client client, double timeoutSeconds = 120, IReadOnlyDictionary<string, string>? extra = null, string? handlerFile = null) =>
+        FunctionUnderTest.StartAsync(client, timeoutSeconds, extra, handlerFile, ApiServer);
+
+    private Task<FunctionUnderTest> StartAsync(string typeAndMethod, double timeoutSeconds = 120, Dictionary<string, string>? extra = null) =>
+        StartFunctionAsync(Client.DotnetBootstrap, timeoutSeconds,
             new Dictionary<string, string>(extra ?? []) { ["_HANDLER"] = FunctionUnderTest.DotnetHandler(typeAndMethod) });
 
     [Theory]
@@ -149,7 +156,7 @@ public sealed class DotnetBootstrapTests
     [InlineData("Assembly::Type", "Invalid lambda function handler: 'Assembly::Type'.")]
     public async Task Missing_assembly_or_malformed_handler_is_an_init_error(string handler, string message)
     {
-        await using var fn = await FunctionUnderTest.StartAsync(Client.DotnetBootstrap, extra: new Dictionary<string, string> { ["_HANDLER"] = handler });
+        await using var fn = await StartFunctionAsync(Client.DotnetBootstrap, extra: new Dictionary<string, string> { ["_HANDLER"] = handler });
 
         var result = await fn.Server.InvokeAsync("{}");
 
@@ -204,7 +211,7 @@ public sealed class DotnetBootstrapTests
             Assert.True(build.ExitCode == 0, output);
         }
 
-        await using var fn = await FunctionUnderTest.StartAsync(Client.DotnetBootstrap, extra: new Dictionary<string, string>
+        await using var fn = await StartFunctionAsync(Client.DotnetBootstrap, extra: new Dictionary<string, string>
         {
             ["LAMBDA_TASK_ROOT"] = publish,
             ["_HANDLER"] = "HelloDotnet::HelloDotnet.Function::Handler",
@@ -221,4 +228,10 @@ public sealed class DotnetBootstrapTests
         Assert.Equal("asked to fail: why", failed.Json().GetProperty("errorMessage").GetString());
         Directory.Delete(publish, recursive: true);
     }
+}
+
+/// <summary>Every case of <see cref="DotnetBootstrapTests"/> with FNOP_RUNTIME_API_SERVER=kestrel.</summary>
+public sealed class DotnetBootstrapTestsOnKestrel : DotnetBootstrapTests
+{
+    protected override string ApiServer => ShimOptions.KestrelRuntimeApiServer;
 }

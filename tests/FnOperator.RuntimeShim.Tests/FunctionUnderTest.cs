@@ -42,9 +42,10 @@ public sealed class FunctionUnderTest : IAsyncDisposable
 
     public static string FunctionsDirectory => Path.Combine(Repo.Root, "tests", "FnOperator.RuntimeShim.Tests", "Functions");
 
+    /// <param name="apiServer">The Runtime API server (FNOP_RUNTIME_API_SERVER: raw or kestrel); null: the shim's default.</param>
     /// <param name="handlerFile">A file of <see cref="FunctionsDirectory"/> to run instead of the client's usual one (node clients).</param>
     public static async Task<FunctionUnderTest> StartAsync(
-        Client client, double timeoutSeconds = 120, IReadOnlyDictionary<string, string>? extra = null, string? handlerFile = null)
+        Client client, double timeoutSeconds = 120, IReadOnlyDictionary<string, string>? extra = null, string? handlerFile = null, string? apiServer = null)
     {
         var taskRoot = Directory.CreateTempSubdirectory("fnop-shim-test-").FullName;
         var env = new Dictionary<string, string>
@@ -90,6 +91,11 @@ public sealed class FunctionUnderTest : IAsyncDisposable
         foreach (var (key, value) in extra ?? new Dictionary<string, string>())
         {
             env[key] = value;
+        }
+
+        if (apiServer is not null)
+        {
+            env[ShimOptions.RuntimeApiServerVariable] = apiServer;
         }
 
         var server = await PullServer.StartAsync();

@@ -4,12 +4,12 @@ namespace FnOperator.RuntimeShim.Tests;
 public static class InlineFunction
 {
     public static Task<FunctionUnderTest> StartAsync(
-        Client client, string file, string code, Dictionary<string, string>? extra = null, double timeoutSeconds = 120)
+        Client client, string file, string code, Dictionary<string, string>? extra = null, double timeoutSeconds = 120, string? apiServer = null)
     {
         var taskRoot = Directory.CreateTempSubdirectory("fnop-shim-inline-").FullName;
         File.WriteAllText(Path.Combine(taskRoot, file), code);
         var env = new Dictionary<string, string>(extra ?? []) { ["LAMBDA_TASK_ROOT"] = taskRoot };
         env.TryAdd("_HANDLER", Path.GetFileNameWithoutExtension(file) + ".handler");
-        return FunctionUnderTest.StartAsync(client, timeoutSeconds, env);
+        return FunctionUnderTest.StartAsync(client, timeoutSeconds, env, apiServer: apiServer);
     }
 }

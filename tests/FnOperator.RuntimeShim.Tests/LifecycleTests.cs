@@ -3,15 +3,22 @@ using FnOperator.Contracts;
 namespace FnOperator.RuntimeShim.Tests;
 
 /// <summary>Log tail, init failures, handler styles, shutdown drain and release, source closing.</summary>
-public sealed class LifecycleTests
+public class LifecycleTests
 {
+    /// <summary>The Runtime API server these cases run against (<see cref="LifecycleTestsOnKestrel"/> runs them all on Kestrel's).</summary>
+    protected virtual string ApiServer => ShimOptions.RawRuntimeApiServer;
+
+    private Task<FunctionUnderTest> StartFunctionAsync(
+        Client client, double timeoutSeconds = 120, IReadOnlyDictionary<string, string>? extra = null, string? handlerFile = null) =>
+        FunctionUnderTest.StartAsync(client, timeoutSeconds, extra, handlerFile, ApiServer);
+
     [Theory]
     [InlineData(Client.NodeBootstrap)]
     [InlineData(Client.PythonBootstrap)]
     [InlineData(Client.BashCurl)]
     public async Task Log_tail_holds_the_invocation_log_from_start_to_report_only_when_asked(Client client)
     {
-        await using var fn = await FunctionUnderTest.StartAsync(client);
+        await using var fn = await StartFunctionAsync(client);
 
         var tailed = await fn.InvokeAsync("ok", tailLog: true, value: 7);
         var plain = await fn.InvokeAsync("ok", value: 8);
@@ -32,7 +39,7 @@ public sealed class LifecycleTests
         var taskRoot = Directory.CreateTempSubdirectory("fnop-shim-chatty-").FullName;
         File.WriteAllText(Path.Combine(taskRoot, "app.mjs"),
             "export const handler = async () => { for (let i = 0; i < 200; i++) console.log('line-' + i + '-' + 'z'.repeat(60)); return 1; };");
-        await using var fn = await FunctionUnderTest.StartAsync(Client.NodeBootstrap, extra: new Dictionary<string, string> { ["LAMBDA_TASK_ROOT"] = taskRoot });
+        await using var fn = await StartFunctionAsync(Client.NodeBootstrap, extra: new Dictionary<string, string> { ["LAMBDA_TASK_ROOT"] = taskRoot });
 
         var result = await fn.InvokeAsync("any", tailLog: true);
 
@@ -51,7 +58,7 @@ public sealed class LifecycleTests
     [InlineData(Client.AwsLambdaRic, "app.nothere", "Runtime.HandlerNotFound")]
     public async Task Init_failure_is_reported_with_lambda_error_type(Client client, string handler, string errorType)
     {
-        await using var fn = await FunctionUnderTest.StartAsync(client, extra: new Dictionary<string, string> { ["_HANDLER"] = handler });
+        await using var fn = await StartFunctionAsync(client, extra: new Dictionary<string, string> { ["_HANDLER"] = handler });
 
         var first = await fn.InvokeAsync("ok");
         var second = await fn.InvokeAsync("ok");
@@ -67,7 +74,7 @@ public sealed class LifecycleTests
     [Fact]
     public async Task Failed_init_is_not_restarted_in_a_loop_while_no_work_arrives()
     {
-        await using var fn = await FunctionUnderTest.StartAsync(Client.NodeBootstrap, extra: new Dictionary<string, string> { ["_HANDLER"] = "missing.handler" });
+        await using var fn = await StartFunctionAsync(Client.NodeBootstrap, extra: new Dictionary<string, string> { ["_HANDLER"] = "missing.handler" });
         await fn.Shim.WaitForLineAsync(l => l.Contains("Runtime.ImportModuleError", StringComparison.Ordinal));
 
         await Task.Delay(TimeSpan.FromSeconds(3));
@@ -78,7 +85,7 @@ public sealed class LifecycleTests
     [Fact]
     public async Task Timeout_kills_the_runtime_process_tree_including_grandchildren()
     {
-        await using var fn = await FunctionUnderTest.StartAsync(Client.BashCurl, timeoutSeconds: 2);
+        await using var fn = await StartFunctionAsync(Client.BashCurl, timeoutSeconds: 2);
 
         var result = await fn.InvokeAsync("sleep");
 
@@ -112,7 +119,7 @@ public sealed class LifecycleTests
         // As the operator does with an AWS base image's /lambda-entrypoint.sh: the runtime id stays, the command wins.
         var marker = Path.Combine(Path.GetTempPath(), "fnop-command-" + Guid.NewGuid().ToString("N"));
         var ric = Path.Combine(Repo.NodeModules, "aws-lambda-ric", "index.mjs");
-        await using var fn = await FunctionUnderTest.StartAsync(Client.AwsLambdaRic, extra: new Dictionary<string, string>
+        await using var fn = await StartFunctionAsync(Client.AwsLambdaRic, extra: new Dictionary<string, string>
         {
             ["FNOP_RUNTIME"] = "nodejs22.x",
             ["FNOP_RUNTIME_COMMAND"] = $"touch {marker} && node {ric}",
@@ -130,7 +137,7 @@ public sealed class LifecycleTests
     public async Task Provided_runtime_without_bootstrap_fails_with_invalid_entrypoint()
     {
         var empty = Directory.CreateTempSubdirectory("fnop-shim-empty-").FullName;
-        await using var fn = await FunctionUnderTest.StartAsync(Client.BashCurl, extra: new Dictionary<string, string> { ["LAMBDA_TASK_ROOT"] = empty });
+        await using var fn = await StartFunctionAsync(Client.BashCurl, extra: new Dictionary<string, string> { ["LAMBDA_TASK_ROOT"] = empty });
 
         var result = await fn.InvokeAsync("ok");
 
@@ -150,7 +157,7 @@ public sealed class LifecycleTests
         File.WriteAllText(Path.Combine(taskRoot, "common.js"), "exports.handler = async (event) => ({ style: 'commonjs', n: event.n });");
         foreach (var (handler, style) in new[] { ("styles.asyncStyle", "async"), ("styles.syncStyle", null), ("styles.callbackStyle", "callback"), ("common.handler", "commonjs") })
         {
-            await using var fn = await FunctionUnderTest.StartAsync(Client.NodeBootstrap,
+            await using var fn = await StartFunctionAsync(Client.NodeBootstrap,
                 extra: new Dictionary<string, string> { ["LAMBDA_TASK_ROOT"] = taskRoot, ["_HANDLER"] = handler });
 
             var result = await fn.Server.InvokeAsync("""{"n":5}""");
@@ -173,7 +180,7 @@ public sealed class LifecycleTests
     {
         var taskRoot = Directory.CreateTempSubdirectory("fnop-shim-async-py-").FullName;
         File.WriteAllText(Path.Combine(taskRoot, "app.py"), "import asyncio\nasync def handler(event, context):\n    await asyncio.sleep(0)\n    return {'n': event['n'] * 2}\n");
-        await using var fn = await FunctionUnderTest.StartAsync(Client.PythonBootstrap, extra: new Dictionary<string, string> { ["LAMBDA_TASK_ROOT"] = taskRoot });
+        await using var fn = await StartFunctionAsync(Client.PythonBootstrap, extra: new Dictionary<string, string> { ["LAMBDA_TASK_ROOT"] = taskRoot });
 
         var result = await fn.Server.InvokeAsync("""{"n":21}""");
 
@@ -184,7 +191,7 @@ public sealed class LifecycleTests
     [Fact]
     public async Task Own_node_bootstrap_passes_the_lambda_context_and_headers_to_the_handler()
     {
-        await using var fn = await FunctionUnderTest.StartAsync(Client.NodeBootstrap);
+        await using var fn = await StartFunctionAsync(Client.NodeBootstrap);
 
         var result = await fn.InvokeAsync("ok", value: 1);
 
@@ -201,7 +208,7 @@ public sealed class LifecycleTests
     [Fact]
     public async Task Sigterm_drains_the_in_flight_invocation_before_the_shim_exits()
     {
-        await using var fn = await FunctionUnderTest.StartAsync(Client.NodeBootstrap);
+        await using var fn = await StartFunctionAsync(Client.NodeBootstrap);
         var slow = fn.Server.Enqueue("""{"action":"slow","value":3000}""");
         await fn.Shim.WaitForLineAsync(l => l == $"START RequestId: {slow.RequestId} Version: $LATEST");
 
@@ -218,7 +225,7 @@ public sealed class LifecycleTests
     {
         var taskRoot = Directory.CreateTempSubdirectory("fnop-shim-slow-init-").FullName;
         FunctionUnderTest.WriteExecutable(Path.Combine(taskRoot, "bootstrap"), "#!/bin/sh\nexec sleep 3600\n");
-        await using var fn = await FunctionUnderTest.StartAsync(Client.BashCurl,
+        await using var fn = await StartFunctionAsync(Client.BashCurl,
             extra: new Dictionary<string, string> { ["LAMBDA_TASK_ROOT"] = taskRoot, ["FNOP_LOG_LEVEL"] = "Debug" });
         var invocation = fn.Server.Enqueue("{}");
         while (!fn.Shim.Errors.Contains($"Received invocation, requestId={invocation.RequestId}", StringComparison.Ordinal))
@@ -239,6 +246,7 @@ public sealed class LifecycleTests
         File.Copy(Path.Combine(FunctionUnderTest.FunctionsDirectory, "node.mjs"), Path.Combine(taskRoot, "app.mjs"));
         await using var shim = await ShimProcess.StartAsync(new Dictionary<string, string>
         {
+            [ShimOptions.RuntimeApiServerVariable] = ApiServer,
             ["AWS_LAMBDA_FUNCTION_NAME"] = "fn",
             ["FNOP_RUNTIME"] = "nodejs22.x",
             ["_HANDLER"] = "app.handler",
@@ -262,10 +270,16 @@ public sealed class LifecycleTests
     [Fact]
     public async Task Shim_exits_cleanly_when_the_source_says_the_function_is_gone()
     {
-        await using var fn = await FunctionUnderTest.StartAsync(Client.NodeBootstrap);
+        await using var fn = await StartFunctionAsync(Client.NodeBootstrap);
 
         fn.Server.Close();
 
         Assert.Equal(0, await fn.Shim.Exited.WaitAsync(TimeSpan.FromSeconds(90)));
     }
+}
+
+/// <summary>Every case of <see cref="LifecycleTests"/> with FNOP_RUNTIME_API_SERVER=kestrel.</summary>
+public sealed class LifecycleTestsOnKestrel : LifecycleTests
+{
+    protected override string ApiServer => ShimOptions.KestrelRuntimeApiServer;
 }

@@ -5,15 +5,22 @@ using FnOperator.Contracts;
 namespace FnOperator.RuntimeShim.Tests;
 
 /// <summary>The project's Node.js bootstrap against Lambda's Node.js runtime: completion rules and console formats.</summary>
-public sealed partial class NodeBootstrapTests
+public partial class NodeBootstrapTests
 {
+    /// <summary>The Runtime API server these cases run against (<see cref="NodeBootstrapTestsOnKestrel"/> runs them all on Kestrel's).</summary>
+    protected virtual string ApiServer => ShimOptions.RawRuntimeApiServer;
+
+    private Task<FunctionUnderTest> StartInlineAsync(
+        Client client, string file, string code, Dictionary<string, string>? extra = null, double timeoutSeconds = 120) =>
+        InlineFunction.StartAsync(client, file, code, extra, timeoutSeconds, ApiServer);
+
     [Theory]
     [InlineData("export const handler = (event, context, callback) => {};")]
     [InlineData("export const handler = (event) => new Promise(() => {});")]
     [InlineData("export function handler(event) { return { ignored: true }; }")]
     public async Task Non_async_handler_that_never_completes_answers_null_when_the_event_loop_empties(string code)
     {
-        await using var fn = await InlineFunction.StartAsync(Client.NodeBootstrap, "app.mjs", code);
+        await using var fn = await StartInlineAsync(Client.NodeBootstrap, "app.mjs", code);
 
         var result = await fn.Server.InvokeAsync("{}");
 
@@ -24,7 +31,7 @@ public sealed partial class NodeBootstrapTests
     [Fact]
     public async Task Async_handler_whose_promise_never_settles_fails_with_NodeJsExit_and_the_runtime_keeps_serving()
     {
-        await using var fn = await InlineFunction.StartAsync(Client.NodeBootstrap, "app.mjs", """
+        await using var fn = await StartInlineAsync(Client.NodeBootstrap, "app.mjs", """
             let calls = 0;
             export const handler = async (event) => {
               calls++;
@@ -46,7 +53,7 @@ public sealed partial class NodeBootstrapTests
     [Fact]
     public async Task Callback_answers_after_the_event_loop_is_empty_by_default()
     {
-        await using var fn = await InlineFunction.StartAsync(Client.NodeBootstrap, "app.mjs", """
+        await using var fn = await StartInlineAsync(Client.NodeBootstrap, "app.mjs", """
             export const handler = (event, context, callback) => {
               setTimeout(() => console.log("timer-fired"), 400);
               callback(null, { waits: context.callbackWaitsForEmptyEventLoop });
@@ -64,7 +71,7 @@ public sealed partial class NodeBootstrapTests
     [Fact]
     public async Task Callback_answers_at_once_when_callbackWaitsForEmptyEventLoop_is_false_and_the_pending_work_runs_on()
     {
-        await using var fn = await InlineFunction.StartAsync(Client.NodeBootstrap, "app.mjs", """
+        await using var fn = await StartInlineAsync(Client.NodeBootstrap, "app.mjs", """
             export const handler = (event, context, callback) => {
               context.callbackWaitsForEmptyEventLoop = false;
               setTimeout(() => console.log("late-timer-fired"), 1500);
@@ -86,7 +93,7 @@ public sealed partial class NodeBootstrapTests
     [Fact]
     public async Task Only_the_first_completion_counts()
     {
-        await using var fn = await InlineFunction.StartAsync(Client.NodeBootstrap, "app.mjs", """
+        await using var fn = await StartInlineAsync(Client.NodeBootstrap, "app.mjs", """
             export const handler = async (event, context, callback) => {
               callback(null, "from-callback");
               context.succeed("from-succeed");
@@ -103,7 +110,7 @@ public sealed partial class NodeBootstrapTests
     [Fact]
     public async Task Result_that_cannot_be_stringified_is_an_error()
     {
-        await using var fn = await InlineFunction.StartAsync(Client.NodeBootstrap, "app.mjs",
+        await using var fn = await StartInlineAsync(Client.NodeBootstrap, "app.mjs",
             "export const handler = async () => { const a = {}; a.self = a; return a; };");
 
         var result = await fn.Server.InvokeAsync("{}");
@@ -115,7 +122,7 @@ public sealed partial class NodeBootstrapTests
     [Fact]
     public async Task Console_methods_print_lambda_text_lines_on_stdout()
     {
-        await using var fn = await InlineFunction.StartAsync(Client.NodeBootstrap, "app.mjs", """
+        await using var fn = await StartInlineAsync(Client.NodeBootstrap, "app.mjs", """
             export const handler = async () => {
               console.log("plain %s", "log");
               console.warn("careful", 42);
@@ -136,7 +143,7 @@ public sealed partial class NodeBootstrapTests
     [Fact]
     public async Task Json_log_format_prints_one_object_a_line_and_the_log_level_drops_lower_levels()
     {
-        await using var fn = await InlineFunction.StartAsync(Client.NodeBootstrap, "app.mjs", """
+        await using var fn = await StartInlineAsync(Client.NodeBootstrap, "app.mjs", """
             export const handler = async (event) => {
               console.debug("dropped-debug");
               console.info("dropped-info");
@@ -167,4 +174,10 @@ public sealed partial class NodeBootstrapTests
 
     internal static List<JsonElement> JsonLines(string log) =>
         [.. log.Split('\n').Where(l => l.StartsWith('{')).Select(l => JsonDocument.Parse(l).RootElement)];
+}
+
+/// <summary>Every case of <see cref="NodeBootstrapTests"/> with FNOP_RUNTIME_API_SERVER=kestrel.</summary>
+public sealed class NodeBootstrapTestsOnKestrel : NodeBootstrapTests
+{
+    protected override string ApiServer => ShimOptions.KestrelRuntimeApiServer;
 }

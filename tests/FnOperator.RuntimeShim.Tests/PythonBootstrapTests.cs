@@ -5,8 +5,15 @@ using FnOperator.Contracts;
 namespace FnOperator.RuntimeShim.Tests;
 
 /// <summary>The project's Python bootstrap against Lambda's Python runtime: the root logging handler, JSON logs, user-only tracebacks.</summary>
-public sealed class PythonBootstrapTests
+public class PythonBootstrapTests
 {
+    /// <summary>The Runtime API server these cases run against (<see cref="PythonBootstrapTestsOnKestrel"/> runs them all on Kestrel's).</summary>
+    protected virtual string ApiServer => ShimOptions.RawRuntimeApiServer;
+
+    private Task<FunctionUnderTest> StartInlineAsync(
+        Client client, string file, string code, Dictionary<string, string>? extra = null, double timeoutSeconds = 120) =>
+        InlineFunction.StartAsync(client, file, code, extra, timeoutSeconds, ApiServer);
+
     private const string LoggingCode = """
         import logging
         logger = logging.getLogger()
@@ -29,7 +36,7 @@ public sealed class PythonBootstrapTests
     [Fact]
     public async Task Root_logger_lines_carry_lambda_level_timestamp_and_request_id()
     {
-        await using var fn = await InlineFunction.StartAsync(Client.PythonBootstrap, "app.py", LoggingCode);
+        await using var fn = await StartInlineAsync(Client.PythonBootstrap, "app.py", LoggingCode);
 
         var unset = await fn.Server.InvokeAsync("{}", tailLog: true);
         var result = await fn.Server.InvokeAsync("""{"level":true}""", tailLog: true);
@@ -49,7 +56,7 @@ public sealed class PythonBootstrapTests
     [Fact]
     public async Task Json_log_format_prints_lambda_fields_and_the_log_level_applies()
     {
-        await using var fn = await InlineFunction.StartAsync(Client.PythonBootstrap, "app.py", LoggingCode,
+        await using var fn = await StartInlineAsync(Client.PythonBootstrap, "app.py", LoggingCode,
             new() { ["AWS_LAMBDA_LOG_FORMAT"] = "JSON", ["AWS_LAMBDA_LOG_LEVEL"] = "INFO" });
 
         var result = await fn.Server.InvokeAsync("{}", tailLog: true);
@@ -72,7 +79,7 @@ public sealed class PythonBootstrapTests
     [Fact]
     public async Task Json_log_format_logs_a_function_error_as_one_json_object()
     {
-        await using var fn = await InlineFunction.StartAsync(Client.PythonBootstrap, "app.py",
+        await using var fn = await StartInlineAsync(Client.PythonBootstrap, "app.py",
             "def handler(event, context):\n    raise ValueError('bad value')\n", new() { ["AWS_LAMBDA_LOG_FORMAT"] = "JSON" });
 
         var result = await fn.Server.InvokeAsync("{}", tailLog: true);
@@ -89,7 +96,7 @@ public sealed class PythonBootstrapTests
     [InlineData("import asyncio\nasync def handler(event, context):\n    await asyncio.sleep(0)\n    return helper()\n\ndef helper():\n    raise ValueError('deep')\n", 2)]
     public async Task Stack_trace_holds_only_the_user_frames_and_the_error_is_logged_as_lambda_does(string code, int frames)
     {
-        await using var fn = await InlineFunction.StartAsync(Client.PythonBootstrap, "app.py", code);
+        await using var fn = await StartInlineAsync(Client.PythonBootstrap, "app.py", code);
 
         var result = await fn.Server.InvokeAsync("{}", tailLog: true);
 
@@ -109,7 +116,7 @@ public sealed class PythonBootstrapTests
     [Fact]
     public async Task Init_error_stack_trace_does_not_show_the_bootstrap()
     {
-        await using var fn = await InlineFunction.StartAsync(Client.PythonBootstrap, "app.py",
+        await using var fn = await StartInlineAsync(Client.PythonBootstrap, "app.py",
             "def setup():\n    raise KeyError('bad setting')\n\nsetup()\n\ndef handler(e, c):\n    return 1\n");
 
         var result = await fn.Server.InvokeAsync("{}");
@@ -123,11 +130,17 @@ public sealed class PythonBootstrapTests
     [Fact]
     public async Task Result_that_is_not_json_serializable_is_a_marshal_error()
     {
-        await using var fn = await InlineFunction.StartAsync(Client.PythonBootstrap, "app.py", "def handler(event, context):\n    return {1, 2}\n");
+        await using var fn = await StartInlineAsync(Client.PythonBootstrap, "app.py", "def handler(event, context):\n    return {1, 2}\n");
 
         var result = await fn.Server.InvokeAsync("{}");
 
         Assert.Equal("Runtime.MarshalError", result.ErrorType);
         Assert.StartsWith("Unable to marshal response: Object of type set is not JSON serializable", result.Json().GetProperty("errorMessage").GetString());
     }
+}
+
+/// <summary>Every case of <see cref="PythonBootstrapTests"/> with FNOP_RUNTIME_API_SERVER=kestrel.</summary>
+public sealed class PythonBootstrapTestsOnKestrel : PythonBootstrapTests
+{
+    protected override string ApiServer => ShimOptions.KestrelRuntimeApiServer;
 }

@@ -10,8 +10,11 @@ namespace FnOperator.RuntimeShim.Tests;
 /// The Runtime API on the wire, with the test itself acting as the runtime: the shim's runtime is a `provided` bootstrap
 /// that only sleeps, and the test calls next/response/error/init-error over HTTP.
 /// </summary>
-public sealed class RuntimeApiTests : IAsyncLifetime
+public class RuntimeApiTests : IAsyncLifetime
 {
+    /// <summary>The Runtime API server these cases run against (<see cref="RuntimeApiTestsOnKestrel"/> runs them all on Kestrel's).</summary>
+    protected virtual string ApiServer => ShimOptions.RawRuntimeApiServer;
+
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(120) };
     private string _taskRoot = "";
     private PullServer _server = null!;
@@ -24,6 +27,7 @@ public sealed class RuntimeApiTests : IAsyncLifetime
         _server = await PullServer.StartAsync();
         _shim = await ShimProcess.StartAsync(new Dictionary<string, string>
         {
+            [ShimOptions.RuntimeApiServerVariable] = ApiServer,
             ["AWS_LAMBDA_FUNCTION_NAME"] = "fn",
             ["FNOP_RUNTIME"] = "provided.al2023",
             ["_HANDLER"] = "unused",
@@ -213,4 +217,10 @@ public sealed class RuntimeApiTests : IAsyncLifetime
         response.Headers.TryGetValues(name, out var values) ? values.Single() : null;
 
     private static string? ErrorType(string body) => JsonDocument.Parse(body).RootElement.GetProperty("errorType").GetString();
+}
+
+/// <summary>Every case of <see cref="RuntimeApiTests"/> with FNOP_RUNTIME_API_SERVER=kestrel.</summary>
+public sealed class RuntimeApiTestsOnKestrel : RuntimeApiTests
+{
+    protected override string ApiServer => ShimOptions.KestrelRuntimeApiServer;
 }

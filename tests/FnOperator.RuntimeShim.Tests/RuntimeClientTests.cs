@@ -3,15 +3,22 @@ using FnOperator.Contracts;
 namespace FnOperator.RuntimeShim.Tests;
 
 /// <summary>The same Lambda cases for every runtime client: real clients this project did not write, and its own bootstraps.</summary>
-public sealed class RuntimeClientTests
+public class RuntimeClientTests
 {
+    /// <summary>The Runtime API server these cases run against (<see cref="RuntimeClientTestsOnKestrel"/> runs them all on Kestrel's).</summary>
+    protected virtual string ApiServer => ShimOptions.RawRuntimeApiServer;
+
+    private Task<FunctionUnderTest> StartFunctionAsync(
+        Client client, double timeoutSeconds = 120, IReadOnlyDictionary<string, string>? extra = null, string? handlerFile = null) =>
+        FunctionUnderTest.StartAsync(client, timeoutSeconds, extra, handlerFile, ApiServer);
+
     public static TheoryData<Client> Clients => [Client.AwsLambdaRic, Client.BashCurl, Client.NodeBootstrap, Client.PythonBootstrap];
 
     [Theory]
     [MemberData(nameof(Clients))]
     public async Task Success_returns_the_handler_response(Client client)
     {
-        await using var fn = await FunctionUnderTest.StartAsync(client);
+        await using var fn = await StartFunctionAsync(client);
 
         var result = await fn.InvokeAsync("ok", value: new { n = 42 });
 
@@ -28,7 +35,7 @@ public sealed class RuntimeClientTests
     [MemberData(nameof(Clients))]
     public async Task Handled_error_is_a_function_error_with_the_runtime_error_document(Client client)
     {
-        await using var fn = await FunctionUnderTest.StartAsync(client);
+        await using var fn = await StartFunctionAsync(client);
 
         var result = await fn.InvokeAsync("handled");
 
@@ -44,7 +51,7 @@ public sealed class RuntimeClientTests
     [MemberData(nameof(Clients))]
     public async Task Unhandled_exception_is_an_unhandled_function_error(Client client)
     {
-        await using var fn = await FunctionUnderTest.StartAsync(client);
+        await using var fn = await StartFunctionAsync(client);
 
         var result = await fn.InvokeAsync("unhandled");
 
@@ -67,7 +74,7 @@ public sealed class RuntimeClientTests
     [MemberData(nameof(Clients))]
     public async Task Timeout_kills_the_runtime_reports_task_timed_out_and_the_next_invocation_gets_a_fresh_runtime(Client client)
     {
-        await using var fn = await FunctionUnderTest.StartAsync(client, timeoutSeconds: 3);
+        await using var fn = await StartFunctionAsync(client, timeoutSeconds: 3);
         var first = await fn.InvokeAsync("ok", value: 1);
         Assert.True(first.Outcome == InvocationOutcome.Success, first.Describe());
         Assert.Equal(1, first.Json().GetProperty("count").GetInt32());
@@ -90,7 +97,7 @@ public sealed class RuntimeClientTests
     [MemberData(nameof(Clients))]
     public async Task Runtime_crash_is_reported_as_runtime_exit_error_and_the_runtime_is_restarted(Client client)
     {
-        await using var fn = await FunctionUnderTest.StartAsync(client);
+        await using var fn = await StartFunctionAsync(client);
 
         var result = await fn.InvokeAsync("exit");
 
@@ -109,7 +116,7 @@ public sealed class RuntimeClientTests
     [MemberData(nameof(Clients))]
     public async Task Response_over_6_MB_is_a_function_error_never_a_truncated_success(Client client)
     {
-        await using var fn = await FunctionUnderTest.StartAsync(client);
+        await using var fn = await StartFunctionAsync(client);
 
         var result = await fn.InvokeAsync("big");
 
@@ -121,4 +128,10 @@ public sealed class RuntimeClientTests
         var next = await fn.InvokeAsync("ok", value: 4);
         Assert.True(next.Outcome == InvocationOutcome.Success, next.Describe());
     }
+}
+
+/// <summary>Every case of <see cref="RuntimeClientTests"/> with FNOP_RUNTIME_API_SERVER=kestrel.</summary>
+public sealed class RuntimeClientTestsOnKestrel : RuntimeClientTests
+{
+    protected override string ApiServer => ShimOptions.KestrelRuntimeApiServer;
 }

@@ -7,8 +7,11 @@ namespace FnOperator.RuntimeShim.Tests;
 /// The shim's two listeners (one web host, issue #11): each serves only its own routes, and the health port's /readyz
 /// turns 503 on SIGTERM while the in-flight invocation drains and /healthz keeps answering. The test is the runtime.
 /// </summary>
-public sealed class ShimListenerTests : IAsyncLifetime
+public class ShimListenerTests : IAsyncLifetime
 {
+    /// <summary>The Runtime API server these cases run against (<see cref="ShimListenerTestsOnKestrel"/> runs them all on Kestrel's).</summary>
+    protected virtual string ApiServer => ShimOptions.RawRuntimeApiServer;
+
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(120) };
     private string _taskRoot = "";
     private PullServer _server = null!;
@@ -21,6 +24,7 @@ public sealed class ShimListenerTests : IAsyncLifetime
         _server = await PullServer.StartAsync();
         _shim = await ShimProcess.StartAsync(new Dictionary<string, string>
         {
+            [ShimOptions.RuntimeApiServerVariable] = ApiServer,
             ["AWS_LAMBDA_FUNCTION_NAME"] = "fn",
             ["FNOP_RUNTIME"] = "provided.al2023",
             ["_HANDLER"] = "unused",
@@ -102,4 +106,10 @@ public sealed class ShimListenerTests : IAsyncLifetime
         Assert.Equal(InvocationOutcome.Success, (await _server.ResultAsync(invocation.RequestId)).Outcome);
         Assert.Equal(0, await _shim.Exited.WaitAsync(TimeSpan.FromSeconds(60)));
     }
+}
+
+/// <summary>Every case of <see cref="ShimListenerTests"/> with FNOP_RUNTIME_API_SERVER=kestrel.</summary>
+public sealed class ShimListenerTestsOnKestrel : ShimListenerTests
+{
+    protected override string ApiServer => ShimOptions.KestrelRuntimeApiServer;
 }

@@ -9,8 +9,15 @@ namespace FnOperator.RuntimeShim.Tests;
 /// aws-lambda-ric: bytes reach the gateway's side while the handler is still writing, error trailers become a function
 /// error, the timeout and the size limit still apply mid-stream, and the buffered paths are unchanged.
 /// </summary>
-public sealed class StreamingResponseTests
+public class StreamingResponseTests
 {
+    /// <summary>The Runtime API server these cases run against (<see cref="StreamingResponseTestsOnKestrel"/> runs them all on Kestrel's).</summary>
+    protected virtual string ApiServer => ShimOptions.RawRuntimeApiServer;
+
+    private Task<FunctionUnderTest> StartFunctionAsync(
+        Client client, double timeoutSeconds = 120, IReadOnlyDictionary<string, string>? extra = null, string? handlerFile = null) =>
+        FunctionUnderTest.StartAsync(client, timeoutSeconds, extra, handlerFile, ApiServer);
+
     public static TheoryData<Client> Clients => [Client.NodeBootstrap, Client.AwsLambdaRic];
 
     private static string Event(string action, object? value = null) => JsonSerializer.Serialize(new { action, value });
@@ -19,7 +26,7 @@ public sealed class StreamingResponseTests
     [MemberData(nameof(Clients))]
     public async Task Streamed_chunks_reach_the_gateway_while_the_handler_is_still_writing(Client client)
     {
-        await using var fn = await FunctionUnderTest.StartAsync(client, handlerFile: "streaming.mjs");
+        await using var fn = await StartFunctionAsync(client, handlerFile: "streaming.mjs");
         var go = Path.Combine(fn.TaskRoot, "go-" + Guid.NewGuid().ToString("N"));
         var invocation = fn.Server.Enqueue(Event("chunks", new { go }), stream: true);
         var stream = fn.Server.Streams[invocation.RequestId];
@@ -42,7 +49,7 @@ public sealed class StreamingResponseTests
     [MemberData(nameof(Clients))]
     public async Task HttpResponseStream_writes_the_json_prelude_and_eight_nul_bytes_before_the_body(Client client)
     {
-        await using var fn = await FunctionUnderTest.StartAsync(client, handlerFile: "streaming.mjs");
+        await using var fn = await StartFunctionAsync(client, handlerFile: "streaming.mjs");
         var invocation = fn.Server.Enqueue(Event("prelude"), stream: true);
         var stream = fn.Server.Streams[invocation.RequestId];
 
@@ -65,7 +72,7 @@ public sealed class StreamingResponseTests
     [MemberData(nameof(Clients))]
     public async Task An_error_after_the_first_bytes_arrives_in_the_trailers_as_a_function_error(Client client)
     {
-        await using var fn = await FunctionUnderTest.StartAsync(client, handlerFile: "streaming.mjs");
+        await using var fn = await StartFunctionAsync(client, handlerFile: "streaming.mjs");
         var invocation = fn.Server.Enqueue(Event("fail-midway"), stream: true);
         var stream = fn.Server.Streams[invocation.RequestId];
 
@@ -83,7 +90,7 @@ public sealed class StreamingResponseTests
     [MemberData(nameof(Clients))]
     public async Task A_streaming_handler_invoked_without_streaming_answers_buffered(Client client)
     {
-        await using var fn = await FunctionUnderTest.StartAsync(client, handlerFile: "streaming.mjs");
+        await using var fn = await StartFunctionAsync(client, handlerFile: "streaming.mjs");
 
         var result = await fn.Server.InvokeAsync(Event("prelude"));
 
@@ -96,7 +103,7 @@ public sealed class StreamingResponseTests
     [MemberData(nameof(Clients))]
     public async Task Streamed_invocations_follow_one_another_on_the_same_warm_runtime(Client client)
     {
-        await using var fn = await FunctionUnderTest.StartAsync(client, handlerFile: "streaming.mjs");
+        await using var fn = await StartFunctionAsync(client, handlerFile: "streaming.mjs");
         var results = new List<InvocationResult>();
         for (var i = 0; i < 3; i++)
         {
@@ -113,7 +120,7 @@ public sealed class StreamingResponseTests
     [Fact]
     public async Task A_gateway_without_the_caller_gets_the_stream_as_a_buffered_result()
     {
-        await using var fn = await FunctionUnderTest.StartAsync(Client.NodeBootstrap, handlerFile: "streaming.mjs");
+        await using var fn = await StartFunctionAsync(Client.NodeBootstrap, handlerFile: "streaming.mjs");
         fn.Server.RefuseStreams = true;
         var invocation = fn.Server.Enqueue(Event("prelude"), stream: true);
 
@@ -126,7 +133,7 @@ public sealed class StreamingResponseTests
     [Fact]
     public async Task The_function_timeout_cuts_a_stream_in_progress()
     {
-        await using var fn = await FunctionUnderTest.StartAsync(Client.NodeBootstrap, timeoutSeconds: 3, handlerFile: "streaming.mjs");
+        await using var fn = await StartFunctionAsync(Client.NodeBootstrap, timeoutSeconds: 3, handlerFile: "streaming.mjs");
         var invocation = fn.Server.Enqueue(Event("sleep-midway"), stream: true);
         var stream = fn.Server.Streams[invocation.RequestId];
 
@@ -141,7 +148,7 @@ public sealed class StreamingResponseTests
     [Fact]
     public async Task A_stream_past_the_limit_is_cut_and_fails_with_ResponseSizeTooLarge()
     {
-        await using var fn = await FunctionUnderTest.StartAsync(Client.NodeBootstrap, handlerFile: "streaming.mjs",
+        await using var fn = await StartFunctionAsync(Client.NodeBootstrap, handlerFile: "streaming.mjs",
             extra: new Dictionary<string, string> { ["FNOP_MAX_STREAM_RESPONSE_BYTES"] = "100000" });
         var invocation = fn.Server.Enqueue(Event("big", new { bytes = 300_000 }), stream: true);
         var stream = fn.Server.Streams[invocation.RequestId];
@@ -155,4 +162,10 @@ public sealed class StreamingResponseTests
         await stream.ReadToEndAsync();
         Assert.InRange(stream.Bytes.Count, 0, 100_000);
     }
+}
+
+/// <summary>Every case of <see cref="StreamingResponseTests"/> with FNOP_RUNTIME_API_SERVER=kestrel.</summary>
+public sealed class StreamingResponseTestsOnKestrel : StreamingResponseTests
+{
+    protected override string ApiServer => ShimOptions.KestrelRuntimeApiServer;
 }
