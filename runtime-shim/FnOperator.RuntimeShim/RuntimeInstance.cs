@@ -59,7 +59,7 @@ public sealed partial class RuntimeInstance
         string file, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment, string workingDirectory, LogSink sink, SandboxSettings? sandbox = null)
     {
         sandbox ??= new SandboxSettings();
-        var (program, argv, ownGroup) = sandbox.Wrap(file, arguments);
+        var (program, argv, ownGroup) = sandbox.Wrap(file, arguments, environment.GetValueOrDefault("PATH"));
         var keeper = sandbox.Keeper is { Count: > 0 };
         var info = new ProcessStartInfo(program)
         {

@@ -64,6 +64,65 @@ public sealed class SandboxUnitTests
         Assert.Equal(expected, RuntimeInstance.ExitDescription(code));
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void Program_lookup_for_the_runtime_uid_skips_what_only_root_can_reach_or_run()
+    {
+        using var tree = new LookupTree();
+        var hidden = tree.Bin("hidden", UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, "prog");
+        var ownerOnly = tree.Bin("owner-only", Open, "prog", UnixFileMode.UserRead | UnixFileMode.UserExecute);
+        var shared = tree.Bin("shared", Open, "prog");
+        var path = string.Join(':', hidden, ownerOnly, shared);
+
+        Assert.Equal(Path.Combine(shared, "prog"), SandboxSettings.FindAsUnprivileged("prog", path));
+        Assert.Null(SandboxSettings.FindAsUnprivileged("prog", string.Join(':', hidden, ownerOnly)));
+        Assert.Null(SandboxSettings.FindAsUnprivileged("./prog", path));
+        Assert.Null(SandboxSettings.FindAsUnprivileged("prog", null));
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void Keeper_launch_as_another_uid_names_the_program_that_uid_can_run()
+    {
+        // setpriv looks the program up with root's file access still in hand, so under a keeper (nothing execs between
+        // setpriv and the runtime) the shim names the program the runtime's uid would find: a developer's
+        // /root/.pyenv/shims/python3 first on PATH otherwise wins and fails as the runtime's uid (exit 126).
+        using var tree = new LookupTree();
+        var hidden = tree.Bin("hidden", UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, "prog");
+        var shared = tree.Bin("shared", Open, "prog");
+        var sandbox = new SandboxSettings { RuntimeUid = 4242, Keeper = ["/opt/shim", "keeper"] };
+
+        var (file, arguments, _) = sandbox.Wrap("prog", ["--flag"], $"{hidden}:{shared}");
+
+        var command = new[] { file }.Concat(arguments).ToList();
+        var expected = File.Exists(SandboxSettings.SetprivPath) && FnOperator.Sandboxing.ProcessTable.IsRoot ? Path.Combine(shared, "prog") : "prog";
+        Assert.Equal([expected, "--flag"], command[^2..]);
+        Assert.Equal(["prog", "--flag"], new SandboxSettings { RuntimeUid = 4242 }.Wrap("prog", ["--flag"], $"{hidden}:{shared}").Arguments[^2..]);
+    }
+
+    private const UnixFileMode Open = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+        | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
+
+    /// <summary>A temporary tree of bin folders (the root others can enter), each with one executable.</summary>
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    private sealed class LookupTree : IDisposable
+    {
+        private readonly string root = Directory.CreateTempSubdirectory("fnop-lookup-").FullName;
+
+        public LookupTree() => File.SetUnixFileMode(root, Open);
+
+        public string Bin(string name, UnixFileMode folderMode, string program, UnixFileMode programMode = Open)
+        {
+            var folder = Directory.CreateDirectory(Path.Combine(root, name, "bin")).FullName;
+            File.WriteAllText(Path.Combine(folder, program), "#!/bin/sh\nexit 0\n");
+            File.SetUnixFileMode(Path.Combine(folder, program), programMode);
+            File.SetUnixFileMode(Path.Combine(root, name), folderMode);
+            return folder;
+        }
+
+        public void Dispose() => Directory.Delete(root, recursive: true);
+    }
+
+    [Fact]
     public void Launch_is_wrapped_in_setpriv_pdeathsig_and_setsid_where_present()
     {
         var (file, arguments, ownGroup) = new SandboxSettings { RuntimeUid = 4242 }.Wrap("node", ["index.mjs"]);

@@ -139,11 +139,23 @@ public sealed record SandboxSettings
     /// is its own CPU scheduling group, so 16 runtimes were 16 groups each weighing as much as the gateway and all shims
     /// together; under load that cost the data plane its latency (docs/runtime-shim.md, "The sandbox's scheduling").
     /// </remarks>
-    public (string File, List<string> Arguments, bool OwnGroup) Wrap(string file, IReadOnlyList<string> arguments)
+    /// <param name="searchPath">The runtime's PATH: with a keeper and a uid, a bare program name is looked up in it
+    /// here, as the runtime's uid would (<see cref="FindAsUnprivileged"/>).</param>
+    public (string File, List<string> Arguments, bool OwnGroup) Wrap(string file, IReadOnlyList<string> arguments, string? searchPath = null)
     {
         var command = new List<string>();
         if (Keeper is { Count: > 0 } keeper)
         {
+            // Nothing execs between setpriv and the runtime here (sandbox-exec does in the other launches): setpriv looks
+            // the program up on PATH while it still holds root's file access (the capabilities go at the exec), so an
+            // entry only root can enter (e.g. /root/.pyenv/shims, first on a developer's PATH) would win and then fail
+            // as the runtime's uid ("Permission denied", exit 126). The runtime's uid finds what it can run instead.
+            if (RuntimeUid is not null && FnOperator.Sandboxing.ProcessTable.IsRoot && File.Exists(SetprivPath)
+                && FindAsUnprivileged(file, searchPath) is { } found)
+            {
+                file = found;
+            }
+
             // The keeper puts the runtime in a process group of its own (posix_spawn), so neither sandbox-exec nor setsid.
             command.AddRange(keeper);
             command.AddRange(["--parent", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--"]);
@@ -185,5 +197,53 @@ public sealed record SandboxSettings
         command.Add(file);
         command.AddRange(arguments);
         return (command[0], command[1..], ownGroup);
+    }
+    /// <summary>
+    /// Where execvp would find <paramref name="program"/> on <paramref name="searchPath"/> for a process running as
+    /// the function's uid with no supplementary groups (setpriv's --clear-groups): every directory on the way, the
+    /// link's target's included, searchable and the file executable by others (the uid is one local mode made up for
+    /// the function, so it owns nothing on PATH and only the others' bits apply to it). Null for a name with a '/', an
+    /// empty PATH, or when nothing is found (the launch then fails as it would have, with setpriv's own error).
+    /// </summary>
+    public static string? FindAsUnprivileged(string program, string? searchPath)
+    {
+        if (string.IsNullOrEmpty(program) || program.Contains('/', StringComparison.Ordinal) || string.IsNullOrEmpty(searchPath) || OperatingSystem.IsWindows())
+        {
+            return null;
+        }
+
+        foreach (var entry in searchPath.Split(':'))
+        {
+            var candidate = Path.GetFullPath(Path.Combine(entry.Length == 0 ? "." : entry, program));
+            try
+            {
+                var file = new FileInfo(candidate);
+                var target = file.LinkTarget is null ? file : file.ResolveLinkTarget(returnFinalTarget: true) as FileInfo;
+                if (file.Exists && target is { Exists: true } && OthersMaySearch(file.DirectoryName) && OthersMaySearch(target.DirectoryName)
+                    && (target.UnixFileMode & UnixFileMode.OtherExecute) != 0)
+                {
+                    return candidate;
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // unreadable or vanished: the next entry, as execvp goes on
+            }
+        }
+
+        return null;
+    }
+
+    private static bool OthersMaySearch(string? directory)
+    {
+        for (var dir = directory is null ? null : new DirectoryInfo(directory); dir is not null; dir = dir.Parent)
+        {
+            if (!dir.Exists || (dir.UnixFileMode & UnixFileMode.OtherExecute) == 0)
+            {
+                return false;
+            }
+        }
+
+        return directory is not null;
     }
 }
