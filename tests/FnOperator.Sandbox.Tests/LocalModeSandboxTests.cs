@@ -74,7 +74,9 @@ public sealed class LocalModeSandboxTests
     {
         using var manifests = new TempManifests();
         HostileFunction.WriteManifest(manifests, "orphaned", timeoutSeconds: 120);
-        await using var local = await LocalModeProcess.StartAsync(manifests.Root);
+        // A shim process's SIGKILL: process mode's (local mode, their subreaper, ends what its runtime detached). In-process
+        // a SIGKILL of the runtime's keeper alone ends the runtime but not what it detached (docs/local-mode.md).
+        await using var local = await LocalModeProcess.StartAsync(manifests.Root, "--instances", "process");
         var secs = Random.Shared.Next(800_000, 899_999);
         var (_, runtimePid) = await EnvOfAsync(local, "orphaned");
         var shimPid = ProcessTable.Stat(runtimePid)!.Value.Parent;

@@ -24,10 +24,10 @@ public interface IInstanceLauncher
 /// <summary>How local mode runs function instances (<c>--instances</c>).</summary>
 public enum InstanceMode
 {
-    /// <summary>A runtime-shim process per instance (the default).</summary>
+    /// <summary>A runtime-shim process per instance (<c>--instances process</c>; the default before issue #19's seventh pass).</summary>
     Process,
 
-    /// <summary>The runtime-shim of each instance hosted in the gateway's own process.</summary>
+    /// <summary>The runtime-shim of each instance hosted in the gateway's own process (the default).</summary>
     InProcess,
 }
 

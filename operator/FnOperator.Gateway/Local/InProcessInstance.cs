@@ -104,7 +104,8 @@ public sealed class InProcessLauncher(PullCore core, ResponseStreams streams, IL
 /// One in-process instance: its shim host (Runtime API listener, worker, supervised runtime process) and its source.
 /// Stopping drains like a shim process on SIGTERM: no new lease, the in-flight invocations finish and are answered; after
 /// the grace the runtime is killed (its invocations end as Runtime.ExitError). Leases still held after that are given up
-/// (<see cref="InProcessInvocationSource.AbandonLeasesAsync"/>).
+/// (<see cref="InProcessInvocationSource.AbandonLeasesAsync"/>). Local mode's "stop now" (a second Ctrl-C) first cuts
+/// the instance off from the queue, so its callers see what a killed shim process gives them: a cut connection.
 /// </summary>
 public sealed class InProcessInstance : IFunctionInstance
 {
@@ -133,8 +134,13 @@ public sealed class InProcessInstance : IFunctionInstance
     /// <summary>The invocations the instance holds now.</summary>
     public int Leased => source.Leased;
 
-    public async Task StopAsync(TimeSpan grace, CancellationToken cancellationToken)
+    public Task StopAsync(TimeSpan grace, CancellationToken cancellationToken) => StopCoreAsync(grace, cancellationToken, cutOnCancel: true);
+
+    /// <param name="cutOnCancel">True for the pool's stop: <paramref name="cancellationToken"/> is local mode's "stop now",
+    /// which cuts the instance off from the queue before its runtime is killed (<see cref="InProcessInvocationSource.Cut"/>).</param>
+    private async Task StopCoreAsync(TimeSpan grace, CancellationToken cancellationToken, bool cutOnCancel)
     {
+        using var cutNow = cutOnCancel ? cancellationToken.Register(source.Cut) : default;
         if (Interlocked.Exchange(ref stopping, 1) == 1)
         {
             await exited.Task.ConfigureAwait(false);
@@ -163,7 +169,7 @@ public sealed class InProcessInstance : IFunctionInstance
         {
             using var now = new CancellationTokenSource();
             await now.CancelAsync().ConfigureAwait(false);
-            await StopAsync(TimeSpan.Zero, now.Token).ConfigureAwait(false);
+            await StopCoreAsync(TimeSpan.Zero, now.Token, cutOnCancel: false).ConfigureAwait(false);
         }
 
         await host.DisposeAsync().ConfigureAwait(false);

@@ -23,6 +23,7 @@ public sealed partial class InProcessInvocationSource(
     public const int WaitMs = 20_000;
 
     private readonly ConcurrentDictionary<string, Invocation> leased = new(StringComparer.Ordinal);
+    private volatile bool cut;
 
     /// <summary>Invocations this instance holds now (handed out, not completed or released).</summary>
     public int Leased => leased.Count;
@@ -61,10 +62,22 @@ public sealed partial class InProcessInvocationSource(
         }
     }
 
+    /// <summary>
+    /// Local mode's "stop now" (a second Ctrl-C): from here on nothing this instance reports reaches the queue, as when
+    /// a shim process is killed: its sync callers' connections are cut when the gateway stops (not answered with the
+    /// killed runtime's Runtime.ExitError), its events stay leased in the queue.
+    /// </summary>
+    public void Cut() => cut = true;
+
     public async ValueTask CompleteAsync(Invocation invocation, InvocationResult result, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(invocation);
         leased.TryRemove(invocation.RequestId, out _);
+        if (cut)
+        {
+            LogCut(logger, "result", invocation.RequestId);
+            return;
+        }
 
         // The result is the only copy: recorded whatever the caller's token says.
         if (await core.CompleteAsync(invocation.RequestId, invocation.LeaseToken ?? "", result).ConfigureAwait(false) is null)
@@ -77,6 +90,12 @@ public sealed partial class InProcessInvocationSource(
     {
         ArgumentNullException.ThrowIfNull(invocation);
         leased.TryRemove(invocation.RequestId, out _);
+        if (cut)
+        {
+            LogCut(logger, "release", invocation.RequestId);
+            return;
+        }
+
         if (!await core.ReleaseAsync(invocation.RequestId, invocation.LeaseToken ?? "", CancellationToken.None).ConfigureAwait(false))
         {
             LogNotInFlight(logger, "release", invocation.RequestId);
@@ -143,6 +162,11 @@ public sealed partial class InProcessInvocationSource(
     /// </summary>
     public async Task AbandonLeasesAsync()
     {
+        if (cut)
+        {
+            return; // stopped now: the leases stay as a killed shim process leaves them
+        }
+
         foreach (var (requestId, invocation) in leased.ToArray())
         {
             if (!leased.TryRemove(requestId, out _) || invocation.Type == InvocationType.Event)
@@ -153,6 +177,9 @@ public sealed partial class InProcessInvocationSource(
             await core.CompleteAsync(requestId, invocation.LeaseToken ?? "", LeaseLost.Result(invocation)).ConfigureAwait(false);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "In-process {Operation} for {RequestId} dropped: local mode is stopping now")]
+    private static partial void LogCut(ILogger logger, string operation, string requestId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "In-process instance source closed: function version {Namespace}/{Name}:{Version} is gone")]
     private static partial void LogSourceClosed(ILogger logger, string @namespace, string name, string version);

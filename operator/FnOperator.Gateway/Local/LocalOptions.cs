@@ -24,8 +24,8 @@ public sealed record LocalOptions
         "  --credentials               AWS credentials file ([profile] aws_access_key_id/aws_secret_access_key) for --auth sigv4\n" +
         "  --queue                     memory (default: lost when local mode stops) or nats://[user:password@]host:port, a\n" +
         "                              NATS JetStream server (nats-server -js): queued async events survive a restart\n" +
-        "  --instances                 process (default: a runtime-shim process per function instance) or in-process\n" +
-        "                              (each instance's runtime-shim runs inside this process; fewer processes and hops)";
+        "  --instances                 in-process (default: each instance's runtime-shim runs inside this process, its\n" +
+        "                              runtime under a small keeper process) or process (a runtime-shim process per instance)";
 
     public required string Functions { get; init; }
 
@@ -43,8 +43,8 @@ public sealed record LocalOptions
     /// <summary>The durable queue (<c>--queue nats://…</c>); null = the in-memory queue.</summary>
     public Queue.JetStream.JetStreamOptions? JetStream { get; init; }
 
-    /// <summary>How function instances run (<c>--instances</c>): a shim process each (default) or hosted in this process.</summary>
-    public InstanceMode Instances { get; init; } = InstanceMode.Process;
+    /// <summary>How function instances run (<c>--instances</c>): hosted in this process (default) or a shim process each.</summary>
+    public InstanceMode Instances { get; init; } = InstanceMode.InProcess;
 
     /// <summary>Parses the arguments after the <c>local</c> subcommand (a leading "local" is skipped).</summary>
     public static bool TryParse(IReadOnlyList<string> args, out LocalOptions options, out string error)
@@ -55,7 +55,7 @@ public sealed record LocalOptions
         var authMode = global::FnOperator.Gateway.Auth.AuthMode.Off;
         Queue.JetStream.JetStreamOptions? jetStream = null;
         TimeSpan? idle = null, retry = null;
-        var instances = InstanceMode.Process;
+        var instances = InstanceMode.InProcess;
         var start = args.Count > 0 && args[0] == "local" ? 1 : 0;
         for (var i = start; i < args.Count; i++)
         {

@@ -47,7 +47,7 @@ internal sealed partial class EndToEndLocalMode : IAsyncDisposable
             """, cancellationToken);
 
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { gateway, "local", "--functions", folder, "--listen", "127.0.0.1:0", "--shim", shim })
+        foreach (var arg in new[] { gateway, "local", "--functions", folder, "--listen", "127.0.0.1:0", "--shim", shim, "--instances", "process" })
         {
             info.ArgumentList.Add(arg);
         }

@@ -274,7 +274,7 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
         public static LocalProcess Start(string gateway, string folder, string shim)
         {
             var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-            foreach (var arg in new[] { gateway, "local", "--functions", folder, "--listen", "127.0.0.1:0", "--shim", shim, "--idle-seconds", "0.3" })
+            foreach (var arg in new[] { gateway, "local", "--functions", folder, "--listen", "127.0.0.1:0", "--shim", shim, "--idle-seconds", "0.3", "--instances", "process" })
             {
                 info.ArgumentList.Add(arg);
             }

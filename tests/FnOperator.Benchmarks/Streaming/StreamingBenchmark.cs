@@ -34,6 +34,7 @@ public sealed partial class StreamingBenchmark : IBenchmark
         {
             Path.Combine(root, "operator", "FnOperator.Gateway", "bin", "Release", "net10.0", "FnOperator.Gateway.dll"), "local", "--functions", folder,
             "--listen", "127.0.0.1:0", "--shim", Path.Combine(root, "runtime-shim", "FnOperator.RuntimeShim", "bin", "Release", "net10.0", "FnOperator.RuntimeShim.dll"),
+            "--instances", "process", // its figures in docs/ are of shim processes
         })
         {
             info.ArgumentList.Add(arg);

@@ -12,12 +12,14 @@ public sealed class CodeReloadTests : IDisposable
 
     public void Dispose() => dir.Dispose();
 
-    [Fact]
-    public async Task Editing_the_code_restarts_the_warm_instance_once_and_the_next_invoke_runs_the_new_code()
+    [Theory]
+    [InlineData(InstanceModes.InProcess)]
+    [InlineData(InstanceModes.Process)]
+    public async Task Editing_the_code_restarts_the_warm_instance_once_and_the_next_invoke_runs_the_new_code(string mode)
     {
         var name = "reload-" + Guid.NewGuid().ToString("N")[..8];
         dir.NodeFunction(name, name, handlerCode: "exports.handler = async () => ({ version: 1 });");
-        await using var local = await LocalModeProcess.StartAsync(dir.Root);
+        await using var local = await InstanceModes.StartAsync(mode, dir.Root);
         await local.WaitForLineAsync(l => l.StartsWith("Code folders are watched", StringComparison.Ordinal), Wait);
         Assert.Equal(1, (int)(await InvokeAsync(local, name))["version"]!);
 
@@ -36,7 +38,7 @@ public sealed class CodeReloadTests : IDisposable
         Assert.Equal(4, (int)(await InvokeAsync(local, name))["version"]!);
         var changed = Assert.Single(local.Lines(l => l.StartsWith($"[{name}] code changed (", StringComparison.Ordinal)));
         Assert.EndsWith("; restarting 1 warm instance", changed, StringComparison.Ordinal);
-        Assert.Equal(2, local.Lines(l => l.StartsWith($"[{name}] instance pid ", StringComparison.Ordinal) && l.Contains(" ready ", StringComparison.Ordinal)).Count);
+        Assert.Equal(2, local.Lines(l => InstanceModes.IsReadyLine(l, name)).Count);
     }
 
     [Fact]
@@ -69,7 +71,7 @@ public sealed class CodeReloadTests : IDisposable
     private static async Task WaitForReadyCountAsync(LocalModeProcess local, string name, int count)
     {
         var deadline = DateTime.UtcNow + Wait;
-        while (local.Lines(l => l.StartsWith($"[{name}] instance pid ", StringComparison.Ordinal) && l.Contains(" ready ", StringComparison.Ordinal)).Count < count)
+        while (local.Lines(l => InstanceModes.IsReadyLine(l, name)).Count < count)
         {
             Assert.True(DateTime.UtcNow < deadline, local.Output);
             await Task.Delay(100);

@@ -13,10 +13,10 @@ public sealed class InstanceModeOptionsTests : IDisposable
     public void Dispose() => dir.Dispose();
 
     [Theory]
-    [InlineData(new string[0], InstanceMode.Process)]
+    [InlineData(new string[0], InstanceMode.InProcess)]
     [InlineData(new[] { "--instances", "process" }, InstanceMode.Process)]
     [InlineData(new[] { "--instances", "in-process" }, InstanceMode.InProcess)]
-    public void Instances_option_selects_the_mode_and_process_is_the_default(string[] extra, InstanceMode expected)
+    public void Instances_option_selects_the_mode_and_in_process_is_the_default(string[] extra, InstanceMode expected)
     {
         Assert.True(LocalOptions.TryParse(["local", "--functions", "fns", .. extra], out var options, out var error), error);
 

@@ -19,6 +19,11 @@ public static class InstanceModes
     public static Task<LocalModeProcess> StartAsync(string mode, string functions, IReadOnlyDictionary<string, string>? environment = null, params string[] extraArgs) =>
         LocalModeProcess.StartAsync(functions, environment ?? new Dictionary<string, string>(), ["--instances", mode, .. extraArgs]);
 
+    /// <summary>True for local mode's "[function] instance … ready" line of either mode ("instance pid N" or "instance in-process N").</summary>
+    public static bool IsReadyLine(string line, string name) =>
+        (line.StartsWith($"[{name}] instance pid ", StringComparison.Ordinal) || line.StartsWith($"[{name}] instance in-process ", StringComparison.Ordinal))
+        && line.Contains(" ready ", StringComparison.Ordinal);
+
     /// <summary>The "[function] instance … ready" lines local mode printed so far for the function.</summary>
     public static IReadOnlyList<string> ReadyLines(LocalModeProcess local, string name, string mode)
     {

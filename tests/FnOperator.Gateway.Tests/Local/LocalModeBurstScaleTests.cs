@@ -18,12 +18,14 @@ public sealed class LocalModeBurstScaleTests : IDisposable
 
     public void Dispose() => dir.Dispose();
 
-    [Fact]
-    public async Task A_burst_of_200_sync_invokes_at_zero_scales_to_max_replicas_and_back_to_zero_without_a_failure()
+    [Theory]
+    [InlineData(InstanceModes.InProcess)]
+    [InlineData(InstanceModes.Process)]
+    public async Task A_burst_of_200_sync_invokes_at_zero_scales_to_max_replicas_and_back_to_zero_without_a_failure(string mode)
     {
         var name = "burst200-" + Guid.NewGuid().ToString("N")[..8];
         dir.NodeFunction(name, name, $"timeoutSeconds: 60\nconcurrency:\n  perInstance: 1\nscaling:\n  maxReplicas: {MaxReplicas}");
-        await using var local = await LocalModeProcess.StartAsync(dir.Root, "--idle-seconds", "3");
+        await using var local = await InstanceModes.StartAsync(mode, dir.Root, null, "--idle-seconds", "3");
         Assert.Empty(FunctionProcesses.Of(name));
 
         var most = 0;
@@ -47,7 +49,7 @@ public sealed class LocalModeBurstScaleTests : IDisposable
         var failed = responses.Where(r => r.StatusCode != HttpStatusCode.OK || r.Error).ToList();
         Assert.True(failed.Count == 0, $"{failed.Count} failed, e.g. {failed.FirstOrDefault()}\n{local.Output}");
         Assert.All(responses, r => Assert.Equal(r.i, (int)JsonNode.Parse(r.Body)!["echo"]!["i"]!));
-        var started = local.Lines(l => l.StartsWith($"[{name}] instance pid ", StringComparison.Ordinal) && l.Contains(" ready ", StringComparison.Ordinal)).Count;
+        var started = local.Lines(l => InstanceModes.IsReadyLine(l, name)).Count;
         Assert.True(started == MaxReplicas, $"{started} instances started, expected {MaxReplicas}\n{local.Output}");
 
         var afterIdle = await FunctionProcesses.WaitUntilAsync(name, p => p.Count == 0, Wait);
@@ -58,6 +60,7 @@ public sealed class LocalModeBurstScaleTests : IDisposable
         Assert.NotEmpty(local.Lines(l => l.Contains($"Cold start function={name} ", StringComparison.Ordinal)));
     }
 
+    // A shim process, or in-process an instance's keeper (one per instance; the JIT DLL's `keeper` verb in tests).
     private static bool IsShim(int pid)
     {
         try

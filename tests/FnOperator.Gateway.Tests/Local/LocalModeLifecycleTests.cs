@@ -12,12 +12,14 @@ public sealed class LocalModeLifecycleTests : IDisposable
 
     public void Dispose() => dir.Dispose();
 
-    [Fact]
-    public async Task Idle_function_scales_to_zero_and_the_next_invoke_starts_it_again()
+    [Theory]
+    [InlineData(InstanceModes.InProcess)]
+    [InlineData(InstanceModes.Process)]
+    public async Task Idle_function_scales_to_zero_and_the_next_invoke_starts_it_again(string mode)
     {
         var name = "idle-" + Guid.NewGuid().ToString("N")[..8];
         dir.NodeFunction(name, name, "timeoutSeconds: 10");
-        await using var local = await LocalModeProcess.StartAsync(dir.Root, "--idle-seconds", "2");
+        await using var local = await InstanceModes.StartAsync(mode, dir.Root, null, "--idle-seconds", "2");
         Assert.Empty(FunctionProcesses.Of(name));
 
         // The instance each invoke started is read from local mode's "ready" lines, not from a process scan right after
@@ -34,12 +36,14 @@ public sealed class LocalModeLifecycleTests : IDisposable
         Assert.Equal(2, await ReadyLinesAsync(local, name, 2));
     }
 
-    [Fact]
-    public async Task Concurrent_work_scales_the_pool_up_to_max_replicas_and_no_further()
+    [Theory]
+    [InlineData(InstanceModes.InProcess)]
+    [InlineData(InstanceModes.Process)]
+    public async Task Concurrent_work_scales_the_pool_up_to_max_replicas_and_no_further(string mode)
     {
         var name = "burst-" + Guid.NewGuid().ToString("N")[..8];
         dir.NodeFunction(name, name, "timeoutSeconds: 30\nscaling:\n  maxReplicas: 2");
-        await using var local = await LocalModeProcess.StartAsync(dir.Root);
+        await using var local = await InstanceModes.StartAsync(mode, dir.Root);
 
         var results = await Task.WhenAll(Enumerable.Range(0, 5).Select(i => InvokeAsync(local, name, $$"""{"i":{{i}},"sleepMs":1500}""")));
 
@@ -48,12 +52,14 @@ public sealed class LocalModeLifecycleTests : IDisposable
         Assert.Equal(2, FunctionProcesses.Of(name).Count(pid => IsShim(pid)));
     }
 
-    [Fact]
-    public async Task Provisioned_concurrency_keeps_instances_warm_before_and_after_work()
+    [Theory]
+    [InlineData(InstanceModes.InProcess)]
+    [InlineData(InstanceModes.Process)]
+    public async Task Provisioned_concurrency_keeps_instances_warm_before_and_after_work(string mode)
     {
         var name = "warm-" + Guid.NewGuid().ToString("N")[..8];
         dir.NodeFunction(name, name, "timeoutSeconds: 2\nconcurrency:\n  provisioned: 1");
-        await using var local = await LocalModeProcess.StartAsync(dir.Root, "--idle-seconds", "1");
+        await using var local = await InstanceModes.StartAsync(mode, dir.Root, null, "--idle-seconds", "1");
 
         var warm = await FunctionProcesses.WaitUntilAsync(name, p => p.Any(IsShim), Wait);
         Assert.Contains(warm, IsShim);
@@ -61,15 +67,17 @@ public sealed class LocalModeLifecycleTests : IDisposable
         await Task.Delay(TimeSpan.FromSeconds(4));
 
         Assert.Equal(1, FunctionProcesses.Of(name).Count(IsShim));
-        Assert.Single(local.Lines(l => l.StartsWith($"[{name}] instance pid ", StringComparison.Ordinal) && l.Contains(" ready ", StringComparison.Ordinal)));
+        Assert.Single(local.Lines(l => InstanceModes.IsReadyLine(l, name)));
     }
 
     [Fact]
     public async Task Crashed_shim_is_replaced_and_the_function_keeps_serving()
     {
+        // A shim process's own crash: process mode only (in-process, the shim is local mode itself; a runtime's crash
+        // is LocalModeInstanceModesTests').
         var name = "crash-" + Guid.NewGuid().ToString("N")[..8];
         dir.NodeFunction(name, name);
-        await using var local = await LocalModeProcess.StartAsync(dir.Root);
+        await using var local = await InstanceModes.StartAsync(InstanceModes.Process, dir.Root);
         await InvokeAsync(local, name, "{}");
         var shimLine = await local.WaitForLineAsync(l => l.StartsWith($"[{name}] instance pid ", StringComparison.Ordinal), Wait);
         var shimPid = int.Parse(shimLine.Split(' ')[3], System.Globalization.CultureInfo.InvariantCulture);
@@ -144,13 +152,14 @@ public sealed class LocalModeLifecycleTests : IDisposable
         Assert.Contains("no servable Function", await stderr, StringComparison.Ordinal);
     }
 
+    // A shim process, or in-process an instance's keeper (the shim binary's `keeper` verb, one per instance).
     private static bool IsShim(int pid) => FunctionProcesses.IsShim(pid);
 
     // Local mode prints "instance pid … ready" when it reads the shim's listening line from a pipe; the shim may already
     // be serving through the gateway by then, so an answer can arrive first: wait for the count, then compare.
     private static async Task<int> ReadyLinesAsync(LocalModeProcess local, string name, int expected)
     {
-        bool IsReady(string l) => l.StartsWith($"[{name}] instance pid ", StringComparison.Ordinal) && l.Contains(" ready ", StringComparison.Ordinal);
+        bool IsReady(string l) => InstanceModes.IsReadyLine(l, name);
         await local.WaitForLineAsync(_ => local.Lines(IsReady).Count >= expected, Wait);
         return local.Lines(IsReady).Count;
     }

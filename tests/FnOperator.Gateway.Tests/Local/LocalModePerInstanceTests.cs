@@ -28,12 +28,14 @@ public sealed class LocalModePerInstanceTests : IDisposable
         };
         """;
 
-    [Fact]
-    public async Task Four_invocations_run_at_once_in_one_node_instance_with_perInstance_4()
+    [Theory]
+    [InlineData(InstanceModes.InProcess)]
+    [InlineData(InstanceModes.Process)]
+    public async Task Four_invocations_run_at_once_in_one_node_instance_with_perInstance_4(string mode)
     {
         var name = "perinst-" + Guid.NewGuid().ToString("N")[..8];
         dir.NodeFunction(name, name, "timeoutSeconds: 60\nconcurrency:\n  perInstance: 4\nscaling:\n  maxReplicas: 1", BarrierHandler);
-        await using var local = await LocalModeProcess.StartAsync(dir.Root, "--idle-seconds", "600");
+        await using var local = await InstanceModes.StartAsync(mode, dir.Root, null, "--idle-seconds", "600");
 
         using var http = new HttpClient { Timeout = Wait };
         var responses = await Task.WhenAll(Enumerable.Range(0, 4).Select(async i =>
@@ -47,7 +49,7 @@ public sealed class LocalModePerInstanceTests : IDisposable
         Assert.All(responses, r => Assert.Equal(r.i, (int)JsonNode.Parse(r.Body)!["i"]!));
         Assert.Single(responses.Select(r => (int)JsonNode.Parse(r.Body)!["pid"]!).Distinct());
         Assert.Equal(4, responses.Select(r => (string)JsonNode.Parse(r.Body)!["requestId"]!).Distinct().Count());
-        var started = local.Lines(l => l.StartsWith($"[{name}] instance pid ", StringComparison.Ordinal) && l.Contains(" ready ", StringComparison.Ordinal)).Count;
+        var started = local.Lines(l => InstanceModes.IsReadyLine(l, name)).Count;
         Assert.True(started == 1, $"{started} instances started\n{local.Output}");
     }
 

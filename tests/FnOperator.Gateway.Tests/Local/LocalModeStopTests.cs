@@ -45,14 +45,16 @@ public sealed class LocalModeStopTests : IDisposable
         Assert.EndsWith("; choose another address with make run LISTEN=127.0.0.1:9000 (or --listen)", line, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task First_ctrl_c_says_what_it_waits_for_and_a_second_stops_at_once_counting_discarded_events()
+    [Theory]
+    [InlineData(InstanceModes.InProcess)]
+    [InlineData(InstanceModes.Process)]
+    public async Task First_ctrl_c_says_what_it_waits_for_and_a_second_stops_at_once_counting_discarded_events(string mode)
     {
         // The invocation would run 10 minutes and a graceful stop would wait up to timeout + 5 s = 905 s for it: local mode
         // exiting within the (generous, loaded-machine) Wait after the second Ctrl-C shows it stopped without waiting.
         var name = "stop-" + Guid.NewGuid().ToString("N")[..8];
         dir.NodeFunction(name, name, "timeoutSeconds: 900\nconcurrency:\n  reserved: 1");
-        await using var local = await LocalModeProcess.StartAsync(dir.Root);
+        await using var local = await InstanceModes.StartAsync(mode, dir.Root);
         using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
         var url = $"{local.Endpoint}/2015-03-31/functions/{name}/invocations";
         var slow = http.PostAsync(url, new StringContent("""{"sleepMs":600000}""", Encoding.UTF8, "application/json"));
