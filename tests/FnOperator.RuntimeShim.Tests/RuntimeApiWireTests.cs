@@ -20,22 +20,26 @@ public class RuntimeApiWireTests : IAsyncLifetime
     /// <summary>The Runtime API server these cases run against.</summary>
     protected virtual string ApiServer => ShimOptions.RawRuntimeApiServer;
 
-    public async Task InitializeAsync()
+    public async Task InitializeAsync() => (_taskRoot, _server, _shim) = await StartShimOfSleepingRuntimeAsync(ApiServer);
+
+    /// <summary>A shim (on <paramref name="apiServer"/>) whose own runtime only sleeps, so the test is the Runtime API's client, and its pull server.</summary>
+    internal static async Task<(string TaskRoot, PullServer Server, ShimProcess Shim)> StartShimOfSleepingRuntimeAsync(string apiServer)
     {
-        _taskRoot = Directory.CreateTempSubdirectory("fnop-shim-wire-").FullName;
-        FunctionUnderTest.WriteExecutable(Path.Combine(_taskRoot, "bootstrap"), "#!/bin/sh\nexec sleep 3600\n");
-        _server = await PullServer.StartAsync();
-        _shim = await ShimProcess.StartAsync(new Dictionary<string, string>
+        var taskRoot = Directory.CreateTempSubdirectory("fnop-shim-wire-").FullName;
+        FunctionUnderTest.WriteExecutable(Path.Combine(taskRoot, "bootstrap"), "#!/bin/sh\nexec sleep 3600\n");
+        var server = await PullServer.StartAsync();
+        var shim = await ShimProcess.StartAsync(new Dictionary<string, string>
         {
-            [ShimOptions.RuntimeApiServerVariable] = ApiServer,
+            [ShimOptions.RuntimeApiServerVariable] = apiServer,
             ["AWS_LAMBDA_FUNCTION_NAME"] = "fn",
             ["FNOP_RUNTIME"] = "provided.al2023",
             ["_HANDLER"] = "unused",
-            ["LAMBDA_TASK_ROOT"] = _taskRoot,
+            ["LAMBDA_TASK_ROOT"] = taskRoot,
             ["FNOP_TIMEOUT_SECONDS"] = "120",
             ["FNOP_INIT_TIMEOUT_SECONDS"] = "120",
-            ["FNOP_SOURCE_URL"] = _server.BaseUrl,
+            ["FNOP_SOURCE_URL"] = server.BaseUrl,
         });
+        return (taskRoot, server, shim);
     }
 
     public async Task DisposeAsync()
@@ -45,9 +49,9 @@ public class RuntimeApiWireTests : IAsyncLifetime
         Directory.Delete(_taskRoot, recursive: true);
     }
 
-    private const string Next = "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: rt\r\n\r\n";
+    internal const string Next = "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: rt\r\n\r\n";
 
-    private static string Post(string requestId, string body, string extraHeaders = "") =>
+    internal static string Post(string requestId, string body, string extraHeaders = "") =>
         $"POST /2018-06-01/runtime/invocation/{requestId}/response HTTP/1.1\r\nHost: rt\r\nContent-Type: application/json\r\n{extraHeaders}Content-Length: {Encoding.UTF8.GetByteCount(body)}\r\n\r\n{body}";
 
     [Fact]
@@ -272,7 +276,7 @@ public class RuntimeApiWireTests : IAsyncLifetime
     }
 
     /// <summary>One raw connection to the Runtime API: writes bytes, reads responses (Content-Length framed or none).</summary>
-    private sealed class Wire : IAsyncDisposable
+    internal sealed class Wire : IAsyncDisposable
     {
         private readonly Socket _socket;
         private readonly List<byte> _pending = [];
@@ -359,7 +363,7 @@ public class RuntimeApiWireTests : IAsyncLifetime
         }
     }
 
-    private sealed record Response(int Status, Dictionary<string, string> Headers, string Body)
+    internal sealed record Response(int Status, Dictionary<string, string> Headers, string Body)
     {
         public string? Header(string name) => Headers.TryGetValue(name, out var value) ? value : null;
     }
