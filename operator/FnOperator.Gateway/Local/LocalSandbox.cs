@@ -90,21 +90,8 @@ public static class LocalSandbox
             return false;
         }
 
-        var dir = new DirectoryInfo(Path.GetFullPath(path));
-        if ((dir.UnixFileMode & (UnixFileMode.OtherRead | UnixFileMode.OtherExecute)) != (UnixFileMode.OtherRead | UnixFileMode.OtherExecute))
-        {
-            return false;
-        }
-
-        for (var parent = dir.Parent; parent is not null; parent = parent.Parent)
-        {
-            if ((parent.UnixFileMode & UnixFileMode.OtherExecute) == 0)
-            {
-                return false;
-            }
-        }
-
-        return true;
+        var dir = Path.GetFullPath(path);
+        return (File.GetUnixFileMode(dir) & UnixFileMode.OtherRead) != 0 && FnOperator.RuntimeShim.SandboxSettings.OthersMaySearch(dir);
     }
 
     private static HashSet<string> Names(string? list) =>

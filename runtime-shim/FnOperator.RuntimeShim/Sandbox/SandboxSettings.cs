@@ -198,6 +198,7 @@ public sealed record SandboxSettings
         command.AddRange(arguments);
         return (command[0], command[1..], ownGroup);
     }
+
     /// <summary>
     /// Where execvp would find <paramref name="program"/> on <paramref name="searchPath"/> for a process running as
     /// the function's uid with no supplementary groups (setpriv's --clear-groups): every directory on the way, the
@@ -234,7 +235,8 @@ public sealed record SandboxSettings
         return null;
     }
 
-    private static bool OthersMaySearch(string? directory)
+    /// <summary>True when the folder and every folder above it can be searched (entered) by any user.</summary>
+    public static bool OthersMaySearch(string? directory)
     {
         for (var dir = directory is null ? null : new DirectoryInfo(directory); dir is not null; dir = dir.Parent)
         {
