@@ -8,11 +8,11 @@ namespace FnOperator.Benchmarks.Gateway;
 
 /// <summary>
 /// End-to-end cold start in local mode (issues #11/#19): a sync Invoke of a node no-op function whose pool is at zero,
-/// from the caller's POST to its response, over <see cref="Reps"/> cold starts per shim build (the JIT DLL and the Native
-/// AOT binary of `make shim-aot`, side by side), with the gateway's own "Cold start … waitedMs=" figure (enqueued at zero
+/// from the caller's POST to its response, over <see cref="Reps"/> cold starts per instance kind (local mode's default
+/// in-process instance, and shim processes of the JIT DLL and the Native AOT binary of `make shim-aot`, side by side), with the gateway's own "Cold start … waitedMs=" figure (enqueued at zero
 /// → invocation started) and, as the reference, a bare `node` spawn that loads the same handler and runs it once.
-/// One local mode per shim build, with `--idle-seconds` short so the pool goes back to zero between calls; each call waits
-/// until the previous instance's shim process has exited, so every measured call starts a new shim and runtime.
+/// One local mode per row, with `--idle-seconds` short so the pool goes back to zero between calls; each call waits
+/// until local mode has no process below it, so every measured call starts a new runtime (and shim process, if any).
 /// The first call after local mode started (the gateway's own first request) is reported apart and not counted, with
 /// local mode's start → ready (process start → its "Lambda Invoke API on" line) and the gateway's own CPU for both.
 /// FNOP_BENCH_GATEWAY (Gateway/GatewayBuilds.cs: auto, jit, r2r, both) picks the gateway build of each row.
@@ -24,11 +24,11 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
 
     public string Name => "coldstart-local";
 
-    public string Description => "local mode: sync Invoke of a node no-op at zero instances → response, p50/p99 over 20 cold starts, JIT vs Native AOT shim";
+    public string Description => "local mode: sync Invoke of a node no-op at zero instances → response, p50/p99 over 20 cold starts: in-process instance (the default) and shim processes, JIT vs Native AOT";
 
     private static readonly List<string> Samples = [];
 
-    /// <summary>FNOP_BENCH_COLD_TARGETS: comma-separated subset of bare, jit, aot (default all).</summary>
+    /// <summary>FNOP_BENCH_COLD_TARGETS: comma-separated subset of bare, inproc, jit, aot (default all).</summary>
     private static bool Wanted(string key) =>
         Environment.GetEnvironmentVariable("FNOP_BENCH_COLD_TARGETS") is not { Length: > 0 } list || list.Split(',').Contains(key, StringComparer.OrdinalIgnoreCase);
 
@@ -38,22 +38,31 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
     {
         var root = RepositoryRoot();
         var project = Path.Combine(root, "runtime-shim", "FnOperator.RuntimeShim");
-        var variants = new List<(string Name, string Shim)>();
-        if (Wanted("jit"))
+        var jit = Path.Combine(project, "bin", "Release", "net10.0", "FnOperator.RuntimeShim.dll");
+        var aot = Path.Combine(project, "bin", "aot", "FnOperator.RuntimeShim");
+        var variants = new List<(string Name, string Shim, string Mode)>();
+
+        // Local mode's default: the Runtime API served inside the gateway, no shim process to start (the shim binary
+        // given is only the keeper the runtime runs under as root: the AOT one when it is built, as `make run` picks).
+        if (Wanted("inproc"))
         {
-            variants.Add(("JIT shim (FnOperator.RuntimeShim.dll)", Path.Combine(project, "bin", "Release", "net10.0", "FnOperator.RuntimeShim.dll")));
+            variants.Add(("in-process instance (default; no shim process)", File.Exists(aot) ? aot : jit, "in-process"));
         }
 
-        var aot = Path.Combine(project, "bin", "aot", "FnOperator.RuntimeShim");
+        if (Wanted("jit"))
+        {
+            variants.Add(("shim process, JIT (FnOperator.RuntimeShim.dll)", jit, "process"));
+        }
+
         if (File.Exists(aot) && Wanted("aot"))
         {
-            variants.Add(("Native AOT shim (bin/aot)", aot));
+            variants.Add(("shim process, Native AOT (bin/aot)", aot, "process"));
         }
 
         // A second shim binary to compare with, in the same run (e.g. the previous build's AOT shim).
         if (Environment.GetEnvironmentVariable("FNOP_BENCH_COLD_SHIM_B") is { Length: > 0 } other && File.Exists(other))
         {
-            variants.Add(($"other shim ({other})", other));
+            variants.Add(($"shim process, other ({other})", other, "process"));
         }
 
         var scratch = Directory.CreateTempSubdirectory("fnop-bench-cold-").FullName;
@@ -76,13 +85,13 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
             {
                 lines.Add(await BareNodeAsync(scratch, cleanEnvironment: false, cancellationToken));
             }
-            foreach (var (name, shim) in variants)
+            foreach (var (name, shim, mode) in variants)
             {
                 // Once per gateway build of FNOP_BENCH_GATEWAY (GatewayBuilds: the one `make run` runs, or jit/r2r/both).
                 foreach (var build in GatewayBuilds.Selected())
                 {
                     GatewayBuilds.Current = build;
-                    lines.Add(await LocalModeAsync(scratch, GatewayBuilds.Name(name), shim, cancellationToken));
+                    lines.Add(await LocalModeAsync(scratch, GatewayBuilds.Name(name), shim, mode, cancellationToken));
                 }
             }
 
@@ -148,7 +157,7 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
         return Row(name, load, samples, [], null);
     }
 
-    private static async Task<string> LocalModeAsync(string scratch, string name, string shim, CancellationToken cancellationToken)
+    private static async Task<string> LocalModeAsync(string scratch, string name, string shim, string mode, CancellationToken cancellationToken)
     {
         var folder = Path.Combine(scratch, "fn-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(Path.Combine(folder, "src"));
@@ -168,7 +177,7 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
                 maxReplicas: 1
             """, cancellationToken);
         var started = Stopwatch.StartNew();
-        await using var local = LocalProcess.Start(GatewayBuilds.Current.Dll, folder, shim);
+        await using var local = LocalProcess.Start(GatewayBuilds.Current.Dll, folder, shim, mode);
         var endpoint = await local.Endpoint.WaitAsync(TimeSpan.FromMinutes(3), cancellationToken);
         var ready = started.Elapsed.TotalMilliseconds;
         var cpuReady = local.CpuMilliseconds();
@@ -254,7 +263,6 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
         private readonly Process process;
         private readonly TaskCompletionSource<string> endpoint = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly StringBuilder output = new();
-        private readonly List<int> instances = [];
 
         private LocalProcess(Process process) => this.process = process;
 
@@ -271,10 +279,10 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
 
         public string Output { get { lock (output) { return output.ToString(); } } }
 
-        public static LocalProcess Start(string gateway, string folder, string shim)
+        public static LocalProcess Start(string gateway, string folder, string shim, string mode)
         {
             var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-            foreach (var arg in new[] { gateway, "local", "--functions", folder, "--listen", "127.0.0.1:0", "--shim", shim, "--idle-seconds", "0.3", "--instances", "process" })
+            foreach (var arg in new[] { gateway, "local", "--functions", folder, "--listen", "127.0.0.1:0", "--shim", shim, "--idle-seconds", "0.3", "--instances", mode })
             {
                 info.ArgumentList.Add(arg);
             }
@@ -289,25 +297,15 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
         }
 
         /// <summary>
-        /// Waits until every shim process local mode started has exited (so the next call is a cold start), plus the
-        /// gateway's 2 s presence grace (ColdStartTracker.Grace) so it counts and logs the next call as one.
+        /// Waits until local mode has no process below it (no shim process, keeper or runtime: in either instance mode
+        /// the pool is at zero and the next call is a cold start), plus the gateway's 2 s presence grace
+        /// (ColdStartTracker.Grace) so it counts and logs the next call as one.
         /// </summary>
         public async Task WaitForZeroAsync(CancellationToken cancellationToken)
         {
             var deadline = Stopwatch.StartNew();
-            while (true)
+            while (ProcTree.Sample(process.Id).Count > 1)
             {
-                int[] pids;
-                lock (instances)
-                {
-                    pids = [.. instances];
-                }
-
-                if (pids.All(pid => !Directory.Exists($"/proc/{pid}")))
-                {
-                    break;
-                }
-
                 if (deadline.Elapsed > TimeSpan.FromMinutes(1))
                 {
                     throw new InvalidOperationException($"local mode did not scale to zero within 1 min; output:\n{Output}");
@@ -361,13 +359,6 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
             {
                 endpoint.TrySetResult(e.Groups[1].Value);
             }
-            else if (InstanceLine().Match(line) is { Success: true } i)
-            {
-                lock (instances)
-                {
-                    instances.Add(int.Parse(i.Groups[1].Value, CultureInfo.InvariantCulture));
-                }
-            }
             else if (ColdStartLine().Match(line) is { Success: true } c)
             {
                 lock (ColdStartWaits)
@@ -379,9 +370,6 @@ public sealed partial class LocalColdStartBenchmark : IBenchmark
 
         [GeneratedRegex(@"Lambda Invoke API on (http://[0-9.]+:[0-9]+)")]
         private static partial Regex EndpointLine();
-
-        [GeneratedRegex(@"instance pid ([0-9]+) ready")]
-        private static partial Regex InstanceLine();
 
         [GeneratedRegex(@"Cold start function=\S+ version=\S+ waitedMs=([0-9.]+)")]
         private static partial Regex ColdStartLine();
