@@ -169,13 +169,18 @@ public class RuntimeApiWireTests : IAsyncLifetime
     public async Task Client_closing_mid_body_leaves_the_invocation_to_a_complete_post(string headAndPartialBody)
     {
         var invocation = _server.Enqueue("{}");
+        int port;
         await using (var wire = await Wire.ConnectAsync(_shim.RuntimeApi))
         {
+            port = wire.LocalPort;
             await wire.SendAsync(Next);
             await wire.ReadResponseAsync();
             await wire.SendAsync($"POST /2018-06-01/runtime/invocation/{invocation.RequestId}/response HTTP/1.1\r\nHost: rt\r\n{headAndPartialBody}");
         }
 
+        // The complete POST goes only once the shim has dealt with the partial one (it closed its end of that connection):
+        // sent earlier, it could be taken first and the case would pass even if the partial body were taken as a result.
+        await WaitForServerCloseAsync(port);
         await using var again = await Wire.ConnectAsync(_shim.RuntimeApi);
         await again.SendAsync(Post(invocation.RequestId, "\"whole\""));
         var accepted = await again.ReadResponseAsync();
