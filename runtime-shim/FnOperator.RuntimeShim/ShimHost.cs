@@ -203,7 +203,7 @@ public sealed partial class ShimHost : IAsyncDisposable
         }
         else
         {
-            rawApi = new RuntimeApiServer(apiSocket, api, app.Services.GetRequiredService<ILogger<RuntimeApiServer>>());
+            rawApi = new RuntimeApiServer(apiSocket, api, app.Services.GetRequiredService<ILogger<RuntimeApiServer>>(), options.RuntimeApiLimits);
         }
 
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();

@@ -76,6 +76,12 @@ public sealed record ShimOptions
     public const string RawRuntimeApiServer = "raw";
     public const string KestrelRuntimeApiServer = "kestrel";
 
+    /// <summary>
+    /// The raw Runtime API server's limits (<see cref="RuntimeApiServerLimits"/>, Kestrel's defaults). Not read from the
+    /// environment: a shim process always has the defaults; an in-process host (the tests) may set others.
+    /// </summary>
+    public RuntimeApiServerLimits RuntimeApiLimits { get; init; } = new();
+
     public TimeSpan Timeout => TimeSpan.FromSeconds(TimeoutSeconds);
 
     public TimeSpan InitTimeout => TimeSpan.FromSeconds(InitTimeoutSeconds);

@@ -28,19 +28,22 @@ public class RuntimeApiWireTests : IAsyncLifetime
         var taskRoot = Directory.CreateTempSubdirectory("fnop-shim-wire-").FullName;
         FunctionUnderTest.WriteExecutable(Path.Combine(taskRoot, "bootstrap"), "#!/bin/sh\nexec sleep 3600\n");
         var server = await PullServer.StartAsync();
-        var shim = await ShimProcess.StartAsync(new Dictionary<string, string>
-        {
-            [ShimOptions.RuntimeApiServerVariable] = apiServer,
-            ["AWS_LAMBDA_FUNCTION_NAME"] = "fn",
-            ["FNOP_RUNTIME"] = "provided.al2023",
-            ["_HANDLER"] = "unused",
-            ["LAMBDA_TASK_ROOT"] = taskRoot,
-            ["FNOP_TIMEOUT_SECONDS"] = "120",
-            ["FNOP_INIT_TIMEOUT_SECONDS"] = "120",
-            ["FNOP_SOURCE_URL"] = server.BaseUrl,
-        });
+        var shim = await ShimProcess.StartAsync(SleepingRuntimeEnvironment(apiServer, taskRoot, server.BaseUrl));
         return (taskRoot, server, shim);
     }
+
+    /// <summary>The shim's environment for a sleeping runtime in <paramref name="taskRoot"/> pulling from <paramref name="sourceUrl"/>.</summary>
+    internal static Dictionary<string, string> SleepingRuntimeEnvironment(string apiServer, string taskRoot, string sourceUrl) => new()
+    {
+        [ShimOptions.RuntimeApiServerVariable] = apiServer,
+        ["AWS_LAMBDA_FUNCTION_NAME"] = "fn",
+        ["FNOP_RUNTIME"] = "provided.al2023",
+        ["_HANDLER"] = "unused",
+        ["LAMBDA_TASK_ROOT"] = taskRoot,
+        ["FNOP_TIMEOUT_SECONDS"] = "120",
+        ["FNOP_INIT_TIMEOUT_SECONDS"] = "120",
+        ["FNOP_SOURCE_URL"] = sourceUrl,
+    };
 
     public async Task DisposeAsync()
     {
@@ -169,13 +172,18 @@ public class RuntimeApiWireTests : IAsyncLifetime
     public async Task Client_closing_mid_body_leaves_the_invocation_to_a_complete_post(string headAndPartialBody)
     {
         var invocation = _server.Enqueue("{}");
+        int port;
         await using (var wire = await Wire.ConnectAsync(_shim.RuntimeApi))
         {
+            port = wire.LocalPort;
             await wire.SendAsync(Next);
             await wire.ReadResponseAsync();
             await wire.SendAsync($"POST /2018-06-01/runtime/invocation/{invocation.RequestId}/response HTTP/1.1\r\nHost: rt\r\n{headAndPartialBody}");
         }
 
+        // The complete POST goes only once the shim has dealt with the partial one (it closed its end of that connection):
+        // sent earlier, it could be taken first and the case would pass even if the partial body were taken as a result.
+        await WaitForServerCloseAsync(port);
         await using var again = await Wire.ConnectAsync(_shim.RuntimeApi);
         await again.SendAsync(Post(invocation.RequestId, "\"whole\""));
         var accepted = await again.ReadResponseAsync();
@@ -320,26 +328,33 @@ public class RuntimeApiWireTests : IAsyncLifetime
         }
 
         /// <summary>True when the server closes the connection (reads until its end, bounded).</summary>
-        public async Task<bool> ClosedAsync()
+        public async Task<bool> ClosedAsync() => await ReadUntilClosedAsync() is not null;
+
+        /// <summary>What the server sends (not yet read) until it closes the connection, bounded; null when it keeps it open.</summary>
+        public async Task<string?> ReadUntilClosedAsync()
         {
             using var bound = new CancellationTokenSource(Bound);
             var buffer = new byte[4096];
             try
             {
-                while (await _socket.ReceiveAsync(buffer, SocketFlags.None, bound.Token) > 0)
+                int read;
+                while ((read = await _socket.ReceiveAsync(buffer, SocketFlags.None, bound.Token)) > 0)
                 {
+                    _pending.AddRange(buffer.AsSpan(0, read));
                 }
-
-                return true;
             }
             catch (SocketException)
             {
-                return true;
+                // reset: closed all the same
             }
             catch (OperationCanceledException)
             {
-                return false;
+                return null;
             }
+
+            var text = Encoding.Latin1.GetString([.. _pending]);
+            _pending.Clear();
+            return text;
         }
 
         private async Task ReceiveAsync(CancellationToken cancellationToken, string what)

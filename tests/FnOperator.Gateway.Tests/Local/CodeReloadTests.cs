@@ -33,12 +33,12 @@ public sealed class CodeReloadTests : IDisposable
 
         dir.Write($"{name}/src/helper.js", "module.exports = 1;");
         await local.WaitForLineAsync(l => l.StartsWith($"[{name}] code changed (", StringComparison.Ordinal), Wait);
-        await WaitForReadyCountAsync(local, name, 2);
+        await WaitForReadyCountAsync(local, name, mode, 2);
 
         Assert.Equal(4, (int)(await InvokeAsync(local, name))["version"]!);
         var changed = Assert.Single(local.Lines(l => l.StartsWith($"[{name}] code changed (", StringComparison.Ordinal)));
         Assert.EndsWith("; restarting 1 warm instance", changed, StringComparison.Ordinal);
-        Assert.Equal(2, local.Lines(l => InstanceModes.IsReadyLine(l, name)).Count);
+        Assert.Equal(2, InstanceModes.ReadyLines(local, name, mode).Count);
     }
 
     [Fact]
@@ -68,10 +68,10 @@ public sealed class CodeReloadTests : IDisposable
     public void Files_the_runtime_or_an_editor_writes_do_not_restart(string path, bool ignored) =>
         Assert.Equal(ignored, CodeWatcher.Ignored(path));
 
-    private static async Task WaitForReadyCountAsync(LocalModeProcess local, string name, int count)
+    private static async Task WaitForReadyCountAsync(LocalModeProcess local, string name, string mode, int count)
     {
         var deadline = DateTime.UtcNow + Wait;
-        while (local.Lines(l => InstanceModes.IsReadyLine(l, name)).Count < count)
+        while (InstanceModes.ReadyLines(local, name, mode).Count < count)
         {
             Assert.True(DateTime.UtcNow < deadline, local.Output);
             await Task.Delay(100);

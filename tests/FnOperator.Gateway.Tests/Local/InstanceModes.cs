@@ -19,17 +19,24 @@ public static class InstanceModes
     public static Task<LocalModeProcess> StartAsync(string mode, string functions, IReadOnlyDictionary<string, string>? environment = null, params string[] extraArgs) =>
         LocalModeProcess.StartAsync(functions, environment ?? new Dictionary<string, string>(), ["--instances", mode, .. extraArgs]);
 
-    /// <summary>True for local mode's "[function] instance … ready" line of either mode ("instance pid N" or "instance in-process N").</summary>
-    public static bool IsReadyLine(string line, string name) =>
-        (line.StartsWith($"[{name}] instance pid ", StringComparison.Ordinal) || line.StartsWith($"[{name}] instance in-process ", StringComparison.Ordinal))
-        && line.Contains(" ready ", StringComparison.Ordinal);
-
-    /// <summary>The "[function] instance … ready" lines local mode printed so far for the function.</summary>
-    public static IReadOnlyList<string> ReadyLines(LocalModeProcess local, string name, string mode)
+    /// <summary>
+    /// True for local mode's "[function] instance … ready" line of an instance of <paramref name="mode"/> only ("instance
+    /// in-process N" in-process, "instance pid N" in process mode): a test of one mode does not count the other's instances.
+    /// </summary>
+    public static bool IsReadyLine(string line, string name, string mode)
     {
-        var prefix = mode == InProcess ? $"[{name}] instance in-process " : $"[{name}] instance pid ";
-        return local.Lines(l => l.StartsWith(prefix, StringComparison.Ordinal) && l.Contains(" ready ", StringComparison.Ordinal));
+        var prefix = mode switch
+        {
+            InProcess => $"[{name}] instance in-process ",
+            Process => $"[{name}] instance pid ",
+            _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Not an instance mode."),
+        };
+        return line.StartsWith(prefix, StringComparison.Ordinal) && line.Contains(" ready ", StringComparison.Ordinal);
     }
+
+    /// <summary>The "[function] instance … ready" lines of <paramref name="mode"/>'s instances local mode printed so far for the function.</summary>
+    public static IReadOnlyList<string> ReadyLines(LocalModeProcess local, string name, string mode) =>
+        local.Lines(l => IsReadyLine(l, name, mode));
 
     /// <summary>Waits (polling, up to <see cref="Wait"/>) until at least <paramref name="count"/> instances were reported ready; returns how many were.</summary>
     public static async Task<int> WaitForReadyAsync(LocalModeProcess local, string name, string mode, int count)

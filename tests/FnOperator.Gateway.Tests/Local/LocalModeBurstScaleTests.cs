@@ -49,7 +49,7 @@ public sealed class LocalModeBurstScaleTests : IDisposable
         var failed = responses.Where(r => r.StatusCode != HttpStatusCode.OK || r.Error).ToList();
         Assert.True(failed.Count == 0, $"{failed.Count} failed, e.g. {failed.FirstOrDefault()}\n{local.Output}");
         Assert.All(responses, r => Assert.Equal(r.i, (int)JsonNode.Parse(r.Body)!["echo"]!["i"]!));
-        var started = local.Lines(l => InstanceModes.IsReadyLine(l, name)).Count;
+        var started = InstanceModes.ReadyLines(local, name, mode).Count;
         Assert.True(started == MaxReplicas, $"{started} instances started, expected {MaxReplicas}\n{local.Output}");
 
         var afterIdle = await FunctionProcesses.WaitUntilAsync(name, p => p.Count == 0, Wait);

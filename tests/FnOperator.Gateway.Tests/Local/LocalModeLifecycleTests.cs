@@ -25,7 +25,7 @@ public sealed class LocalModeLifecycleTests : IDisposable
         // The instance each invoke started is read from local mode's "ready" lines, not from a process scan right after
         // the answer: a loaded machine can stall past the 2 s idle window there, and the instance is rightly gone.
         var first = await InvokeAsync(local, name, """{"n":1}""");
-        Assert.Equal(1, await ReadyLinesAsync(local, name, 1));
+        Assert.Equal(1, await ReadyLinesAsync(local, name, mode, 1));
 
         var afterIdle = await FunctionProcesses.WaitUntilAsync(name, p => p.Count == 0, Wait);
         Assert.True(afterIdle.Count == 0, $"processes still running after the idle window: {string.Join(",", afterIdle)}\n{local.Output}");
@@ -33,7 +33,7 @@ public sealed class LocalModeLifecycleTests : IDisposable
         var second = await InvokeAsync(local, name, """{"n":2}""");
         Assert.Equal(1, (int)first["echo"]!["n"]!);
         Assert.Equal(2, (int)second["echo"]!["n"]!);
-        Assert.Equal(2, await ReadyLinesAsync(local, name, 2));
+        Assert.Equal(2, await ReadyLinesAsync(local, name, mode, 2));
     }
 
     [Theory]
@@ -48,7 +48,7 @@ public sealed class LocalModeLifecycleTests : IDisposable
         var results = await Task.WhenAll(Enumerable.Range(0, 5).Select(i => InvokeAsync(local, name, $$"""{"i":{{i}},"sleepMs":1500}""")));
 
         Assert.Equal([0, 1, 2, 3, 4], results.Select(r => (int)r["echo"]!["i"]!).Order());
-        Assert.Equal(2, await ReadyLinesAsync(local, name, 2));
+        Assert.Equal(2, await ReadyLinesAsync(local, name, mode, 2));
         Assert.Equal(2, FunctionProcesses.Of(name).Count(pid => IsShim(pid)));
     }
 
@@ -67,7 +67,7 @@ public sealed class LocalModeLifecycleTests : IDisposable
         await Task.Delay(TimeSpan.FromSeconds(4));
 
         Assert.Equal(1, FunctionProcesses.Of(name).Count(IsShim));
-        Assert.Single(local.Lines(l => InstanceModes.IsReadyLine(l, name)));
+        Assert.Single(InstanceModes.ReadyLines(local, name, mode));
     }
 
     [Fact]
@@ -156,12 +156,12 @@ public sealed class LocalModeLifecycleTests : IDisposable
     private static bool IsShim(int pid) => FunctionProcesses.IsShim(pid);
 
     // Local mode prints "instance pid … ready" when it reads the shim's listening line from a pipe; the shim may already
-    // be serving through the gateway by then, so an answer can arrive first: wait for the count, then compare.
-    private static async Task<int> ReadyLinesAsync(LocalModeProcess local, string name, int expected)
+    // be serving through the gateway by then, so an answer can arrive first: wait for the count, then compare. Only
+    // <paramref name="mode"/>'s instances count.
+    private static async Task<int> ReadyLinesAsync(LocalModeProcess local, string name, string mode, int expected)
     {
-        bool IsReady(string l) => InstanceModes.IsReadyLine(l, name);
-        await local.WaitForLineAsync(_ => local.Lines(IsReady).Count >= expected, Wait);
-        return local.Lines(IsReady).Count;
+        await local.WaitForLineAsync(_ => InstanceModes.ReadyLines(local, name, mode).Count >= expected, Wait);
+        return InstanceModes.ReadyLines(local, name, mode).Count;
     }
 
     private static async Task<JsonNode> InvokeAsync(LocalModeProcess local, string function, string payload)

@@ -49,7 +49,7 @@ public sealed class LocalModePerInstanceTests : IDisposable
         Assert.All(responses, r => Assert.Equal(r.i, (int)JsonNode.Parse(r.Body)!["i"]!));
         Assert.Single(responses.Select(r => (int)JsonNode.Parse(r.Body)!["pid"]!).Distinct());
         Assert.Equal(4, responses.Select(r => (string)JsonNode.Parse(r.Body)!["requestId"]!).Distinct().Count());
-        var started = local.Lines(l => InstanceModes.IsReadyLine(l, name)).Count;
+        var started = InstanceModes.ReadyLines(local, name, mode).Count;
         Assert.True(started == 1, $"{started} instances started\n{local.Output}");
     }
 

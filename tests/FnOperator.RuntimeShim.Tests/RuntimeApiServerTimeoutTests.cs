@@ -1,0 +1,123 @@
+using System.Collections;
+using static FnOperator.RuntimeShim.Tests.RuntimeApiWireTests;
+
+namespace FnOperator.RuntimeShim.Tests;
+
+/// <summary>
+/// The raw Runtime API server's timeouts (RuntimeApiServerLimits, docs/runtime-shim.md): a keep-alive connection left
+/// idle, a request head that does not complete and a body that stalls are each closed by the server without an answer,
+/// and the API keeps serving. Each case runs an in-process shim (ShimHost, the test as its runtime) with that one
+/// limit short (ShimOptions.RuntimeApiLimits; the others stay at their defaults, far past the cases' bounds), so a
+/// close can only come from the limit under test. Kestrel's Runtime API has its own limits, so no Kestrel twin.
+/// </summary>
+public sealed class RuntimeApiServerTimeoutTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Short = TimeSpan.FromSeconds(1);
+    private string _taskRoot = "";
+    private PullServer _server = null!;
+    private ShimHost? _host;
+
+    public async Task InitializeAsync()
+    {
+        _taskRoot = Directory.CreateTempSubdirectory("fnop-shim-timeouts-").FullName;
+        FunctionUnderTest.WriteExecutable(Path.Combine(_taskRoot, "bootstrap"), "#!/bin/sh\nexec sleep 3600\n");
+        _server = await PullServer.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_host is not null)
+        {
+            await _host.StopAsync(TimeSpan.FromSeconds(5));
+            await _host.DisposeAsync();
+        }
+
+        await _server.DisposeAsync();
+        Directory.Delete(_taskRoot, recursive: true);
+    }
+
+    [Fact]
+    public async Task Keep_alive_connection_idle_past_the_keep_alive_timeout_is_closed_and_the_api_keeps_serving()
+    {
+        var api = await StartShimAsync(new RuntimeApiServerLimits { KeepAliveTimeout = Short });
+        var invocation = _server.Enqueue("{}");
+        await using (var wire = await Wire.ConnectAsync(api))
+        {
+            // One exchange in one write (no pause of the client's between them), then the connection is left idle.
+            await wire.SendAsync(Next + Post(invocation.RequestId, "1"));
+            Assert.Equal(invocation.RequestId, (await wire.ReadResponseAsync()).Header("Lambda-Runtime-Aws-Request-Id"));
+            Assert.Equal(202, (await wire.ReadResponseAsync()).Status);
+
+            Assert.Equal("", await wire.ReadUntilClosedAsync());
+        }
+
+        await AssertServesAsync(api);
+    }
+
+    [Fact]
+    public async Task Request_head_unfinished_within_the_headers_timeout_is_closed_unanswered_and_the_api_keeps_serving()
+    {
+        var api = await StartShimAsync(new RuntimeApiServerLimits { HeadersTimeout = Short });
+        await using (var wire = await Wire.ConnectAsync(api))
+        {
+            // The request line and one field; the blank line that ends the head never comes.
+            await wire.SendAsync("GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: rt\r\n");
+
+            Assert.Equal("", await wire.ReadUntilClosedAsync());
+        }
+
+        await AssertServesAsync(api);
+    }
+
+    [Fact]
+    public async Task Body_stalled_past_the_body_timeout_is_closed_unanswered_and_a_complete_post_completes_the_invocation()
+    {
+        var api = await StartShimAsync(new RuntimeApiServerLimits { BodyTimeout = Short });
+        var invocation = _server.Enqueue("{}");
+        await using (var wire = await Wire.ConnectAsync(api))
+        {
+            await wire.SendAsync(Next);
+            await wire.ReadResponseAsync();
+            await wire.SendAsync($"POST /2018-06-01/runtime/invocation/{invocation.RequestId}/response HTTP/1.1\r\nHost: rt\r\nContent-Length: 100\r\n\r\n\"partial");
+
+            Assert.Equal("", await wire.ReadUntilClosedAsync());
+        }
+
+        await using var again = await Wire.ConnectAsync(api);
+        await again.SendAsync(Post(invocation.RequestId, "\"whole\""));
+        Assert.Equal(202, (await again.ReadResponseAsync()).Status);
+        Assert.Equal("\"whole\"", (await _server.ResultAsync(invocation.RequestId)).Text());
+    }
+
+    /// <summary>An in-process shim on the raw server with <paramref name="limits"/>, whose runtime only sleeps; its Runtime API address.</summary>
+    private async Task<string> StartShimAsync(RuntimeApiServerLimits limits)
+    {
+        var environment = new Hashtable(Environment.GetEnvironmentVariables());
+        foreach (var (key, value) in SleepingRuntimeEnvironment(ShimOptions.RawRuntimeApiServer, _taskRoot, _server.BaseUrl))
+        {
+            environment[key] = value;
+        }
+
+        environment["FNOP_RUNTIME_API_ADDRESS"] = "127.0.0.1:0";
+        environment["FNOP_HTTP_ADDRESS"] = "127.0.0.1:0";
+        var options = ShimOptions.FromEnvironment(environment) with { RuntimeApiLimits = limits };
+        _host = ShimHost.Create(options, minimumLevel: Microsoft.Extensions.Logging.LogLevel.Warning, hosting: new ShimHosting
+        {
+            Environment = environment,
+            Output = TextWriter.Null,
+            Log = _ => { },
+        });
+        await _host.StartAsync(CancellationToken.None);
+        return _host.RuntimeApiAddress;
+    }
+
+    private async Task AssertServesAsync(string api)
+    {
+        var invocation = _server.Enqueue("""{"still":"serving"}""");
+        await using var wire = await Wire.ConnectAsync(api);
+        await wire.SendAsync(Next);
+        Assert.Equal(invocation.RequestId, (await wire.ReadResponseAsync()).Header("Lambda-Runtime-Aws-Request-Id"));
+        await wire.SendAsync(Post(invocation.RequestId, "1"));
+        Assert.Equal(202, (await wire.ReadResponseAsync()).Status);
+    }
+}
