@@ -272,10 +272,13 @@ public class RuntimeApiWireTests : IAsyncLifetime
         Assert.True(await wire.ClosedAsync(), "the connection is closed after the response");
     }
 
-    private async Task AssertServesAsync()
+    private Task AssertServesAsync() => AssertServesAsync(_server, _shim.RuntimeApi);
+
+    /// <summary>The Runtime API at <paramref name="api"/> still hands out an invocation of <paramref name="server"/> and takes its result.</summary>
+    internal static async Task AssertServesAsync(PullServer server, string api)
     {
-        var invocation = _server.Enqueue("""{"still":"serving"}""");
-        await using var wire = await Wire.ConnectAsync(_shim.RuntimeApi);
+        var invocation = server.Enqueue("""{"still":"serving"}""");
+        await using var wire = await Wire.ConnectAsync(api);
         await wire.SendAsync(Next);
         var next = await wire.ReadResponseAsync();
         Assert.Equal(invocation.RequestId, next.Header("Lambda-Runtime-Aws-Request-Id"));

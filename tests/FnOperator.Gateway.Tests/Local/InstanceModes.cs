@@ -38,10 +38,13 @@ public static class InstanceModes
     public static IReadOnlyList<string> ReadyLines(LocalModeProcess local, string name, string mode) =>
         local.Lines(l => IsReadyLine(l, name, mode));
 
-    /// <summary>Waits (polling, up to <see cref="Wait"/>) until at least <paramref name="count"/> instances were reported ready; returns how many were.</summary>
-    public static async Task<int> WaitForReadyAsync(LocalModeProcess local, string name, string mode, int count)
+    /// <summary>
+    /// Waits (polling, up to <paramref name="wait"/>, <see cref="Wait"/> if none) until at least <paramref name="count"/>
+    /// of <paramref name="mode"/>'s instances were reported ready; returns how many were.
+    /// </summary>
+    public static async Task<int> WaitForReadyAsync(LocalModeProcess local, string name, string mode, int count, TimeSpan? wait = null)
     {
-        await local.WaitForLineAsync(_ => ReadyLines(local, name, mode).Count >= count, Wait);
+        await local.WaitForLineAsync(_ => ReadyLines(local, name, mode).Count >= count, wait ?? Wait);
         return ReadyLines(local, name, mode).Count;
     }
 

@@ -158,11 +158,8 @@ public sealed class LocalModeLifecycleTests : IDisposable
     // Local mode prints "instance pid … ready" when it reads the shim's listening line from a pipe; the shim may already
     // be serving through the gateway by then, so an answer can arrive first: wait for the count, then compare. Only
     // <paramref name="mode"/>'s instances count.
-    private static async Task<int> ReadyLinesAsync(LocalModeProcess local, string name, string mode, int expected)
-    {
-        await local.WaitForLineAsync(_ => InstanceModes.ReadyLines(local, name, mode).Count >= expected, Wait);
-        return InstanceModes.ReadyLines(local, name, mode).Count;
-    }
+    private static Task<int> ReadyLinesAsync(LocalModeProcess local, string name, string mode, int expected) =>
+        InstanceModes.WaitForReadyAsync(local, name, mode, expected, Wait);
 
     private static async Task<JsonNode> InvokeAsync(LocalModeProcess local, string function, string payload)
     {
