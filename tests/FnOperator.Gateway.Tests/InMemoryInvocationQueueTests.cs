@@ -157,6 +157,48 @@ public sealed class InMemoryInvocationQueueTests
     }
 
     [Fact]
+    public async Task Work_a_waiting_worker_takes_at_once_raises_no_work_arrived_and_counts_as_a_hand_out()
+    {
+        using var queue = new InMemoryInvocationQueue(TimeProvider.System);
+        var arrivals = 0;
+        queue.WorkArrived += _ => Interlocked.Increment(ref arrivals);
+        var waiting = queue.NextAsync(Key, "$LATEST", TimeSpan.FromMinutes(1), default).AsTask();
+        Assert.Equal(0, queue.HandOuts(Key, "$LATEST"));
+
+        await queue.EnqueueAsync(Invocation("taken"), new EnqueueOptions(TimeSpan.FromMinutes(1)), default);
+
+        var taken = await waiting.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal("taken", taken!.RequestId);
+        Assert.Equal(0, Volatile.Read(ref arrivals)); // no instance needs starting: the scalers are not woken
+        Assert.Equal(1, queue.HandOuts(Key, "$LATEST"));
+
+        // The next one finds no waiting worker: it waits in the queue, and the scalers hear of it.
+        await queue.EnqueueAsync(Invocation("queued"), new EnqueueOptions(TimeSpan.FromMinutes(1)), default);
+        Assert.Equal(1, Volatile.Read(ref arrivals));
+        Assert.Equal(1, queue.HandOuts(Key, "$LATEST"));
+        Assert.Equal("queued", (await queue.NextAsync(Key, "$LATEST", NoWait, default))!.RequestId);
+        Assert.Equal(2, queue.HandOuts(Key, "$LATEST"));
+        Assert.Equal(0, queue.HandOuts(Key, "2"));
+    }
+
+    [Fact]
+    public async Task Work_past_the_concurrency_limit_raises_work_arrived_though_a_worker_waits()
+    {
+        using var queue = new InMemoryInvocationQueue(TimeProvider.System);
+        queue.SetConcurrencyLimit(Key, 1);
+        var arrivals = 0;
+        queue.WorkArrived += _ => Interlocked.Increment(ref arrivals);
+        await queue.EnqueueAsync(Invocation("running"), new EnqueueOptions(TimeSpan.FromMinutes(1)), default);
+        Assert.NotNull(await queue.NextAsync(Key, "$LATEST", NoWait, default));
+        var waiting = queue.NextAsync(Key, "$LATEST", TimeSpan.FromMinutes(1), default).AsTask();
+
+        await queue.EnqueueAsync(Invocation("held"), new EnqueueOptions(TimeSpan.FromMinutes(1)), default);
+
+        Assert.Equal(2, Volatile.Read(ref arrivals));
+        Assert.False(waiting.IsCompleted);
+    }
+
+    [Fact]
     public async Task Versions_are_separate_lanes()
     {
         using var queue = new InMemoryInvocationQueue(TimeProvider.System);

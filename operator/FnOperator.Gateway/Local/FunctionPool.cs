@@ -5,8 +5,11 @@ using Microsoft.Extensions.Logging;
 
 namespace FnOperator.Gateway.Local;
 
-/// <summary>Queued, in-flight and waiting synchronous invocations of one function, as the autoscaler sees them.</summary>
-public readonly record struct FunctionLoad(int Queued, int InFlight, int WaitingSync = 0);
+/// <summary>
+/// Queued, in-flight and waiting synchronous invocations of one function, as the autoscaler sees them; and how many were
+/// handed to instances so far (<see cref="Queue.IInvocationQueue.HandOuts"/>; null when not counted).
+/// </summary>
+public readonly record struct FunctionLoad(int Queued, int InFlight, int WaitingSync = 0, long? HandOuts = null);
 
 /// <summary>The queue as seen by a pool: the current load, and a wait that ends early when work arrives.</summary>
 public interface IFunctionLoadSource
@@ -39,6 +42,7 @@ public sealed partial class FunctionPool(
     private readonly IInstanceLauncher launcher = launcher ?? ProcessLauncher.Instance;
     private readonly List<Task> stopping = [];
     private DateTimeOffset lastBusy;
+    private long? lastHandOuts;
     private KeepAliveTracker? keepAliveTracker;
     private DateTimeOffset nextStartAllowed;
     private int crashes;
@@ -97,7 +101,12 @@ public sealed partial class FunctionPool(
         }
 
         var current = load.GetLoad(function.Namespace, function.Name);
-        var busy = current.Queued + current.InFlight + current.WaitingSync > 0;
+
+        // Work that started (and perhaps ended) since the last look is busy too: the queue does not wake the pool for
+        // work a waiting instance took at once, and a stream of short invocations between ticks must keep it warm.
+        var startedSince = current.HandOuts is { } handOuts && lastHandOuts is { } before && handOuts != before;
+        lastHandOuts = current.HandOuts;
+        var busy = current.Queued + current.InFlight + current.WaitingSync > 0 || startedSince;
         KeepAliveState.Observe(busy, now - lastBusy); // scaling.keepAlive: the same policy as the cluster autoscaler's
         if (busy)
         {

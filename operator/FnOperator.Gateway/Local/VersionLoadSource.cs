@@ -7,15 +7,21 @@ namespace FnOperator.Gateway.Local;
 /// One version's share of the invocation queue as a pool's load source: the pool of version N (or of $LATEST) scales on
 /// that version's queued, in-flight and waiting invocations only, so invoking one version never starts instances of
 /// another. Its wait ends when work arrives for the function (any version: the pool then looks at its own lane) or after the timeout.
+/// Work a waiting instance took at once does not end it (the queue raises no WorkArrived for it); the pool sees it in
+/// <see cref="FunctionLoad.HandOuts"/> at its next look.
 /// </summary>
 public sealed class VersionLoadSource(IInvocationQueue queue, string version) : IFunctionLoadSource
 {
     public string Version => version;
 
-    public FunctionLoad GetLoad(string ns, string name) =>
-        queue.GetVersionStats(new FunctionKey(ns, name)).TryGetValue(version, out var stats)
-            ? new FunctionLoad(stats.Depth, stats.InFlight, stats.WaitingSync)
-            : default;
+    public FunctionLoad GetLoad(string ns, string name)
+    {
+        var key = new FunctionKey(ns, name);
+        var handOuts = queue.HandOuts(key, version);
+        return queue.GetVersionStats(key).TryGetValue(version, out var stats)
+            ? new FunctionLoad(stats.Depth, stats.InFlight, stats.WaitingSync, handOuts)
+            : new FunctionLoad(0, 0, 0, handOuts);
+    }
 
     public async Task WaitForWorkAsync(string ns, string name, TimeSpan timeout, CancellationToken cancellationToken)
     {

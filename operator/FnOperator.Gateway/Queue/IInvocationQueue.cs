@@ -95,8 +95,19 @@ public static class LeaseLost
 /// </summary>
 public interface IInvocationQueue
 {
-    /// <summary>Raised (outside any lock) when an invocation for the function is enqueued or becomes due, so a scaler can start workers from zero.</summary>
+    /// <summary>
+    /// Raised (outside any lock) when an invocation for the function is enqueued or becomes due, so a scaler can start
+    /// workers from zero. The in-memory queue raises it only when the invocation waits for a worker: one a waiting worker
+    /// took at once needs no instance started (its start shows in <see cref="HandOuts"/>).
+    /// </summary>
     event Action<FunctionKey>? WorkArrived;
+
+    /// <summary>
+    /// Invocations of the version handed to workers since the queue began (a count that only grows), or null where the
+    /// queue does not count them. A scaler that looks now and then sees by it work that started and ended between two
+    /// looks (its idle window must not pass while short invocations keep coming).
+    /// </summary>
+    long? HandOuts(FunctionKey key, string version) => null;
 
     /// <summary>Durably enqueues an asynchronous invocation (or an async retry). When this returns the invocation is accepted.</summary>
     ValueTask EnqueueAsync(Invocation invocation, EnqueueOptions options, CancellationToken cancellationToken);

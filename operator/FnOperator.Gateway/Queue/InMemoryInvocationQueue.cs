@@ -229,6 +229,7 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
     {
         var key = Key(entry.Invocation);
         var settle = new Settlement();
+        bool queued;
         lock (_gate)
         {
             entry.DueAt = _time.GetUtcNow() + entry.Options.Delay;
@@ -243,11 +244,25 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
 
             lane.Ready.AddLast(entry);
             Pump(fn, lane, ref settle);
+            queued = lane.Ready.Count > 0;
         }
 
-        // A waiting worker takes it on this thread, before the scalers hear of it.
+        // A waiting worker takes it on this thread. The scalers hear of work only when it waits for an instance: work a
+        // waiting worker took at once needs none started (issue #19: local mode's pool woke, on the thread pool, for every
+        // invocation; it sees work that came and went between its looks by HandOuts).
         settle.Complete();
-        WorkArrived?.Invoke(key);
+        if (queued)
+        {
+            WorkArrived?.Invoke(key);
+        }
+    }
+
+    public long? HandOuts(FunctionKey key, string version)
+    {
+        lock (_gate)
+        {
+            return _functions.TryGetValue(key, out var fn) && fn.Lanes.TryGetValue(version, out var lane) ? lane.HandOuts : 0;
+        }
     }
 
     private bool TryWithdraw(QueueEntry entry)
@@ -310,6 +325,7 @@ public sealed partial class InMemoryInvocationQueue : IInvocationQueue, IDisposa
             _inFlight[entry.Invocation.RequestId] = entry;
             entry.LeaseToken = RandomIds.NewGuid().ToString("N");
             lane.Leased++;
+            lane.HandOuts++;
             entry.Deliveries++;
             entry.SetRunning(true);
             entry.MarkStarted();

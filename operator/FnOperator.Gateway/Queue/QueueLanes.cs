@@ -48,6 +48,9 @@ internal sealed class Lane
     /// <summary>Entries of this version leased to workers (<see cref="FunctionState.Leased"/> sums them).</summary>
     public int Leased { get; set; }
 
+    /// <summary>Leases handed out since the lane began (only grows; <see cref="IInvocationQueue.HandOuts"/>).</summary>
+    public long HandOuts { get; set; }
+
     /// <summary>Ready sync entries no worker has started.</summary>
     public int WaitingSync()
     {
