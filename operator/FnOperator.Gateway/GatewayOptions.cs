@@ -88,6 +88,12 @@ public sealed record GatewayOptions
     /// </summary>
     public bool UrlForEveryFunction { get; init; }
 
+    /// <summary>
+    /// Kestrel runs request code on the socket event threads (<see cref="Gateway.InlineIo"/>; local mode's default). The
+    /// process's socket and thread-pool half is set by <see cref="Gateway.InlineIo.Configure"/> in Main.
+    /// </summary>
+    public bool InlineIo { get; init; }
+
     /// <summary>Returns the problems with these options, empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {

@@ -16,6 +16,7 @@ public static class ServeMode
             MetricsListen = values.GetValueOrDefault("metrics-listen", "0.0.0.0:9090"),
             Region = values.GetValueOrDefault("region") ?? Environment.GetEnvironmentVariable("AWS_REGION") ?? FunctionRegistry.DefaultRegion,
             Auth = Auth.AuthOptions.ForServe(values),
+            InlineIo = InlineIo.Enabled, // off unless FNOP_INLINE_IO=1
         };
         options = GatewayEnvironment.Apply(options, Environment.GetEnvironmentVariables(), out var environmentErrors);
         var errors = environmentErrors.Concat(options.Validate()).ToList();

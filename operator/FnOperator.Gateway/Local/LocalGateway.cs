@@ -58,7 +58,7 @@ public sealed class LocalGateway : IAsyncDisposable
         var gatewayOptions = new GatewayOptions
         {
             Listen = [options.Listen], Region = registry.Region, AccountId = registry.AccountId, JetStream = options.JetStream, ClusterKey = LocalPullCredentials.NewKey(),
-            Auth = options.Auth, UrlDomain = UrlDomain, UrlForEveryFunction = true,
+            Auth = options.Auth, UrlDomain = UrlDomain, UrlForEveryFunction = true, InlineIo = InlineIo.Enabled,
         };
         if (options.RetryBaseDelay is { } retry)
         {

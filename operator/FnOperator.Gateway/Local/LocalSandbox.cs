@@ -33,7 +33,7 @@ public static class LocalSandbox
         var passed = Names(host[PassEnvVariable] as string);
         foreach (DictionaryEntry entry in host)
         {
-            if (entry.Key is string key && entry.Value is string value
+            if (entry.Key is string key && entry.Value is string value && !InlineIo.SetHere.Contains(key)
                 && (ShimHostVariables.Contains(key) || passed.Contains(key) || key.StartsWith("DOTNET_", StringComparison.Ordinal) || key.StartsWith("FNOP_", StringComparison.Ordinal)))
             {
                 env[key] = value;

@@ -29,14 +29,12 @@ public sealed partial class UrlEndpoint(
     /// <summary>Lambda's body for a function error, an unhandled exception, a timeout or an unusable response (status 502).</summary>
     public const string InternalServerError = "Internal Server Error";
 
-    public async Task InvokeAsync(HttpContext context, RequestDelegate next)
-    {
-        if (UrlRoute.Match(context, options.UrlDomain) is not { } route)
-        {
-            await next(context).ConfigureAwait(false);
-            return;
-        }
+    /// <remarks>Not a URL request: straight on to the next middleware, with no async frame of its own (issue #19).</remarks>
+    public Task InvokeAsync(HttpContext context, RequestDelegate next) =>
+        UrlRoute.Match(context, options.UrlDomain) is { } route ? ServeUrlAsync(context, route) : next(context);
 
+    private async Task ServeUrlAsync(HttpContext context, UrlRoute route)
+    {
         var result = await ServeAsync(context, route).ConfigureAwait(false);
         if (result is not null)
         {
