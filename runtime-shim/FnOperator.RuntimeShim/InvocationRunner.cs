@@ -85,12 +85,23 @@ public sealed partial class InvocationRunner(
 
             // Lambda attributes a runtime's output to the invocation until the runtime asks for the next one. An invocation
             // that wrote nothing has nothing in flight (what a runtime writes first lands in the pipe), so it does not wait.
-            if (runtime.WroteSinceDispatch)
+            var wrote = runtime.WroteSinceDispatch;
+            if (wrote)
             {
                 await ((Task)Task.WhenAny(runtime.NextPolled, runtime.Exited)).WaitAsync(NextPollWait).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
 
-            await runtime.FlushOutputAsync().ConfigureAwait(false);
+            // Nothing written and every pipe seen idle exactly just now: nothing is on its way, so the drain's own look at
+            // the pipes (two more FIONREADs per invocation, issue #19) is not needed; its partial lines are still emitted.
+            if (wrote || !runtime.OutputIdleIsExact)
+            {
+                await runtime.FlushOutputAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                runtime.FlushPartialLines();
+            }
+
             return (FromReply(reply, id), null);
         }
 

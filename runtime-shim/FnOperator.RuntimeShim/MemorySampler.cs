@@ -525,7 +525,7 @@ internal sealed partial class SandboxTree(string procRoot, int selfPid) : IDispo
             return -1;
         }
 
-        var length = ReadAll(_loadavg);
+        var length = ReadAll(_loadavg, oneLine: true);
         if (length <= 0)
         {
             return -1;
@@ -704,7 +704,7 @@ internal sealed partial class SandboxTree(string procRoot, int selfPid) : IDispo
     /// <summary>Resident pages × page size from statm's second field; -1 when the file cannot be read (the process is gone).</summary>
     private long Rss(int fd)
     {
-        var length = ReadAll(fd);
+        var length = ReadAll(fd, oneLine: true);
         if (length <= 0)
         {
             return -1;
@@ -741,8 +741,12 @@ internal sealed partial class SandboxTree(string procRoot, int selfPid) : IDispo
         }
     }
 
-    /// <summary>Reads the whole file from offset 0 into the buffer (growing it); its length, or -1 on an error.</summary>
-    private unsafe int ReadAll(int fd)
+    /// <summary>
+    /// Reads the whole file from offset 0 into the buffer (growing it); its length, or -1 on an error. A file of one line
+    /// (<paramref name="oneLine"/>: statm, loadavg) that fits the buffer comes whole from one read, so a read shorter than
+    /// asked is its end: no second pread(2) to see the 0 (issue #19: two of the four system calls of every sample).
+    /// </summary>
+    private unsafe int ReadAll(int fd, bool oneLine = false)
     {
         var total = 0;
         while (true)
@@ -773,7 +777,12 @@ internal sealed partial class SandboxTree(string procRoot, int selfPid) : IDispo
                 return total;
             }
 
+            var asked = _buffer.Length - total;
             total += (int)read;
+            if (oneLine && read < asked)
+            {
+                return total;
+            }
         }
     }
 

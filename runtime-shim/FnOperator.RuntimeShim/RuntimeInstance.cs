@@ -111,6 +111,18 @@ public sealed partial class RuntimeInstance
     /// <summary>True when the runtime wrote output since <see cref="ExpectNextPoll"/> (so some may still be on its way).</summary>
     public bool WroteSinceDispatch => _pumps.Sum(p => p.BytesRead) != _bytesAtDispatch || !_pumps.All(p => p.IsIdle);
 
+    /// <summary>True when every pipe can say exactly whether it is idle (<see cref="OutputPump.IdleIsExact"/>): then <see cref="WroteSinceDispatch"/> false means nothing is on its way.</summary>
+    public bool OutputIdleIsExact => _pumps.All(p => p.IdleIsExact);
+
+    /// <summary>Emits every pipe's line that has no newline yet, as the end of <see cref="FlushOutputAsync"/> does.</summary>
+    public void FlushPartialLines()
+    {
+        foreach (var pump in _pumps)
+        {
+            pump.FlushPartialLine();
+        }
+    }
+
     /// <summary>Completes when the runtime asked for work again after <see cref="ExpectNextPoll"/>: its invocation is over.</summary>
     public Task NextPolled => Volatile.Read(ref _nextPolled).Task;
 
@@ -151,10 +163,7 @@ public sealed partial class RuntimeInstance
             await Task.Delay(1).ConfigureAwait(false);
         }
 
-        foreach (var pump in _pumps)
-        {
-            pump.FlushPartialLine();
-        }
+        FlushPartialLines();
     }
 
     /// <summary>
