@@ -9,7 +9,7 @@ namespace FnOperator.Gateway.Api;
 /// (<see cref="PullProtocol.InstanceHeader"/>, its pod name in a cluster); an invocation handed out to it marks it busy
 /// until its result or release comes back, or its lease could have expired (timeout + <see cref="Slack"/>). The stats
 /// endpoint reports them per version (<c>busyInstances</c>) and the autoscaler keeps busy pods' deletion cost high before
-/// a scale-in. Bounded: at most <see cref="MaxLeases"/> tracked (beyond that new leases are not tracked, and the pods
+/// a scale-in; it also counts the hand-outs per version (<see cref="HandOuts"/>). Bounded: at most <see cref="MaxLeases"/> tracked (beyond that new leases are not tracked, and the pods
 /// look idle: the shim's drain on SIGTERM still finishes their work). With several gateway replicas each one knows the
 /// leases it handed out.
 /// </summary>
@@ -17,9 +17,14 @@ public sealed class InstanceLeases(FunctionRegistry functions, TimeProvider time
 {
     public const int MaxLeases = 100_000;
 
+    /// <summary>Versions whose hand-outs are counted (<see cref="HandOuts"/>); a version past the bound is not counted.</summary>
+    public const int MaxCountedVersions = 10_000;
+
     public static readonly TimeSpan Slack = TimeSpan.FromSeconds(30);
 
     private readonly ConcurrentDictionary<string, Lease> leases = new(StringComparer.Ordinal);
+
+    private readonly ConcurrentDictionary<(FunctionKey Key, string Version), System.Runtime.CompilerServices.StrongBox<long>> handOuts = new();
 
     /// <summary>A lease handed out: the version, the instance (null when the worker did not name one), until when it can be held.</summary>
     public sealed record Lease(FunctionKey Key, string Version, string? Instance, DateTimeOffset Until);
@@ -33,15 +38,38 @@ public sealed class InstanceLeases(FunctionRegistry functions, TimeProvider time
 
     public void Handed(string? instance, Invocation invocation)
     {
+        var key = new FunctionKey(invocation.Namespace, invocation.FunctionName);
+        if (!handOuts.TryGetValue((key, invocation.Version), out var count) && handOuts.Count < MaxCountedVersions)
+        {
+            count = handOuts.GetOrAdd((key, invocation.Version), _ => new());
+        }
+
+        if (count is not null)
+        {
+            Interlocked.Increment(ref count.Value);
+        }
+
         if (leases.Count >= MaxLeases)
         {
             return;
         }
 
-        var key = new FunctionKey(invocation.Namespace, invocation.FunctionName);
         var timeout = functions.TryGet(key, out var spec) ? TimeSpan.FromSeconds(Math.Max(1, spec.TimeoutSeconds)) : TimeSpan.FromMinutes(15);
         leases[invocation.RequestId] = new Lease(key, invocation.Version, instance, time.GetUtcNow() + timeout + Slack);
     }
+
+    /// <summary>
+    /// Invocations of the version handed out through this gateway so far (only grows; null when the version is not
+    /// counted). The autoscaler counts a version whose count changed between two of its polls as busy: short invocations
+    /// that came and went between the polls show in no in-flight count (issue #19, as local mode's pool does with
+    /// <see cref="Queue.IInvocationQueue.HandOuts"/>).
+    /// </summary>
+    public long? HandOuts(FunctionKey key, string version) =>
+        handOuts.TryGetValue((key, version), out var count) ? Interlocked.Read(ref count.Value) : null;
+
+    /// <summary>The function's versions with counted hand-outs.</summary>
+    public IEnumerable<string> CountedVersions(FunctionKey key) =>
+        handOuts.Keys.Where(k => k.Key == key).Select(k => k.Version);
 
     /// <summary>The lease ended (result or release); returns it, or null when it was not tracked.</summary>
     public Lease? Ended(string requestId) => leases.TryRemove(requestId, out var lease) ? lease : null;

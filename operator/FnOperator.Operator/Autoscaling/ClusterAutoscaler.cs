@@ -269,8 +269,11 @@ public sealed partial class ClusterAutoscaler(
             var input = new ScalingInput(load.Depth, load.InFlight, load.WaitingSync, current, TimeSpan.Zero);
             var spec = SpecOf(key, fn, state);
             var keepAlive = state.KeepAliveFor(FunctionScaling.KeepAlive(spec));
-            keepAlive.Observe(input.Demand > 0, now - state.LastBusy);
-            if (input.Demand > 0)
+            // Busy: work queued or in flight now, or invocations handed out since the last poll (short ones that came and
+            // went between two polls show in no count: without them a version serving a steady trickle looked idle).
+            var active = state.HandedOutSince(load.HandOuts) | input.Demand > 0;
+            keepAlive.Observe(active, now - state.LastBusy);
+            if (active)
             {
                 state.MarkBusy(now);
             }

@@ -110,6 +110,7 @@ public sealed partial class GatewayReplicaStatsSource(
             var depth = 0;
             var inFlight = 0;
             var waiting = 0;
+            long? handOuts = null;
             var busy = new SortedSet<string>(StringComparer.Ordinal);
             foreach (var queue in replicaStats.GroupBy(r => r.QueueId ?? "", StringComparer.Ordinal))
             {
@@ -117,6 +118,13 @@ public sealed partial class GatewayReplicaStatsSource(
                 depth += loads.Max(l => l.Depth);
                 inFlight += loads.Max(l => l.InFlight);
                 waiting += loads.Sum(l => l.WaitingSync);
+
+                // Each replica counts what it handed out itself, whatever queue it serves: summed.
+                foreach (var l in loads)
+                {
+                    handOuts = l.HandOuts is { } h ? (handOuts ?? 0) + h : handOuts;
+                }
+
                 foreach (var name in loads.SelectMany(l => l.Busy ?? []))
                 {
                     if (busy.Count < GatewayStatsSource.MaxBusyPerVersion)
@@ -126,7 +134,7 @@ public sealed partial class GatewayReplicaStatsSource(
                 }
             }
 
-            combined[key] = new VersionLoad(depth, inFlight, waiting, [.. busy]);
+            combined[key] = new VersionLoad(depth, inFlight, waiting, [.. busy], handOuts);
         }
 
         return combined;

@@ -35,7 +35,7 @@ public sealed class GatewayStatsSource(HttpClient http, Uri gateway, byte[]? clu
         {
             if (v is { Namespace: { } ns, Name: { } name, Version: { } version })
             {
-                result[new VersionKey(ns, name, version)] = new VersionLoad(v.Depth, v.InFlight, v.WaitingSync, v.BusyInstances?.Where(b => !string.IsNullOrEmpty(b)).Take(MaxBusyPerVersion).ToList());
+                result[new VersionKey(ns, name, version)] = new VersionLoad(v.Depth, v.InFlight, v.WaitingSync, v.BusyInstances?.Where(b => !string.IsNullOrEmpty(b)).Take(MaxBusyPerVersion).ToList(), v.HandOuts);
             }
         }
 
@@ -53,7 +53,8 @@ public sealed class GatewayStatsSource(HttpClient http, Uri gateway, byte[]? clu
         [property: JsonPropertyName("depth")] int Depth,
         [property: JsonPropertyName("inFlight")] int InFlight,
         [property: JsonPropertyName("waitingSync")] int WaitingSync,
-        [property: JsonPropertyName("busyInstances")] List<string>? BusyInstances);
+        [property: JsonPropertyName("busyInstances")] List<string>? BusyInstances,
+        [property: JsonPropertyName("handOuts")] long? HandOuts = null);
 }
 
 /// <summary>One gateway replica's stats: the queue its depth and in flight come from, and the loads per version.</summary>

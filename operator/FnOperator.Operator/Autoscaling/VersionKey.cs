@@ -6,14 +6,18 @@ public readonly record struct VersionKey(string Namespace, string Function, stri
     public override string ToString() => $"{Namespace}/{Function}:{Version}";
 }
 
-/// <summary>A version's queue counters as the gateway reports them, and the instances (pod names) holding a lease.</summary>
-public readonly record struct VersionLoad(int Depth, int InFlight, int WaitingSync, IReadOnlyList<string>? Busy = null)
+/// <summary>
+/// A version's queue counters as the gateway reports them, the instances (pod names) holding a lease, and the
+/// invocations handed out so far (<see cref="HandOuts"/>: only grows; summed over the replicas; null when no replica
+/// counts them, e.g. an older gateway).
+/// </summary>
+public readonly record struct VersionLoad(int Depth, int InFlight, int WaitingSync, IReadOnlyList<string>? Busy = null, long? HandOuts = null)
 {
     public bool Equals(VersionLoad other) =>
-        Depth == other.Depth && InFlight == other.InFlight && WaitingSync == other.WaitingSync
+        Depth == other.Depth && InFlight == other.InFlight && WaitingSync == other.WaitingSync && HandOuts == other.HandOuts
         && (Busy ?? []).SequenceEqual(other.Busy ?? [], StringComparer.Ordinal);
 
-    public override int GetHashCode() => HashCode.Combine(Depth, InFlight, WaitingSync, (Busy ?? []).Count);
+    public override int GetHashCode() => HashCode.Combine(Depth, InFlight, WaitingSync, (Busy ?? []).Count, HandOuts);
 }
 
 /// <summary>Where the autoscaler reads each version's load from (the gateway's stats endpoint in a cluster).</summary>

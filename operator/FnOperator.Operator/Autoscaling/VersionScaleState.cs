@@ -21,6 +21,26 @@ public sealed class VersionScaleState(DateTimeOffset now, int burstInstances)
 
     public void MarkBusy(DateTimeOffset now) => LastBusy = now;
 
+    /// <summary>The version's hand-out count at the last poll that reported one (null: none yet this term).</summary>
+    public long? HandOuts { get; private set; }
+
+    /// <summary>
+    /// Takes this poll's hand-out count; true when it differs from the last one seen: invocations came (and may have
+    /// gone) since, which a poll of depth and in flight alone can miss. A replica coming or going changes the sum too,
+    /// which reads as busy once (the safe side). The first count of a term is only remembered.
+    /// </summary>
+    public bool HandedOutSince(long? handOuts)
+    {
+        if (handOuts is not { } now)
+        {
+            return false;
+        }
+
+        var changed = HandOuts is { } before && before != now;
+        HandOuts = now;
+        return changed;
+    }
+
     /// <summary>The busy pods the deletion costs were last set from (null: not this term), and when.</summary>
     public IReadOnlyList<string>? CostsFrom { get; private set; }
 

@@ -71,6 +71,38 @@ public sealed class ClusterAutoscalerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_version_whose_short_invocations_come_and_go_between_polls_is_kept_and_shed_once_they_stop()
+    {
+        await harness.CreateAsync(TestFunctions.Node("trickle", change: s => s.Scaling = new ScalingSpec { MaxReplicas = 3 }));
+        await Eventually.True(async () => await harness.DeploymentAsync("trickle") is not null, "Deployment created");
+        stats.Set("trickle", depth: 1);
+        await WaitReplicasAsync("trickle", 1);
+
+        // Nothing queued or in flight at any poll, but an invocation handed out (and done) every 100 ms: busy, so the
+        // 1 s idle window never passes. Without the hand-out count the version is shed to zero after a second.
+        stats.Set("trickle", depth: 0);
+        using var stop = new CancellationTokenSource();
+        var trickle = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                stats.HandOut("trickle");
+                await Task.Delay(100).ConfigureAwait(false);
+            }
+        });
+        var reads = stats.Reads;
+        while (stats.Reads < reads + 40) // 40 polls of 100 ms: four idle windows
+        {
+            Assert.Equal(1, await ReplicasAsync("trickle"));
+            await Task.Delay(100);
+        }
+
+        await stop.CancelAsync();
+        await trickle;
+        await WaitReplicasAsync("trickle", 0);
+    }
+
+    [Fact]
     public async Task A_push_of_work_at_zero_scales_the_version_up_without_a_poll()
     {
         await harness.CreateAsync(TestFunctions.Node("pushed", change: s => s.Scaling = new ScalingSpec { MaxReplicas = 5 }));

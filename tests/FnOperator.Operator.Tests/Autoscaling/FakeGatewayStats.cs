@@ -7,7 +7,7 @@ namespace FnOperator.Operator.Tests.Autoscaling;
 
 /// <summary>
 /// The gateway's stats and push stream as the autoscaler reads them: per version depth, in flight and waiting sync
-/// callers, set by the test; pushes of "work at zero" sent by the test; reads can be made to fail (gateway unreachable).
+/// callers and the hand-out count, set by the test; pushes of "work at zero" sent by the test; reads can be made to fail (gateway unreachable).
 /// </summary>
 public sealed class FakeGatewayStats : IScalingInputSource, IWorkEventSource
 {
@@ -23,6 +23,10 @@ public sealed class FakeGatewayStats : IScalingInputSource, IWorkEventSource
 
     public void Set(string function, int depth, int inFlight = 0, int waitingSync = 0, string ns = "default", IReadOnlyList<string>? busy = null, string version = "$LATEST") =>
         loads[new VersionKey(ns, function, version)] = new VersionLoad(depth, inFlight, waitingSync, busy);
+
+    /// <summary>One invocation handed out and finished between two reads: the version's hand-out count grows, nothing else changes.</summary>
+    public void HandOut(string function, string ns = "default", string version = "$LATEST") =>
+        loads.AddOrUpdate(new VersionKey(ns, function, version), _ => new VersionLoad(0, 0, 0, HandOuts: 1), (_, l) => l with { HandOuts = (l.HandOuts ?? 0) + 1 });
 
     public void Push(string function, string ns = "default", string version = "$LATEST") => pushes.Writer.TryWrite(new VersionKey(ns, function, version));
 

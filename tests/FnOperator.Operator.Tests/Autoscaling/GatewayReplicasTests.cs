@@ -261,6 +261,32 @@ public sealed class GatewayReplicasTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Invocations_handed_out_by_each_replica_are_summed_though_none_is_queued_or_in_flight_any_more()
+    {
+        await PublishAsync(0);
+        await PublishAsync(1);
+        await WaitReplicasSeenAsync(0, 1);
+        await CreateAsync("handed", 5);
+        for (var replica = 0; replica < 2; replica++)
+        {
+            await EnqueueAsync(gateways[replica], "handed");
+            var pod = $"handed-latest-pod-{replica}";
+            await CompleteAsync(gateways[replica], "handed", await LeaseAsync(gateways[replica], "handed", pod), pod);
+        }
+
+        // What a poll sees after two short invocations that came and went: no depth, nothing in flight, two hand-outs.
+        var source = harness.Replicas[0].App.Services.GetRequiredService<IScalingInputSource>();
+        VersionLoad load = default;
+        await Eventually.True(async () =>
+        {
+            load = (await source.ReadAsync(CancellationToken.None)).GetValueOrDefault(new VersionKey("default", "handed", "$LATEST"));
+            return load.HandOuts == 2;
+        }, "the hand-outs of both replicas", timeoutSeconds: 60);
+        Assert.Equal((0, 0), (load.Depth, load.InFlight));
+        Assert.Empty(load.Busy ?? []);
+    }
+
+    [Fact]
     public async Task A_pod_busy_on_replica_B_is_never_picked_for_scale_in_even_when_replica_A_sees_it_idle()
     {
         harness.Server.SimulatePods = true;
