@@ -67,9 +67,9 @@ public sealed class InstanceLeases(FunctionRegistry functions, TimeProvider time
     public long? HandOuts(FunctionKey key, string version) =>
         handOuts.TryGetValue((key, version), out var count) ? Interlocked.Read(ref count.Value) : null;
 
-    /// <summary>The function's versions with counted hand-outs.</summary>
-    public IEnumerable<string> CountedVersions(FunctionKey key) =>
-        handOuts.Keys.Where(k => k.Key == key).Select(k => k.Version);
+    /// <summary>The versions with counted hand-outs, per function (one pass over the counters).</summary>
+    public ILookup<FunctionKey, string> CountedVersions() =>
+        handOuts.Keys.ToLookup(k => k.Key, k => k.Version);
 
     /// <summary>The lease ended (result or release); returns it, or null when it was not tracked.</summary>
     public Lease? Ended(string requestId) => leases.TryRemove(requestId, out var lease) ? lease : null;

@@ -31,10 +31,11 @@ public static class QueueStatsEndpoint
         app.MapGet(Path, (FunctionRegistry functions, IInvocationQueue queue, InstanceLeases instances, GatewayOptions options) =>
         {
             var busy = instances.Busy();
+            var counted = instances.CountedVersions();
             return Results.Json(new
             {
                 queue = QueueId(queue, options),
-                versions = functions.All.SelectMany(f => Versions(queue, instances, f.Key).Select(v => new
+                versions = functions.All.SelectMany(f => Versions(queue, counted[f.Key], f.Key).Select(v => new
                 {
                     @namespace = f.Key.Namespace,
                     name = f.Key.Name,
@@ -49,10 +50,10 @@ public static class QueueStatsEndpoint
         });
 
     /// <summary>The queue's versions of the function, and those with hand-outs counted here (an idle queue may not list them).</summary>
-    private static Dictionary<string, QueueStats> Versions(IInvocationQueue queue, InstanceLeases instances, FunctionKey key)
+    private static Dictionary<string, QueueStats> Versions(IInvocationQueue queue, IEnumerable<string> counted, FunctionKey key)
     {
         var versions = new Dictionary<string, QueueStats>(queue.GetVersionStats(key), StringComparer.Ordinal);
-        foreach (var version in instances.CountedVersions(key))
+        foreach (var version in counted)
         {
             versions.TryAdd(version, new QueueStats(0, 0, 0));
         }
