@@ -20,19 +20,11 @@ public sealed class QueueStatsTests
 
         using var cts = new CancellationTokenSource();
         var waiting = gateway.Client.SendAsync(TestGateway.Invoke("scaled", "{}"), cts.Token);
-        JsonNode? version = null;
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (version is null || (int)version["depth"]! != 4 || (int)version["waitingSync"]! != 1)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"stats did not reach depth 4 / waitingSync 1: {version}");
-            await Task.Delay(50);
-            var body = await gateway.Client.GetFromJsonAsync<JsonObject>("/_fnop/v1/stats");
-            version = body!["versions"]!.AsArray().SingleOrDefault(v => (string?)v!["name"] == "scaled");
-        }
+        var version = await WaitForVersionAsync(gateway, "scaled", v => (int)v["depth"]! == 4 && (int)v["waitingSync"]! == 1, "depth 4 / waitingSync 1");
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
 
-        Assert.Equal("$LATEST", (string?)version!["version"]);
+        Assert.Equal("$LATEST", (string?)version["version"]);
         Assert.Equal("default", (string?)version["namespace"]);
         Assert.Equal(0, (int)version["inFlight"]!);
     }
@@ -51,17 +43,25 @@ public sealed class QueueStatsTests
         }
 
         // Nothing queued or in flight is left: only the count says that the version was busy (the autoscaler's input).
+        var version = await WaitForVersionAsync(gateway, "counted", v => (int)v["depth"]! == 0 && (int)v["inFlight"]! == 0, "depth 0 / inFlight 0");
+
+        Assert.Equal(3, (long)version["handOuts"]!);
+        Assert.Equal("$LATEST", (string?)version["version"]);
+    }
+
+    /// <summary>Polls the stats (60 s bound) until the function's version entry satisfies <paramref name="reached"/>; returns it.</summary>
+    private static async Task<JsonNode> WaitForVersionAsync(TestGateway gateway, string function, Func<JsonNode, bool> reached, string what)
+    {
         JsonNode? version = null;
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (version is null || (int)version["depth"]! != 0 || (int)version["inFlight"]! != 0)
+        while (version is null || !reached(version))
         {
-            Assert.True(DateTime.UtcNow < deadline, $"stats did not settle at depth 0 / inFlight 0: {version}");
+            Assert.True(DateTime.UtcNow < deadline, $"stats did not reach {what}: {version}");
             await Task.Delay(50);
             var body = await gateway.Client.GetFromJsonAsync<JsonObject>("/_fnop/v1/stats");
-            version = body!["versions"]!.AsArray().SingleOrDefault(v => (string?)v!["name"] == "counted");
+            version = body!["versions"]!.AsArray().SingleOrDefault(v => (string?)v!["name"] == function);
         }
 
-        Assert.Equal(3, (long)version!["handOuts"]!);
-        Assert.Equal("$LATEST", (string?)version["version"]);
+        return version;
     }
 }
