@@ -54,12 +54,24 @@ public sealed partial class VersionPublisher(
     {
         var fn = state.Function;
         var versions = Versions(fn).ToList();
-        await AddUncachedAsync(fn, state.Status, versions, cancellationToken).ConfigureAwait(false);
+        var reported = ReportedHighest(state.Status);
+        await AddUncachedAsync(fn, reported, versions, cancellationToken).ConfigureAwait(false);
         var highest = versions.Count == 0 ? null : versions[^1];
         var hash = VersionSnapshot.HashOf(fn.Spec, state.Code, state.Layers);
         var request = fn.Metadata.Annotations?.ValueOf(FunctionVersioning.PublishRequestAnnotation);
         var requested = !string.IsNullOrEmpty(request) && request != state.Status.PublishRequest;
         var changed = highest is null || highest.Hash != hash;
+        if (changed && (fn.Spec.Versioning?.AutoPublish == true || requested) &&
+            await ReadReportedHighestAsync(fn, cancellationToken).ConfigureAwait(false) is var fresh && fresh > reported)
+        {
+            // The cached Function lags behind its last status write (the watch event is still on its way): the number
+            // it reports was read again from the API, and the version under it may exist without being cached yet.
+            reported = fresh;
+            await AddUncachedAsync(fn, reported, versions, cancellationToken).ConfigureAwait(false);
+            highest = versions.Count == 0 ? null : versions[^1];
+            changed = highest is null || highest.Hash != hash;
+        }
+
         if (changed && (fn.Spec.Versioning?.AutoPublish == true || requested))
         {
             // An image tag is pinned to its digest (ImageDigestResolver). Unresolvable → nothing is published and the
@@ -68,7 +80,7 @@ public sealed partial class VersionPublisher(
             state.PublishProblem = unresolved;
             if (pinned is not null)
             {
-                var number = Math.Max(highest?.Number ?? 0, ReportedHighest(state.Status)) + 1;
+                var number = Math.Max(highest?.Number ?? 0, reported) + 1;
                 // ConfigMap code is copied first; the snapshot's hash stays the one of the live code (what "changed" compares).
                 var code = state.Code.Source == CodeSource.Image ? pinned : await codeSnapshots.FreezeAsync(state, number, cancellationToken).ConfigureAwait(false);
                 var snapshot = VersionSnapshot.Create(number, fn.Spec, code, state.Layers) with
@@ -129,9 +141,8 @@ public sealed partial class VersionPublisher(
     /// The version status.latestVersion reports may be missing from a cache that lags behind the write that created it:
     /// read it from the API, so the same content is not published again under the next number.
     /// </summary>
-    private async Task AddUncachedAsync(Function fn, FunctionStatus status, List<VersionSnapshot> versions, CancellationToken cancellationToken)
+    private async Task AddUncachedAsync(Function fn, int reported, List<VersionSnapshot> versions, CancellationToken cancellationToken)
     {
-        var reported = ReportedHighest(status);
         if (reported == 0 || versions.Any(v => v.Number >= reported))
         {
             return;
@@ -150,6 +161,25 @@ public sealed partial class VersionPublisher(
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {
             // deleted by hand: its number stays used (the next is one above it)
+        }
+    }
+
+    /// <summary>
+    /// status.latestVersion as the API has it now (0 when the Function is gone or is another object under the same
+    /// name). Read only before a version is published, so a reconcile of a cached Function that lags behind its own
+    /// status write does not take a number already used (a revision deleted by hand leaves no other trace of it).
+    /// </summary>
+    private async Task<int> ReadReportedHighestAsync(Function fn, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var current = await client.CustomObjects.GetNamespacedCustomObjectAsync<Function>(
+                ApiGroup.Group, ApiGroup.Version, fn.Metadata.NamespaceProperty, Function.Plural, fn.Metadata.Name, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return current.Metadata.Uid == fn.Metadata.Uid && current.Status is { } status ? ReportedHighest(status) : 0;
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return 0;
         }
     }
 

@@ -50,6 +50,36 @@ public sealed class FaultTests : ServerTest
     }
 
     [Fact]
+    public async Task Watch_lag_delivers_one_resources_events_late_and_in_order_while_reads_and_other_watches_are_current()
+    {
+        var start = await CreateWidgetAsync("a");
+        Server.Faults.SetWatchLag($"{Group}/{Widgets}", TimeSpan.FromSeconds(5));
+        var seen = 0;
+        var watching = WatchAsync($"/apis/{Group}/{Version}/namespaces/default/widgets?watch=true&resourceVersion={Rv(start)}", e =>
+        {
+            Volatile.Write(ref seen, e.Count);
+            return e.Count == 2;
+        });
+        await EventuallyAsync(() => Task.FromResult(Server.OpenWatches == 1), "the watch open");
+
+        await CreateWidgetAsync("b");
+        await CreateWidgetAsync("c");
+        Assert.Equal("b", (string?)(await GetWidgetAsync("b"))["metadata"]!["name"]);
+        var map = await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "m" } }, "default");
+        var mapEvents = await WatchAsync(
+            $"/api/v1/namespaces/default/configmaps?watch=true&resourceVersion={long.Parse(map.Metadata.ResourceVersion, System.Globalization.CultureInfo.InvariantCulture) - 1}",
+            e => e.Count == 1);
+        Assert.Equal("m", (string?)mapEvents[0]["object"]!["metadata"]!["name"]);
+        Assert.Equal(0, Volatile.Read(ref seen)); // the widgets' events are still held back
+
+        var events = await watching;
+        Assert.Equal(["b", "c"], events.Select(e => (string?)e["object"]!["metadata"]!["name"]));
+        Assert.All(events, e => Assert.Equal("ADDED", (string?)e["type"]));
+        Server.Faults.SetWatchLag($"{Group}/{Widgets}", null);
+        Assert.Equal(TimeSpan.Zero, Server.Faults.WatchLag($"{Group}/{Widgets}"));
+    }
+
+    [Fact]
     public async Task Restart_keeps_objects_and_port_and_compaction_makes_old_watches_gone()
     {
         var before = await CreateWidgetAsync("a");

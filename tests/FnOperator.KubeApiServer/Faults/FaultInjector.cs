@@ -1,8 +1,8 @@
 namespace FnOperator.KubeApiServer;
 
 /// <summary>
-/// Deterministic fault injection: a share of updates answered 409 Conflict (seeded random), and watch connections
-/// dropped now or periodically. Restarts are on the server (<see cref="KubeApiTestServer.RestartAsync"/>).
+/// Deterministic fault injection: a share of updates answered 409 Conflict (seeded random), watch connections
+/// dropped now or periodically, and watch events of a resource delivered late (a lagging watch cache or network). Restarts are on the server (<see cref="KubeApiTestServer.RestartAsync"/>).
 /// </summary>
 public sealed class FaultInjector(int seed)
 {
@@ -10,6 +10,7 @@ public sealed class FaultInjector(int seed)
     private readonly Random random = new(seed);
     private CancellationTokenSource watches = new();
     private Timer? periodicDrop;
+    private readonly Dictionary<string, TimeSpan> watchLags = [];
     private int conflicts;
     private int droppedWatches;
 
@@ -56,6 +57,36 @@ public sealed class FaultInjector(int seed)
 
         old.Cancel();
         old.Dispose();
+    }
+
+    /// <summary>
+    /// Delays every watch event of <paramref name="resource"/> (a storage key, "group/plural" with "core" for the core
+    /// group, e.g. "fnoperator.io/functions") by <paramref name="lag"/> after the change, in order; null or zero
+    /// delivers them at once again. Reads (GET, LIST) are never delayed, so a client's cache lags behind the server as
+    /// it can behind a real one.
+    /// </summary>
+    public void SetWatchLag(string resource, TimeSpan? lag)
+    {
+        lock (gate)
+        {
+            if (lag is { } l && l > TimeSpan.Zero)
+            {
+                watchLags[resource] = l;
+            }
+            else
+            {
+                watchLags.Remove(resource);
+            }
+        }
+    }
+
+    /// <summary>How late watch events of <paramref name="resource"/> are delivered (zero: at once).</summary>
+    public TimeSpan WatchLag(string resource)
+    {
+        lock (gate)
+        {
+            return watchLags.TryGetValue(resource, out var lag) ? lag : TimeSpan.Zero;
+        }
     }
 
     /// <summary>Drops all watches every <paramref name="interval"/>; null stops it.</summary>

@@ -9,7 +9,8 @@ namespace FnOperator.KubeApiServer;
 /// Watch streams (one JSON event per line): from a resourceVersion (410 Gone as an ERROR event when it was
 /// compacted away), or with synthetic ADDED events for the current state when none is given; label/field selector
 /// transitions become ADDED/DELETED; periodic BOOKMARKs when allowed; timeoutSeconds ends the stream cleanly;
-/// dropped watches (fault injection, restart) break the connection.
+/// dropped watches (fault injection, restart) break the connection; a watch lag (fault injection) holds each live event
+/// back until that long after its change.
 /// </summary>
 internal sealed class WatchHandler(ObjectStore store, FaultInjector faults, KubeApiServerOptions options)
 {
@@ -29,8 +30,8 @@ internal sealed class WatchHandler(ObjectStore store, FaultInjector faults, Kube
         var ns = type.Namespaced ? route.Ns : null;
         bool Selected(JsonObject obj) => (ns is null || (string?)obj["metadata"]?["namespace"] == ns) && labels.Matches(obj) && fields.Matches(obj);
 
-        var channel = Channel.CreateUnbounded<StoredEvent>();
-        void Forward(StoredEvent e) => channel.Writer.TryWrite(e);
+        var channel = Channel.CreateUnbounded<(StoredEvent Event, long At)>();
+        void Forward(StoredEvent e) => channel.Writer.TryWrite((e, Environment.TickCount64));
         List<StoredEvent> initial;
         long last;
         lock (store.Gate)
@@ -97,8 +98,15 @@ internal sealed class WatchHandler(ObjectStore store, FaultInjector faults, Kube
                     continue;
                 }
 
-                while (channel.Reader.TryRead(out var e))
+                while (channel.Reader.TryRead(out var change))
                 {
+                    var e = change.Event;
+                    if (e.Resource == type.StorageKey && faults.WatchLag(type.StorageKey) is var lag && lag > TimeSpan.Zero &&
+                        change.At + (long)lag.TotalMilliseconds - Environment.TickCount64 is var hold and > 0)
+                    {
+                        await Task.Delay(TimeSpan.FromMilliseconds(hold), ended.Token);
+                    }
+
                     if (e.ResourceVersion > last)
                     {
                         last = e.ResourceVersion;

@@ -177,4 +177,23 @@ public sealed class PublishingTests : IAsyncLifetime
         await harness.WaitVersionsAsync("gap", 1, 3);
         await harness.AssertStaysAsync("gap", 1, 3);
     }
+
+    [Fact]
+    public async Task Deleting_the_highest_revision_while_the_Function_cache_lags_does_not_reuse_its_number()
+    {
+        await harness.CreateAsync(VersionHarness.AutoPublished("lag"));
+        await harness.WaitVersionsAsync("lag", 1);
+
+        // From here the operator sees every Function change 3 s late, its status writes included: when v2 is deleted,
+        // its cached Function still reports version 1 as the latest.
+        harness.Server.Faults.SetWatchLag("fnoperator.io/functions", TimeSpan.FromSeconds(3));
+        await harness.UpdateAsync("lag", s => s.MemoryMiB = 256);
+        await harness.WaitVersionsAsync("lag", 1, 2);
+        await harness.Client.AppsV1.DeleteNamespacedControllerRevisionAsync("lag-v2", "default");
+
+        await harness.WaitVersionsAsync("lag", 1, 3);
+        Assert.Equal(["lag-v1", "lag-v3"], (await harness.RevisionsAsync("lag")).Select(r => r.Metadata.Name));
+        harness.Server.Faults.SetWatchLag("fnoperator.io/functions", null);
+        await harness.AssertStaysAsync("lag", 1, 3);
+    }
 }
