@@ -8,25 +8,42 @@ namespace FnOperator.EventSources.Tests;
 /// A real rabbitmq-server (Debian's, started directly from /usr/lib/rabbitmq/bin as the current user) on 127.0.0.1 with
 /// free AMQP, distribution and epmd ports, its node name, database, logs, config, plugins file and Erlang cookie (HOME)
 /// in a temp folder. Waits with an AMQP connection loop; stops cleanly with rabbitmqctl stop and kills its own epmd.
-/// <see cref="RestartAsync"/> keeps the folder and ports (durable queues survive). Use as an xUnit class fixture.
+/// <see cref="RestartAsync"/> keeps the folder and ports (durable queues survive). A free port can be taken by another
+/// process before the broker binds it: when the first start's broker exits before accepting connections, it is started
+/// again on other free ports (3 attempts). Use as an xUnit class fixture.
 /// </summary>
 public sealed class RabbitMqServer : IAsyncLifetime
 {
     private const string Bin = "/usr/lib/rabbitmq/bin";
     private readonly string dir = Directory.CreateTempSubdirectory("fnop-rabbitmq-").FullName;
     private readonly string node = $"fnop{Environment.ProcessId}x{Guid.NewGuid().ToString("N")[..6]}@localhost";
-    private readonly int distPort = ServerProcess.FreePort();
-    private readonly int epmdPort = ServerProcess.FreePort();
+    private int distPort = ServerProcess.FreePort();
+    private int epmdPort = ServerProcess.FreePort();
     private Process? process;
 
-    public int Port { get; } = ServerProcess.FreePort();
+    public int Port { get; private set; } = ServerProcess.FreePort();
 
     public string Url => $"amqp://guest:guest@127.0.0.1:{Port}/";
 
     /// <summary>The server's output (for failure messages).</summary>
     public string Log => File.Exists(Path.Combine(dir, "out.log")) ? File.ReadAllText(Path.Combine(dir, "out.log")) : "";
 
-    public async Task InitializeAsync() => await StartAsync();
+    public async Task InitializeAsync()
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await StartAsync();
+                return;
+            }
+            catch (ExitedEarlyException) when (attempt < 3)
+            {
+                await StopAsync();
+                (Port, distPort, epmdPort) = (ServerProcess.FreePort(), ServerProcess.FreePort(), ServerProcess.FreePort());
+            }
+        }
+    }
 
     public async Task DisposeAsync()
     {
@@ -66,9 +83,13 @@ public sealed class RabbitMqServer : IAsyncLifetime
             {
                 await Task.Delay(250);
             }
+            catch (Exception e) when (process.HasExited)
+            {
+                throw new ExitedEarlyException($"rabbitmq-server exited before accepting connections on {Port} (exit code {process.ExitCode}):\n{Log}", e);
+            }
             catch (Exception e)
             {
-                throw new InvalidOperationException($"rabbitmq-server did not accept connections on {Port} (exited: {process.HasExited}):\n{Log}", e);
+                throw new InvalidOperationException($"rabbitmq-server did not accept connections on {Port} in 120 s:\n{Log}", e);
             }
         }
     }
@@ -164,4 +185,6 @@ public sealed class RabbitMqServer : IAsyncLifetime
             }
         }
     }
+
+    private sealed class ExitedEarlyException(string message, Exception inner) : InvalidOperationException(message, inner);
 }
