@@ -186,7 +186,7 @@ public sealed partial class ClusterAutoscaler(
             var spec = SpecOf(key, fn, state);
             state.KeepAliveFor(FunctionScaling.KeepAlive(spec)).Observe(true, now - state.LastBusy);
             state.MarkBusy(now);
-            if ((d.Spec?.Replicas ?? 1) > 0 || state.RequestedRecently(now))
+            if (state.Replicas(d, now) > 0 || state.RequestedRecently(now))
             {
                 continue; // running already, or our scale-up is on its way (the informer has not seen it yet)
             }
@@ -224,9 +224,15 @@ public sealed partial class ClusterAutoscaler(
     {
         try
         {
-            await actuator.ScaleAsync(d.Metadata.NamespaceProperty, d.Metadata.Name, desired, cancellationToken).ConfigureAwait(false);
-            state.Requested(desired, now);
+            await actuator.ScaleAsync(d.Metadata.NamespaceProperty, d.Metadata.Name, current, desired, cancellationToken).ConfigureAwait(false);
+            state.Requested(desired, now, d);
             LogScaled(key.ToString(), current, desired, reason, demand);
+        }
+        catch (k8s.Autorest.HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.UnprocessableEntity)
+        {
+            // The count is no longer the one decided from (someone else's scale, or a former leader's, that the cache has
+            // not shown yet): decided again at the next poll, rather than overwriting a newer count.
+            LogScaleStale(key.ToString(), current, desired);
         }
         catch (k8s.Autorest.HttpOperationException ex)
         {
@@ -265,7 +271,7 @@ public sealed partial class ClusterAutoscaler(
 
             state.SeenTerm = term;
             loads.TryGetValue(key, out var load);
-            var current = d.Spec?.Replicas ?? 1;
+            var current = state.Replicas(d, now);
             var input = new ScalingInput(load.Depth, load.InFlight, load.WaitingSync, current, TimeSpan.Zero);
             var spec = SpecOf(key, fn, state);
             var keepAlive = state.KeepAliveFor(FunctionScaling.KeepAlive(spec));
@@ -354,6 +360,9 @@ public sealed partial class ClusterAutoscaler(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Scaled version={Version} from={From} to={To} reason={Reason} demand={Demand}")]
     private partial void LogScaled(string version, int from, int to, ScalingReason reason, int demand);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Scale not made version={Version} from={From} to={To}: the count changed (a scale the cache has not shown yet); deciding again at the next poll")]
+    private partial void LogScaleStale(string version, int from, int to);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Scale failed version={Version} to={To} status={Status}")]
     private partial void LogScaleFailed(string version, int to, int status);

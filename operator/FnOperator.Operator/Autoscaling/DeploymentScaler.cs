@@ -5,7 +5,8 @@ using k8s.Models;
 namespace FnOperator.Operator.Autoscaling;
 
 /// <summary>
-/// Actuates through the Deployment's <c>/scale</c> subresource (RBAC: deployments/scale patch), never the whole object.
+/// Actuates through the Deployment's <c>/scale</c> subresource (RBAC: deployments/scale patch), never the whole object,
+/// and only while its count is still the one the decision was made from.
 /// Before a scale-in it sets <c>controller.kubernetes.io/pod-deletion-cost</c> on the version's pods (RBAC: pods list,
 /// patch): <see cref="BusyCost"/> on pods holding a lease, <see cref="IdleCost"/> on the others, so the ReplicaSet
 /// controller (which removes not-ready pods first, then the lowest cost) picks idle pods. Only pods whose annotation
@@ -17,9 +18,13 @@ public sealed class DeploymentScaler(IKubernetes client) : IScaleActuator
     public const int IdleCost = 0;
     public const int BusyCost = 1000;
 
-    public async Task ScaleAsync(string @namespace, string deployment, int replicas, CancellationToken cancellationToken)
+    public async Task ScaleAsync(string @namespace, string deployment, int from, int replicas, CancellationToken cancellationToken)
     {
-        var patch = new V1Patch($"{{\"spec\":{{\"replicas\":{replicas}}}}}", V1Patch.PatchType.MergePatch);
+        // A JSON patch's "test" makes it conditional on the count alone (a failed test answers 422), so the Deployment
+        // controller's status writes, which change the resourceVersion all through a rollout, do not refuse it.
+        var patch = new V1Patch(
+            $"[{{\"op\":\"test\",\"path\":\"/spec/replicas\",\"value\":{from}}},{{\"op\":\"replace\",\"path\":\"/spec/replicas\",\"value\":{replicas}}}]",
+            V1Patch.PatchType.JsonPatch);
         await client.AppsV1.PatchNamespacedDeploymentScaleAsync(patch, deployment, @namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 

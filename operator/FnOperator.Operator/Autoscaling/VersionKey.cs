@@ -33,7 +33,13 @@ public interface IScalingInputSource
 /// <summary>Sets a version's instance count (the Deployment's scale subresource in a cluster).</summary>
 public interface IScaleActuator
 {
-    Task ScaleAsync(string @namespace, string deployment, int replicas, CancellationToken cancellationToken);
+    /// <summary>
+    /// Sets the count to <paramref name="replicas"/> only while it is still <paramref name="from"/>, the count the
+    /// decision was made from (as <c>kubectl scale --current-replicas</c>). Throws an HttpOperationException with 422 when
+    /// the count has changed: the decision came from a cache behind the API and would undo a newer scale (our own, a
+    /// former leader's, or kubectl's).
+    /// </summary>
+    Task ScaleAsync(string @namespace, string deployment, int from, int replicas, CancellationToken cancellationToken);
 
     /// <summary>
     /// Before a scale-in: ranks the Deployment's pods so the ones removed are idle (busy pods get a higher

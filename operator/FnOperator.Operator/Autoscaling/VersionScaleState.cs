@@ -1,4 +1,5 @@
 using FnOperator.Contracts.Scaling;
+using k8s.Models;
 
 namespace FnOperator.Operator.Autoscaling;
 
@@ -61,14 +62,36 @@ public sealed class VersionScaleState(DateTimeOffset now, int burstInstances)
     /// <summary>How long a scale request of ours is trusted over an informer that has not seen it yet.</summary>
     public static readonly TimeSpan RequestTrust = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long our last scale is taken over a cached Deployment that has not seen it (<see cref="Replicas"/>). Safe to
+    /// be long: a change by anyone else raises the generation, which ends it at once.
+    /// </summary>
+    public static readonly TimeSpan ReplicasTrust = TimeSpan.FromSeconds(60);
+
     private int requested;
     private DateTimeOffset requestedAt = DateTimeOffset.MinValue;
+    private string? requestedUid;
+    private long requestedOverGeneration;
 
-    public void Requested(int replicas, DateTimeOffset now)
+    /// <param name="over">The cached Deployment the scale was decided from (its uid and generation tell when the cache has seen the scale).</param>
+    public void Requested(int replicas, DateTimeOffset now, V1Deployment? over = null)
     {
         requested = replicas;
         requestedAt = now;
+        requestedUid = over?.Metadata?.Uid;
+        requestedOverGeneration = over?.Metadata?.Generation ?? -1;
     }
+
+    /// <summary>
+    /// The replicas to decide from: the cached Deployment's, or the count of our last scale while the cache has not seen
+    /// it yet (the same object, its generation not past the one we scaled from, within <see cref="ReplicasTrust"/>).
+    /// Deciding from the stale count would undo a scale just made: a "scale-up" from a cached 1 to 2 right after a
+    /// scale to 4 removes 2 pods without ranking them (drain-aware scale-in marks busy pods only when it sees a scale-in).
+    /// </summary>
+    public int Replicas(V1Deployment d, DateTimeOffset now) =>
+        requestedUid is not null && d.Metadata?.Uid == requestedUid && (d.Metadata.Generation ?? 0) <= requestedOverGeneration && now - requestedAt < ReplicasTrust
+            ? requested
+            : d.Spec?.Replicas ?? 1;
 
     /// <summary>True when this term asked for at least one instance within <see cref="RequestTrust"/>.</summary>
     public bool RequestedRecently(DateTimeOffset now) => requested > 0 && now - requestedAt < RequestTrust;

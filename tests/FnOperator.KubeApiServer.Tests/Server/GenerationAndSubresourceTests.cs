@@ -106,6 +106,23 @@ public sealed class GenerationAndSubresourceTests : ServerTest
     }
 
     [Fact]
+    public async Task A_json_patch_test_of_the_scale_count_refuses_the_scale_with_422_once_the_count_changed()
+    {
+        await Client.AppsV1.CreateNamespacedDeploymentAsync(Deployment("d", 1), "default");
+        static V1Patch Patch(int from, int to) =>
+            new($$"""[{"op": "test", "path": "/spec/replicas", "value": {{from}}}, {"op": "replace", "path": "/spec/replicas", "value": {{to}}}]""", V1Patch.PatchType.JsonPatch);
+
+        // The Deployment simulator's status writes move the resourceVersion meanwhile; the test looks at the count only.
+        Assert.Equal(4, (await Client.AppsV1.PatchNamespacedDeploymentScaleAsync(Patch(1, 4), "d", "default")).Spec.Replicas);
+        await EventuallyAsync(async () => (await Client.AppsV1.ReadNamespacedDeploymentAsync("d", "default")).Status?.ReadyReplicas == 4, "scaled to 4");
+
+        var stale = await StatusOfAsync(() => Client.AppsV1.PatchNamespacedDeploymentScaleAsync(Patch(1, 2), "d", "default"));
+        Assert.Equal(422, (int?)stale["code"]);
+        Assert.Equal(4, (await Client.AppsV1.ReadNamespacedDeploymentAsync("d", "default")).Spec.Replicas);
+        Assert.Equal(2, (await Client.AppsV1.PatchNamespacedDeploymentScaleAsync(Patch(4, 2), "d", "default")).Spec.Replicas);
+    }
+
+    [Fact]
     public async Task Deployment_replicas_default_to_one_and_status_on_create_is_ignored()
     {
         var deployment = Deployment("d", 1);

@@ -61,7 +61,8 @@ public sealed class FaultInjector(int seed)
 
     /// <summary>
     /// Delays every watch event of <paramref name="resource"/> (a storage key, "group/plural" with "core" for the core
-    /// group, e.g. "fnoperator.io/functions") by <paramref name="lag"/> after the change, in order; null or zero
+    /// group, e.g. "fnoperator.io/functions"; "*" for every resource without a lag of its own) by <paramref name="lag"/>
+    /// after the change, in order; null or zero
     /// delivers them at once again. Reads (GET, LIST) are never delayed, so a client's cache lags behind the server as
     /// it can behind a real one.
     /// </summary>
@@ -85,7 +86,7 @@ public sealed class FaultInjector(int seed)
     {
         lock (gate)
         {
-            return watchLags.TryGetValue(resource, out var lag) ? lag : TimeSpan.Zero;
+            return watchLags.TryGetValue(resource, out var lag) || watchLags.TryGetValue("*", out lag) ? lag : TimeSpan.Zero;
         }
     }
 

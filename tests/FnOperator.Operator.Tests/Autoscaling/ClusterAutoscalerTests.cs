@@ -196,4 +196,30 @@ public sealed class ClusterAutoscalerTests : IAsyncLifetime
         Assert.Equal(seen.Order(), seen); // never went down on the way
         Assert.True(harness.Replicas.Single(r => r != leader).Manager.IsLeading);
     }
+
+    [Fact]
+    public async Task A_new_leader_whose_cache_lags_does_not_undo_the_former_leaders_scale_up()
+    {
+        await harness.DisposeAsync();
+        harness = await StartAsync(2, burst: "1"); // one instance per 3 s window
+        await harness.CreateAsync(TestFunctions.Node("lagged", change: s => s.Scaling = new ScalingSpec { MaxReplicas = 10 }));
+        await WaitReplicasAsync("lagged", 0);
+
+        // Both replicas see every Deployment change 5 s late. The leader scales on from the counts it set itself; when
+        // it stops at 3, the new leader's cache still says 1, and a scale "up" from 1 to 2 would take a pod away.
+        harness.Server.Faults.SetWatchLag("apps/deployments", TimeSpan.FromSeconds(5));
+        stats.Set("lagged", depth: 4);
+        await Eventually.True(async () => await ReplicasAsync("lagged") >= 3, "scale-up at 3", timeoutSeconds: 90);
+        var leader = harness.Replicas.Single(r => r.Manager.IsLeading);
+        await leader.StopAsync();
+
+        var seen = new List<int>();
+        await Eventually.True(async () =>
+        {
+            seen.Add(await ReplicasAsync("lagged") ?? -1);
+            return seen[^1] == 4;
+        }, "the new leader finished the scale-up", timeoutSeconds: 90);
+        Assert.Equal(seen.Order(), seen);
+        Assert.True(seen[0] >= 3, $"went down to {seen[0]}");
+    }
 }

@@ -63,6 +63,26 @@ public sealed class DrainAwareScaleInTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_scale_in_right_after_a_scale_up_the_cache_has_not_shown_keeps_the_busy_pods()
+    {
+        // The operator sees every Deployment change 5 s late: right after its scale to 4 its cache still says 0.
+        harness.Server.Faults.SetWatchLag("apps/deployments", TimeSpan.FromSeconds(5));
+        await harness.CreateAsync(TestFunctions.Node("behind", change: s => s.Scaling = new ScalingSpec { MaxReplicas = 4 }));
+        stats.Set("behind", depth: 4);
+        await Eventually.True(() => Pods("behind").Count(ReplicaSetSimulator.IsReady) == 4, "4 pods ready", timeoutSeconds: 90);
+
+        // Two of them (the ones the ReplicaSet would remove first) take invocations, and the ceiling comes down to 2:
+        // decided from the cached count, 2 would be a scale "up", made without ranking the pods.
+        var busy = ReplicaSetSimulator.DeletionOrder(Pods("behind")).Take(2).Select(Name).ToList();
+        stats.Set("behind", depth: 0, inFlight: 2, busy: busy);
+        await harness.UpdateAsync("behind", s => s.Scaling = new ScalingSpec { MaxReplicas = 2 });
+        await Eventually.True(() => Pods("behind").Count == 2, "2 pods left", timeoutSeconds: 90);
+
+        Assert.Equal(busy.Order(), Pods("behind").Select(Name).Order());
+        Assert.Equal(2, (await harness.DeploymentAsync("behind"))?.Spec.Replicas);
+    }
+
+    [Fact]
     public async Task Pods_that_became_idle_lose_their_high_deletion_cost_at_the_next_scale_in()
     {
         await harness.CreateAsync(TestFunctions.Node("relabel", change: s => s.Scaling = new ScalingSpec { MaxReplicas = 3 }));

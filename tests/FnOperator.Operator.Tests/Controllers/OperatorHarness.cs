@@ -56,6 +56,13 @@ public sealed class OperatorHarness : IAsyncDisposable
             settings = settings ?? [],
             services = services,
         };
+        // A sweep for reconcilers that trust their cache too far: FNOP_TEST_WATCH_LAG_MS=500 delivers every watch event
+        // that late (docs/testing.md). Off by default: tests that time a watch's own delivery do not expect it.
+        if (int.TryParse(Environment.GetEnvironmentVariable("FNOP_TEST_WATCH_LAG_MS"), out var lagMs) && lagMs > 0)
+        {
+            harness.Server.Faults.SetWatchLag("*", TimeSpan.FromMilliseconds(lagMs));
+        }
+
         foreach (var crd in crds ?? [])
         {
             await harness.Client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(crd);
@@ -83,7 +90,7 @@ public sealed class OperatorHarness : IAsyncDisposable
                 "--Operator:DependencyRetry", "00:00:01",
                 "--Operator:GatewayUrl", "http://gateway.test:8080",
                 "--Operator:InvokeBaseUrl", "http://invoke.test",
-                "--Logging:LogLevel:Default", "Warning",
+                "--Logging:LogLevel:Default", Environment.GetEnvironmentVariable("FNOP_TEST_LOG_LEVEL") ?? "Warning",
                 .. TestClusterKey.Settings,
                 .. settings,
             ],
