@@ -280,7 +280,18 @@ public class RuntimeApiWireTests : IAsyncLifetime
         var invocation = server.Enqueue("""{"still":"serving"}""");
         await using var wire = await Wire.ConnectAsync(api);
         await wire.SendAsync(Next);
-        var next = await wire.ReadResponseAsync();
+        Response next;
+        try
+        {
+            next = await wire.ReadResponseAsync();
+        }
+        catch (OperationCanceledException e)
+        {
+            // Seen once in a loaded clean-clone run (RuntimeApiServerTimeoutTests, headers case): say which side held it.
+            throw new TimeoutException(
+                $"GET next got no answer in {Bound.TotalSeconds} s; the pull server {(server.Delivered.Contains(invocation.RequestId) ? "had answered a pull with the invocation" : "still held the invocation (the shim never took it)")}.", e);
+        }
+
         Assert.Equal(invocation.RequestId, next.Header("Lambda-Runtime-Aws-Request-Id"));
         await wire.SendAsync(Post(invocation.RequestId, "1"));
         Assert.Equal(202, (await wire.ReadResponseAsync()).Status);
