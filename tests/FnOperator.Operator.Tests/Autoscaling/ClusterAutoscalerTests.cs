@@ -27,6 +27,18 @@ public sealed class ClusterAutoscalerTests : IAsyncLifetime
 
     private async Task<int?> ReplicasAsync(string fn) => (await harness.DeploymentAsync(fn))?.Spec.Replicas;
 
+    /// <summary>Every count read (polling) until it is <paramref name="replicas"/>, 90 s at most.</summary>
+    private async Task<List<int>> CountsUntilAsync(string fn, int replicas)
+    {
+        var seen = new List<int>();
+        await Eventually.True(async () =>
+        {
+            seen.Add(await ReplicasAsync(fn) ?? -1);
+            return seen[^1] == replicas;
+        }, $"{fn} at {replicas}", timeoutSeconds: 90);
+        return seen;
+    }
+
     private Task WaitReplicasAsync(string fn, int replicas) =>
         Eventually.True(async () => await ReplicasAsync(fn) == replicas, $"{fn} at {replicas} replicas");
 
@@ -187,12 +199,7 @@ public sealed class ClusterAutoscalerTests : IAsyncLifetime
         var leader = harness.Replicas.Single(r => r.Manager.IsLeading);
         await leader.StopAsync();
 
-        var seen = new List<int>();
-        await Eventually.True(async () =>
-        {
-            seen.Add(await ReplicasAsync("failover") ?? -1);
-            return seen[^1] == 4;
-        }, "the new leader finished the scale-up", timeoutSeconds: 90);
+        var seen = await CountsUntilAsync("failover", 4);
         Assert.Equal(seen.Order(), seen); // never went down on the way
         Assert.True(harness.Replicas.Single(r => r != leader).Manager.IsLeading);
     }
@@ -213,12 +220,7 @@ public sealed class ClusterAutoscalerTests : IAsyncLifetime
         var leader = harness.Replicas.Single(r => r.Manager.IsLeading);
         await leader.StopAsync();
 
-        var seen = new List<int>();
-        await Eventually.True(async () =>
-        {
-            seen.Add(await ReplicasAsync("lagged") ?? -1);
-            return seen[^1] == 4;
-        }, "the new leader finished the scale-up", timeoutSeconds: 90);
+        var seen = await CountsUntilAsync("lagged", 4);
         Assert.Equal(seen.Order(), seen);
         Assert.True(seen[0] >= 3, $"went down to {seen[0]}");
     }
