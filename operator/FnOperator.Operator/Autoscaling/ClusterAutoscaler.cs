@@ -186,7 +186,7 @@ public sealed partial class ClusterAutoscaler(
             var spec = SpecOf(key, fn, state);
             state.KeepAliveFor(FunctionScaling.KeepAlive(spec)).Observe(true, now - state.LastBusy);
             state.MarkBusy(now);
-            if (state.Replicas(d, now) > 0 || state.RequestedRecently(now))
+            if (state.Replicas(d, now) > 0)
             {
                 continue; // running already, or our scale-up is on its way (the informer has not seen it yet)
             }

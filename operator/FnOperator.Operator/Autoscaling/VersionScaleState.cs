@@ -59,12 +59,10 @@ public sealed class VersionScaleState(DateTimeOffset now, int burstInstances)
     public KeepAliveTracker KeepAliveFor(KeepAliveMode mode) =>
         keepAlive is { } k && k.Mode == mode ? k : keepAlive = new KeepAliveTracker(mode);
 
-    /// <summary>How long a scale request of ours is trusted over an informer that has not seen it yet.</summary>
-    public static readonly TimeSpan RequestTrust = TimeSpan.FromSeconds(5);
-
     /// <summary>
-    /// How long our last scale is taken over a cached Deployment that has not seen it (<see cref="Replicas"/>). Safe to
-    /// be long: a change by anyone else raises the generation, which ends it at once.
+    /// How long our last scale is taken over a cached Deployment that has not seen it (<see cref="Replicas"/>; a scale
+    /// from zero is not repeated meanwhile). Safe to be long: a change by anyone else raises the generation, which ends
+    /// it at once.
     /// </summary>
     public static readonly TimeSpan ReplicasTrust = TimeSpan.FromSeconds(60);
 
@@ -74,12 +72,12 @@ public sealed class VersionScaleState(DateTimeOffset now, int burstInstances)
     private long requestedOverGeneration;
 
     /// <param name="over">The cached Deployment the scale was decided from (its uid and generation tell when the cache has seen the scale).</param>
-    public void Requested(int replicas, DateTimeOffset now, V1Deployment? over = null)
+    public void Requested(int replicas, DateTimeOffset now, V1Deployment over)
     {
         requested = replicas;
         requestedAt = now;
-        requestedUid = over?.Metadata?.Uid;
-        requestedOverGeneration = over?.Metadata?.Generation ?? -1;
+        requestedUid = over.Metadata?.Uid;
+        requestedOverGeneration = over.Metadata?.Generation ?? -1;
     }
 
     /// <summary>
@@ -93,8 +91,6 @@ public sealed class VersionScaleState(DateTimeOffset now, int burstInstances)
             ? requested
             : d.Spec?.Replicas ?? 1;
 
-    /// <summary>True when this term asked for at least one instance within <see cref="RequestTrust"/>.</summary>
-    public bool RequestedRecently(DateTimeOffset now) => requested > 0 && now - requestedAt < RequestTrust;
 
     /// <summary>
     /// Burst rule (Lambda-like: 1,000 environments per 10 s per function): a token bucket of

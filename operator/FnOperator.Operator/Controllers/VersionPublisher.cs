@@ -61,7 +61,8 @@ public sealed partial class VersionPublisher(
         var request = fn.Metadata.Annotations?.ValueOf(FunctionVersioning.PublishRequestAnnotation);
         var requested = !string.IsNullOrEmpty(request) && request != state.Status.PublishRequest;
         var changed = highest is null || highest.Hash != hash;
-        if (changed && (fn.Spec.Versioning?.AutoPublish == true || requested) &&
+        var wanted = fn.Spec.Versioning?.AutoPublish == true || requested;
+        if (changed && wanted &&
             await ReadReportedHighestAsync(fn, cancellationToken).ConfigureAwait(false) is var fresh && fresh > reported)
         {
             // The cached Function lags behind its last status write (the watch event is still on its way): the number
@@ -72,7 +73,7 @@ public sealed partial class VersionPublisher(
             changed = highest is null || highest.Hash != hash;
         }
 
-        if (changed && (fn.Spec.Versioning?.AutoPublish == true || requested))
+        if (changed && wanted)
         {
             // An image tag is pinned to its digest (ImageDigestResolver). Unresolvable → nothing is published and the
             // problem is reported after the other phases (state.PublishProblem), so $LATEST and existing versions still deploy.
