@@ -45,9 +45,12 @@ public sealed class FunctionPoolTests
         Assert.Equal(1, launcher.Started); // never stopped and started again
         Assert.Equal(1, pool.Running);
 
-        // Idle now: after the window the instance is stopped (scale to zero).
-        await TestWait.UntilAsync(() => pool.Running == 0, TimeSpan.FromSeconds(30));
+        // Idle now: after the window the instance is stopped (scale to zero). The pool takes an instance out of its
+        // list before it asks it to stop, so the wait is for the stop itself: Running == 0 alone can be seen in between.
+        await TestWait.UntilAsync(() => launcher.Stopped > 0, TimeSpan.FromSeconds(30));
         Assert.Equal(1, launcher.Stopped);
+        Assert.Equal(0, pool.Running);
+        Assert.Equal(1, launcher.Started);
         await stop.CancelAsync();
         await running;
     }
