@@ -157,7 +157,12 @@ internal sealed class RuntimeApiConnection : IRuntimeApiExchange, IDisposable
                     return false;
                 }
 
-                SetDeadline(_server.Limits.HeadersTimeout, "headers");
+                // From the head's first byte, once: what arrives later does not move it (a head sent a byte at a
+                // time must still finish within the limit).
+                if (State != "headers")
+                {
+                    SetDeadline(_server.Limits.HeadersTimeout, "headers");
+                }
             }
 
             if (await FillAsync(CancellationToken.None).ConfigureAwait(false) == 0)

@@ -70,6 +70,38 @@ public sealed class RuntimeApiServerTimeoutTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Request_head_trickled_a_byte_at_a_time_is_closed_once_the_headers_timeout_has_passed_since_its_first_byte()
+    {
+        var api = await StartShimAsync(new RuntimeApiServerLimits { HeadersTimeout = Short });
+        await using (var wire = await Wire.ConnectAsync(api))
+        {
+            // A byte every 250 ms for up to 8 s (8 headers timeouts): each byte comes well within the timeout of the one
+            // before, so only a deadline kept from the head's first byte closes the connection while the trickle goes on.
+            await wire.SendAsync("GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\n");
+            var closed = wire.ReadUntilClosedAsync();
+            var trickle = "X-Slow: " + new string('a', 32);
+            var sent = 0;
+            while (sent < trickle.Length && !closed.IsCompleted)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(250));
+                try
+                {
+                    await wire.SendAsync(trickle[sent++].ToString());
+                }
+                catch (System.Net.Sockets.SocketException)
+                {
+                    break; // the server has closed it
+                }
+            }
+
+            Assert.True(sent < trickle.Length, "the connection stayed open for the whole trickle");
+            Assert.Equal("", await closed);
+        }
+
+        await AssertServesAsync(_server, api);
+    }
+
+    [Fact]
     public async Task Body_stalled_past_the_body_timeout_is_closed_unanswered_and_a_complete_post_completes_the_invocation()
     {
         var api = await StartShimAsync(new RuntimeApiServerLimits { BodyTimeout = Short });

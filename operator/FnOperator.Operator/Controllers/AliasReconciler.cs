@@ -61,7 +61,7 @@ public sealed class AliasReconciler(
         conditions.ObserveGeneration();
         return await statusWriter.WriteAsync(alias, status, cancellationToken).ConfigureAwait(false)
             ? failed ?? ReconcileResult.Done
-            : ReconcileResult.Retry("Alias changed while its status was written.");
+            : ReconcileResult.Conflict("Alias changed while its status was written.");
     }
 
     /// <summary>Lambda's routing rules (<see cref="AliasRules"/>); null when the routing is valid, else the message.</summary>

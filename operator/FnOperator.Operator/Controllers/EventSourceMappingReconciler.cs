@@ -55,7 +55,7 @@ public sealed class EventSourceMappingReconciler(
         var written = await statusWriter.WriteAsync(mapping, status, cancellationToken).ConfigureAwait(false);
         if (!written)
         {
-            return ReconcileResult.Retry("EventSourceMapping changed while its status was written.");
+            return ReconcileResult.Conflict("EventSourceMapping changed while its status was written.");
         }
 
         if (failed is { Outcome: ReconcileOutcome.Terminal })

@@ -75,7 +75,7 @@ public sealed class FunctionReconciler : IReconciler
         // ConfigMap code is not watched: look at it again now and then so edits roll out.
         var next = failed ?? (state.Code.Source == CodeSource.ConfigMap ? ReconcileResult.After(options.DependencyRetry) : ReconcileResult.Done);
         var written = await statusWriter.WriteAsync(fn, status, cancellationToken).ConfigureAwait(false);
-        return written ? next : ReconcileResult.Retry("Function changed while its status was written.");
+        return written ? next : ReconcileResult.Conflict("Function changed while its status was written.");
     }
 
     // What the CRD schema cannot check. Code problems are CodeReady's; the rest keep the Deployment from being built.

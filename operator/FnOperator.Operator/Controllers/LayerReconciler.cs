@@ -22,7 +22,7 @@ namespace FnOperator.Operator.Controllers;
 /// </summary>
 public sealed class LayerReconciler(
     Informer<Layer> layers, Informer<Function> functions, Informer<V1Deployment> deployments, Informer<V1ControllerRevision> revisions,
-    LayerContentFetcher fetcher, LayerSnapshots snapshots,
+    LayerContentFetcher fetcher, LayerSnapshots snapshots, IKubernetes client,
     StatusWriter statusWriter, IEventRecorder events, IOptions<OperatorOptions> optionsAccessor, TimeProvider time) : IReconciler
 {
     private readonly OperatorOptions options = optionsAccessor.Value;
@@ -74,6 +74,14 @@ public sealed class LayerReconciler(
             return ReconcileResult.Done; // snapshot ConfigMaps carry owner references: the garbage collector removes them
         }
 
+        // A generation the cache has not seen reconciled: the API may hold this reconciler's status for it already (the
+        // watch event of that write still on its way). Starting from the older status would fetch the content again and
+        // publish it again; the watch brings the newer status and reconciles it from there.
+        if (layer.Status?.ObservedGeneration != layer.Metadata.Generation && await StatusMovedOnAsync(layer, cancellationToken).ConfigureAwait(false))
+        {
+            return ReconcileResult.Conflict("The Layer cache is behind its status in the API; reconciling again.");
+        }
+
         var status = new LayerStatus
         {
             Conditions = layer.Status?.Conditions,
@@ -87,6 +95,12 @@ public sealed class LayerReconciler(
         var failed = await Phases.RunAsync(
             state, [ValidateAsync, ResolveAsync, PublishAsync], conditions,
             p => events.Record(layer, EventType.Warning, p.Reason, p.Message), options.DependencyRetry, cancellationToken).ConfigureAwait(false);
+        if (state.Stale)
+        {
+            // Nothing published, pruned or written from a status the API has moved past; the watch brings the newer one.
+            return ReconcileResult.Conflict("The Layer cache is behind its status in the API; reconciling again.");
+        }
+
         await PruneAsync(state, cancellationToken).ConfigureAwait(false);
         conditions.ObserveGeneration();
 
@@ -94,7 +108,7 @@ public sealed class LayerReconciler(
         var next = failed ?? (layer.Spec.Content.ConfigMap is not null ? ReconcileResult.After(options.DependencyRetry) : ReconcileResult.Done);
         return await statusWriter.WriteAsync(layer, status, cancellationToken).ConfigureAwait(false)
             ? next
-            : ReconcileResult.Retry("Layer changed while its status was written.");
+            : ReconcileResult.Conflict("Layer changed while its status was written.");
     }
 
     private static Task<Problem?> ValidateAsync(LayerState state, CancellationToken cancellationToken) =>
@@ -144,6 +158,16 @@ public sealed class LayerReconciler(
             return null;
         }
 
+        // A new number comes from the cached status, which may not show this reconciler's last write yet (a watch behind
+        // the API): a version would be published twice, its snapshot ConfigMap replaced under the Deployments that mount
+        // it, and a pruned one brought back. So the API's status is read first, once per publish; when it has moved on,
+        // this reconcile stops (Stale) and runs again from the newer status.
+        if (await StatusMovedOnAsync(layer, cancellationToken).ConfigureAwait(false))
+        {
+            state.Stale = true;
+            return null;
+        }
+
         var number = (state.Status.LatestVersion ?? 0) + 1;
         var version = new LayerVersion
         {
@@ -167,6 +191,21 @@ public sealed class LayerReconciler(
             string.Create(CultureInfo.InvariantCulture, $"Published version {number} (sha256 {content.Sha256}, {content.Size} bytes)"));
         state.Conditions.MarkTrue(LayerConditions.ContentReady, LayerReasons.Published, $"Version {number} holds spec.content.");
         return null;
+    }
+
+    private async Task<bool> StatusMovedOnAsync(Layer cached, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var current = await client.CustomObjects.GetNamespacedCustomObjectAsync<Layer>(
+                ApiGroup.Group, ApiGroup.Version, cached.Metadata.NamespaceProperty, Layer.Plural, cached.Metadata.Name, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return current.Metadata.Uid != cached.Metadata.Uid
+                || StatusWriter.Json(current.Status) != StatusWriter.Json(cached.Status);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return true; // deleted meanwhile: the watch's deletion ends it
+        }
     }
 
     // Keeps the latest, the newest LayerVersionRetention, every version a Function names (or follows as latest), and every
@@ -246,5 +285,8 @@ public sealed class LayerReconciler(
         public LayerVersion? Latest => status.Versions?.FirstOrDefault(v => v.Version == status.LatestVersion);
 
         public LayerContentResult? Content { get; set; }
+
+        /// <summary>The API's status has moved past the cached one this reconcile started from.</summary>
+        public bool Stale { get; set; }
     }
 }

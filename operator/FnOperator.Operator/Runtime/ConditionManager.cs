@@ -84,13 +84,15 @@ public sealed class ConditionManager(ConditionSet set, IConditionedStatus status
         Set(ConditionTypes.Ready, value, cause.Reason, cause.Message);
     }
 
+    // A new list each time, never the one the status came with: a reconciler may have built its status around a cached
+    // object's list, and changing that in place would change the cache (and hide the change from StatusWriter's
+    // "unchanged" check, which compares against the cached status).
     private void Set(string type, string value, string reason, string message)
     {
-        status.Conditions ??= [];
         var existing = started.GetValueOrDefault(type) is { } before && before.Status == value ? before : Get(type);
         var transition = existing is not null && existing.Status == value ? existing.LastTransitionTime : now.UtcDateTime;
-        status.Conditions.RemoveAll(c => c.Type == type);
-        status.Conditions.Add(new V1Condition
+        var conditions = (status.Conditions ?? []).Where(c => c.Type != type).ToList();
+        conditions.Add(new V1Condition
         {
             Type = type,
             Status = value,
@@ -99,6 +101,7 @@ public sealed class ConditionManager(ConditionSet set, IConditionedStatus status
             ObservedGeneration = generation,
             LastTransitionTime = transition,
         });
-        status.Conditions.Sort((a, b) => set.Order(a.Type).CompareTo(set.Order(b.Type)));
+        conditions.Sort((a, b) => set.Order(a.Type).CompareTo(set.Order(b.Type)));
+        status.Conditions = conditions;
     }
 }

@@ -99,6 +99,11 @@ public sealed partial class Controller(
                 metrics.Reconciled(reconciler.Kind, "error", elapsed);
                 LogRetrying(reconciler.Kind, key.ToString(), queue.Failures(key), result.Message);
                 break;
+            case ReconcileOutcome.Conflict:
+                queue.AddRateLimited(key);
+                metrics.Reconciled(reconciler.Kind, "conflict", elapsed);
+                LogConflict(reconciler.Kind, key.ToString(), result.Message);
+                break;
             case ReconcileOutcome.Terminal:
                 queue.Forget(key);
                 metrics.Reconciled(reconciler.Kind, "terminal", elapsed);
@@ -120,6 +125,9 @@ public sealed partial class Controller(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Requeued after error kind={Kind} key={Key} failures={Failures} error={Error}")]
     private partial void LogRetrying(string kind, string key, int failures, string? error);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Requeued after a conflict kind={Kind} key={Key} reason={Reason}")]
+    private partial void LogConflict(string kind, string key, string? reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Stopped retrying terminal error kind={Kind} key={Key} reason={Reason}")]
     private partial void LogTerminal(string kind, string key, string? reason);

@@ -17,7 +17,7 @@ public sealed class OperatorMetrics : IInformerMetrics
         Registry = registry;
         var factory = Prometheus.Metrics.WithCustomRegistry(registry);
         reconciles = factory.CreateCounter(
-            "fnoperator_reconcile_total", "Reconciles by kind and result (done, requeue, error, terminal).", "kind", "result");
+            "fnoperator_reconcile_total", "Reconciles by kind and result (done, requeue, conflict, error, terminal).", "kind", "result");
         errors = factory.CreateCounter(
             "fnoperator_reconcile_errors_total", "Reconciles that failed and were retried with backoff.", "kind");
         duration = factory.CreateHistogram(

@@ -25,6 +25,13 @@ public sealed record ReconcileResult
     /// <summary>A transient failure: retried with the key's exponential backoff.</summary>
     public static ReconcileResult Retry(string message) => new(ReconcileOutcome.Error, null, message);
 
+    /// <summary>
+    /// Started from an object the API has moved past (its status was written meanwhile, often by this operator's own
+    /// last reconcile that the cache has not shown yet): nothing was written; run again with the key's backoff, from the
+    /// newer object. Not an error (counted as result="conflict", logged at Debug).
+    /// </summary>
+    public static ReconcileResult Conflict(string message) => new(ReconcileOutcome.Conflict, null, message);
+
     /// <summary>A failure retrying cannot fix (already recorded in status); the key waits for the next change.</summary>
     public static ReconcileResult Terminal(string message) => new(ReconcileOutcome.Terminal, null, message);
 }
@@ -35,4 +42,5 @@ public enum ReconcileOutcome
     RequeueAfter,
     Error,
     Terminal,
+    Conflict,
 }

@@ -10,14 +10,17 @@ namespace FnOperator.Operator.Runtime;
 
 /// <summary>
 /// Writes the status of any custom resource kind through its status subresource (group, version and plural from
-/// <see cref="ResourceInfo"/>), only when it changed; a 409 re-reads the object and applies the status again, unless
-/// the object moved to another generation meanwhile (then the next reconcile writes it).
+/// <see cref="ResourceInfo"/>), only when it changed. A 409 re-reads the object and applies the status again only when
+/// what changed meanwhile is not the status (labels, annotations, finalizers): when the object moved to another generation,
+/// or its status is no longer the one the caller computed from (another writer, or this operator's own last write that
+/// the caller's cache has not shown yet), the status was computed from a past state and is not written: false, and the
+/// next reconcile computes it again.
 /// </summary>
 public sealed partial class StatusWriter(IKubernetes client, ILogger<StatusWriter> logger)
 {
     private const int Attempts = 5;
 
-    /// <returns>False when the object changed generation or disappeared before the status could be written.</returns>
+    /// <returns>False when the object changed generation or status, or disappeared, before the status could be written.</returns>
     public async Task<bool> WriteAsync<T, TStatus>(T obj, TStatus status, CancellationToken cancellationToken)
         where T : class, IKubernetesObject<V1ObjectMeta>, IStatus<TStatus?>, new()
         where TStatus : class
@@ -28,6 +31,7 @@ public sealed partial class StatusWriter(IKubernetes client, ILogger<StatusWrite
         }
 
         var info = ResourceInfo.Of<T>();
+        var computedFrom = Json(obj.Status);
         var ns = obj.Metadata.NamespaceProperty;
         var target = obj;
         for (var attempt = 1; ; attempt++)
@@ -45,7 +49,8 @@ public sealed partial class StatusWriter(IKubernetes client, ILogger<StatusWrite
             catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict && attempt < Attempts)
             {
                 var fresh = await ReadAsync<T>(info, ns, obj.Metadata.Name, cancellationToken).ConfigureAwait(false);
-                if (fresh is null || fresh.Metadata.Uid != obj.Metadata.Uid || fresh.Metadata.Generation != obj.Metadata.Generation)
+                if (fresh is null || fresh.Metadata.Uid != obj.Metadata.Uid || fresh.Metadata.Generation != obj.Metadata.Generation
+                    || Json(fresh.Status) != computedFrom)
                 {
                     return false;
                 }
@@ -58,6 +63,9 @@ public sealed partial class StatusWriter(IKubernetes client, ILogger<StatusWrite
             }
         }
     }
+
+    /// <summary>The status as JSON; "null" when there is none (KubernetesJson.Serialize does not take null).</summary>
+    internal static string Json(object? status) => status is null ? "null" : KubernetesJson.Serialize(status);
 
     private async Task<T?> ReadAsync<T>(ResourceInfo info, string ns, string name, CancellationToken cancellationToken)
     {

@@ -80,6 +80,41 @@ public sealed class LayerReconcilerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_reconcile_from_a_cache_behind_the_layers_status_neither_downloads_nor_publishes_the_version_again()
+    {
+        var v1 = zips.Serve("lagged-1.zip", ZipServer.Zip(("nodejs/node_modules/greet/index.js", "module.exports = 1;")));
+        await harness.CreateLayerAsync("lagged", LayerObjects.Url(v1), ["nodejs22.x"]);
+        await harness.WaitLayerAsync("lagged", l => l.Status!.LatestVersion == 1, "version 1");
+        await harness.CreateAsync(TestFunctions.Node("lag-user", change: s => s.Layers = [new LayerReference { Name = "lagged" }]));
+        await harness.WaitReadyAsync("lag-user");
+
+        // From here the operator sees every Layer change 3 s late, its own status writes included.
+        harness.Server.Faults.SetWatchLag("fnoperator.io/layers", TimeSpan.FromSeconds(3));
+        var v2 = zips.Serve("lagged-2.zip", ZipServer.Zip(("nodejs/node_modules/greet/index.js", "module.exports = 2;")));
+        await harness.UpdateLayerAsync("lagged", s => s.Content = LayerObjects.Url(v2));
+        await harness.WaitLayerAsync("lagged", l => l.Status!.LatestVersion == 2, "version 2 in the API");
+
+        // Version 2 is in the API, its watch event 3 s away: a change of the user's Deployment enqueues the Layer now,
+        // and that reconcile's cache shows the new content beside a status that has only version 1.
+        await harness.UpdateAsync("lag-user", s => s.MemoryMiB = 256);
+        await Eventually.True(async () => (await harness.DeploymentAsync("lag-user"))!.Metadata.Generation > 1, "the user's Deployment changed");
+        await Eventually.True(async () => KubernetesJson.Serialize((await harness.DeploymentAsync("lag-user"))!.Spec.Template.Spec.InitContainers)
+            .Contains(v2.Sha256, StringComparison.Ordinal), "the user on version 2");
+        harness.Server.Faults.SetWatchLag("fnoperator.io/layers", null);
+
+        var layer = await harness.WaitLayerAsync("lagged", l => l.Status!.LatestVersion == 2, "version 2");
+        Assert.Single(layer.Status!.Versions!, v => v.Version == 2); // (version 1 may be pruned by now: retention 1)
+        Assert.Equal(1, zips.Requests["lagged-2.zip"]);
+
+        // One PublishedVersion Event aggregates the layer's publications (versions 1 and 2): a count of 2, once the
+        // recorder's 1 s count updates have had their time.
+        async Task<int> PublishedCountAsync() => (await harness.EventsAsync("lagged")).Where(e => e.Reason == LayerReasons.PublishedVersion).Sum(e => e.Count ?? 1);
+        await Eventually.True(async () => await PublishedCountAsync() >= 2, "version 2's PublishedVersion counted");
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.Equal(2, await PublishedCountAsync());
+    }
+
+    [Fact]
     public async Task Checksum_mismatch_publishes_nothing_and_leaves_the_function_on_its_version()
     {
         var good = zips.Serve("tools-1.zip", ZipServer.Zip(("bin/tool", "#!/bin/sh\necho 1\n")));

@@ -49,6 +49,24 @@ public sealed class ConditionSetTests
     }
 
     [Fact]
+    public void Marking_leaves_the_list_the_status_started_with_as_it_was()
+    {
+        // A reconciler may start its status from a cached object's condition list: the cache must not change under it.
+        var cached = new TestStatus();
+        Set.Manage(cached, 1, T0).MarkTrue(A, "Fine", "cached");
+        var cachedList = cached.Conditions!;
+        var before = k8s.KubernetesJson.Serialize(cachedList);
+        var status = new TestStatus { Conditions = cachedList, ObservedGeneration = cached.ObservedGeneration };
+
+        var conditions = Set.Manage(status, 1, T0.AddMinutes(1));
+        conditions.MarkFalse(A, "Broken", "now");
+        conditions.MarkUnknown(Info, "Checking", "now");
+
+        Assert.Equal(before, k8s.KubernetesJson.Serialize(cachedList));
+        Assert.Equal(("Broken", ConditionStatus.False), (status.Conditions!.Single(c => c.Type == A).Reason, status.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Status));
+    }
+
+    [Fact]
     public void Transition_time_is_kept_while_a_status_holds_and_moves_when_it_changes()
     {
         var status = new TestStatus();

@@ -45,6 +45,20 @@ public sealed class ControllerTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Conflict_is_run_again_with_backoff_and_is_not_counted_as_an_error()
+    {
+        reconciler.Script(Key, ReconcileResult.Conflict("status moved on"), ReconcileResult.Done);
+
+        controller.Enqueue(Key);
+        await Eventually.True(() => reconciler.Calls(Key) == 1 && queue.DelayedCount == 1, "conflict requeued");
+        time.Advance(TimeSpan.FromSeconds(1));
+        await Eventually.True(() => reconciler.Calls(Key) == 2, "run again");
+
+        await Eventually.True(() => queue.Failures(Key) == 0, "backoff forgotten");
+        Assert.Equal((1, 0, 1), (metrics.ReconcileCount("Test", "conflict"), metrics.ReconcileCount("Test", "error"), metrics.ReconcileCount("Test", "done")));
+    }
+
+    [Fact]
     public async Task Terminal_result_is_not_retried()
     {
         reconciler.Script(Key, ReconcileResult.Terminal("bad spec"));

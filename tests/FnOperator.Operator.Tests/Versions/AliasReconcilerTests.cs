@@ -60,6 +60,20 @@ public sealed class AliasReconcilerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Alias_reports_FunctionNotFound_when_its_function_is_deleted_after_a_version_was_missing()
+    {
+        // Only Ready's reason changes here (no generation, arn or resolved versions change): the status must still be written.
+        await harness.CreateAsync(TestFunctions.Node("short-lived"));
+        await harness.WaitReadyAsync("short-lived");
+        await harness.CreateAliasAsync("dangling", "short-lived", "3");
+        await harness.WaitAliasAsync("dangling", "False", AliasReasons.VersionNotFound);
+
+        await harness.DeleteAsync("short-lived");
+
+        await harness.WaitAliasAsync("dangling", "False", AliasReasons.FunctionNotFound);
+    }
+
+    [Fact]
     public async Task Alias_with_a_missing_additional_version_is_not_ready()
     {
         await harness.CreateAsync(VersionHarness.AutoPublished("half"));

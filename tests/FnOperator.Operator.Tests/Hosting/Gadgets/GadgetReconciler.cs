@@ -44,7 +44,7 @@ public sealed class GadgetReconciler(
             state, [FindSourceAsync, EnsureChildAsync], conditions, p => events.Record(gadget, EventType.Warning, p.Reason, p.Message),
             options.Value.DependencyRetry, cancellationToken);
         conditions.ObserveGeneration();
-        return await statusWriter.WriteAsync(gadget, status, cancellationToken) ? failed ?? ReconcileResult.Done : ReconcileResult.Retry("Gadget changed");
+        return await statusWriter.WriteAsync(gadget, status, cancellationToken) ? failed ?? ReconcileResult.Done : ReconcileResult.Conflict("Gadget changed");
     }
 
     private Task<Problem?> FindSourceAsync(State state, CancellationToken cancellationToken)
