@@ -47,11 +47,8 @@ public sealed class AliasReconciler(
             return ReconcileResult.Done;
         }
 
-        var status = new AliasStatus
-        {
-            Conditions = alias.Status?.Conditions, ObservedGeneration = alias.Status?.ObservedGeneration,
-            AliasArn = alias.Status?.AliasArn, ResolvedVersions = alias.Status?.ResolvedVersions,
-        };
+        // A copy: the cached Alias is the informer's, and StatusWriter tells a change by comparing with it.
+        var status = alias.Status is { } cached ? KubernetesJson.Deserialize<AliasStatus>(KubernetesJson.Serialize(cached)) : new AliasStatus();
         var conditions = Conditions.Manage(status, alias.Metadata.Generation, time.GetUtcNow());
         conditions.BeginGeneration();
         var state = new State(alias, status, conditions);

@@ -23,5 +23,6 @@ public static class FunctionConditions
 
     /// <summary>Ready=True for the current generation.</summary>
     public static bool IsReady(this Function fn) =>
-        fn.Status is { } status && Set.Manage(status, fn.Metadata.Generation, default).IsReady;
+        fn.Status is { } status && status.ObservedGeneration == fn.Metadata.Generation
+        && status.Condition(Ready)?.Status == ConditionStatus.True;
 }

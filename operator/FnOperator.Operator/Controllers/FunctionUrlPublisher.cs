@@ -39,7 +39,7 @@ public sealed partial class FunctionUrlPublisher(
         if (url is null)
         {
             state.Status.FunctionUrl = null;
-            state.Status.Conditions?.RemoveAll(c => c.Type == FunctionUrlReasons.UrlReady);
+            state.Status.Conditions = state.Status.Conditions?.Where(c => c.Type != FunctionUrlReasons.UrlReady).ToList(); // a new list (ConditionManager's rule)
             await RemoveAsync(ObjectKey.Of(fn), cancellationToken, fn).ConfigureAwait(false);
             return null;
         }

@@ -82,12 +82,9 @@ public sealed class LayerReconciler(
             return ReconcileResult.Conflict("The Layer cache is behind its status in the API; reconciling again.");
         }
 
-        var status = new LayerStatus
-        {
-            Conditions = layer.Status?.Conditions,
-            ObservedGeneration = layer.Status?.ObservedGeneration,
-            Versions = [.. layer.Status?.Versions ?? []],
-        };
+        // A copy: the cached Layer is the informer's, and StatusWriter tells a change by comparing with it.
+        var status = layer.Status is { } cached ? KubernetesJson.Deserialize<LayerStatus>(KubernetesJson.Serialize(cached)) : new LayerStatus();
+        status.Versions ??= [];
         status.LatestVersion = status.Versions.Count > 0 ? status.Versions.Max(v => v.Version) : null;
         var conditions = LayerConditions.Set.Manage(status, layer.Metadata.Generation, time.GetUtcNow());
         conditions.BeginGeneration();
