@@ -75,6 +75,12 @@ public sealed class MemorySampler : IDisposable
         return (int)Math.Ceiling(Interlocked.Read(ref watch.PeakBytes) / (1024.0 * 1024.0));
     }
 
+    /// <summary>
+    /// The shim is hosted in another process (local mode's in-process instances, tests): without a keeper only the
+    /// runtime's own tree is counted, not the host's other children.
+    /// </summary>
+    public bool InProcess { get; init; }
+
     public MemorySampler(ShimOptions options)
         : this("/proc", "/sys/fs/cgroup", Environment.ProcessId, (options ?? throw new ArgumentNullException(nameof(options))).MemorySource)
     {
@@ -119,12 +125,17 @@ public sealed class MemorySampler : IDisposable
     public void Track(int rootPid, long limitBytes = 0, Action? onLimit = null, bool rootIsKeeper = false)
     {
         var self = rootIsKeeper ? rootPid : _selfPid;
+
+        // Hosted in another process without a keeper, that process's main-thread children are not this runtime's orphans:
+        // they are whatever the host started from threads that have since ended (the kernel re-parents a thread's children
+        // to the main thread), other instances' runtimes among them.
+        var orphans = rootIsKeeper || !InProcess;
         lock (_treeLock)
         {
-            if (_tree.SelfPid != self)
+            if (_tree.SelfPid != self || _tree.Orphans != orphans)
             {
                 _tree.Dispose();
-                _tree = new SandboxTree(_procRoot, self);
+                _tree = new SandboxTree(_procRoot, self, orphans);
             }
         }
 
@@ -416,8 +427,11 @@ public sealed class MemorySampler : IDisposable
 /// every <see cref="ThreadRelist"/> (a safety net for a file system that does not count links like procfs).
 /// Not thread-safe: the sampler serialises samples.
 /// </summary>
-internal sealed partial class SandboxTree(string procRoot, int selfPid) : IDisposable
+internal sealed partial class SandboxTree(string procRoot, int selfPid, bool orphans = true) : IDisposable
 {
+    /// <summary>Whether the children of <see cref="SelfPid"/>'s main thread (orphans re-parented to it) are counted.</summary>
+    public bool Orphans => orphans;
+
     /// <summary>The process whose orphans (its main thread's children) are counted and whose own memory is not.</summary>
     public int SelfPid => selfPid;
 
@@ -542,7 +556,7 @@ internal sealed partial class SandboxTree(string procRoot, int selfPid) : IDispo
         _pending.Clear();
         _seen.Clear();
         _seen.Add(selfPid);
-        if (_selfChildren == -2)
+        if (_selfChildren == -2 && orphans)
         {
             var self = selfPid.ToString(CultureInfo.InvariantCulture);
             _selfChildren = Open(Path.Combine(procRoot, self, "task", self, "children"), 0);

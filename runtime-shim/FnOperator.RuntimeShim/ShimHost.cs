@@ -133,7 +133,7 @@ public sealed partial class ShimHost : IAsyncDisposable
         // REPORT when the runtime wrote nothing; the memory sampler's 50 ms tick (which runs while the runtime works)
         // flushes it for an invocation that stays silent longer.
         // (A factory, not an instance: the container disposes what it created — the sampler's timer and /proc files.)
-        services.AddSingleton(sp => new MemorySampler(sp.GetRequiredService<ShimOptions>()) { Ticked = sink.FlushDeferred });
+        services.AddSingleton(sp => new MemorySampler(sp.GetRequiredService<ShimOptions>()) { Ticked = sink.FlushDeferred, InProcess = hosting is not null });
         if (hosting is null)
         {
             services.AddSingleton<RuntimeSupervisor>();

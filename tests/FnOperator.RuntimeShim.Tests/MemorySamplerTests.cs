@@ -53,6 +53,23 @@ public sealed class MemorySamplerTests : IDisposable
     }
 
     [Fact]
+    public void Hosted_in_process_without_a_keeper_the_hosts_other_children_are_not_counted()
+    {
+        // The host (1) with the runtime (7, under its launcher thread 2) and, under its main thread, 12: a process the host
+        // started from a thread that has since ended (another instance's runtime, say), not an orphan of this runtime.
+        Pod();
+        using var hosted = new MemorySampler(Proc, Cgroup, selfPid: 1, source: "proc") { InProcess = true };
+        using var shim = new MemorySampler(Proc, Cgroup, selfPid: 1, source: "proc");
+
+        hosted.Track(7);
+        hosted.Pause();
+        shim.Track(7);
+        shim.Pause();
+
+        Assert.Equal((50 + 10, 50 + 10 + 5), (hosted.PeakMb(), shim.PeakMb()));
+    }
+
+    [Fact]
     public void The_peak_is_kept_after_the_runtime_shrinks_and_a_watch_sees_the_growth_during_its_invocation()
     {
         Pod(runtimeMiB: 50);

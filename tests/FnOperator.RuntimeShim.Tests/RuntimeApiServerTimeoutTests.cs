@@ -15,6 +15,7 @@ public sealed class RuntimeApiServerTimeoutTests : IAsyncLifetime
     private static readonly TimeSpan Short = TimeSpan.FromSeconds(1);
     private string _taskRoot = "";
     private PullServer _server = null!;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _log = new();
     private ShimHost? _host;
 
     public async Task InitializeAsync()
@@ -51,7 +52,7 @@ public sealed class RuntimeApiServerTimeoutTests : IAsyncLifetime
             Assert.Equal("", await wire.ReadUntilClosedAsync());
         }
 
-        await AssertServesAsync(_server, api);
+        await AssertServesAsync(_server, api, Logged);
     }
 
     [Fact]
@@ -66,7 +67,7 @@ public sealed class RuntimeApiServerTimeoutTests : IAsyncLifetime
             Assert.Equal("", await wire.ReadUntilClosedAsync());
         }
 
-        await AssertServesAsync(_server, api);
+        await AssertServesAsync(_server, api, Logged);
     }
 
     [Fact]
@@ -98,7 +99,7 @@ public sealed class RuntimeApiServerTimeoutTests : IAsyncLifetime
             Assert.Equal("", await closed);
         }
 
-        await AssertServesAsync(_server, api);
+        await AssertServesAsync(_server, api, Logged);
     }
 
     [Fact]
@@ -121,6 +122,26 @@ public sealed class RuntimeApiServerTimeoutTests : IAsyncLifetime
         Assert.Equal("\"whole\"", (await _server.ResultAsync(invocation.RequestId)).Text());
     }
 
+    private string Logged() => string.Join("\n", _log);
+
+    /// <summary>The runtime's output (and START/END lines) into the same bounded log, one entry a line.</summary>
+    private sealed class LogWriter(System.Collections.Concurrent.ConcurrentQueue<string> log) : TextWriter
+    {
+        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+
+        public override void Write(char value) => Write(value.ToString());
+
+        public override void Write(string? value)
+        {
+            if (!string.IsNullOrEmpty(value) && log.Count < 200)
+            {
+                log.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} output: {value.TrimEnd('\n')}");
+            }
+        }
+
+        public override void WriteLine(string? value) => Write(value);
+    }
+
     /// <summary>An in-process shim on the raw server with <paramref name="limits"/>, whose runtime only sleeps; its Runtime API address.</summary>
     private async Task<string> StartShimAsync(RuntimeApiServerLimits limits)
     {
@@ -132,12 +153,26 @@ public sealed class RuntimeApiServerTimeoutTests : IAsyncLifetime
 
         environment["FNOP_RUNTIME_API_ADDRESS"] = "127.0.0.1:0";
         environment["FNOP_HTTP_ADDRESS"] = "127.0.0.1:0";
-        var options = ShimOptions.FromEnvironment(environment) with { RuntimeApiLimits = limits };
-        _host = ShimHost.Create(options, minimumLevel: Microsoft.Extensions.Logging.LogLevel.Warning, hosting: new ShimHosting
+
+        // Lambda's largest memory size, so the memory watchdog stays out of these cases. At 128 MB, in a loaded run of the
+        // whole suite, it killed the sleeping runtime ("Killed runtime over its memory size" within a second of its start):
+        // an in-process sampler counted this test process's main-thread children, other tests' shim processes whose
+        // launching threads had ended (fixed: MemorySampler.InProcess, docs/testing.md). The replacement runtime then
+        // waited for a `GET next` the test had already sent, and the case's poll went unanswered, as twice in CI.
+        var options = ShimOptions.FromEnvironment(environment) with { RuntimeApiLimits = limits, MemorySizeMb = 10240 };
+
+        // Information and up, kept (bounded) with the runtime's output for a failure's message.
+        _host = ShimHost.Create(options, minimumLevel: Microsoft.Extensions.Logging.LogLevel.Information, hosting: new ShimHosting
         {
             Environment = environment,
-            Output = TextWriter.Null,
-            Log = _ => { },
+            Output = new LogWriter(_log),
+            Log = line =>
+            {
+                if (_log.Count < 200)
+                {
+                    _log.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {line}");
+                }
+            },
         });
         await _host.StartAsync(CancellationToken.None);
         return _host.RuntimeApiAddress;

@@ -275,7 +275,8 @@ public class RuntimeApiWireTests : IAsyncLifetime
     private Task AssertServesAsync() => AssertServesAsync(_server, _shim.RuntimeApi);
 
     /// <summary>The Runtime API at <paramref name="api"/> still hands out an invocation of <paramref name="server"/> and takes its result.</summary>
-    internal static async Task AssertServesAsync(PullServer server, string api)
+    /// <param name="log">What the shim logged, for the failure message (in-process shims).</param>
+    internal static async Task AssertServesAsync(PullServer server, string api, Func<string>? log = null)
     {
         var invocation = server.Enqueue("""{"still":"serving"}""");
         await using var wire = await Wire.ConnectAsync(api);
@@ -289,7 +290,8 @@ public class RuntimeApiWireTests : IAsyncLifetime
         {
             // Seen once in a loaded clean-clone run (RuntimeApiServerTimeoutTests, headers case): say which side held it.
             throw new TimeoutException(
-                $"GET next got no answer in {Bound.TotalSeconds} s; the pull server {(server.Delivered.Contains(invocation.RequestId) ? "had answered a pull with the invocation" : "still held the invocation (the shim never took it)")}.", e);
+                $"GET next got no answer in {Bound.TotalSeconds} s; the pull server {(server.Delivered.Contains(invocation.RequestId) ? "had answered a pull with the invocation" : "still held the invocation (the shim never took it)")}."
+                + (log is null ? "" : " The shim logged:\n" + log()), e);
         }
 
         Assert.Equal(invocation.RequestId, next.Header("Lambda-Runtime-Aws-Request-Id"));

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using FnOperator.Api;
+using FnOperator.Operator.Controllers;
 using FnOperator.Operator.Tests.Controllers;
 using k8s;
 using k8s.Autorest;
@@ -49,6 +50,18 @@ public static class LayerObjects
 
     public static Task DeleteLayerAsync(this OperatorHarness harness, string name) =>
         harness.Client.CustomObjects.DeleteNamespacedCustomObjectAsync(ApiGroup.Group, ApiGroup.Version, "default", Layer.Plural, name);
+
+    /// <summary>
+    /// Asserts the Layer was published <paramref name="times"/> times: one PublishedVersion Event aggregates them, and
+    /// its count is written at most once a second, so the count is read again after it has had 2 s to grow past it.
+    /// </summary>
+    public static async Task AssertPublishedTimesAsync(this OperatorHarness harness, string name, int times)
+    {
+        async Task<int> CountAsync() => (await harness.EventsAsync(name)).Where(e => e.Reason == LayerReasons.PublishedVersion).Sum(e => e.Count ?? 1);
+        await Eventually.True(async () => await CountAsync() >= times, $"{name} published {times} times");
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.Equal(times, await CountAsync());
+    }
 
     /// <summary>Waits until the Layer's status (for its current generation) satisfies <paramref name="condition"/>.</summary>
     public static async Task<Layer> WaitLayerAsync(this OperatorHarness harness, string name, Func<Layer, bool> condition, string what)
