@@ -25,6 +25,7 @@ public sealed class LayerReconciler(
     LayerContentFetcher fetcher, LayerSnapshots snapshots, IKubernetes client,
     StatusWriter statusWriter, IEventRecorder events, IOptions<OperatorOptions> optionsAccessor, TimeProvider time) : IReconciler
 {
+    private const string CacheBehind = "The Layer cache is behind its status in the API; reconciling again.";
     private readonly OperatorOptions options = optionsAccessor.Value;
 
     public string Kind => Layer.KindName;
@@ -79,7 +80,7 @@ public sealed class LayerReconciler(
         // publish it again; the watch brings the newer status and reconciles it from there.
         if (layer.Status?.ObservedGeneration != layer.Metadata.Generation && await StatusMovedOnAsync(layer, cancellationToken).ConfigureAwait(false))
         {
-            return ReconcileResult.Conflict("The Layer cache is behind its status in the API; reconciling again.");
+            return ReconcileResult.Conflict(CacheBehind);
         }
 
         // A copy: the cached Layer is the informer's, and StatusWriter tells a change by comparing with it.
@@ -95,7 +96,7 @@ public sealed class LayerReconciler(
         if (state.Stale)
         {
             // Nothing published, pruned or written from a status the API has moved past; the watch brings the newer one.
-            return ReconcileResult.Conflict("The Layer cache is behind its status in the API; reconciling again.");
+            return ReconcileResult.Conflict(CacheBehind);
         }
 
         await PruneAsync(state, cancellationToken).ConfigureAwait(false);

@@ -25,13 +25,13 @@ public sealed partial class StatusWriter(IKubernetes client, ILogger<StatusWrite
         where T : class, IKubernetesObject<V1ObjectMeta>, IStatus<TStatus?>, new()
         where TStatus : class
     {
-        if (obj.Status is not null && KubernetesJson.Serialize(obj.Status) == KubernetesJson.Serialize(status))
+        var computedFrom = Json(obj.Status);
+        if (obj.Status is not null && computedFrom == Json(status))
         {
             return true;
         }
 
         var info = ResourceInfo.Of<T>();
-        var computedFrom = Json(obj.Status);
         var ns = obj.Metadata.NamespaceProperty;
         var target = obj;
         for (var attempt = 1; ; attempt++)
